@@ -1,0 +1,62 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "decnet-agent",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "decnet-agent", targets: ["AgentWorker"]),
+        .executable(name: "decnet-master", targets: ["MasterCLI"]),
+        .executable(name: "decnet-bench", targets: ["Bench"]),
+        .library(name: "Topology", targets: ["Topology"]),
+        .library(name: "DecnetJSON", targets: ["DecnetJSON"]),
+        .library(name: "AgentStore", targets: ["AgentStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian: libzmq3-dev, libsodium-dev, libsqlite3-dev.
+        .systemLibrary(
+            name: "CZeroMQ", path: "Sources/CZeroMQ", pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(
+            name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
+
+        // Pure Swift domain.
+        .target(name: "DecnetJSON", path: "Sources/JSON"),
+        .target(name: "Topology", dependencies: ["DecnetJSON", "CSodium"], path: "Sources/Topology"),
+        .target(name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite"], path: "Sources/Store"),
+
+        // Executables only wire things together.
+        .executableTarget(
+            name: "AgentWorker",
+            dependencies: [
+                "DecnetJSON", "Topology", "AgentStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/AgentWorker"),
+        .executableTarget(
+            name: "MasterCLI",
+            dependencies: [
+                "DecnetJSON", "Topology",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/MasterCLI"),
+        .executableTarget(
+            name: "Bench",
+            dependencies: ["DecnetJSON", "Topology"],
+            path: "Sources/Bench"),
+
+        .target(name: "TestSupport", dependencies: ["DecnetJSON"], path: "Tests/TestSupport"),
+        .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
+        .testTarget(
+            name: "TopologyTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/TopologyTests"),
+        .testTarget(
+            name: "StoreTests", dependencies: ["DecnetJSON", "AgentStore", "TestSupport"], path: "Tests/StoreTests"),
+    ]
+)

@@ -1,0 +1,68 @@
+import CSodium
+import DecnetJSON
+
+/// DECNET's topology version hash: SHA-256 of the canonical JSON of the hydrated topology with the volatile keys
+/// removed at every depth (`json.dumps(strip(h), sort_keys=True, separators=(",", ":"))`), as 64 lowercase hex digits.
+public enum CanonicalHash {
+    /// Keys whose values never affect the hash, wherever they appear as object keys.
+    public static let volatileKeys: [String] = [
+        "created_at", "status_changed_at", "updated_at", "last_seen", "status", "version", "last_error",
+        "x", "y", "w", "h",
+    ]
+
+    /// True when `key` is one of the 11 volatile keys (exact, case-sensitive).
+    @inline(__always)
+    public static func isVolatile(_ key: JSONString) -> Bool {
+        let u = key.value.utf8
+        switch u.count {
+        case 1:
+            let c = u.first!
+            return c == UInt8(ascii: "x") || c == UInt8(ascii: "y") || c == UInt8(ascii: "w") || c == UInt8(ascii: "h")
+        case 6: return u.elementsEqual("status".utf8)
+        case 7: return u.elementsEqual("version".utf8)
+        case 9: return u.elementsEqual("last_seen".utf8)
+        case 10: return u.elementsEqual("created_at".utf8) || u.elementsEqual("updated_at".utf8) || u.elementsEqual("last_error".utf8)
+        case 17: return u.elementsEqual("status_changed_at".utf8)
+        default: return false
+        }
+    }
+
+    /// The exact ASCII bytes DECNET hashes.
+    public static func canonicalBytes(_ hydrated: JSONValue) -> [UInt8] {
+        PythonJSONEncoder.canonical.encode(hydrated, dropKey: isVolatile)
+    }
+
+    /// The 64-hex canonical hash of a hydrated topology. Never mutates its input.
+    public static func hash(_ hydrated: JSONValue) -> String {
+        SHA256.hex(canonicalBytes(hydrated))
+    }
+}
+
+/// SHA-256 through libsodium.
+public enum SHA256 {
+    private static let ready: Bool = { sodium_init() >= 0 }()
+
+    public static func digest(_ bytes: [UInt8]) -> [UInt8] {
+        precondition(ready, "libsodium failed to initialise")
+        var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
+        bytes.withUnsafeBufferPointer { input in
+            _ = crypto_hash_sha256(&out, input.baseAddress, UInt64(input.count))
+        }
+        return out
+    }
+
+    public static func hex(_ bytes: [UInt8]) -> String {
+        hexString(digest(bytes))
+    }
+
+    public static func hexString(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
