@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // C libraries from Debian: libzmq3-dev, libsodium-dev, libsqlite3-dev.
@@ -31,6 +32,17 @@ let package = Package(
         .target(name: "DecnetJSON", path: "Sources/JSON"),
         .target(name: "Topology", dependencies: ["DecnetJSON", "CSodium"], path: "Sources/Topology"),
         .target(name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite"], path: "Sources/Store"),
+
+        // The Docker Engine API over its unix socket (HTTP/1.1 through NIOHTTP1).
+        .target(
+            name: "DockerEngine",
+            dependencies: [
+                "DecnetJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/DockerEngine"),
 
         // Executables only wire things together.
         .executableTarget(
@@ -55,8 +67,13 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["DecnetJSON"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
         .testTarget(
-            name: "TopologyTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/TopologyTests"),
+            name: "ValidatorTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ValidatorTests"),
+        .testTarget(
+            name: "ComposerTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ComposerTests"),
         .testTarget(
             name: "StoreTests", dependencies: ["DecnetJSON", "AgentStore", "TestSupport"], path: "Tests/StoreTests"),
+        .testTarget(
+            name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
+            path: "Tests/DockerEngineTests"),
     ]
 )
