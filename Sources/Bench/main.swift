@@ -1,1 +1,55 @@
-print("placeholder")
+import DecnetJSON
+import Foundation
+import Topology
+
+// decnet-bench: micro-benchmarks run by scripts/bench-*.sh, which print them next to their anchors.
+//
+//   decnet-bench hash FILE [ROUNDS] [ITERATIONS]   canonical hash of the hydrated topology in FILE
+//   decnet-bench parse FILE [ROUNDS] [ITERATIONS]  parse FILE with the CPython-compatible parser
+//
+// Prints one JSON line: {"bench", "bytes", "rounds", "iterations", "median_us", "min_us", "hash"}.
+
+func usage() -> Never {
+    FileHandle.standardError.write(Data("usage: decnet-bench hash|parse FILE [ROUNDS] [ITERATIONS]\n".utf8))
+    exit(2)
+}
+
+let args = CommandLine.arguments
+guard args.count >= 3, let data = FileManager.default.contents(atPath: args[2]) else { usage() }
+let rounds = args.count > 3 ? Int(args[3]) ?? 15 : 15
+let iterations = args.count > 4 ? Int(args[4]) ?? 200 : 200
+let bytes = [UInt8](data)
+let value: JSONValue
+do { value = try JSONParser.parse(bytes) } catch {
+    FileHandle.standardError.write(Data("decnet-bench: \(error)\n".utf8))
+    exit(2)
+}
+
+let clock = ContinuousClock()
+var perOp: [Double] = []
+var sink = 0
+for _ in 0..<rounds {
+    let elapsed = clock.measure {
+        for _ in 0..<iterations {
+            switch args[1] {
+            case "hash": sink &+= CanonicalHash.hash(value).utf8.count
+            case "parse": sink &+= (try? JSONParser.parse(bytes))?.objectValue?.count ?? 0
+            default: usage()
+            }
+        }
+    }
+    let us = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+    perOp.append(us / Double(iterations))
+}
+perOp.sort()
+let result: JSONValue = [
+    "bench": .string(JSONString(args[1])),
+    "bytes": .integer(JSONInteger(bytes.count)),
+    "rounds": .integer(JSONInteger(rounds)),
+    "iterations": .integer(JSONInteger(iterations)),
+    "median_us": .float((perOp[perOp.count / 2] * 100).rounded() / 100),
+    "min_us": .float((perOp[0] * 100).rounded() / 100),
+    "hash": .string(JSONString(CanonicalHash.hash(value))),
+    "sink": .integer(JSONInteger(sink & 1)),
+]
+print(result.jsonText)

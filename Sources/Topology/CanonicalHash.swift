@@ -29,12 +29,12 @@ public enum CanonicalHash {
 
     /// The exact ASCII bytes DECNET hashes.
     public static func canonicalBytes(_ hydrated: JSONValue) -> [UInt8] {
-        PythonJSONEncoder.canonical.encode(hydrated, dropKey: isVolatile)
+        CanonicalWriter.canonicalBytes(hydrated, dropKey: isVolatile)
     }
 
     /// The 64-hex canonical hash of a hydrated topology. Never mutates its input.
     public static func hash(_ hydrated: JSONValue) -> String {
-        SHA256.hex(canonicalBytes(hydrated))
+        CanonicalWriter.withCanonicalBytes(hydrated, dropKey: isVolatile) { SHA256.hexString(SHA256.digest($0)) }
     }
 }
 
@@ -43,11 +43,13 @@ public enum SHA256 {
     private static let ready: Bool = { sodium_init() >= 0 }()
 
     public static func digest(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBytes { digest($0) }
+    }
+
+    public static func digest(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
         precondition(ready, "libsodium failed to initialise")
         var out = [UInt8](repeating: 0, count: Int(crypto_hash_sha256_BYTES))
-        bytes.withUnsafeBufferPointer { input in
-            _ = crypto_hash_sha256(&out, input.baseAddress, UInt64(input.count))
-        }
+        _ = crypto_hash_sha256(&out, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count))
         return out
     }
 

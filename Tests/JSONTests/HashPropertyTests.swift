@@ -41,6 +41,24 @@ struct HashPropertyTests {
         }
     }
 
+    /// The fast canonical writer and the general Python-compatible encoder must produce identical bytes.
+    @Test func fastWriterAgreesWithGeneralEncoder() {
+        var gen = RandomJSON(seed: 5)
+        let inputs = Self.topologies + (0..<500).map { _ in gen.value() }
+        for v in inputs {
+            let fast = CanonicalWriter.canonicalBytes(v, dropKey: CanonicalHash.isVolatile)
+            let general = PythonJSONEncoder.canonical.encode(v, dropKey: CanonicalHash.isVolatile)
+            #expect(fast == general, "\(v.jsonText.prefix(200))")
+        }
+        // Objects larger than the insertion-sort limit take the other path.
+        var big = JSONObject()
+        for i in (0..<100).reversed() { big["k\(i)"] = .integer(JSONInteger(i)) }
+        big["status"] = "dropped"
+        let v = JSONValue.object(big)
+        #expect(CanonicalWriter.canonicalBytes(v, dropKey: CanonicalHash.isVolatile)
+            == PythonJSONEncoder.canonical.encode(v, dropKey: CanonicalHash.isVolatile))
+    }
+
     @Test func hashingDoesNotMutateItsInput() {
         for t in Self.topologies {
             let before = t.jsonText

@@ -1,0 +1,40 @@
+import DecnetJSON
+import Foundation
+
+/// Reads the JSON document an operator command was given (`-` is standard input).
+///
+/// Every failure (unreadable file, not JSON) prints one clear line on standard error and exits with status 2, so
+/// scripts can tell bad input apart from an invalid topology (status 1).
+enum InputFile {
+    static func readJSON(_ path: String) -> JSONValue {
+        let bytes: [UInt8]
+        if path == "-" {
+            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        } else {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+                fail("\(path): file \(reason)")
+            }
+            bytes = [UInt8](data)
+        }
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            fail("\(path == "-" ? "stdin" : path): not valid JSON: \(error)")
+        }
+    }
+
+    static func fail(_ line: String, status: Int32 = 2) -> Never {
+        FileHandle.standardError.write(Data("decnet-agent: \(line)\n".utf8))
+        exit(status)
+    }
+}
+
+/// Writes JSON to standard output, pretty-printed with raw UTF-8.
+enum Output {
+    static func json(_ value: JSONValue, pretty: Bool = true) {
+        var bytes = PythonJSONEncoder(indent: pretty ? 2 : nil).encode(value)
+        bytes.append(0x0A)
+        FileHandle.standardOutput.write(Data(bytes))
+    }
+}

@@ -1,0 +1,47 @@
+# Shared set-up steps for the project's scripts. Source it; every step is idempotent and quiet when done already.
+
+# Debian packages the build, the tests and the demo need.
+DECNET_APT_PACKAGES=(
+  pkg-config libzmq3-dev libsodium-dev libsqlite3-dev   # C libraries (SwiftPM system-library targets)
+  docker.io busybox-static                              # the real Docker Engine and a rootfs for local test images
+  docker-compose                                        # benchmark baseline
+  iproute2 iptables                                     # network-namespace fault tests
+  python3 python3-pip                                   # interop tests
+)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+ensure_apt_packages() {
+  local missing=()
+  for p in "${DECNET_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+# Python packages for the interop and schema tests, installed for the python3 first on PATH.
+DECNET_PIP_PACKAGES=(pyzmq pytest jsonschema pyyaml)
+
+ensure_python_packages() {
+  local missing=()
+  for p in "${DECNET_PIP_PACKAGES[@]}"; do
+    local mod="$p"
+    case "$p" in pyzmq) mod=zmq ;; pyyaml) mod=yaml ;; esac
+    python3 -c "import $mod" 2>/dev/null || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Python packages: ${missing[*]}"
+    python3 -m pip install -q --disable-pip-version-check "${missing[@]}" 2>/dev/null \
+      || python3 -m pip install -q --disable-pip-version-check --break-system-packages "${missing[@]}"
+  fi
+}
+
+# Starts dockerd when nothing answers on the socket and builds the local test images (no registry is reachable).
+ensure_docker() {
+  bash "$(dirname "${BASH_SOURCE[0]}")/docker-test-env.sh"
+}
