@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "Topology", dependencies: ["DecnetJSON", "CSodium"], path: "Sources/Topology"),
         .target(name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite"], path: "Sources/Store"),
 
+        // libzmq wrapper: sockets owned by dedicated threads, CURVE keys, certificates, ZAP, monitor events.
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium"], path: "Sources/ZeroMQ"),
+
         // The Docker Engine API over its unix socket (HTTP/1.1 through NIOHTTP1).
         .target(
             name: "DockerEngine",
@@ -72,6 +75,7 @@ let package = Package(
             name: "ComposerTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ComposerTests"),
         .testTarget(
             name: "StoreTests", dependencies: ["DecnetJSON", "AgentStore", "TestSupport"], path: "Tests/StoreTests"),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
         .testTarget(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
             path: "Tests/DockerEngineTests"),
