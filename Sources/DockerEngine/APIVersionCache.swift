@@ -1,0 +1,80 @@
+import Foundation
+
+/// The API version negotiated with the daemon, worked out once: concurrent first callers wait for the one
+/// negotiation in flight instead of each asking `/version`.
+final class APIVersionCache: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `state` is read and written only while `lock` is held; continuations are
+    // resumed after the lock is released.
+    private let lock = NSLock()
+    private var state: State = .unknown
+
+    private enum State {
+        case unknown
+        case negotiating([CheckedContinuation<DockerAPIVersion, any Error>])
+        case known(DockerAPIVersion)
+    }
+
+    /// The cached version, or the result of `negotiate` run by the first caller. A failure is not cached, so the
+    /// next call tries again (the daemon may have come up in the meantime).
+    func get(negotiate: () async throws(DockerError) -> DockerAPIVersion) async throws(DockerError) -> DockerAPIVersion {
+        while true {
+            enum Role { case done(DockerAPIVersion), leader, follower }
+            let role: Role = lock.withLock {
+                switch state {
+                case .known(let version): return .done(version)
+                case .negotiating: return .follower
+                case .unknown:
+                    state = .negotiating([])
+                    return .leader
+                }
+            }
+            switch role {
+            case .done(let version):
+                return version
+            case .leader:
+                let result: Result<DockerAPIVersion, DockerError>
+                do throws(DockerError) {
+                    result = .success(try await negotiate())
+                } catch {
+                    result = .failure(error)
+                }
+                let followers: [CheckedContinuation<DockerAPIVersion, any Error>] = lock.withLock {
+                    guard case .negotiating(let followers) = state else { return [] }
+                    if case .success(let version) = result { state = .known(version) } else { state = .unknown }
+                    return followers
+                }
+                followers.forEach { $0.resume(with: result.mapError { $0 as any Error }) }
+                return try result.get()
+            case .follower:
+                do {
+                    return try await withCheckedThrowingContinuation { continuation in
+                        let ready: DockerAPIVersion?? = lock.withLock {
+                            switch state {
+                            case .negotiating(var followers):
+                                followers.append(continuation)
+                                state = .negotiating(followers)
+                                return .none
+                            case .known(let version): return .some(version)
+                            case .unknown: return .some(nil)
+                            }
+                        }
+                        switch ready {
+                        case .none: break
+                        case .some(.some(let version)): continuation.resume(returning: version)
+                        case .some(.none):
+                            continuation.resume(
+                                throwing: DockerError(.cancelled, operation: "GET /version", message: "retry"))
+                        }
+                    }
+                } catch let error as DockerError where error.code == .cancelled && !Task.isCancelled {
+                    // The leader was cancelled or its negotiation raced with ours: negotiate again ourselves.
+                    continue
+                } catch let error as DockerError {
+                    throw error
+                } catch {
+                    throw DockerError(.protocol, operation: "GET /version", message: "\(error)")
+                }
+            }
+        }
+    }
+}

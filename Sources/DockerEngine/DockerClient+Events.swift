@@ -1,0 +1,72 @@
+import DecnetJSON
+import Foundation
+
+extension DockerClient {
+    /// `GET /events`: live events matching `filters` (`type`, `label`, `event`, `container`, `network`, ...).
+    ///
+    /// Returns once Docker accepted the subscription (a bad filter throws here). The stream then yields events until
+    /// the consumer stops iterating or cancels (the dedicated connection is closed), the daemon ends it (`until`
+    /// reached: finishes normally), or the connection drops (finishes with `unavailable`). It has no read timeout.
+    public func events(filters: DockerFilters = DockerFilters(), since: String? = nil, until: String? = nil)
+        async throws(DockerError) -> AsyncThrowingStream<DockerEvent, any Error>
+    {
+        var query = filters.queryItems
+        if let since { query.append(("since", since)) }
+        if let until { query.append(("until", until)) }
+        let request = DockerRequest(.get, "/events", query: query, readTimeout: .none)
+        let operation = request.operation
+        let (stream, continuation) = AsyncThrowingStream<DockerEvent, any Error>.makeStream()
+        let holder = StreamLeaseHolder(client: self)
+        continuation.onTermination = { _ in holder.terminate() }
+        let (lease, _) = try await openStream(
+            request,
+            line: { bytes in
+                do {
+                    let value = try JSONParser.parse(bytes)
+                    continuation.yield(try DockerEvent(json: value, operation: operation))
+                } catch {
+                    continuation.finish(
+                        throwing: DockerError(
+                            .protocol, operation: operation,
+                            message: "unreadable event \(String(decoding: bytes.prefix(200), as: UTF8.self)): \(error)"))
+                }
+            },
+            end: { error in
+                if let error { continuation.finish(throwing: error) } else { continuation.finish() }
+            })
+        holder.hold(lease)
+        return stream
+    }
+}
+
+/// Releases a stream's dedicated connection exactly once, whether the consumer's termination comes before or after
+/// the connection is established.
+private final class StreamLeaseHolder: @unchecked Sendable {
+    // Invariant for @unchecked Sendable: `lease` and `terminated` are accessed only while `lock` is held.
+    private let lock = NSLock()
+    private var lease: ConnectionPool.Lease?
+    private var terminated = false
+    private let client: DockerClient
+
+    init(client: DockerClient) {
+        self.client = client
+    }
+
+    func hold(_ lease: ConnectionPool.Lease) {
+        let releaseNow: Bool = lock.withLock {
+            if terminated { return true }
+            self.lease = lease
+            return false
+        }
+        if releaseNow { client.release(lease) }
+    }
+
+    func terminate() {
+        let lease: ConnectionPool.Lease? = lock.withLock {
+            terminated = true
+            defer { self.lease = nil }
+            return self.lease
+        }
+        if let lease { client.release(lease) }
+    }
+}
