@@ -145,6 +145,9 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let mapped: DockerError
         if let docker = error as? DockerError {
             mapped = docker
+        } else if let parser = error as? HTTPParserError, parser == .invalidEOFState {
+            // The peer closed the connection in the middle of a response: the daemon went away.
+            mapped = DockerError(.unavailable, operation: "", message: "the daemon closed the connection mid-response")
         } else if error is HTTPParserError {
             mapped = DockerError(.protocol, operation: "", message: "malformed HTTP from the daemon: \(error)")
         } else {
