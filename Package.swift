@@ -33,6 +33,9 @@ let package = Package(
         .target(name: "Topology", dependencies: ["DecnetJSON", "CSodium"], path: "Sources/Topology"),
         .target(name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite"], path: "Sources/Store"),
 
+        // Wire protocol v1: envelopes, error codes, request decoding (pure Swift).
+        .target(name: "AgentProtocol", dependencies: ["DecnetJSON", "Topology"], path: "Sources/Protocol"),
+
         // libzmq wrapper: sockets owned by dedicated threads, CURVE keys, certificates, ZAP, monitor events.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium"], path: "Sources/ZeroMQ"),
 
@@ -75,6 +78,9 @@ let package = Package(
             name: "ComposerTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ComposerTests"),
         .testTarget(
             name: "StoreTests", dependencies: ["DecnetJSON", "AgentStore", "TestSupport"], path: "Tests/StoreTests"),
+        .testTarget(
+            name: "ProtocolTests", dependencies: ["AgentProtocol", "DecnetJSON", "TestSupport"],
+            path: "Tests/ProtocolTests"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
         .testTarget(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
