@@ -1,0 +1,133 @@
+import CZeroMQ
+
+/// One socket of a ``ReactorLoop``, with its monitor reader, its streams and the sends waiting for room.
+final class SocketEntry {
+    let id: Int
+    let setup: SocketSetup
+    let socket: ZMQSocket
+    let monitor: ZMQSocket?
+    let messages: AsyncStream<ZMQMessage>.Continuation
+    let events: AsyncStream<SocketEvent>.Continuation
+    var backlog: [(message: ZMQMessage, completion: SendCompletion?)] = []
+    var backlogHead = 0
+
+    init(
+        id: Int, setup: SocketSetup, socket: ZMQSocket, monitor: ZMQSocket?,
+        messages: AsyncStream<ZMQMessage>.Continuation, events: AsyncStream<SocketEvent>.Continuation
+    ) {
+        self.id = id
+        self.setup = setup
+        self.socket = socket
+        self.monitor = monitor
+        self.messages = messages
+        self.events = events
+    }
+
+    var hasBacklog: Bool { backlogHead < backlog.count }
+    var backlogCount: Int { backlog.count - backlogHead }
+    var isClosed: Bool { socket.isClosed }
+
+    func popBacklog() {
+        backlogHead += 1
+        if backlogHead == backlog.count {
+            backlog.removeAll(keepingCapacity: true)
+            backlogHead = 0
+        } else if backlogHead >= 64 && backlogHead * 2 >= backlog.count {
+            backlog.removeFirst(backlogHead)
+            backlogHead = 0
+        }
+    }
+}
+
+extension ReactorLoop {
+    /// Sends now if nothing is waiting and libzmq takes it; otherwise queues it or reports "would block", as the
+    /// socket's setup says.
+    func send(_ message: ZMQMessage, completion: SendCompletion?, on entry: SocketEntry) {
+        if !entry.hasBacklog && attempt(message, completion: completion, on: entry) { return }
+        guard entry.setup.queueWhenBlocked else {
+            completion?.resume(returning: .success(.wouldBlock))
+            return
+        }
+        guard entry.backlogCount < entry.setup.backlogLimit else {
+            let error = ZMQError(
+                .resourceExhausted, operation: "send",
+                message: "\(entry.backlogCount) messages already wait for the \(entry.setup.type) socket")
+            completion?.resume(returning: .failure(error))
+            return
+        }
+        entry.backlog.append((message, completion))
+    }
+
+    /// One non-blocking send: true when it is done (sent or failed), false when libzmq would block.
+    private func attempt(_ message: ZMQMessage, completion: SendCompletion?, on entry: SocketEntry) -> Bool {
+        do {
+            switch try entry.socket.send(message, flags: .dontWait) {
+            case .sent:
+                completion?.resume(returning: .success(.sent))
+                return true
+            case .wouldBlock:
+                return false
+            }
+        } catch {
+            if error.isTermination { terminated = true }
+            completion?.resume(returning: .failure(error))
+            return true
+        }
+    }
+
+    /// Sends waiting messages, in order, until libzmq would block again.
+    func flushBacklog(_ entry: SocketEntry) {
+        while entry.hasBacklog {
+            let pending = entry.backlog[entry.backlogHead]
+            guard attempt(pending.message, completion: pending.completion, on: entry) else { return }
+            entry.popBacklog()
+        }
+    }
+
+    /// Receives up to a batch of messages and hands them to the socket's stream. A failing socket (other than at
+    /// shutdown) is closed, which ends its streams.
+    func receive(_ entry: SocketEntry) {
+        do {
+            for _ in 0..<ReactorLoop.receiveBatch {
+                guard let message = try entry.socket.receive(flags: .dontWait) else { return }
+                entry.messages.yield(message)
+            }
+        } catch {
+            if error.isTermination {
+                terminated = true
+            } else {
+                closeEntry(entry)
+            }
+        }
+    }
+
+    /// Reads every queued monitor event into the socket's event stream.
+    func drainMonitor(_ entry: SocketEntry) {
+        guard let monitor = entry.monitor, !monitor.isClosed else { return }
+        while let message = try? monitor.receive(flags: .dontWait) {
+            if let event = SocketEvent(frames: message.frames) { entry.events.yield(event) }
+        }
+    }
+
+    /// Closes a socket for good: fails its waiting sends, stops its monitor (whose last event is
+    /// ``SocketEvent/Kind/monitorStopped``), closes it (linger applies in the background) and ends its streams.
+    func closeEntry(_ entry: SocketEntry) {
+        guard !entry.isClosed else { return }
+        while entry.hasBacklog {
+            entry.backlog[entry.backlogHead].completion?.resume(returning: .failure(closedError("send")))
+            entry.popBacklog()
+        }
+        if let monitor = entry.monitor {
+            drainMonitor(entry)
+            entry.socket.stopMonitor()
+            drainMonitor(entry)
+            monitor.close()
+        }
+        entry.socket.close()
+        entry.messages.finish()
+        entry.events.finish()
+        entries[entry.id] = nil
+        order.removeAll { $0 === entry }
+        itemsStale = true
+    }
+}

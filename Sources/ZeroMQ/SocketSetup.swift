@@ -1,0 +1,32 @@
+/// How ``SocketThread`` creates one socket: its type, its linger, whether it is monitored, and what happens to a send
+/// that libzmq cannot take yet.
+public struct SocketSetup: Sendable {
+    /// The socket pattern.
+    public var type: SocketType
+    /// `ZMQ_LINGER` in milliseconds, set on every socket before anything else: 0 to 2000, so that closing or
+    /// shutting down never hangs on a peer that is gone.
+    public var linger: Int32
+    /// Deliver this socket's monitor events (``SocketHandle/events``).
+    public var monitored: Bool
+    /// When libzmq would block (high-water mark, or no peer with `immediate`), keep the message and send it once the
+    /// socket is writable (true), or complete the send as ``SendResult/wouldBlock`` at once (false). Queueing suits
+    /// a DEALER or PUB; a ROUTER should not queue, since one slow peer would hold up all the others.
+    public var queueWhenBlocked: Bool
+    /// At most this many messages wait for a blocked socket; further sends fail with
+    /// ``ZMQError/Code/resourceExhausted``.
+    public var backlogLimit: Int
+
+    /// Setup with a linger of `linger` milliseconds (0 to 2000; anything else is a programmer error).
+    public init(
+        _ type: SocketType, linger: Int32 = 1000, monitored: Bool = false, queueWhenBlocked: Bool? = nil,
+        backlogLimit: Int = 10_000
+    ) {
+        precondition((0...2000).contains(linger), "linger must be 0 to 2000 ms, got \(linger)")
+        precondition(backlogLimit >= 0, "backlogLimit must not be negative")
+        self.type = type
+        self.linger = linger
+        self.monitored = monitored
+        self.queueWhenBlocked = queueWhenBlocked ?? (type != .router)
+        self.backlogLimit = backlogLimit
+    }
+}
