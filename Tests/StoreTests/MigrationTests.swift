@@ -1,0 +1,184 @@
+@testable import AgentStore
+import DecnetJSON
+import Testing
+
+/// Schema versions (`PRAGMA user_version`): an empty file or DECNET's `topology.db` is version 0 and is migrated
+/// forward at open; a newer or foreign file is refused and left untouched.
+@Suite("Schema and migrations")
+struct MigrationTests {
+    /// DECNET's table, created with its exact DDL, and a row the way `json.dumps(sort_keys=True)` wrote it.
+    static let seedDDL = """
+        CREATE TABLE IF NOT EXISTS applied_topology (
+         topology_id TEXT PRIMARY KEY,
+         applied_version_hash TEXT NOT NULL,
+         hydrated_blob_json TEXT NOT NULL,
+         applied_at INTEGER NOT NULL,
+         last_error TEXT);
+        """
+    static let seedBlob = #"{"big": 123456789012345678901234567890, "lans": [], "one": 1.0, "topology": {"id": "t-boot", "name": "caf\u00e9"}}"#
+
+    static func writeSeedDatabase(_ path: String, rows: [String]) throws {
+        let raw = try RawDatabase(path)
+        try raw.execute(seedDDL)
+        for row in rows { try raw.execute("INSERT INTO applied_topology VALUES \(row)") }
+    }
+
+    @Test func decnetTopologyDbIsMigratedKeepingItsRow() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let path = dir.file("topology.db")
+        try Self.writeSeedDatabase(path, rows: ["('t-boot', '\(hash64)', '\(Self.seedBlob)', 1776749115, 'old error')"])
+        let store = try TopologyStore(path: path, now: 1_800_000_000)
+        let row = try #require(try store.current())
+        #expect(row.topologyId == "t-boot")
+        #expect(row.versionHash == hash64)
+        #expect(row.appliedAt == 1_776_749_115)
+        #expect(row.lastError == "old error")
+        #expect(row.hydrated == (try JSONParser.parse(Self.seedBlob)))
+        #expect(row.hydrated["big"] == .integer(JSONInteger(decimal: "123456789012345678901234567890")!))
+        #expect(row.hydrated["one"] == .float(1.0))
+        #expect(try store.lastAttempt() == nil)
+        #expect(try store.scalar("PRAGMA user_version") == "1")
+        let raw = try RawDatabase(path)
+        // Carried verbatim, and DECNET's table is gone.
+        #expect(try raw.rows("SELECT hydrated_json FROM applied") == [[Self.seedBlob]])
+        #expect(try raw.int("SELECT count(*) FROM sqlite_schema WHERE name = 'applied_topology'") == 0)
+        #expect(try raw.rows("SELECT value FROM metadata WHERE key = 'created_from'") == [["decnet-topology-db"]])
+        // The migrated store follows our rules from now on.
+        let error = try #require(throws: StoreError.self) {
+            try store.put(topologyId: "t-other", versionHash: "h", hydrated: [:], at: 1)
+        }
+        #expect(error.existingTopologyId == "t-boot")
+    }
+
+    /// DECNET's later marker row (failed first apply: empty hash, `{}`, time 0) names no applied hash: it becomes
+    /// the attempt.
+    @Test func decnetMarkerRowBecomesTheAttempt() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.writeSeedDatabase(dir.database, rows: ["('t-new', '', '{}', 0, 'compose failed')"])
+        let store = try TopologyStore(stateDirectory: dir.path)
+        #expect(try store.current() == nil)
+        #expect(try store.lastAttempt() == ApplyAttempt(topologyId: "t-new", versionHash: "", at: 0, error: "compose failed"))
+    }
+
+    @Test func emptySeedTableMigratesToIdle() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.writeSeedDatabase(dir.database, rows: [])
+        let store = try TopologyStore(stateDirectory: dir.path)
+        #expect(try store.current() == nil)
+        #expect(try store.scalar("PRAGMA user_version") == "1")
+    }
+
+    /// Several rows can only come from a race in DECNET's `put`; we keep the one its `current()` reported.
+    @Test func severalSeedRowsKeepTheFirst() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.writeSeedDatabase(dir.database, rows: ["('t-b', 'hb', '{}', 2, NULL)", "('t-a', 'ha', '{}', 1, NULL)"])
+        let store = try TopologyStore(stateDirectory: dir.path)
+        #expect(try store.current()?.topologyId == "t-b")
+    }
+
+    /// Opening an up-to-date file twice changes no row and no version.
+    @Test func openingTwiceIsANoOp() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let store = try TopologyStore(stateDirectory: dir.path, now: 100)
+            try store.put(topologyId: "t1", versionHash: "h1", hydrated: ["a": 1], at: 100)
+            store.close()
+        }
+        let before = try RawDatabase(dir.database).rows("SELECT * FROM applied UNION ALL SELECT key, value, 0, 0, 0, 0 FROM metadata")
+        for now in [200, 300] as [Int64] {
+            let store = try TopologyStore(stateDirectory: dir.path, now: now)
+            #expect(try store.totalChanges() == 0)
+            #expect(try store.scalar("PRAGMA user_version") == "1")
+            store.close()
+        }
+        let after = try RawDatabase(dir.database).rows("SELECT * FROM applied UNION ALL SELECT key, value, 0, 0, 0, 0 FROM metadata")
+        #expect(before == after)
+        #expect(before.count == 3)
+    }
+
+    @Test func newerSchemaIsRefusedAndLeftAlone() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        do {
+            let store = try TopologyStore(stateDirectory: dir.path)
+            try store.put(topologyId: "t1", versionHash: "h1", hydrated: [:], at: 1)
+            store.close()
+        }
+        try RawDatabase(dir.database).execute("PRAGMA user_version = 2")
+        for access in [TopologyStore.Access.readWrite, .readOnly] {
+            let error = try #require(throws: StoreError.self) {
+                try TopologyStore(stateDirectory: dir.path, access: access)
+            }
+            #expect(error.code == .schemaTooNew)
+        }
+        let raw = try RawDatabase(dir.database)
+        #expect(try raw.int("PRAGMA user_version") == 2)
+        #expect(try raw.rows("SELECT topology_id FROM applied") == [["t1"]])
+    }
+
+    @Test func unversionedFileWithOtherTablesIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let schema = "SELECT type, name, sql FROM sqlite_schema ORDER BY name"
+        let before = try {
+            let raw = try RawDatabase(dir.database)
+            try raw.execute("CREATE TABLE offsets (k TEXT PRIMARY KEY, v INTEGER)")
+            return try raw.rows(schema)
+        }()
+        let error = try #require(throws: StoreError.self) { try TopologyStore(stateDirectory: dir.path) }
+        #expect(error.code == .unknownSchema)
+        let raw = try RawDatabase(dir.database)
+        #expect(try raw.rows(schema) == before)
+        #expect(try raw.int("PRAGMA user_version") == 0)
+    }
+
+    @Test func seedTableWithoutDecnetColumnsIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try RawDatabase(dir.database).execute("CREATE TABLE applied_topology (topology_id TEXT PRIMARY KEY)")
+        let error = try #require(throws: StoreError.self) { try TopologyStore(stateDirectory: dir.path) }
+        #expect(error.code == .unknownSchema)
+    }
+
+    @Test func foreignApplicationIdIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try RawDatabase(dir.database).execute("PRAGMA application_id = 42; CREATE TABLE x (y)")
+        let error = try #require(throws: StoreError.self) { try TopologyStore(stateDirectory: dir.path) }
+        #expect(error.code == .unknownSchema)
+    }
+
+    /// A version-0 file cannot be migrated by a read-only store.
+    @Test func readOnlyStoreDoesNotMigrate() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try Self.writeSeedDatabase(dir.database, rows: ["('t-boot', 'h', '{}', 1, NULL)"])
+        let error = try #require(throws: StoreError.self) {
+            try TopologyStore(stateDirectory: dir.path, access: .readOnly)
+        }
+        #expect(error.code == .readOnly)
+        #expect(try RawDatabase(dir.database).int("PRAGMA user_version") == 0)
+    }
+
+    /// The at-most-one rules are enforced by the schema itself, not only by the store's code.
+    @Test func schemaEnforcesOneAppliedAndOneAttemptRow() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let store = try TopologyStore(stateDirectory: dir.path)
+        try store.put(topologyId: "t1", versionHash: "h1", hydrated: [:], at: 1)
+        try store.recordAttempt(topologyId: "t1", versionHash: "h2", at: 2, error: "e")
+        let raw = try RawDatabase(dir.database)
+        #expect(throws: StoreError.self) {
+            try raw.execute("INSERT INTO applied (slot, topology_id, version_hash, hydrated_json, applied_at) VALUES (2, 't2', 'h', '{}', 1)")
+        }
+        #expect(throws: StoreError.self) {
+            try raw.execute("INSERT INTO attempt (slot, topology_id, version_hash, at, error) VALUES (2, 't2', 'h', 1, 'e')")
+        }
+        #expect(throws: StoreError.self) { try raw.execute("UPDATE applied SET version_hash = ''") }
+    }
+}
