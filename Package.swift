@@ -78,6 +78,9 @@ let package = Package(
             name: "ComposerTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ComposerTests"),
         .testTarget(
             name: "StoreTests", dependencies: ["DecnetJSON", "AgentStore", "TestSupport"], path: "Tests/StoreTests"),
+        // Writes to the store until killed, for the store's kill -9 and disk-full tests.
+        .executableTarget(
+            name: "store-crash-helper", dependencies: ["DecnetJSON", "AgentStore"], path: "Tests/StoreCrashHelper"),
         .testTarget(
             name: "ProtocolTests", dependencies: ["AgentProtocol", "DecnetJSON", "TestSupport"],
             path: "Tests/ProtocolTests"),
