@@ -38,7 +38,7 @@ struct ComposeYAMLTests {
         let numbers: [JSONValue] = [
             0, -7, 2_147_483_648, .integer(JSONInteger(decimal: "123456789012345678901234567890")!),
             .integer(JSONInteger(decimal: "-340282366920938463463374607431768211456")!),
-            0.1, -0.0, 1.0, 1e-7, 1e16, 1e22, 123456789.0, 5e-324, 1.7976931348623157e308, -2.5e-300,
+            0.1, -0.0, 1.0, 1e-7, 1e16, 1e22, 123456789.0, .float(Double.leastNonzeroMagnitude), 1.7976931348623157e308, -2.5e-300,
             true, false, nil,
         ]
         let document: JSONValue = [

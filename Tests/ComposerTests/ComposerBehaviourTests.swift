@@ -183,6 +183,24 @@ struct ComposerBehaviourTests {
         #expect(plan.container(serviceKey: "plc")?.image == .image("mirror.local/debian:bookworm-slim"))
     }
 
+    /// CPython's `ipaddress` (so the validator) takes integers as addresses and /32 networks; the document keeps
+    /// them as given, the typed plan gets dotted text.
+    @Test func integerAddressesBecomeDottedInThePlan() throws {
+        var h = TestTopology.hydrated(deckies: [.init(name: "a", services: [], ips: [("dmz", 167772162)])])
+        if case .object(var root) = h, case .array(var lans)? = root["lans"], case .object(var lan) = lans[0] {
+            lan["subnet"] = 167772160
+            lans[0] = .object(lan)
+            root["lans"] = .array(lans)
+            h = .object(root)
+        }
+        let plan = try composer.compose(h)
+        #expect(plan.bridges.map(\.subnet) == ["10.0.0.0/32"])
+        #expect(plan.container(serviceKey: "a")?.network == .bridges([
+            .init(network: "decnet_t_01234567_dmz", lanName: "dmz", ipv4Address: "10.0.0.2")
+        ]))
+        #expect(plan.document["services"]?["a"]?["networks"] == ["decnet_t_01234567_dmz": ["ipv4_address": 167772162]])
+    }
+
     @Test func networkNamesLowerCaseAsPython() throws {
         let plan = try composer.compose(TestTopology.hydrated(
             id: "\u{130}d-\u{1F600}xyz-long",

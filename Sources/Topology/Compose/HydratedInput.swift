@@ -48,7 +48,15 @@ enum HydratedInput {
             }
         default: break
         }
-        throw ComposeError(.malformed, "expected an IPv4 address string, found \(value.jsonText)", path: path)
+        throw ComposeError(.malformed, "expected an IPv4 address or network string, found \(value.jsonText)", path: path)
+    }
+
+    /// A LAN subnet for the Engine API: strings verbatim; an integer (a /32 network to CPython's `ipaddress`, so to
+    /// the validator) as `a.b.c.d/32`.
+    static func subnet(_ value: JSONValue?, at path: String) throws(ComposeError) -> String {
+        guard let value else { throw ComposeError(.malformed, "missing subnet", path: path) }
+        if case .integer = value { return try ipv4(value, at: path) + "/32" }
+        return try ipv4(value, at: path)
     }
 
     /// An environment value as Docker receives it: compose's string form of a scalar, nil for null, and JSON text

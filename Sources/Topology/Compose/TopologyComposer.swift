@@ -74,11 +74,11 @@ public struct TopologyComposer: Sendable {
             let path = "/lans/\(i)"
             let o = try HydratedInput.object(lan, at: path)
             let name = try HydratedInput.string(o["name"], at: path + "/name")
-            let subnet = try HydratedInput.string(o["subnet"], at: path + "/subnet")
+            let subnet = try HydratedInput.subnet(o["subnet"], at: path + "/subnet")
             lans.names.insert(name)
             lans.bridges.append(
                 BridgeSpec(
-                    name: naming.network(name), subnet: subnet.value, internal: !(o["is_dmz"]?.isTruthy ?? false),
+                    name: naming.network(name), subnet: subnet, internal: !(o["is_dmz"]?.isTruthy ?? false),
                     lanName: name.value))
         }
         return lans
