@@ -123,7 +123,8 @@ extension TopologyStore {
 
     private static func readAttempt(_ c: Connection) throws(StoreError) -> ApplyAttempt? {
         try c.row("SELECT topology_id, version_hash, at, error FROM attempt", operation: "last attempt") { s in
-            ApplyAttempt(topologyId: s.text(0) ?? "", versionHash: s.text(1) ?? "", at: s.int64(2), error: s.text(3) ?? "")
+            ApplyAttempt(
+                topologyId: s.text(0) ?? "", versionHash: s.text(1) ?? "", at: s.int64(2), error: s.text(3) ?? "")
         }
     }
 }

@@ -14,11 +14,11 @@ import Synchronization
 /// §8.4): opening only migrates the schema and marks requests a crashed process left running as interrupted.
 ///
 /// Thread safety: the one SQLite connection, its cached statements and the parsed-blob memo (`StoreState`) are
-/// reached only inside `state.withLock` (a `Mutex`), so at most one thread uses them at a time; that invariant is what makes the class `Sendable` and
-/// lets the connection run with `SQLITE_OPEN_NOMUTEX`. Calls block while SQLite works (microseconds for reads, one
-/// `fsync` per write with `synchronous=FULL`), so keep them off latency-sensitive event loops. One process should own
-/// a store file; a second one waits on SQLite's locks (busy timeout) but would see this process's running requests as
-/// interrupted when it opens.
+/// reached only inside `state.withLock` (a `Mutex`), so at most one thread uses them at a time; that invariant is
+/// what makes the class `Sendable` and lets the connection run with `SQLITE_OPEN_NOMUTEX`. Calls block while SQLite
+/// works (microseconds for reads, one `fsync` per write with `synchronous=FULL`), so keep them off latency-sensitive
+/// event loops. One process should own a store file; a second one waits on SQLite's locks (busy timeout) but would
+/// see this process's running requests as interrupted when it opens.
 public final class TopologyStore: Sendable {
     /// How the store opens its file.
     public enum Access: Sendable {

@@ -82,7 +82,8 @@ func fill(_ path: String) {
     for n in 1...100_000 {
         let pad = String(repeating: "x", count: 2_048 * n)
         do {
-            try store.put(topologyId: "t-fill", versionHash: "h\(n)", hydrated: ["n": JSONValue(n), "pad": JSONValue(pad)], at: Int64(n))
+            let hydrated: JSONValue = ["n": JSONValue(n), "pad": JSONValue(pad)]
+            try store.put(topologyId: "t-fill", versionHash: "h\(n)", hydrated: hydrated, at: Int64(n))
             lastGood = n
         } catch {
             var current: JSONValue = nil

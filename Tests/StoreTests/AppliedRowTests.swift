@@ -151,8 +151,11 @@ struct AppliedRowTests {
         }
         let store = try TopologyStore(stateDirectory: dir.path)
         let row = try #require(try store.current())
-        #expect(row == AppliedTopology(topologyId: "t1", versionHash: hash64, hydrated: trickyHydrated, appliedAt: 5, lastError: nil))
-        #expect(try store.lastAttempt() == ApplyAttempt(topologyId: "t2", versionHash: "hash-x", at: 6, error: "port_conflict"))
+        let expected = AppliedTopology(
+            topologyId: "t1", versionHash: hash64, hydrated: trickyHydrated, appliedAt: 5, lastError: nil)
+        #expect(row == expected)
+        let attempt = ApplyAttempt(topologyId: "t2", versionHash: "hash-x", at: 6, error: "port_conflict")
+        #expect(try store.lastAttempt() == attempt)
     }
 
     @Test func attemptIsOneRowReplacedAndCleared() throws {
@@ -161,7 +164,8 @@ struct AppliedRowTests {
         let store = try TopologyStore(stateDirectory: dir.path)
         try store.recordAttempt(topologyId: "t1", versionHash: "hash-a", at: 1, error: "first")
         try store.recordAttempt(topologyId: "t2", versionHash: "hash-b", at: 2, error: "second")
-        #expect(try store.lastAttempt() == ApplyAttempt(topologyId: "t2", versionHash: "hash-b", at: 2, error: "second"))
+        let second = ApplyAttempt(topologyId: "t2", versionHash: "hash-b", at: 2, error: "second")
+        #expect(try store.lastAttempt() == second)
         #expect(try store.current() == nil)  // a failed apply never names an applied hash
         let raw = try RawDatabase(dir.database)
         #expect(try raw.int("SELECT count(*) FROM attempt") == 1)
@@ -177,7 +181,9 @@ struct AppliedRowTests {
         let store = try TopologyStore(stateDirectory: dir.path)
         try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
         try store.recordAttempt(topologyId: "t2", versionHash: "hash-b", at: 2, error: "conflict")
-        #expect(throws: StoreError.self) { try store.put(topologyId: "t2", versionHash: "hash-b", hydrated: [:], at: 3) }
+        #expect(throws: StoreError.self) {
+            try store.put(topologyId: "t2", versionHash: "hash-b", hydrated: [:], at: 3)
+        }
         #expect(try store.lastAttempt()?.topologyId == "t2")
     }
 

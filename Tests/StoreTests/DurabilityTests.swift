@@ -158,6 +158,8 @@ struct DurabilityTests {
             }
         }
 
-        var description: String { "put \(put.map(String.init) ?? "none"), attempt \(attempt.map(String.init) ?? "none")" }
+        var description: String {
+            "put \(put.map(String.init) ?? "none"), attempt \(attempt.map(String.init) ?? "none")"
+        }
     }
 }

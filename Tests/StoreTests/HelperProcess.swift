@@ -5,7 +5,8 @@ import Foundation
 final class HelperProcess {
     /// The helper binary: SwiftPM puts every product of the package in the test binary's directory.
     static var executable: String {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let me =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: me).deletingLastPathComponent()
         // The Linux test runner sits inside `<package>PackageTests.xctest` on some toolchains.
         if directory.lastPathComponent.hasSuffix(".xctest") { directory.deleteLastPathComponent() }

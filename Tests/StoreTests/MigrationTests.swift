@@ -15,7 +15,8 @@ struct MigrationTests {
          applied_at INTEGER NOT NULL,
          last_error TEXT);
         """
-    static let seedBlob = #"{"big": 123456789012345678901234567890, "lans": [], "one": 1.0, "topology": {"id": "t-boot", "name": "caf\u00e9"}}"#
+    static let seedBlob = #"{"big": 123456789012345678901234567890, "lans": [], "one": 1.0, "#
+        + #""topology": {"id": "t-boot", "name": "caf\u00e9"}}"#
 
     static func writeSeedDatabase(_ path: String, rows: [String]) throws {
         let raw = try RawDatabase(path)
@@ -59,7 +60,8 @@ struct MigrationTests {
         try Self.writeSeedDatabase(dir.database, rows: ["('t-new', '', '{}', 0, 'compose failed')"])
         let store = try TopologyStore(stateDirectory: dir.path)
         #expect(try store.current() == nil)
-        #expect(try store.lastAttempt() == ApplyAttempt(topologyId: "t-new", versionHash: "", at: 0, error: "compose failed"))
+        let attempt = ApplyAttempt(topologyId: "t-new", versionHash: "", at: 0, error: "compose failed")
+        #expect(try store.lastAttempt() == attempt)
     }
 
     @Test func emptySeedTableMigratesToIdle() throws {
@@ -89,14 +91,15 @@ struct MigrationTests {
             try store.put(topologyId: "t1", versionHash: "h1", hydrated: ["a": 1], at: 100)
             store.close()
         }
-        let before = try RawDatabase(dir.database).rows("SELECT * FROM applied UNION ALL SELECT key, value, 0, 0, 0, 0 FROM metadata")
+        let dump = "SELECT * FROM applied UNION ALL SELECT key, value, 0, 0, 0, 0 FROM metadata"
+        let before = try RawDatabase(dir.database).rows(dump)
         for now in [200, 300] as [Int64] {
             let store = try TopologyStore(stateDirectory: dir.path, now: now)
             #expect(try store.totalChanges() == 0)
             #expect(try store.scalar("PRAGMA user_version") == "1")
             store.close()
         }
-        let after = try RawDatabase(dir.database).rows("SELECT * FROM applied UNION ALL SELECT key, value, 0, 0, 0, 0 FROM metadata")
+        let after = try RawDatabase(dir.database).rows(dump)
         #expect(before == after)
         #expect(before.count == 3)
     }
@@ -174,10 +177,13 @@ struct MigrationTests {
         try store.recordAttempt(topologyId: "t1", versionHash: "h2", at: 2, error: "e")
         let raw = try RawDatabase(dir.database)
         #expect(throws: StoreError.self) {
-            try raw.execute("INSERT INTO applied (slot, topology_id, version_hash, hydrated_json, applied_at) VALUES (2, 't2', 'h', '{}', 1)")
+            try raw.execute(
+                "INSERT INTO applied (slot, topology_id, version_hash, hydrated_json, applied_at) "
+                    + "VALUES (2, 't2', 'h', '{}', 1)")
         }
         #expect(throws: StoreError.self) {
-            try raw.execute("INSERT INTO attempt (slot, topology_id, version_hash, at, error) VALUES (2, 't2', 'h', 1, 'e')")
+            try raw.execute(
+                "INSERT INTO attempt (slot, topology_id, version_hash, at, error) VALUES (2, 't2', 'h', 1, 'e')")
         }
         #expect(throws: StoreError.self) { try raw.execute("UPDATE applied SET version_hash = ''") }
     }

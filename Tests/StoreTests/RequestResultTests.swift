@@ -20,7 +20,9 @@ struct RequestResultTests {
         #expect(try store.beginRequest(id: "r1", fingerprint: "fp-2", type: "apply", at: 11) == .reused)
         #expect(try store.finishRequest(id: "r1", result: Self.okResult, at: 12) == true)
         let expected = PythonJSONEncoder().encode(Self.okResult)
-        #expect(try store.beginRequest(id: "r1", fingerprint: "fp-1", type: "apply", at: 13) == .finished(resultJSON: expected))
+        #expect(
+            try store.beginRequest(id: "r1", fingerprint: "fp-1", type: "apply", at: 13)
+                == .finished(resultJSON: expected))
         #expect(try store.beginRequest(id: "r1", fingerprint: "fp-2", type: "teardown", at: 13) == .reused)
         #expect(try store.beginRequest(id: "r2", fingerprint: "fp-1", type: "apply", at: 14) == .new)
     }
@@ -48,7 +50,8 @@ struct RequestResultTests {
         let bytes = Array(#"{ "id" : "r1", "message": "déjà ☃", "n": 1.0 }"#.utf8)
         _ = try store.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 1)
         try store.finishRequest(id: "r1", result: bytes, at: 2)
-        #expect(try store.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 3) == .finished(resultJSON: bytes))
+        #expect(
+            try store.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 3) == .finished(resultJSON: bytes))
     }
 
     /// After a crash a running request gets the documented `internal` result, so a retry is answered and the

@@ -30,7 +30,9 @@ struct StoreFileTests {
             store.close()
         }
         chmod(dir.database, 0o644)
-        #expect(FileManager.default.createFile(atPath: dir.database + "-journal", contents: nil, attributes: [.posixPermissions: 0o666]))
+        #expect(
+            FileManager.default.createFile(
+                atPath: dir.database + "-journal", contents: nil, attributes: [.posixPermissions: 0o666]))
         let store = try TopologyStore(stateDirectory: dir.path)
         #expect(StoreFiles.mode(of: dir.database) == 0o600)
         #expect(StoreFiles.mode(of: dir.database + "-journal") == 0o600)
