@@ -36,6 +36,11 @@ let package = Package(
         // Wire protocol v1: envelopes, error codes, request decoding (pure Swift).
         .target(name: "AgentProtocol", dependencies: ["DecnetJSON", "Topology"], path: "Sources/Protocol"),
 
+        // The agent's logic: topology operations, command dispatch, heartbeats. Depends on protocols, not on C.
+        .target(
+            name: "AgentCore", dependencies: ["DecnetJSON", "Topology", "AgentStore", "AgentProtocol"],
+            path: "Sources/AgentCore"),
+
         // libzmq wrapper: sockets owned by dedicated threads, CURVE keys, certificates, ZAP, monitor events.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium"], path: "Sources/ZeroMQ"),
 
@@ -70,7 +75,7 @@ let package = Package(
             dependencies: ["DecnetJSON", "Topology"],
             path: "Sources/Bench"),
 
-        .target(name: "TestSupport", dependencies: ["DecnetJSON"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["DecnetJSON", "Topology"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
         .testTarget(
             name: "ValidatorTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ValidatorTests"),
@@ -84,6 +89,9 @@ let package = Package(
         .testTarget(
             name: "ProtocolTests", dependencies: ["AgentProtocol", "DecnetJSON", "TestSupport"],
             path: "Tests/ProtocolTests"),
+        .testTarget(
+            name: "AgentCoreTests", dependencies: ["AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "Topology", "TestSupport"],
+            path: "Tests/AgentCoreTests"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
         .testTarget(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],

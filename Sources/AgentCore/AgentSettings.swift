@@ -1,0 +1,38 @@
+import Topology
+
+/// What the agent core needs to know about its host and its tools.
+public struct AgentSettings: Sendable {
+    public var agentID: String
+    public var agentVersion: String
+    /// New each time the agent process starts.
+    public var bootID: String
+    /// Holds `agent.db` and `topologies/` (the compose documents written for operators).
+    public var stateDirectory: String
+    public var catalog: ServiceCatalog
+    public var templatesRoot: String
+    public var baseImage: String
+    public var heartbeatIntervalMillis: Int
+
+    public init(
+        agentID: String, agentVersion: String, bootID: String, stateDirectory: String,
+        catalog: ServiceCatalog = .default, templatesRoot: String, baseImage: String = TopologyComposer.defaultBaseImage,
+        heartbeatIntervalMillis: Int = 10_000
+    ) {
+        self.agentID = agentID
+        self.agentVersion = agentVersion
+        self.bootID = bootID
+        self.stateDirectory = stateDirectory
+        self.catalog = catalog
+        self.templatesRoot = templatesRoot
+        self.baseImage = baseImage
+        self.heartbeatIntervalMillis = heartbeatIntervalMillis
+    }
+
+    public var composer: TopologyComposer {
+        TopologyComposer(catalog: catalog, templatesRoot: templatesRoot, baseImage: baseImage)
+    }
+
+    public var validator: TopologyValidator { TopologyValidator(knownServices: catalog.topologyServiceNames) }
+
+    public var topologiesDirectory: String { stateDirectory + "/topologies" }
+}

@@ -1,0 +1,157 @@
+import AgentProtocol
+import AgentStore
+import DecnetJSON
+import Topology
+
+extension TopologyOperations {
+    /// Applies a hydrated topology: verify the hash, validate, compose, check conflicts and host ports, (supersede),
+    /// materialise, record. Every failure after the hash check is recorded as the last attempt (deviation #5), and
+    /// `applied_version_hash` only ever names a topology that was applied completely.
+    public func apply(_ request: ApplyRequest, progress: @escaping Progress) async -> Result<JSONValue, AgentError> {
+        let hydrated = request.hydrated
+        let topologyID = hydrated["topology"]?["id"]?.stringValue
+
+        progress(.verify, 0, 1, "checking the version hash")
+        let actual = CanonicalHash.hash(hydrated)
+        guard actual == request.versionHash else {
+            return await failed(topologyID, request, AgentError(
+                .hashMismatch, "master hash does not match the agent's canonical hash; refusing to apply",
+                details: ["expected": .string(JSONString(request.versionHash)), "actual": .string(JSONString(actual))]))
+        }
+
+        progress(.validate, 0, 1, "validating")
+        let report = settings.validator.validate(hydrated)
+        var issues = report.issues
+        if !report.hasErrors { issues += settings.validator.materialisationIssues(hydrated) }
+        let errors = issues.filter { $0.severity == .error }
+        if !errors.isEmpty {
+            let summary = errors.prefix(20).map { "[\($0.code)] \($0.message)" }.joined(separator: "; ")
+            return await failed(topologyID, request, AgentError(
+                .invalidTopology, "\(errors.count) topology validation error(s): \(summary)",
+                details: ["issues": .array(issues.map(\.jsonValue))]))
+        }
+        guard let topologyID else {
+            // Unreachable after materialisationIssues, kept as a guard rather than a trap.
+            return .failure(AgentError(.invalidTopology, "hydrated topology has no topology.id",
+                                       details: ["issues": .array([])]))
+        }
+
+        let plan: ComposePlan
+        do {
+            plan = try settings.composer.compose(hydrated).mergingDuplicatePorts()
+        } catch {
+            let issue = ValidationIssue(
+                code: TopologyValidator.malformedCode, message: error.message,
+                target: ["path": .string(JSONString(error.path ?? ""))])
+            return await failed(topologyID, request, AgentError(
+                .invalidTopology, "cannot compose the topology: \(error.message)",
+                details: ["issues": .array([issue.jsonValue])]))
+        }
+
+        // One topology per agent: another one applied is a conflict unless the master asked to supersede it.
+        let current: AppliedTopology?
+        do {
+            current = try await store.run { try $0.current() }
+        } catch {
+            return .failure(AgentError(.internal, "cannot read the store: \(error)", details: ["phase": "verify"]))
+        }
+        let superseded = current.flatMap { $0.topologyId == topologyID ? nil : $0 }
+        if let superseded, !request.supersede {
+            return await failed(topologyID, request, AgentError(
+                .conflict, "agent already has topology \(superseded.topologyId); cannot apply \(topologyID)",
+                details: ["applied_topology_id": .string(JSONString(superseded.topologyId))]))
+        }
+
+        progress(.preflight, 0, 1, "checking host ports")
+        do {
+            var owners = [topologyID]
+            if let superseded { owners.append(superseded.topologyId) }
+            let owned = try await runtime.publishedHostPorts(topologyIDs: owners)
+            let conflicts = try preflight.check(plan, ownedPorts: owned)
+            if !conflicts.isEmpty {
+                let text = conflicts.map { "\($0.port)/\($0.proto.rawValue) (\($0.reason.rawValue))" }
+                return await failed(topologyID, request, AgentError(
+                    .portConflict, "host ports collide or are already bound: \(text.joined(separator: ", "))",
+                    details: ["ports": .array(conflicts.map(\.jsonValue))]))
+            }
+        } catch let failure as RuntimeFailure {
+            return await failed(topologyID, request, Self.agentError(failure))
+        } catch {
+            return await failed(topologyID, request, AgentError(
+                .internal, "cannot check host ports: \(error)", details: ["phase": "preflight"]))
+        }
+
+        // From here on Docker changes. Mark the attempt first, so that an agent killed half-way tells the truth.
+        await noteAttempt(topologyID, request, "apply did not complete: the agent stopped while it was running")
+
+        if let superseded {
+            let old = try? storedPlan( superseded)
+            do throws(RuntimeFailure) {
+                _ = try await runtime.teardown(
+                    topologyID: superseded.topologyId, teardownOrder: old?.teardownOrder ?? []
+                ) { p in progress(.teardown, p.done, p.total, "superseding: \(p.message)") }
+            } catch {
+                return await failed(topologyID, request, Self.agentError(error))
+            }
+            removeComposeFiles(topologyID: superseded.topologyId)
+            _ = try? await store.run { try $0.clear(topologyId: superseded.topologyId) }
+        }
+
+        do {
+            try writeComposeFile(plan)
+        } catch {
+            return await failed(topologyID, request, AgentError(
+                .internal, "cannot write the compose file: \(error)", details: ["phase": "record"]))
+        }
+
+        let wasApplied = current?.topologyId == topologyID
+        do throws(RuntimeFailure) {
+            _ = try await runtime.materialise(plan, wasApplied: wasApplied) { p in
+                let phase: Phase
+                switch p.phase {
+                case .networks: phase = .networks
+                case .images: phase = .images
+                case .containers: phase = .containers
+                case .teardown: phase = .teardown
+                }
+                progress(phase, p.done, p.total, p.message)
+            }
+        } catch {
+            if wasApplied { _ = try? await store.run { try $0.recordError(topologyId: topologyID, message: String(error.description.prefix(500))) } }
+            if !wasApplied { removeComposeFiles(topologyID: topologyID) }
+            return await failed(topologyID, request, Self.agentError(error))
+        }
+
+        progress(.record, 0, 1, "recording")
+        let at = now()
+        do {
+            try await store.run { store in
+                try store.put(topologyId: topologyID, versionHash: request.versionHash, hydrated: hydrated, at: at)
+            }
+        } catch {
+            return await failed(topologyID, request, AgentError(
+                .internal, "the topology runs but could not be recorded: \(error)",
+                details: ["phase": "record", "store": .string(JSONString((error as? StoreError)?.code.description ?? "unknown"))]))
+        }
+        progress(.record, 1, 1, "applied")
+        return .success(["status": "applied", "version_hash": .string(JSONString(request.versionHash))])
+    }
+
+    /// Records the failure as the last attempt (best effort: a broken store must not hide the real error).
+    private func failed(
+        _ topologyID: String?, _ request: ApplyRequest, _ error: AgentError
+    ) async -> Result<JSONValue, AgentError> {
+        await noteAttempt(topologyID, request, "[\(error.code.rawValue)] \(error.message)")
+        return .failure(error)
+    }
+
+    private func noteAttempt(_ topologyID: String?, _ request: ApplyRequest, _ message: String) async {
+        guard let topologyID else { return }
+        let at = now()
+        let hash = request.versionHash
+        let text = String(message.prefix(500))
+        _ = try? await store.run { store in
+            try store.recordAttempt(topologyId: topologyID, versionHash: hash, at: at, error: text)
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import AgentProtocol
+import AgentStore
+import DecnetJSON
+import Foundation
+import Synchronization
+import Topology
+
+/// The agent's three topology operations: apply, teardown and state (DECNET's topology_ops, with this project's
+/// deviations). One apply or teardown at a time is the dispatcher's job; `state` may run alongside.
+public final class TopologyOperations: Sendable {
+    public typealias Progress = @Sendable (Phase, Int, Int, String) -> Void
+
+    let settings: AgentSettings
+    let store: StoreExecutor
+    let runtime: any TopologyRuntime
+    let preflight: PortPreflight
+    let now: @Sendable () -> Int64
+    let planCache = PlanCache()
+
+    public init(
+        settings: AgentSettings, store: StoreExecutor, runtime: any TopologyRuntime,
+        preflight: PortPreflight = PortPreflight(), now: @escaping @Sendable () -> Int64 = TopologyStore.unixTime
+    ) {
+        self.settings = settings
+        self.store = store
+        self.runtime = runtime
+        self.preflight = preflight
+        self.now = now
+    }
+
+    // MARK: teardown
+
+    /// Removes everything labelled with `topologyID`, the compose file, and the store rows of that topology.
+    /// Idempotent, and works with a lost or wiped store (deviation #7).
+    public func teardown(topologyID: String, progress: @escaping Progress) async -> Result<JSONValue, AgentError> {
+        // The stored blob, when it is this topology, gives the seed's bridge order (leaf LANs first).
+        let applied = try? await store.run { try $0.current() }
+        var order: [String] = []
+        if let applied, applied.topologyId == topologyID, let plan = try? storedPlan( applied) {
+            order = plan.teardownOrder
+        }
+        let report: TeardownReport
+        do throws(RuntimeFailure) {
+            report = try await runtime.teardown(topologyID: topologyID, teardownOrder: order) { p in
+                progress(.teardown, p.done, p.total, p.message)
+            }
+        } catch {
+            return .failure(Self.agentError(error))
+        }
+        removeComposeFiles(topologyID: topologyID)
+        do {
+            _ = try await store.run { store in
+                let removed = try store.clear(topologyId: topologyID)
+                if let attempt = try store.lastAttempt(), attempt.topologyId == topologyID { _ = try store.clearAttempt() }
+                return removed
+            }
+        } catch {
+            return .failure(AgentError(
+                .internal, "removed the topology's containers and bridges but could not update the store: \(error)",
+                details: ["phase": "record"]))
+        }
+        progress(.record, 1, 1, "torn down")
+        let removed: JSONValue = [
+            "containers": JSONValue(report.removedContainers.sorted()), "bridges": JSONValue(report.removedBridges.sorted()),
+        ]
+        return .success([
+            "status": "torn_down", "topology_id": .string(JSONString(topologyID)), "removed": removed,
+        ])
+    }
+
+    // MARK: state
+
+    /// The state object of wire-protocol §6: the cache plus what the engine really runs, and the drift between them.
+    public func state() async -> JSONValue {
+        var applied: AppliedTopology?
+        var attempt: ApplyAttempt?
+        var storeError: String?
+        do {
+            (applied, attempt) = try await store.run { try $0.snapshot() }
+        } catch {
+            storeError = "store unreadable: \(error)"
+        }
+        let observeID = applied?.topologyId ?? attempt?.topologyId
+        let observation = await runtime.observe(topologyID: observeID)
+
+        var state = JSONObject()
+        state["topology_id"] = applied.map { .string(JSONString($0.topologyId)) } ?? .null
+        state["applied_version_hash"] = applied.map { .string(JSONString($0.versionHash)) } ?? .null
+        state["applied_at"] = applied.map { .integer(JSONInteger($0.appliedAt)) } ?? .null
+        state["last_error"] = (applied?.lastError ?? storeError).map { .string(JSONString($0)) } ?? .null
+        state["attempt"] = attempt.map { a in
+            [
+                "topology_id": .string(JSONString(a.topologyId)), "version_hash": .string(JSONString(a.versionHash)),
+                "at": .integer(JSONInteger(a.at)), "error": .string(JSONString(a.error)),
+            ]
+        } ?? .null
+        if let error = observation.error {
+            state["observed"] = ["error": .string(JSONString(error))]
+            state["drift"] = .null
+        } else {
+            state["observed"] = [
+                "bridges": JSONValue(observation.bridges.sorted()),
+                "containers": JSONValue(observation.containers.filter(\.running).map(\.name).sorted()),
+            ]
+            let expected = applied.flatMap { try? storedPlan( $0) }
+            let drift = Drift(expected: expected, observed: observation)
+            state["drift"] = [
+                "missing_bridges": JSONValue(drift.missingBridges),
+                "missing_containers": JSONValue(drift.missingContainers),
+                "stopped_containers": JSONValue(drift.stoppedContainers),
+                "unexpected_containers": JSONValue(drift.unexpectedContainers),
+            ]
+        }
+        return .object(state)
+    }
+
+    // MARK: helpers
+
+    /// The compose plan of a stored topology, cached by its hash.
+    func storedPlan(_ applied: AppliedTopology) throws(ComposeError) -> ComposePlan {
+        if let cached = planCache.get(applied.versionHash) { return cached }
+        let plan = try settings.composer.compose(applied.hydrated).mergingDuplicatePorts()
+        planCache.set(applied.versionHash, plan)
+        return plan
+    }
+
+    func composeFilePath(_ plan: ComposePlan) -> String {
+        settings.topologiesDirectory + "/" + plan.composeFileName
+    }
+
+    /// Writes the compose document for operators (`docker compose -p decnet-topo-<id8> ps`), atomically.
+    func writeComposeFile(_ plan: ComposePlan) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(
+            atPath: settings.topologiesDirectory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o750])
+        let data = Data(ComposeYAML.render(plan.document).utf8)
+        let url = URL(fileURLWithPath: composeFilePath(plan))
+        try data.write(to: url, options: .atomic)
+        try fm.setAttributes([.posixPermissions: 0o640], ofItemAtPath: url.path)
+    }
+
+    func removeComposeFiles(topologyID: String) {
+        let prefix = String(topologyID.unicodeScalars.prefix(TopologyComposer.prefixLength))
+        let path = settings.topologiesDirectory + "/decnet-topology-\(prefix)-compose.yml"
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    static func agentError(_ failure: RuntimeFailure) -> AgentError {
+        var details: JSONObject = ["phase": .string(JSONString(failure.phase))]
+        details["docker"] = failure.engineMessage.map { .string(JSONString($0)) } ?? .null
+        switch failure.kind {
+        case .unavailable:
+            return AgentError(.dockerUnavailable, "the Docker Engine cannot be reached: \(failure.message)", details: details)
+        case .failed:
+            return AgentError(.runtimeError, failure.message, details: details)
+        }
+    }
+}
+
+/// A one-entry cache of the plan composed from the applied topology (state and heartbeats ask for it often).
+final class PlanCache: Sendable {
+    private let entry = Mutex<(String, ComposePlan)?>(nil)
+
+    func get(_ hash: String) -> ComposePlan? {
+        entry.withLock { e in e.flatMap { $0.0 == hash ? $0.1 : nil } }
+    }
+
+    func set(_ hash: String, _ plan: ComposePlan) {
+        entry.withLock { $0 = (hash, plan) }
+    }
+}
