@@ -37,7 +37,8 @@ extension SocketOption where Value == Int32 {
 }
 
 extension SocketOption where Value == Int64 {
-    /// `ZMQ_MAXMSGSIZE`: the largest inbound message in bytes (-1 = no limit); a peer sending more is disconnected.
+    /// `ZMQ_MAXMSGSIZE`: the largest inbound frame in bytes (-1 = no limit); a peer sending more is disconnected.
+    /// Under CURVE the limit applies to the encrypted frame: add ``ZMQSocket/curveMessageOverhead``.
     public static var maxMsgSize: Self { Self(ZMQ_MAXMSGSIZE, "maxMsgSize", .int64) }
 }
 

@@ -13,9 +13,9 @@ extension ZMQCertificate {
         var publicText: String?
         var secretText: String?
         var metadata: [String: String] = [:]
-        for (number, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = Substring(rawLine)
-            if line.last == "\r" { line = line.dropLast() }
+        // "\r\n" is one Character in Swift, so split on every kind of line end.
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }
+        for (number, line) in lines.enumerated() {
             let content = line.drop { $0 == " " || $0 == "\t" }
             if content.isEmpty || content.first == "#" { continue }
             let indented = content.startIndex != line.startIndex

@@ -13,6 +13,10 @@ public final class ZMQSocket {
     /// The socket pattern.
     public let type: SocketType
     private(set) var handle: UnsafeMutableRawPointer?
+    /// Bytes CURVE adds to every frame before `maxMsgSize` is checked (command name, nonce, flags and MAC, measured
+    /// with libzmq 4.3.4): to admit frames of up to N plaintext bytes, set `maxMsgSize` to N + this.
+    public static let curveMessageOverhead = 33
+
     /// Whether `curveServer` was switched on: such a socket binds only while a ZAP handler runs.
     var isCurveServer = false
 
