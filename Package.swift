@@ -92,6 +92,8 @@ let package = Package(
         .testTarget(
             name: "AgentCoreTests", dependencies: ["AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "Topology", "TestSupport"],
             path: "Tests/AgentCoreTests"),
+        .testTarget(
+            name: "CLITests", dependencies: ["DecnetJSON", "TestSupport", "AgentWorker"], path: "Tests/CLITests"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
         .testTarget(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
