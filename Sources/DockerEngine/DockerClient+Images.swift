@@ -1,5 +1,6 @@
 import DecnetJSON
 import Foundation
+import NIOPosix
 
 extension DockerClient {
     /// `GET /images/{name}/json`: `notFound` when the image is not present locally.
@@ -30,11 +31,21 @@ extension DockerClient {
         try await discard(DockerRequest(.delete, path, query: [("force", force ? "1" : "0")]))
     }
 
-    /// Builds an image from a directory: archives it with ``TarWriter`` and sends it to `POST /build`.
+    /// Builds an image from a directory: archives it with ``TarWriter`` (on NIO's blocking-I/O thread pool, not the
+    /// cooperative pool) and sends it to `POST /build`.
     public func buildImage(contextDirectory: String, options: DockerBuildOptions = DockerBuildOptions())
         async throws(DockerError) -> DockerBuildResult
     {
-        let context = try TarWriter.archive(directory: contextDirectory)
+        let context: [UInt8]
+        do {
+            context = try await NIOThreadPool.singleton.runIfActive {
+                try TarWriter.archive(directory: contextDirectory)
+            }
+        } catch let error as DockerError {
+            throw error
+        } catch {
+            throw DockerError(.cancelled, operation: "archive build context", message: "\(error)")
+        }
         return try await buildImage(context: context, options: options)
     }
 

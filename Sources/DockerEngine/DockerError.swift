@@ -12,11 +12,12 @@ public struct DockerError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unavailable = Code(rawValue: "unavailable")
         /// HTTP 404: no such container, network or image.
         public static let notFound = Code(rawValue: "notFound")
-        /// HTTP 409: a name is taken, an object is in use, a container is already running or stopped the wrong way.
+        /// HTTP 409 (and 403): a name is taken, or the object is in use or in the wrong state for the operation
+        /// (Docker answers 403 to removing a network that still has endpoints).
         public static let conflict = Code(rawValue: "conflict")
         /// HTTP 304: the operation had nothing to do (container already started or already stopped).
         public static let notModified = Code(rawValue: "notModified")
-        /// HTTP 400 (and any other 4xx): Docker refused the request as malformed or invalid.
+        /// HTTP 400 (and any other 4xx but 403, 404 and 409): Docker refused the request as malformed or invalid.
         public static let badRequest = Code(rawValue: "badRequest")
         /// HTTP 5xx: the daemon failed while handling the request.
         public static let server = Code(rawValue: "server")
@@ -63,8 +64,8 @@ public struct DockerError: Error, Sendable, Equatable, CustomStringConvertible {
         case 200..<300: return nil
         case 304: return .notModified
         case 400: return .badRequest
+        case 403, 409: return .conflict
         case 404: return .notFound
-        case 409: return .conflict
         case 401..<500: return .badRequest
         case 500..<600: return .server
         default: return .protocol

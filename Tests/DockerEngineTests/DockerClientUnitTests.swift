@@ -36,7 +36,7 @@ import Testing
 
     @Test(arguments: [
         (200, nil), (201, nil), (204, nil), (304, DockerError.Code.notModified), (400, .badRequest),
-        (403, .badRequest), (404, .notFound), (409, .conflict), (500, .server), (503, .server), (101, .protocol),
+        (401, .badRequest), (403, .conflict), (404, .notFound), (409, .conflict), (500, .server), (503, .server), (101, .protocol),
     ] as [(Int, DockerError.Code?)])
     func statusCodesMapToErrorCodes(status: Int, code: DockerError.Code?) {
         #expect(DockerError.code(forStatus: status) == code)
