@@ -55,18 +55,21 @@ let package = Package(
             ],
             path: "Sources/DockerEngine"),
 
+        // Shared by the executables: reading operator input, writing JSON output.
+        .target(name: "CLISupport", dependencies: ["DecnetJSON"], path: "Sources/CLISupport"),
+
         // Executables only wire things together.
         .executableTarget(
             name: "AgentWorker",
             dependencies: [
-                "DecnetJSON", "Topology", "AgentStore",
+                "DecnetJSON", "Topology", "AgentStore", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/AgentWorker"),
         .executableTarget(
             name: "MasterCLI",
             dependencies: [
-                "DecnetJSON", "Topology",
+                "DecnetJSON", "Topology", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/MasterCLI"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Topology
 
 /// `--catalog FILE`: replaces the compiled-in service catalog.

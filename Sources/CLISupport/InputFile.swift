@@ -5,8 +5,13 @@ import Foundation
 ///
 /// Every failure (unreadable file, not JSON) prints one clear line on standard error and exits with status 2, so
 /// scripts can tell bad input apart from an invalid topology (status 1).
-enum InputFile {
-    static func readJSON(_ path: String) -> JSONValue {
+public enum InputFile {
+    /// The program name used in error lines: the executable's own name.
+    public static var programName: String {
+        CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? "decnet"
+    }
+
+    public static func readJSON(_ path: String) -> JSONValue {
         let bytes: [UInt8]
         if path == "-" {
             bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
@@ -24,15 +29,15 @@ enum InputFile {
         }
     }
 
-    static func fail(_ line: String, status: Int32 = 2) -> Never {
-        FileHandle.standardError.write(Data("decnet-agent: \(line)\n".utf8))
+    public static func fail(_ line: String, status: Int32 = 2) -> Never {
+        FileHandle.standardError.write(Data("\(programName): \(line)\n".utf8))
         exit(status)
     }
 }
 
 /// Writes JSON to standard output, pretty-printed with raw UTF-8.
-enum Output {
-    static func json(_ value: JSONValue, pretty: Bool = true) {
+public enum Output {
+    public static func json(_ value: JSONValue, pretty: Bool = true) {
         var bytes = PythonJSONEncoder(indent: pretty ? 2 : nil).encode(value)
         bytes.append(0x0A)
         FileHandle.standardOutput.write(Data(bytes))

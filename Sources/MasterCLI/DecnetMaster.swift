@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `decnet-master`: the master side of the fleet: serves agents over ZeroMQ with CURVE and drives them.
+@main
+struct DecnetMaster: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decnet-master",
+        abstract: "DECNET fleet master: authenticates agents, fans commands out to them and relays their heartbeats.",
+        discussion: """
+            Agents dial out to the master (ROUTER on port 8771, heartbeat SUB on 8772); monitors subscribe to the \
+            relay (XPUB on 8773). Every socket is a CURVE server behind a ZAP allow-list of agent keys.
+            """,
+        version: "0.1.0",
+        subcommands: [HashCommand.self]
+    )
+}
