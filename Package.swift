@@ -48,7 +48,7 @@ let package = Package(
         .target(
             name: "DockerEngine",
             dependencies: [
-                "DecnetJSON",
+                "DecnetJSON", "Topology",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -97,6 +97,9 @@ let package = Package(
             path: "Tests/AgentCoreTests"),
         .testTarget(
             name: "CLITests", dependencies: ["DecnetJSON", "TestSupport", "AgentWorker"], path: "Tests/CLITests"),
+        .testTarget(
+            name: "DockerRuntimeTests",
+            dependencies: ["DockerEngine", "Topology", "DecnetJSON", "TestSupport"], path: "Tests/DockerRuntimeTests"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
         .testTarget(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
