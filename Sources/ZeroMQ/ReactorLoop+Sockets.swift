@@ -95,7 +95,8 @@ extension ReactorLoop {
         } catch {
             if error.isTermination {
                 terminated = true
-            } else {
+            } else if error.errno != EFSM {
+                // EFSM: a REQ or REP socket whose turn it is to send; not a failure.
                 closeEntry(entry)
             }
         }

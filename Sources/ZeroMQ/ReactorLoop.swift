@@ -133,13 +133,15 @@ final class ReactorLoop {
             if request.setup.monitored { monitor = try attachMonitor(to: socket) }
             try request.configure(socket)
         } catch {
+            var failure = error
             if let monitor {
+                failure = ReactorLoop.recoverErrno(failure, from: monitor)
                 socket.stopMonitor()
                 monitor.close()
             }
             socket.close()
             request.finishStreams()
-            return request.completion.resume(returning: .failure(error))
+            return request.completion.resume(returning: .failure(failure))
         }
         if monitor == nil { request.events.finish() }
         let entry = SocketEntry(
@@ -149,6 +151,20 @@ final class ReactorLoop {
         order.append(entry)
         itemsStale = true
         request.completion.resume(returning: .success(()))
+    }
+
+    /// libzmq 4.3 reports a failed bind to the monitor before returning, and sending that event overwrites `errno`
+    /// with `EAGAIN`; the event itself carries the real errno, so take it from there.
+    private static func recoverErrno(_ error: ZMQError, from monitor: ZMQSocket) -> ZMQError {
+        guard error.errno == EAGAIN else { return error }
+        var real: Int32?
+        while let message = try? monitor.receive(flags: .dontWait) {
+            if let event = SocketEvent(frames: message.frames), event.kind == .bindFailed {
+                real = Int32(truncatingIfNeeded: event.value)
+            }
+        }
+        guard let real else { return error }
+        return ZMQError.from(errno: real, operation: error.operation)
     }
 
     /// Starts the monitor on a fresh inproc endpoint and connects a PAIR reader with no receive limit, so that

@@ -21,6 +21,13 @@ public final class ZAPHandler: Sendable {
         public var denied = 0
         /// Not a valid ZAP 1.0 request (answered with status 500).
         public var malformed = 0
+
+        public init(requests: Int = 0, allowed: Int = 0, denied: Int = 0, malformed: Int = 0) {
+            self.requests = requests
+            self.allowed = allowed
+            self.denied = denied
+            self.malformed = malformed
+        }
     }
 
     private enum Phase {

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import ZeroMQ
+
+/// The allow-list authoriser on its own, with hand-made ZAP requests.
+@Suite struct AllowListTests {
+    func request(_ key: CurveKey?, domain: String = "decnet", mechanism: String = "CURVE") -> ZAPRequest {
+        ZAPRequest(
+            requestId: Array("1".utf8), domain: domain, address: "127.0.0.1", routingId: [],
+            mechanism: mechanism, credentials: key.map { [$0.bytes] } ?? [])
+    }
+
+    func write(_ key: CurveKey, _ name: String, agentId: String?, in directory: TemporaryDirectory) throws {
+        let metadata = agentId.map { ["agent-id": $0] } ?? [:]
+        try ZMQCertificate(publicKey: key, metadata: metadata).write(directory: directory.path, name: name, overwrite: true)
+    }
+
+    @Test func mapsKeysToAgentIdsWithTheFileNameAsFallback() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let named = try CurveKeyPair.generate().publicKey
+        let bare = try CurveKeyPair.generate().publicKey
+        try write(named, "whatever", agentId: "host-17", in: directory)
+        try write(bare, "pyzmq-client", agentId: nil, in: directory)
+        let allowList = try AllowListAuthoriser(directory: directory.path)
+
+        #expect(allowList.authorise(request(named)) == .allow(userId: "host-17"))
+        #expect(allowList.authorise(request(bare)) == .allow(userId: "pyzmq-client"))
+        #expect(allowList.identity(for: named) == "host-17")
+        #expect(allowList.identities.count == 2)
+        #expect(allowList.isAllowed(identity: "host-17"))
+        #expect(!allowList.isAllowed(identity: "whatever"))
+        #expect(allowList.statistics.allowed == 2)
+    }
+
+    @Test func refusesUnknownKeysOtherMechanismsAndOtherDomains() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let listed = try CurveKeyPair.generate().publicKey
+        try write(listed, "host-1", agentId: "host-1", in: directory)
+        let allowList = try AllowListAuthoriser(directory: directory.path, domain: "decnet")
+
+        #expect(allowList.authorise(request(try CurveKeyPair.generate().publicKey)) == .deny(status: 400, reason: "unknown client key"))
+        guard case .deny(400, _) = allowList.authorise(request(nil, mechanism: "NULL")) else {
+            Issue.record("a NULL client was admitted")
+            return
+        }
+        guard case .deny(400, _) = allowList.authorise(request(listed, domain: "other")) else {
+            Issue.record("another domain was admitted")
+            return
+        }
+        #expect(allowList.statistics.deniedUnknownKey == 1)
+        #expect(allowList.statistics.deniedOther == 2)
+        #expect(allowList.statistics.allowed == 0)
+        let anyDomain = try AllowListAuthoriser(directory: directory.path, domain: nil)
+        #expect(anyDomain.authorise(request(listed, domain: "other")) == .allow(userId: "host-1"))
+    }
+
+    @Test func followsTheFolderWithoutRestart() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = try CurveKeyPair.generate().publicKey
+        let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .seconds(3600))
+        #expect(allowList.identity(for: key) == nil)
+
+        try write(key, "host-9", agentId: "host-9", in: directory)
+        #expect(allowList.identity(for: key) == "host-9")  // added: seen at once
+        try FileManager.default.removeItem(atPath: directory.file("host-9.key"))
+        #expect(allowList.identity(for: key) == nil)  // removed: refused at once
+        try write(key, "host-9", agentId: "host-9", in: directory)
+        try FileManager.default.moveItem(atPath: directory.file("host-9.key"), toPath: directory.file("host-9.key.disabled"))
+        #expect(allowList.identity(for: key) == nil)  // renamed away from *.key
+    }
+
+    @Test func editsInPlaceAreSeenAfterTheRescanInterval() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = try CurveKeyPair.generate().publicKey
+        try write(key, "host-1", agentId: "old-name", in: directory)
+        let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .zero)
+        #expect(allowList.identity(for: key) == "old-name")
+        // Rewrite the file's content without touching the directory entry.
+        let text = try ZMQCertificate(publicKey: key, metadata: ["agent-id": "new-name"]).render(includeSecret: false)
+        let handle = try #require(FileHandle(forWritingAtPath: directory.file("host-1.key")))
+        try handle.truncate(atOffset: 0)
+        try handle.write(contentsOf: Data(text.utf8))
+        try handle.close()
+        #expect(allowList.identity(for: key) == "new-name")
+    }
+
+    @Test func skipsBrokenFilesDuplicatesAndInvalidIdentitiesAndSaysSo() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let good = try CurveKeyPair.generate().publicKey
+        let duplicate = try CurveKeyPair.generate().publicKey
+        try write(good, "a-good", agentId: "good", in: directory)
+        try write(duplicate, "b-first", agentId: "first", in: directory)
+        try write(duplicate, "c-second", agentId: "second", in: directory)
+        try write(try CurveKeyPair.generate().publicKey, "d-bad", agentId: ".hidden", in: directory)
+        try "not a certificate".write(toFile: directory.file("e-broken.key"), atomically: true, encoding: .utf8)
+        try write(try CurveKeyPair.generate().publicKey, "f-secret-only", agentId: "x", in: directory)
+        try FileManager.default.moveItem(
+            atPath: directory.file("f-secret-only.key"), toPath: directory.file("f-secret-only.key_secret"))
+
+        let allowList = try AllowListAuthoriser(directory: directory.path)
+        #expect(allowList.identities == [good: "good", duplicate: "first"])
+        let issues = allowList.statistics.issues
+        #expect(issues.count == 3)
+        #expect(issues.contains { $0.hasPrefix("c-second.key") })
+        #expect(issues.contains { $0.hasPrefix("d-bad.key") })
+        #expect(issues.contains { $0.hasPrefix("e-broken.key") })
+    }
+
+    @Test func aMissingFolderIsAnErrorAtStartAndRefusesEveryoneLater() throws {
+        #expect(throws: ZMQError.self) { try AllowListAuthoriser(directory: "/nonexistent/allow-list") }
+        let directory = try TemporaryDirectory()
+        let key = try CurveKeyPair.generate().publicKey
+        try write(key, "host-1", agentId: "host-1", in: directory)
+        let allowList = try AllowListAuthoriser(directory: directory.path)
+        #expect(allowList.identity(for: key) == "host-1")
+        directory.remove()
+        #expect(allowList.identity(for: key) == nil)
+        guard case .deny = allowList.authorise(request(key)) else {
+            Issue.record("admitted with the allow-list folder gone")
+            return
+        }
+    }
+
+    @Test(arguments: [
+        ("host-17", true), ("a", true), ("A.b_c-9", true), (String(repeating: "x", count: 64), true),
+        ("", false), (".hidden", false), ("has space", false), ("ümlaut", false),
+        (String(repeating: "x", count: 65), false), ("slash/name", false),
+    ])
+    func agentIdRule(identity: String, valid: Bool) {
+        #expect(AllowListAuthoriser.isValidIdentity(identity) == valid)
+    }
+}
