@@ -6,7 +6,8 @@ extension DockerClient {
     ///
     /// Returns once Docker accepted the subscription (a bad filter throws here). The stream then yields events until
     /// the consumer stops iterating or cancels (the dedicated connection is closed), the daemon ends it (`until`
-    /// reached: finishes normally), or the connection drops (finishes with `unavailable`). It has no read timeout.
+    /// reached: finishes normally), the connection drops (finishes with `unavailable`), or the client is shut down
+    /// (finishes with `cancelled`). It has no read timeout.
     public func events(filters: DockerFilters = DockerFilters(), since: String? = nil, until: String? = nil)
         async throws(DockerError) -> AsyncThrowingStream<DockerEvent, any Error>
     {
@@ -31,8 +32,12 @@ extension DockerClient {
                             message: "unreadable event \(String(decoding: bytes.prefix(200), as: UTF8.self)): \(error)"))
                 }
             },
-            end: { error in
-                if let error { continuation.finish(throwing: error) } else { continuation.finish() }
+            end: { [self] error in
+                guard var error else { return continuation.finish() }
+                if isShutDown {
+                    error = DockerError(.cancelled, operation: operation, message: ConnectionPool.shutdownError.message)
+                }
+                continuation.finish(throwing: error)
             })
         holder.hold(lease)
         return stream

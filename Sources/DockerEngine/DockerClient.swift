@@ -133,6 +133,9 @@ public final class DockerClient: Sendable {
         }
     }
 
+    /// Whether ``shutdown()`` has been called.
+    var isShutDown: Bool { pool.shutDown }
+
     /// Pool counts for tests and diagnostics (see ``ConnectionPool/statistics``).
     var poolStatistics: (open: Int, idle: Int, dedicated: Int, peakOpen: Int) { pool.statistics }
 

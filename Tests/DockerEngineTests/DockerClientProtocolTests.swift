@@ -2,6 +2,10 @@ import DecnetJSON
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @testable import DockerEngine
 
 /// The HTTP layer against a scripted peer: framing, keep-alive, the pool bound, timeouts and broken streams.
@@ -202,5 +206,58 @@ import Testing
         try await client.shutdown()
         let after = await #expect(throws: DockerError.self) { _ = try await client.info() }
         #expect(after?.code == .cancelled)
+    }
+
+    @Test func aMissingSocketIsUnavailableQuickly() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("no-docker-\(UUID().uuidString).sock").path
+        let client = DockerClient(configuration: .init(socketPath: path))
+        let started = ContinuousClock.now
+        let error = await #expect(throws: DockerError.self) { _ = try await client.ping() }
+        #expect(error?.code == .unavailable && error?.operation == "GET /_ping" && error?.isTransient == true)
+        #expect(error?.message.contains(path) == true)
+        let versioned = await #expect(throws: DockerError.self) { _ = try await client.listContainers() }
+        #expect(versioned?.code == .unavailable)
+        #expect(ContinuousClock.now - started < .seconds(1))
+        try await client.shutdown()
+    }
+
+    @Test func aSocketNobodyListensOnIsUnavailable() async throws {
+        let daemon = try FakeDaemon { _ in }
+        daemon.stop()
+        // Leave a socket file behind with no listener, as a crashed dockerd does.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(daemon.path.utf8)) }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        close(fd)
+        defer { unlink(daemon.path) }
+        try #require(bound == 0)
+        let client = DockerClient(configuration: .init(socketPath: daemon.path))
+        let error = await #expect(throws: DockerError.self) { _ = try await client.ping() }
+        #expect(error?.code == .unavailable)
+        try await client.shutdown()
+    }
+
+    @Test func shutdownEndsAnOpenEventStream() async throws {
+        let daemon = try FakeDaemon { connection in
+            while let request = connection.readRequest() {
+                if connection.answerVersion(request) { continue }
+                connection.write(Self.streamHead)
+                connection.pause(3)
+                return
+            }
+        }
+        defer { daemon.stop() }
+        let client = Self.client(daemon)
+        let stream = try await client.events()
+        try await client.shutdown()
+        let started = ContinuousClock.now
+        let error = await #expect(throws: DockerError.self) { for try await _ in stream {} }
+        #expect(error?.code == .cancelled)
+        #expect(ContinuousClock.now - started < .seconds(1))
+        try await client.shutdown()  // a second shutdown is harmless
     }
 }
