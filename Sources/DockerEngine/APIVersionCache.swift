@@ -16,7 +16,9 @@ final class APIVersionCache: @unchecked Sendable {
 
     /// The cached version, or the result of `negotiate` run by the first caller. A failure is not cached, so the
     /// next call tries again (the daemon may have come up in the meantime).
-    func get(negotiate: () async throws(DockerError) -> DockerAPIVersion) async throws(DockerError) -> DockerAPIVersion {
+    func get(
+        negotiate: () async throws(DockerError) -> DockerAPIVersion
+    ) async throws(DockerError) -> DockerAPIVersion {
         while true {
             enum Role { case done(DockerAPIVersion), leader, follower }
             let role: Role = lock.withLock {

@@ -53,6 +53,8 @@ final class ConnectionPool: @unchecked Sendable {
     }
 
     static let shutdownError = DockerError(.cancelled, operation: "", message: "the Docker client was shut down")
+    static let cancelledWaiting = DockerError(
+        .cancelled, operation: "", message: "cancelled while waiting for a connection")
 
     /// Lends an idle connection, opens a new one while under the bound, or waits for one to come back.
     func lease() async throws -> Lease {
@@ -198,7 +200,7 @@ final class ConnectionPool: @unchecked Sendable {
                 let refusal: DockerError? = lock.withLock {
                     unregisteredWaiters.remove(id)
                     if cancelledWaiters.remove(id) != nil {
-                        return DockerError(.cancelled, operation: "", message: "cancelled while waiting for a connection")
+                        return Self.cancelledWaiting
                     }
                     if isShutdown { return Self.shutdownError }
                     waiters.append((id, continuation))
@@ -214,8 +216,7 @@ final class ConnectionPool: @unchecked Sendable {
                 if unregisteredWaiters.contains(id) { cancelledWaiters.insert(id) }
                 return nil
             }
-            continuation?.resume(
-                throwing: DockerError(.cancelled, operation: "", message: "cancelled while waiting for a connection"))
+            continuation?.resume(throwing: Self.cancelledWaiting)
         }
     }
 }

@@ -25,7 +25,9 @@ extension DockerClient {
             throw DockerError(.protocol, operation: request.operation, message: "expected an array: \(body.jsonText)")
         }
         var containers: [DockerContainerSummary] = []
-        for entry in entries { containers.append(try DockerContainerSummary(json: entry, operation: request.operation)) }
+        for entry in entries {
+            containers.append(try DockerContainerSummary(json: entry, operation: request.operation))
+        }
         return containers
     }
 

@@ -26,10 +26,9 @@ extension DockerClient {
                     let value = try JSONParser.parse(bytes)
                     continuation.yield(try DockerEvent(json: value, operation: operation))
                 } catch {
-                    continuation.finish(
-                        throwing: DockerError(
-                            .protocol, operation: operation,
-                            message: "unreadable event \(String(decoding: bytes.prefix(200), as: UTF8.self)): \(error)"))
+                    let text = String(decoding: bytes.prefix(200), as: UTF8.self)
+                    let failure = DockerError(.protocol, operation: operation, message: "unreadable event \(text): \(error)")
+                    continuation.finish(throwing: failure)
                 }
             },
             end: { [self] error in

@@ -36,7 +36,8 @@ final class DockerConnection: Sendable {
                 message: "no connection to \(socketPath) within \(Double(amount.nanoseconds) / 1e9) s")
         } catch {
             throw DockerError(
-                .unavailable, operation: "connect \(socketPath)", message: "cannot connect to the Docker socket \(socketPath): \(error)")
+                .unavailable, operation: "connect \(socketPath)",
+                message: "cannot connect to the Docker socket \(socketPath): \(error)")
         }
     }
 

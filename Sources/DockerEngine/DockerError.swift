@@ -40,7 +40,8 @@ public struct DockerError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: Code
     /// The HTTP status of Docker's answer, when there was one.
     public var status: Int?
-    /// The request that failed, as `METHOD /path` without the API version prefix or query, e.g. `POST /containers/x/start`.
+    /// The request that failed, as `METHOD /path` without the API version prefix or query, e.g.
+    /// `POST /containers/x/start`.
     public var operation: String
     /// Docker's own `message` (verbatim) or a description of the local failure.
     public var message: String

@@ -25,7 +25,7 @@ struct HTTPExchange: Sendable {
 /// exchange at a time per connection (HTTP/1.1 without pipelining).
 ///
 /// ```
-///   idle ──write──▶ waiting ──.end──▶ idle          (keep-alive: the pool may reuse the connection)
+///   idle ──write──▶ waiting ──.end──▶ idle       (keep-alive: the pool may reuse the connection)
 ///                      │ timeout / error / inactive
 ///                      ▼
 ///                    closed  (the sink has been failed; the channel is closing)
