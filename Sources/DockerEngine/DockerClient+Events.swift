@@ -27,7 +27,8 @@ extension DockerClient {
                     continuation.yield(try DockerEvent(json: value, operation: operation))
                 } catch {
                     let text = String(decoding: bytes.prefix(200), as: UTF8.self)
-                    let failure = DockerError(.protocol, operation: operation, message: "unreadable event \(text): \(error)")
+                    let failure = DockerError(
+                        .protocol, operation: operation, message: "unreadable event \(text): \(error)")
                     continuation.finish(throwing: failure)
                 }
             },
