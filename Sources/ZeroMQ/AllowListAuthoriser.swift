@@ -50,7 +50,8 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
     private let snapshot = Mutex(Snapshot())
 
     /// Reads `directory` at once; throws ``ZMQError/Code/io`` when it cannot be read at all.
-    public init(directory: String, domain: String? = "decnet", rescanInterval: Duration = .seconds(2)) throws(ZMQError) {
+    public init(directory: String, domain: String? = "decnet", rescanInterval: Duration = .seconds(2)) throws(ZMQError)
+    {
         self.directory = directory
         self.domain = domain
         self.rescanInterval = rescanInterval

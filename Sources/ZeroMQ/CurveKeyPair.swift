@@ -30,12 +30,15 @@ public struct CurveKeyPair: Sendable {
     public init(secretKey: SecretBytes) throws(ZMQError) {
         guard secretKey.count == CurveKey.byteCount else {
             throw ZMQError(
-                .invalidKey, operation: "CurveKeyPair", message: "a CURVE secret key has 32 bytes, got \(secretKey.count)")
+                .invalidKey, operation: "CurveKeyPair",
+                message: "a CURVE secret key has 32 bytes, got \(secretKey.count)")
         }
         try ZMQContext.checkCurve()
         let secretText = CurveKeyPair.encodeSecret(secretKey)
         var publicText = [CChar](repeating: 0, count: CurveKey.z85Count + 1)
-        let rc = secretText.withUnsafeBytes { zmq_curve_public(&publicText, $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+        let rc = secretText.withUnsafeBytes {
+            zmq_curve_public(&publicText, $0.baseAddress!.assumingMemoryBound(to: CChar.self))
+        }
         if rc != 0 { throw ZMQError.last("zmq_curve_public") }
         self.publicKey = try CurveKey(z85: String(zeroTerminated: publicText))
         self.secretKey = secretKey
@@ -52,7 +55,9 @@ public struct CurveKeyPair: Sendable {
             let valid = text.withUnsafeBytes { source in
                 Z85.decode(UnsafeRawBufferPointer(rebasing: source[0..<CurveKey.z85Count]), into: target)
             }
-            if !valid { throw ZMQError(.invalidKey, operation: "CurveKeyPair", message: "the secret key is not valid Z85") }
+            if !valid {
+                throw ZMQError(.invalidKey, operation: "CurveKeyPair", message: "the secret key is not valid Z85")
+            }
         }
     }
 

@@ -47,7 +47,9 @@ final class ReactorLoop {
                 break
             }
             // Sockets first, while the poll items still match the entries; commands may close entries.
-            let ready = targets.indices.filter { items[$0 + 1].revents != 0 }.map { (targets[$0], items[$0 + 1].revents) }
+            let ready = targets.indices.filter { items[$0 + 1].revents != 0 }.map {
+                (targets[$0], items[$0 + 1].revents)
+            }
             for (target, revents) in ready where !target.entry.isClosed {
                 if target.monitor {
                     drainMonitor(target.entry)

@@ -17,7 +17,8 @@ final class WakeupPipe: Sendable {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else {
             let number = errno
-            throw ZMQError(.resourceExhausted, operation: "pipe", message: String(cString: strerror(number)), errno: number)
+            throw ZMQError(
+                .resourceExhausted, operation: "pipe", message: String(cString: strerror(number)), errno: number)
         }
         for fd in fds {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)

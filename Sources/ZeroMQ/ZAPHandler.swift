@@ -4,9 +4,9 @@ import Synchronization
 /// The ZAP handler (RFC 27) of one context: a REP socket bound at `inproc://zeromq.zap.01` on a thread of its own,
 /// answering libzmq's authentication requests with a pluggable ``ZAPAuthoriser``.
 ///
-/// Without it a CURVE server accepts every client key, so start it before any CURVE server binds (``ZMQSocket/bind(_:)``
-/// refuses otherwise) and check ``isRunning`` where a server must not run unprotected. Stop the CURVE servers before
-/// ``stop()``: once the handler is gone, libzmq lets clients in unchecked again.
+/// Without it a CURVE server accepts every client key, so start it before any CURVE server binds
+/// (``ZMQSocket/bind(_:)`` refuses otherwise) and check ``isRunning`` where a server must not run unprotected. Stop
+/// the CURVE servers before ``stop()``: once the handler is gone, libzmq lets clients in unchecked again.
 public final class ZAPHandler: Sendable {
     /// Where libzmq sends ZAP requests.
     public static let endpoint = "inproc://zeromq.zap.01"
@@ -65,7 +65,8 @@ public final class ZAPHandler: Sendable {
             return true
         }
         guard fresh else {
-            throw ZMQError(.zapHandlerAlreadyRunning, operation: "ZAPHandler.start", message: "start() was called before")
+            throw ZMQError(
+                .zapHandlerAlreadyRunning, operation: "ZAPHandler.start", message: "start() was called before")
         }
         let result = await withCheckedContinuation { (started: CheckedContinuation<Result<Void, ZMQError>, Never>) in
             DedicatedThread.start(name: "zmq-zap") { self.run(started: started) }

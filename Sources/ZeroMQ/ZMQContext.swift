@@ -52,7 +52,9 @@ public final class ZMQContext: @unchecked Sendable {
 
     /// The libzmq version, e.g. `"4.3.4"`.
     public static var version: String {
-        var major: Int32 = 0, minor: Int32 = 0, patch: Int32 = 0
+        var major: Int32 = 0
+        var minor: Int32 = 0
+        var patch: Int32 = 0
         zmq_version(&major, &minor, &patch)
         return "\(major).\(minor).\(patch)"
     }

@@ -12,7 +12,8 @@ import ZeroMQ
 
     func write(_ key: CurveKey, _ name: String, agentId: String?, in directory: TemporaryDirectory) throws {
         let metadata = agentId.map { ["agent-id": $0] } ?? [:]
-        try ZMQCertificate(publicKey: key, metadata: metadata).write(directory: directory.path, name: name, overwrite: true)
+        try ZMQCertificate(publicKey: key, metadata: metadata).write(
+            directory: directory.path, name: name, overwrite: true)
     }
 
     @Test func mapsKeysToAgentIdsWithTheFileNameAsFallback() throws {
@@ -40,7 +41,9 @@ import ZeroMQ
         try write(listed, "host-1", agentId: "host-1", in: directory)
         let allowList = try AllowListAuthoriser(directory: directory.path, domain: "decnet")
 
-        #expect(allowList.authorise(request(try CurveKeyPair.generate().publicKey)) == .deny(status: 400, reason: "unknown client key"))
+        #expect(
+            allowList.authorise(request(try CurveKeyPair.generate().publicKey))
+                == .deny(status: 400, reason: "unknown client key"))
         guard case .deny(400, _) = allowList.authorise(request(nil, mechanism: "NULL")) else {
             Issue.record("a NULL client was admitted")
             return
@@ -68,7 +71,8 @@ import ZeroMQ
         try FileManager.default.removeItem(atPath: directory.file("host-9.key"))
         #expect(allowList.identity(for: key) == nil)  // removed: refused at once
         try write(key, "host-9", agentId: "host-9", in: directory)
-        try FileManager.default.moveItem(atPath: directory.file("host-9.key"), toPath: directory.file("host-9.key.disabled"))
+        try FileManager.default.moveItem(
+            atPath: directory.file("host-9.key"), toPath: directory.file("host-9.key.disabled"))
         #expect(allowList.identity(for: key) == nil)  // renamed away from *.key
     }
 

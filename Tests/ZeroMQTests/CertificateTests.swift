@@ -26,7 +26,8 @@ import ZeroMQ
 
     @Test func toleratesMissingMetadataUnquotedValuesCommentsAndCRLF() throws {
         let key = try CurveKeyPair.generate()
-        let text = "# comment\r\n\r\nmetadata\r\n    agent-id = host-17\r\n  # indented comment\r\n"
+        let text =
+            "# comment\r\n\r\nmetadata\r\n    agent-id = host-17\r\n  # indented comment\r\n"
             + "    role = 'agent'   # trailing text after a quoted value\r\ncurve\r\n"
             + "    public-key = \"\(key.publicKey.z85)\"\r\n"
         let certificate = try ZMQCertificate.parse(text)
@@ -44,7 +45,9 @@ import ZeroMQ
         "metadata\n",  // no curve section
         "curve\n    public-key = \"short\"\n",  // not a key
         "curve\n    public-key = \"6BN/wIsJx962F.{-6PU}H??[8%5&ri30OvF/.D}a\n",  // unterminated quote
-        "curve\n    public-key = \"6BN/wIsJx962F.{-6PU}H??[8%5&ri30OvF/.D}a\"\n    public-key = \"6BN/wIsJx962F.{-6PU}H??[8%5&ri30OvF/.D}a\"\n",
+        // the key twice
+        "curve\n    public-key = \"6BN/wIsJx962F.{-6PU}H??[8%5&ri30OvF/.D}a\"\n"
+            + "    public-key = \"6BN/wIsJx962F.{-6PU}H??[8%5&ri30OvF/.D}a\"\n",
         "curve\n    = \"value\"\n",  // no name
     ])
     func refusesMalformedText(text: String) {
@@ -71,8 +74,9 @@ import ZeroMQ
 
         #expect(try mode(directory.file("host-17.key_secret")) == 0o600)
         #expect(try mode(directory.file("host-17.key")) == 0o644)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-            == ["host-17.key", "host-17.key_secret"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+                == ["host-17.key", "host-17.key_secret"])
 
         let secret = try ZMQCertificate.loadSecret(directory: directory.path, name: "host-17")
         #expect(secret.publicKey == certificate.publicKey)

@@ -42,8 +42,10 @@ import ZeroMQ
         #expect(key.description == key.z85)
     }
 
-    @Test(arguments: ["", "short", String(repeating: "a", count: 39), String(repeating: "a", count: 41),
-        String(repeating: "\"", count: 40)])
+    @Test(arguments: [
+        "", "short", String(repeating: "a", count: 39), String(repeating: "a", count: 41),
+        String(repeating: "\"", count: 40),
+    ])
     func invalidPublicKeyTextIsRefused(text: String) {
         #expect(throws: ZMQError.self) { try CurveKey(z85: text) }
         do {

@@ -23,7 +23,9 @@ import ZeroMQ
             let socket = try await thread.open(.dealer, linger: 0) { socket throws(ZMQError) in
                 try socket.setOption(.routingId, Array("me".utf8))
             }
-            #expect(try await socket.perform { socket throws(ZMQError) in try socket.option(.routingId) } == Array("me".utf8))
+            #expect(
+                try await socket.perform { socket throws(ZMQError) in try socket.option(.routingId) }
+                    == Array("me".utf8))
             #expect(try await socket.perform { socket throws(ZMQError) in try socket.option(.linger) } == 0)
             do {
                 try await socket.perform { socket throws(ZMQError) in try socket.connect("nosuch://x") }

@@ -124,7 +124,8 @@ import ZeroMQ
         try await CurveWorld.run { world in
             let keys = try world.allow(name: "host-17", agentId: "host-17")
             let limit = 1024
-            let (router, endpoint) = try await world.router(maxMessageSize: Int64(limit + ZMQSocket.curveMessageOverhead))
+            let (router, endpoint) = try await world.router(
+                maxMessageSize: Int64(limit + ZMQSocket.curveMessageOverhead))
             let routerMessages = Recorder(router.messages)
             let routerEvents = Recorder(router.events)
             let dealer = try await world.dealer(keys: keys, endpoint: endpoint)

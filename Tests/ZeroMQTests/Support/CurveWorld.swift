@@ -57,7 +57,8 @@ final class CurveWorld: Sendable {
     /// A monitored CURVE ROUTER (ZAP domain `decnet`) on an ephemeral loopback port, and its endpoint.
     func router(maxMessageSize: Int64? = nil, on thread: SocketThread? = nil) async throws -> (SocketHandle, String) {
         let keys = serverKeys
-        let router = try await (thread ?? self.thread).open(.router, linger: 0, monitored: true) { socket throws(ZMQError) in
+        let router = try await (thread ?? self.thread).open(.router, linger: 0, monitored: true) {
+            socket throws(ZMQError) in
             try socket.makeCurveServer(keys: keys, zapDomain: "decnet")
             if let maxMessageSize { try socket.setOption(.maxMsgSize, maxMessageSize) }
             try socket.bind("tcp://127.0.0.1:*")
@@ -71,7 +72,8 @@ final class CurveWorld: Sendable {
         on thread: SocketThread? = nil, linger: Int32 = 0
     ) async throws -> SocketHandle {
         let pinned = serverKey ?? serverKeys.publicKey
-        return try await (thread ?? self.thread).open(.dealer, linger: linger, monitored: true) { socket throws(ZMQError) in
+        return try await (thread ?? self.thread).open(.dealer, linger: linger, monitored: true) {
+            socket throws(ZMQError) in
             try socket.makeCurveClient(keys: keys, serverKey: pinned)
             if let routingId { try socket.setOption(.routingId, Array(routingId.utf8)) }
             try socket.setOption(.reconnectIvl, 100)

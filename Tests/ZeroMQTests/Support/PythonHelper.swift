@@ -19,7 +19,8 @@ enum PythonHelper {
         let process = try RunningHelper(arguments)
         let status = try await process.waitForExit(seconds: seconds)
         guard status == 0 else {
-            throw Failure(description: "zmq_certs_helper.py \(arguments.first ?? "") exited \(status): \(process.errorText)")
+            throw Failure(
+                description: "zmq_certs_helper.py \(arguments.first ?? "") exited \(status): \(process.errorText)")
         }
         return process.outputText
     }
@@ -77,7 +78,8 @@ final class RunningHelper: @unchecked Sendable {
         while process.isRunning {
             if ContinuousClock.now >= deadline {
                 process.terminate()
-                throw PythonHelper.Failure(description: "the helper did not finish in \(seconds) s; stderr: \(errorText)")
+                throw PythonHelper.Failure(
+                    description: "the helper did not finish in \(seconds) s; stderr: \(errorText)")
             }
             try await Task.sleep(for: .milliseconds(10))
         }
