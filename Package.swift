@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // C libraries from Debian: libzmq3-dev, libsodium-dev, libsqlite3-dev.
@@ -38,8 +40,19 @@ let package = Package(
 
         // The agent's logic: topology operations, command dispatch, heartbeats. Depends on protocols, not on C.
         .target(
-            name: "AgentCore", dependencies: ["DecnetJSON", "Topology", "AgentStore", "AgentProtocol"],
+            name: "AgentCore",
+            dependencies: [
+                "DecnetJSON", "Topology", "AgentStore", "AgentProtocol", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/AgentCore"),
+
+        // The agent's side of the wire: DEALER + PUB as CURVE clients, hello on every connection.
+        .target(
+            name: "AgentTransport",
+            dependencies: [
+                "ZeroMQ", "AgentCore", "AgentProtocol", "DecnetJSON", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/AgentTransport"),
 
         // libzmq wrapper: sockets owned by dedicated threads, CURVE keys, certificates, ZAP, monitor events.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium"], path: "Sources/ZeroMQ"),
@@ -62,8 +75,11 @@ let package = Package(
         .executableTarget(
             name: "AgentWorker",
             dependencies: [
-                "DecnetJSON", "Topology", "AgentStore", "CLISupport",
+                "DecnetJSON", "Topology", "AgentStore", "CLISupport", "AgentCore", "AgentProtocol", "AgentTransport",
+                "DockerEngine", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/AgentWorker"),
         .executableTarget(
