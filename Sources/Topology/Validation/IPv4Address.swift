@@ -7,6 +7,7 @@ import DecnetJSON
 /// four dot-separated ASCII decimal octets of at most three digits, value ≤ 255, without leading zeros and without
 /// a `/`; every other JSON type fails (Python would parse its `str()`, which is never a dotted quad).
 public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
+    /// The address as a 32-bit big-endian integer (`int(IPv4Address)`).
     public var value: UInt32
 
     public init(_ value: UInt32) { self.value = value }

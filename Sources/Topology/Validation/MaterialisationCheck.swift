@@ -45,7 +45,10 @@ struct MaterialisationCheck {
             if let problem = Self.nameProblem(lowered) {
                 unsafe(path, raw, "LAN name \(IssueText.quote(raw)) \(problem) once lower-cased for its Docker network")
             } else if prefixLength + lowered.utf8.count > Self.maxDockerNameLength {
-                unsafe(path, raw, "LAN name \(IssueText.quote(raw)) makes a Docker network name longer than \(Self.maxDockerNameLength) characters")
+                unsafe(
+                    path, raw,
+                    "LAN name \(IssueText.quote(raw)) makes a Docker network name longer than"
+                        + " \(Self.maxDockerNameLength) characters")
             }
             if out.isTruncated { return }
         }
@@ -65,9 +68,15 @@ struct MaterialisationCheck {
             if let problem = Self.nameProblem(name.value) {
                 unsafe(path, raw, "decky name \(IssueText.quote(raw)) \(problem)")
             } else if name.value.utf8.count > Self.maxHostnameLength {
-                unsafe(path, raw, "decky name \(IssueText.quote(raw)) is longer than the \(Self.maxHostnameLength) characters a hostname may have")
+                unsafe(
+                    path, raw,
+                    "decky name \(IssueText.quote(raw)) is longer than the \(Self.maxHostnameLength) characters a"
+                        + " hostname may have")
             } else if prefixLength + name.value.utf8.count > Self.maxDockerNameLength {
-                unsafe(path, raw, "decky name \(IssueText.quote(raw)) makes a container name longer than \(Self.maxDockerNameLength) characters")
+                unsafe(
+                    path, raw,
+                    "decky name \(IssueText.quote(raw)) makes a container name longer than"
+                        + " \(Self.maxDockerNameLength) characters")
             }
             if out.isTruncated { return }
         }
@@ -89,7 +98,11 @@ struct MaterialisationCheck {
         id8.append(contentsOf: id.value.unicodeScalars.prefix(Self.idPrefixLength))
         let prefix = String(id8)
         guard prefix.utf8.allSatisfy(Self.isNameByte), !prefix.contains("..") else {
-            unsafe(idPath, .string(id), "the first \(Self.idPrefixLength) characters of the topology id, \(IssueText.quote(.string(JSONString(prefix)))), may only use a-z, A-Z, 0-9, \"_\", \".\" and \"-\" and no \"..\"")
+            unsafe(
+                idPath, .string(id),
+                "the first \(Self.idPrefixLength) characters of the topology id,"
+                    + " \(IssueText.quote(JSONString(prefix))), may only use a-z, A-Z, 0-9, \"_\", \".\" and \"-\","
+                    + " and no \"..\"")
             return nil
         }
         return prefix

@@ -45,7 +45,8 @@ extension ValidationRun {
         guard let lan = lansByName[PyKey(string: lanName)] else {
             out.error(
                 "IP_UNKNOWN_LAN",
-                "decky \(IssueText.quote(name)) has an IP for LAN \(IssueText.quote(lanName)), but no LAN has that name",
+                "decky \(IssueText.quote(name)) has an IP for LAN \(IssueText.quote(lanName)), but no LAN has that"
+                    + " name",
                 target: ["decky": name, "lan": lanValue])
             return
         }

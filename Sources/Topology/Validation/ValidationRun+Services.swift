@@ -47,7 +47,8 @@ extension ValidationRun {
             guard let configured else { continue }
             let configPath = decky.path.appending("decky_config").appending("service_config")
             guard let entries = configured.pythonIteration else {
-                out.malformed(configPath, "service_config must be an object keyed by service name, found \(configured.typeName)")
+                out.malformed(
+                    configPath, "service_config must be an object keyed by service name, found \(configured.typeName)")
                 continue
             }
             for (k, service) in entries.enumerated() {

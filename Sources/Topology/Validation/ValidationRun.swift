@@ -65,7 +65,8 @@ struct ValidationRun {
                 if case .object(let o) = element {
                     rows.append(Row(index: i, path: path.appending(i), object: o))
                 } else {
-                    out.malformed(path.appending(i), "each entry of \"\(key)\" must be an object, found \(element.typeName)")
+                    out.malformed(
+                        path.appending(i), "each entry of \"\(key)\" must be an object, found \(element.typeName)")
                 }
             }
             return rows
