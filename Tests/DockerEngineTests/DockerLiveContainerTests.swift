@@ -131,8 +131,12 @@ import Testing
             }
             #expect(outcome?.code == .cancelled)
             #expect(ContinuousClock.now - started < .seconds(3))
-            // The client is still usable afterwards.
+            // The client is still usable afterwards, and the container still runs until it is killed.
             #expect(try await client.inspectContainer(sleeper.id).state.isRunning)
+            try await client.killContainer(sleeper.id, signal: "KILL")
+            #expect(try await client.waitContainer(sleeper.id).statusCode == 137)
+            let killAgain = await #expect(throws: DockerError.self) { try await client.killContainer(sleeper.id) }
+            #expect(killAgain?.code == .conflict && killAgain?.message.contains("is not running") == true)
         }
     }
 }
