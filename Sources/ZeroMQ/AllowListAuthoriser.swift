@@ -26,6 +26,7 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
 
     private struct Snapshot {
         var identities: [CurveKey: String] = [:]
+        var allowedIdentities: Set<String> = []
         var directoryStamp: DirectoryStamp?
         var loadedAt: ContinuousClock.Instant?
         /// The directory changed within a second of the load: another change in the same timestamp tick could go
@@ -94,7 +95,7 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
     public func isAllowed(identity: String) -> Bool {
         snapshot.withLock { state in
             refresh(&state, force: false)
-            return state.identities.values.contains(identity)
+            return state.allowedIdentities.contains(identity)
         }
     }
 
@@ -158,6 +159,7 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
             sources[certificate.publicKey] = name
         }
         state.identities = identities
+        state.allowedIdentities = Set(identities.values)
         state.statistics.loads += 1
         state.statistics.issues = issues
     }

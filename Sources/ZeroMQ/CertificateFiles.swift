@@ -39,11 +39,10 @@ enum CertificateFiles {
         }
     }
 
-    /// Writes `text` to `path` through `path.tmp.<pid>`, created exclusively with `mode` (so a secret is never
+    /// Writes `text` to `path` through `path.tmp.<pid>.<random>`, created exclusively with `mode` (so a secret is never
     /// readable by others, not even for a moment), flushed and renamed over `path`.
     static func write(path: String, text: String, mode: mode_t) throws(ZMQError) {
-        let temporary = "\(path).tmp.\(getpid())"
-        _ = unlink(temporary)
+        let temporary = "\(path).tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else { throw systemError("create \(temporary)") }
         var failure: ZMQError?

@@ -109,6 +109,7 @@ final class ReactorLoop {
         case .perform(let id, let run, let fail):
             guard let entry = entries[id] else { return fail(closedError("perform")) }
             run(entry.socket)
+            precondition(!entry.isClosed, "perform must not close the socket; use SocketHandle.close()")
         case .close(let id, let completion):
             if let entry = entries[id] { closeEntry(entry) }
             completion?.resume()
@@ -134,6 +135,7 @@ final class ReactorLoop {
             try socket.setOption(.linger, request.setup.linger)
             if request.setup.monitored { monitor = try attachMonitor(to: socket) }
             try request.configure(socket)
+            precondition(!socket.isClosed, "configure must not close the socket")
         } catch {
             var failure = error
             if let monitor {

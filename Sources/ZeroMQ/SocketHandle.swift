@@ -16,13 +16,15 @@ public struct SocketHandle: Sendable {
     /// later on (closed socket, unreachable routing id) are dropped; use ``sendConfirmed(_:)`` to see them.
     @discardableResult
     public func send(_ message: ZMQMessage) -> Bool {
-        core.submit(.send(socket: id, message: message, completion: nil))
+        precondition(!message.frames.isEmpty, "a ZeroMQ message has at least one frame")
+        return core.submit(.send(socket: id, message: message, completion: nil))
     }
 
     /// Sends `message` and returns once libzmq took it (``SendResult/sent``), or could not and the socket does not
     /// queue (``SendResult/wouldBlock``). Throws ``ZMQError`` when the send failed, e.g.
     /// ``ZMQError/Code/hostUnreachable`` on a ROUTER with `routerMandatory`, or ``ZMQError/Code/socketClosed``.
     public func sendConfirmed(_ message: ZMQMessage) async throws(ZMQError) -> SendResult {
+        precondition(!message.frames.isEmpty, "a ZeroMQ message has at least one frame")
         let result = await withCheckedContinuation { (completion: SendCompletion) in
             let command = ReactorCommand.send(socket: id, message: message, completion: completion)
             if !core.submit(command) { command.fail(stoppedError("send")) }
@@ -31,7 +33,8 @@ public struct SocketHandle: Sendable {
     }
 
     /// Runs `body` with the socket on its thread (read an option, connect somewhere else, ...) and returns its
-    /// result. `body` must not block for long: every socket of the thread waits meanwhile.
+    /// result. `body` must not block for long (every socket of the thread waits meanwhile) and must not close the
+    /// socket (use ``close()``).
     public func perform<T: Sendable>(
         _ body: @escaping @Sendable (ZMQSocket) throws(ZMQError) -> T
     ) async throws(ZMQError) -> T {

@@ -30,8 +30,8 @@ public final class SocketThread: Sendable {
     }
 
     /// Creates a socket on the thread as `setup` says, then runs `configure` there (set CURVE keys and other options,
-    /// bind or connect). Throws what `configure` threw (the socket is then closed), or
-    /// ``ZMQError/Code/reactorStopped``.
+    /// bind or connect; keep it short, other sockets wait). Throws what `configure` threw (the socket is then closed),
+    /// or ``ZMQError/Code/reactorStopped``.
     public func open(
         _ setup: SocketSetup, configure: @escaping @Sendable (ZMQSocket) throws(ZMQError) -> Void
     ) async throws(ZMQError) -> SocketHandle {

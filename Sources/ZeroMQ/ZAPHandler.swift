@@ -155,7 +155,8 @@ public final class ZAPHandler: Sendable {
                 guard let request = try socket.receive(flags: .dontWait) else { continue }
                 try socket.send(frames: answer(request.frames))
             } catch {
-                return  // ETERM, or a REP socket out of step: neither can be answered any more.
+                // Only ETERM ends the handler: without it libzmq would admit every client.
+                if error.isTermination { return }
             }
         }
     }
