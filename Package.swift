@@ -50,7 +50,9 @@ let package = Package(
         .target(
             name: "AgentTransport",
             dependencies: [
-                "ZeroMQ", "AgentCore", "AgentProtocol", "DecnetJSON", .product(name: "Logging", package: "swift-log"),
+                "ZeroMQ", "AgentCore", "AgentProtocol", "DecnetJSON", "Topology", "AgentStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/AgentTransport"),
 
@@ -69,7 +71,9 @@ let package = Package(
             path: "Sources/DockerEngine"),
 
         // Shared by the executables: reading operator input, writing JSON output.
-        .target(name: "CLISupport", dependencies: ["DecnetJSON"], path: "Sources/CLISupport"),
+        .target(
+            name: "CLISupport", dependencies: ["DecnetJSON", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/CLISupport"),
 
         // Executables only wire things together.
         .executableTarget(
@@ -116,6 +120,10 @@ let package = Package(
         .testTarget(
             name: "DockerRuntimeTests",
             dependencies: ["DockerEngine", "Topology", "DecnetJSON", "TestSupport"], path: "Tests/DockerRuntimeTests"),
+        .testTarget(
+            name: "AgentTransportTests",
+            dependencies: ["AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "ZeroMQ", "TestSupport"],
+            path: "Tests/AgentTransportTests"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
         .testTarget(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],

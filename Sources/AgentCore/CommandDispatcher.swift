@@ -1,5 +1,6 @@
 import AgentProtocol
 import AgentStore
+import Logging
 import DecnetJSON
 import Topology
 
@@ -40,6 +41,7 @@ public actor CommandDispatcher {
     let send: Send
     let onChange: @Sendable () -> Void
     let now: @Sendable () -> Int64
+    let logger: Logger
 
     /// The apply or teardown in progress.
     public private(set) var running: (id: String, type: RequestType)?
@@ -47,8 +49,10 @@ public actor CommandDispatcher {
     public init(
         operations: TopologyOperations, store: StoreExecutor, settings: AgentSettings,
         decoder: RequestDecoder = RequestDecoder(), now: @escaping @Sendable () -> Int64 = TopologyStore.unixTime,
+        logger: Logger = Logger(label: "decnet.agent.dispatcher"),
         onChange: @escaping @Sendable () -> Void = {}, send: @escaping Send
     ) {
+        self.logger = logger
         self.operations = operations
         self.store = store
         self.settings = settings
@@ -65,10 +69,17 @@ public actor CommandDispatcher {
 
     /// Handles frames until the stream ends; the operation in progress is then allowed to finish.
     public func run<S: AsyncSequence & Sendable>(frames: S) async where S.Element == [UInt8] {
+        await run(messages: frames) { $0 }
+    }
+
+    /// Handles transport messages until the stream ends, taking each one's envelope with `frame`.
+    public func run<S: AsyncSequence & Sendable>(
+        messages: S, frame: @Sendable (S.Element) -> [UInt8]
+    ) async {
         await withDiscardingTaskGroup { group in
             do {
-                for try await frame in frames {
-                    if let start = await handle(frame) {
+                for try await message in messages {
+                    if let start = await handle(frame(message)) {
                         group.addTask { await self.execute(start) }
                     }
                 }
@@ -83,6 +94,9 @@ public actor CommandDispatcher {
         let request: Request
         switch decoder.decode(frame) {
         case .failure(let rejected):
+            logger.warning("rejected a command frame", metadata: [
+                "request_id": "\(rejected.id ?? "null")", "code": "\(rejected.error.code)", "bytes": "\(frame.count)",
+            ])
             await reply(Messages.failure(id: rejected.id, error: rejected.error), event: false)
             return nil
         case .success(let r):
@@ -138,6 +152,7 @@ public actor CommandDispatcher {
                 return nil
             }
             running = (request.id, request.type)
+            logger.info("started", metadata: ["request_id": "\(request.id)", "type": "\(request.type.rawValue)"])
             onChange()
             await reply(Messages.accepted(id: request.id), event: true)
             return request
@@ -173,8 +188,15 @@ public actor CommandDispatcher {
         }
         let message: JSONValue
         switch outcome {
-        case .success(let body): message = Messages.result(id: id, body: body)
-        case .failure(let error): message = Messages.failure(id: id, error: error)
+        case .success(let body):
+            message = Messages.result(id: id, body: body)
+            logger.info("succeeded", metadata: ["request_id": "\(id)", "type": "\(request.type.rawValue)"])
+        case .failure(let error):
+            message = Messages.failure(id: id, error: error)
+            logger.error("failed", metadata: [
+                "request_id": "\(id)", "type": "\(request.type.rawValue)", "code": "\(error.code)",
+                "error": "\(error.message.prefix(300))",
+            ])
         }
         let frame = Messages.frame(message)
         let at = now()

@@ -10,23 +10,22 @@ public final class HeartbeatSource: Sendable {
     let dispatcher: CommandDispatcher
     let clockMillis: @Sendable () -> Int
     private let seq = Mutex(0)
-    /// Signals "something changed, publish now"; at most one pending signal is kept.
-    private let changes: AsyncStream<Void>
-    private let changeSink: AsyncStream<Void>.Continuation
+    /// Fired after every change; the heartbeat then goes out at once.
+    public let changes: ChangeSignal
 
     public init(
         settings: AgentSettings, operations: TopologyOperations, dispatcher: CommandDispatcher,
-        clockMillis: @escaping @Sendable () -> Int
+        changes: ChangeSignal = ChangeSignal(), clockMillis: @escaping @Sendable () -> Int
     ) {
         self.settings = settings
         self.operations = operations
         self.dispatcher = dispatcher
+        self.changes = changes
         self.clockMillis = clockMillis
-        (changes, changeSink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Asks for a heartbeat at once (after an apply or teardown starts or ends).
-    public func changed() { changeSink.yield() }
+    public func changed() { changes.fire() }
 
     /// The next heartbeat message.
     public func next() async -> JSONValue {
@@ -44,17 +43,17 @@ public final class HeartbeatSource: Sendable {
     /// Publishes one heartbeat at once, then every interval and after every change, until cancelled.
     public func run(publish: @Sendable (JSONValue) async -> Void) async {
         let interval = Duration.milliseconds(settings.heartbeatIntervalMillis)
-        let sink = changeSink
+        let signal = changes
         await withTaskGroup(of: Void.self) { group in
             // The ticker feeds the same stream as change signals, so one loop (one iterator) serves both.
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
-                    sink.yield()
+                    signal.fire()
                 }
             }
             await publish(await next())
-            for await _ in changes {
+            for await _ in changes.stream {
                 if Task.isCancelled { break }
                 await publish(await next())
             }
@@ -62,5 +61,5 @@ public final class HeartbeatSource: Sendable {
         }
     }
 
-    public func finish() { changeSink.finish() }
+    public func finish() { changes.finish() }
 }

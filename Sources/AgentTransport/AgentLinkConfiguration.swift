@@ -1,0 +1,59 @@
+import AgentProtocol
+import ZeroMQ
+
+/// Where and how the agent dials its master (wire protocol §1, §5).
+public struct AgentLinkConfiguration: Sendable {
+    public var agentID: String
+    /// The master's command ROUTER, e.g. `tcp://master:8771`.
+    public var commandEndpoint: String
+    /// The master's heartbeat SUB, e.g. `tcp://master:8772`.
+    public var heartbeatEndpoint: String
+    /// The master's public key, pinned by every socket (`ZMQ_CURVE_SERVERKEY`).
+    public var masterKey: CurveKey
+    public var keys: CurveKeyPair
+    public var maxEnvelopeBytes: Int
+    /// First reconnect delay in milliseconds, randomised per agent (1 to 5 s) so a master restart does not bring the
+    /// whole fleet back in the same second; libzmq doubles it up to `reconnectMaxMillis`.
+    public var reconnectMillis: Int32
+    public var reconnectMaxMillis: Int32
+    /// ZMTP heartbeats keep NAT mappings open and notice a dead master.
+    public var zmtpHeartbeatIntervalMillis: Int32
+    public var zmtpHeartbeatTimeoutMillis: Int32
+    public var zmtpHeartbeatTTLMillis: Int32
+    public var tcpKeepaliveIdleSeconds: Int32
+    public var lingerMillis: Int32
+
+    public init(
+        agentID: String, commandEndpoint: String, heartbeatEndpoint: String, masterKey: CurveKey, keys: CurveKeyPair,
+        maxEnvelopeBytes: Int = WireProtocol.defaultMaxEnvelopeBytes,
+        reconnectMillis: Int32 = Int32.random(in: 1000...5000), reconnectMaxMillis: Int32 = 60_000,
+        zmtpHeartbeatIntervalMillis: Int32 = 10_000, zmtpHeartbeatTimeoutMillis: Int32 = 30_000,
+        zmtpHeartbeatTTLMillis: Int32 = 60_000, tcpKeepaliveIdleSeconds: Int32 = 60, lingerMillis: Int32 = 1000
+    ) {
+        self.agentID = agentID
+        self.commandEndpoint = commandEndpoint
+        self.heartbeatEndpoint = heartbeatEndpoint
+        self.masterKey = masterKey
+        self.keys = keys
+        self.maxEnvelopeBytes = maxEnvelopeBytes
+        self.reconnectMillis = reconnectMillis
+        self.reconnectMaxMillis = reconnectMaxMillis
+        self.zmtpHeartbeatIntervalMillis = zmtpHeartbeatIntervalMillis
+        self.zmtpHeartbeatTimeoutMillis = zmtpHeartbeatTimeoutMillis
+        self.zmtpHeartbeatTTLMillis = zmtpHeartbeatTTLMillis
+        self.tcpKeepaliveIdleSeconds = tcpKeepaliveIdleSeconds
+        self.lingerMillis = lingerMillis
+    }
+
+    /// Checks an endpoint is `tcp://HOST:PORT` (the agent only dials out over TCP; `ipc://` is accepted for tests).
+    public static func isValidEndpoint(_ endpoint: String) -> Bool {
+        if endpoint.hasPrefix("ipc://") { return endpoint.count > 6 }
+        guard endpoint.hasPrefix("tcp://") else { return false }
+        let rest = endpoint.dropFirst(6)
+        guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return false }
+        let host = rest[..<colon]
+        return !host.isEmpty && !host.contains("/") && host != "*"
+    }
+}
