@@ -70,6 +70,15 @@ let package = Package(
             ],
             path: "Sources/DockerEngine"),
 
+        // The master side of the wire: ROUTER/SUB/XPUB as CURVE servers, fleet view, request retries, control channel.
+        .target(
+            name: "Master",
+            dependencies: [
+                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/Master"),
+
         // Shared by the executables: reading operator input, writing JSON output.
         .target(
             name: "CLISupport", dependencies: ["DecnetJSON", .product(name: "Logging", package: "swift-log")],
@@ -89,8 +98,10 @@ let package = Package(
         .executableTarget(
             name: "MasterCLI",
             dependencies: [
-                "DecnetJSON", "Topology", "CLISupport",
+                "DecnetJSON", "Topology", "CLISupport", "Master", "AgentProtocol", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/MasterCLI"),
         .executableTarget(
@@ -125,6 +136,10 @@ let package = Package(
             dependencies: ["AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "ZeroMQ", "TestSupport"],
             path: "Tests/AgentTransportTests"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
+        .testTarget(
+            name: "MasterTests",
+            dependencies: ["Master", "MasterCLI", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "TestSupport"],
+            path: "Tests/MasterTests"),
         .testTarget(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
             path: "Tests/DockerEngineTests"),

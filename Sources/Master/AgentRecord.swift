@@ -1,0 +1,96 @@
+import DecnetJSON
+
+/// What the master knows about one agent: its last hello, its last heartbeat and the state they carried.
+public struct AgentRecord: Sendable {
+    public var agentID: String
+    /// A hello was seen and no send to the agent has failed since.
+    public var connected = false
+    /// Hellos seen (one per connection the agent made).
+    public var connections = 0
+    public var bootID: String?
+    public var agentVersion: String?
+    public var protocols: [Int] = []
+    public var capabilities: [String] = []
+    public var helloAt: Int64?
+    /// The latest state object, from a hello, a heartbeat or a `state` result.
+    public var state: JSONValue?
+    public var heartbeat: HeartbeatInfo?
+    /// `running` of the last heartbeat: `{"id", "type"}` or null.
+    public var running: JSONValue = .null
+    /// When anything was last received from the agent.
+    public var lastSeenAt: Int64?
+
+    public init(agentID: String) {
+        self.agentID = agentID
+    }
+
+    /// The heartbeat stream of one agent, with its sequence gaps.
+    public struct HeartbeatInfo: Sendable, Equatable {
+        public var receivedAt: Int64
+        public var seq: Int
+        public var sentAt: Int64?
+        public var intervalMillis: Int?
+        public var bootID: String
+        /// Heartbeats received since the master started.
+        public var count: Int
+        /// Heartbeats missing from the sequence (summed over boots).
+        public var gaps: Int
+        /// Heartbeats that arrived with a sequence number not above the previous one (same boot).
+        public var outOfOrder: Int
+    }
+
+    public var topologyID: String? { state?["topology_id"]?.stringValue }
+    public var appliedVersionHash: String? { state?["applied_version_hash"]?.stringValue }
+    /// `observed.error` of the state: the agent could not ask Docker.
+    public var observedError: String? { state?["observed"]?["error"]?.stringValue }
+
+    /// The sizes of the drift lists, or `nil` when the state has no drift (nothing known, or Docker unreachable).
+    public var driftSummary: [String: Int]? {
+        guard let drift = state?["drift"]?.objectValue else { return nil }
+        var summary: [String: Int] = [:]
+        for key in ["missing_bridges", "missing_containers", "stopped_containers", "unexpected_containers"] {
+            summary[key] = drift[key]?.arrayValue?.count ?? 0
+        }
+        return summary
+    }
+
+    /// The record as `agents --json` and the control channel show it; ages are relative to `now`.
+    public func jsonValue(now: Int64, pending: [JSONValue] = []) -> JSONValue {
+        var object = JSONObject()
+        object["agent_id"] = .string(JSONString(agentID))
+        object["connected"] = .bool(connected)
+        object["connections"] = .integer(JSONInteger(connections))
+        object["boot_id"] = bootID.map { JSONValue($0) } ?? .null
+        object["agent_version"] = agentVersion.map { JSONValue($0) } ?? .null
+        object["protocols"] = .array(protocols.map { JSONValue($0) })
+        object["capabilities"] = JSONValue(capabilities)
+        object["hello_at"] = helloAt.map { .integer(JSONInteger($0)) } ?? .null
+        object["last_seen_age_ms"] = lastSeenAt.map { .integer(JSONInteger(max(0, now - $0))) } ?? .null
+        if let heartbeat {
+            object["heartbeat"] = [
+                "age_ms": .integer(JSONInteger(max(0, now - heartbeat.receivedAt))),
+                "received_at": .integer(JSONInteger(heartbeat.receivedAt)),
+                "seq": .integer(JSONInteger(heartbeat.seq)),
+                "sent_at": heartbeat.sentAt.map { .integer(JSONInteger($0)) } ?? .null,
+                "interval_ms": heartbeat.intervalMillis.map { JSONValue($0) } ?? .null,
+                "boot_id": .string(JSONString(heartbeat.bootID)),
+                "count": .integer(JSONInteger(heartbeat.count)),
+                "gaps": .integer(JSONInteger(heartbeat.gaps)),
+                "out_of_order": .integer(JSONInteger(heartbeat.outOfOrder)),
+            ]
+        } else {
+            object["heartbeat"] = .null
+        }
+        object["topology_id"] = topologyID.map { JSONValue($0) } ?? .null
+        object["applied_version_hash"] = appliedVersionHash.map { JSONValue($0) } ?? .null
+        object["observed_error"] = observedError.map { JSONValue($0) } ?? .null
+        if let drift = driftSummary {
+            object["drift"] = .object(JSONObject(drift.keys.sorted().map { (JSONString($0), JSONValue(drift[$0]!)) }))
+        } else {
+            object["drift"] = .null
+        }
+        object["running"] = running
+        object["pending"] = .array(pending)
+        return .object(object)
+    }
+}

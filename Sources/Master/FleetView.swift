@@ -1,0 +1,94 @@
+import DecnetJSON
+
+/// The master's view of its fleet: one ``AgentRecord`` per agent that ever said hello or sent a heartbeat.
+///
+/// A plain value: the master's core actor owns it and feeds it admitted messages; tests drive it directly.
+public struct FleetView: Sendable {
+    public private(set) var records: [String: AgentRecord] = [:]
+
+    public init() {}
+
+    public subscript(agentID: String) -> AgentRecord? { records[agentID] }
+
+    /// A hello: the agent (re)connected. Returns false when required members are missing or of the wrong type.
+    public mutating func hello(agentID: String, envelope: JSONObject, now: Int64) -> Bool {
+        guard case .string(let boot)? = envelope["boot_id"], case .string(let version)? = envelope["agent_version"],
+            case .object? = envelope["state"]
+        else { return false }
+        var record = records[agentID] ?? AgentRecord(agentID: agentID)
+        record.connected = true
+        record.connections += 1
+        record.bootID = boot.value
+        record.agentVersion = version.value
+        record.protocols = envelope["protocols"]?.arrayValue?.compactMap(\.intValue) ?? []
+        record.capabilities = envelope["capabilities"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        record.helloAt = now
+        record.state = envelope["state"]
+        record.lastSeenAt = now
+        records[agentID] = record
+        return true
+    }
+
+    /// A heartbeat: updates the state and the sequence bookkeeping. Returns the number of heartbeats this one
+    /// shows missing (0 normally), or `nil` when required members are missing or of the wrong type.
+    public mutating func heartbeat(agentID: String, envelope: JSONObject, now: Int64) -> Int? {
+        guard case .string(let boot)? = envelope["boot_id"], let seq = envelope["seq"]?.intValue, seq >= 1,
+            case .object? = envelope["state"]
+        else { return nil }
+        var record = records[agentID] ?? AgentRecord(agentID: agentID)
+        var info = record.heartbeat
+        var missing = 0
+        if var current = info, current.bootID == boot.value {
+            if seq > current.seq {
+                missing = seq - current.seq - 1
+                current.seq = seq
+            } else {
+                current.outOfOrder += 1
+            }
+            current.gaps += missing
+            info = current
+        } else {
+            // A new boot starts at 1: anything before this heartbeat in the new boot was missed.
+            missing = seq - 1
+            info = AgentRecord.HeartbeatInfo(
+                receivedAt: now, seq: seq, sentAt: nil, intervalMillis: nil, bootID: boot.value, count: 0,
+                gaps: (info?.gaps ?? 0) + missing, outOfOrder: info?.outOfOrder ?? 0)
+        }
+        info!.receivedAt = now
+        info!.count += 1
+        info!.sentAt = envelope["sent_at"]?.integerValue?.int64Value
+        info!.intervalMillis = envelope["interval_ms"]?.intValue
+        record.heartbeat = info
+        record.state = envelope["state"]
+        record.running = envelope["running"] ?? .null
+        if record.bootID == nil { record.bootID = boot.value }
+        if let version = envelope["agent_version"]?.stringValue { record.agentVersion = version }
+        record.lastSeenAt = now
+        records[agentID] = record
+        return missing
+    }
+
+    /// A state object fresh from a `state` result.
+    public mutating func state(agentID: String, state: JSONValue, now: Int64) {
+        guard case .object = state, var record = records[agentID] else { return }
+        record.state = state
+        record.lastSeenAt = now
+        records[agentID] = record
+    }
+
+    /// Anything else received from the agent on the command socket.
+    public mutating func seen(agentID: String, now: Int64) {
+        records[agentID]?.lastSeenAt = now
+    }
+
+    /// A send to the agent failed: it is not connected (until its next hello).
+    public mutating func unreachable(agentID: String) {
+        records[agentID]?.connected = false
+    }
+
+    /// Whether requests may be sent to the agent now.
+    public func isConnected(_ agentID: String) -> Bool { records[agentID]?.connected ?? false }
+
+    /// The agents in id order.
+    public var sortedRecords: [AgentRecord] { records.keys.sorted().map { records[$0]! } }
+}

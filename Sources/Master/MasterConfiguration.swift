@@ -1,0 +1,71 @@
+import Foundation
+import AgentProtocol
+import ZeroMQ
+
+/// Everything a ``MasterServer`` needs: where its keys live, where it listens, its limits and timers.
+///
+/// Defaults follow the wire protocol (ports 8771-8773, 16 MiB envelopes, ZMTP heartbeats 10/30/60 s). Port 0 binds
+/// an ephemeral port (tests); read the result from ``MasterServer/endpoints()``.
+public struct MasterConfiguration: Sendable {
+    /// Holds `master.key_secret`, `agents/`, `monitors/`, and at run time `control.ipc` and `master.lock`.
+    public var directory: String
+    /// The address every TCP socket binds to.
+    public var bindHost: String = "0.0.0.0"
+    public var commandPort: Int = WireProtocol.defaultCommandPort
+    public var heartbeatPort: Int = WireProtocol.defaultHeartbeatPort
+    public var monitorPort: Int = WireProtocol.defaultMonitorPort
+    /// The largest envelope accepted, in bytes; `ZMQ_MAXMSGSIZE` is this plus the CURVE overhead.
+    public var maxMessageSize: Int = WireProtocol.defaultMaxEnvelopeBytes
+    /// `ZMQ_LINGER` of every socket, in milliseconds (0 to 2000): bounds how long shutdown waits for queued sends.
+    public var lingerMilliseconds: Int32 = 1000
+    /// `ZMQ_HEARTBEAT_IVL`, `ZMQ_HEARTBEAT_TIMEOUT`, `ZMQ_HEARTBEAT_TTL` in milliseconds.
+    public var zmtpHeartbeatInterval: Int32 = 10_000
+    public var zmtpHeartbeatTimeout: Int32 = 30_000
+    public var zmtpHeartbeatTTL: Int32 = 60_000
+    /// `ZMQ_TCP_KEEPALIVE_IDLE` in seconds (keeps NAT mappings open).
+    public var tcpKeepaliveIdle: Int32 = 60
+    /// A request that saw nothing from its agent for this long is sent again with the same id.
+    public var retryInterval: Duration = .seconds(10)
+    /// How often timers (retries, deadlines, watch pushes) are looked at.
+    public var tickInterval: Duration = .milliseconds(200)
+    /// How often the allow-list folders are re-read even when they look unchanged.
+    public var allowListRescan: Duration = .seconds(2)
+    /// Open the operator control channel at `ipc://DIRECTORY/control.ipc`.
+    public var controlChannel: Bool = true
+    /// Starts the ZAP handler. Replaceable so tests can make it fail; the master checks afterwards that the handler
+    /// really runs and refuses to start otherwise.
+    public var startZAPHandler: @Sendable (ZAPHandler) async throws(ZMQError) -> Void = { try await $0.start() }
+    /// Unix time in milliseconds (injected for tests).
+    public var clockMillis: @Sendable () -> Int64 = MasterConfiguration.systemMillis
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// `tcp://HOST:PORT`, with port 0 as `*` (any free port).
+    func endpoint(port: Int) -> String {
+        let host = bindHost.contains(":") ? "[\(bindHost)]" : bindHost
+        return "tcp://\(host):\(port == 0 ? "*" : String(port))"
+    }
+
+    /// `ZMQ_MAXMSGSIZE` for the configured envelope limit: under CURVE the limit applies to the encrypted frame.
+    var transportMaxMessageSize: Int64 {
+        Int64(maxMessageSize) + Int64(ZMQSocket.curveMessageOverhead)
+    }
+
+    /// The current Unix time in milliseconds.
+    public static func systemMillis() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}
+
+/// The endpoints a running master bound, with ephemeral ports resolved.
+public struct MasterEndpoints: Sendable, Hashable {
+    public var command: String
+    public var heartbeat: String
+    public var monitor: String
+    /// `ipc://DIRECTORY/control.ipc`, or `nil` when the control channel is off.
+    public var control: String?
+}

@@ -1,0 +1,76 @@
+import Foundation
+import ZeroMQ
+
+/// The layout of a master's directory:
+///
+/// ```
+/// DIR/master.key_secret   the master's CURVE key pair (mode 0600; `keygen --role master --name master`)
+/// DIR/agents/*.key        allow-list: public keys of agents (User-Id = `agent-id` metadata, else the file name)
+/// DIR/monitors/*.key      allow-list: public keys of monitors, admitted only on the monitor socket
+/// DIR/control.ipc         the operator control channel while a master serves (owner only)
+/// DIR/master.lock         held (flock) by the serving master, so two masters never share a directory
+/// ```
+public struct MasterDirectory: Sendable {
+    public let path: String
+
+    public init(_ path: String) {
+        self.path = path
+    }
+
+    public var masterSecretPath: String { file("master" + ZMQCertificate.secretSuffix) }
+    public var agentsPath: String { file("agents") }
+    public var monitorsPath: String { file("monitors") }
+    public var controlPath: String { file("control.ipc") }
+    public var lockPath: String { file("master.lock") }
+    /// `ipc://` endpoint of the control channel.
+    public var controlEndpoint: String { "ipc://" + controlPath }
+
+    func file(_ name: String) -> String { path.hasSuffix("/") ? path + name : path + "/" + name }
+
+    /// Loads the master's key pair. Refuses a certificate whose `role` says it is not a master's, and a secret file
+    /// that group or others can read (pyzmq writes 0644: `chmod 600` it).
+    public func loadMasterKeys() throws(MasterError) -> CurveKeyPair {
+        let path = masterSecretPath
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw MasterError(
+                .keys, operation: "load \(path)",
+                message: "no master key; create it with: decnet-master keygen --dir \(self.path) --name master --role master")
+        }
+        if info.st_mode & 0o077 != 0 {
+            throw MasterError(
+                .keys, operation: "load \(path)",
+                message: String(format: "the secret key file has mode %04o; run: chmod 600 %@", info.st_mode & 0o7777, path))
+        }
+        let certificate: ZMQCertificate
+        do {
+            certificate = try ZMQCertificate.loadSecret(directory: self.path, name: "master")
+        } catch {
+            throw MasterError(.keys, operation: "load \(path)", message: error.message)
+        }
+        if let role = certificate.role, role != KeyRole.master.rawValue {
+            throw MasterError(.keys, operation: "load \(path)", message: "the certificate's role is \(role), not master")
+        }
+        guard let pair = certificate.keyPair else {
+            throw MasterError(.keys, operation: "load \(path)", message: "the certificate has no secret key")
+        }
+        return pair
+    }
+
+    /// Checks that `agents/` and `monitors/` exist and are directories.
+    public func checkAllowLists() throws(MasterError) {
+        for folder in [agentsPath, monitorsPath] {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw MasterError(
+                    .directory, operation: "allow-list \(folder)",
+                    message: "missing; create it and put the public .key files of the clients allowed in there")
+            }
+        }
+    }
+}
+
+/// Who holds a key: written as the `role` metadata of its certificate.
+public enum KeyRole: String, Sendable, CaseIterable {
+    case agent, monitor, master
+}

@@ -1,0 +1,165 @@
+import Foundation
+import AgentProtocol
+import DecnetJSON
+import Logging
+import ServiceLifecycle
+import Synchronization
+import ZeroMQ
+
+/// The master: authenticates agents (CURVE + ZAP allow-lists), drives them over the command ROUTER, keeps the fleet
+/// view from their hellos and heartbeats, relays heartbeats and events to monitors, and serves the operator
+/// control channel.
+///
+/// A `Service` for a `ServiceGroup`: ``run()`` serves until graceful shutdown, ``stop()`` or cancellation.
+/// In-process users, such as end-to-end tests, use ``withRunning(_:logger:_:)``:
+/// ```swift
+/// try await MasterServer.withRunning(configuration) { master in
+///     let endpoints = try await master.endpoints()
+///     let result = try await master.perform(agentID: "host-17", request: ping, timeout: .seconds(10))
+/// }
+/// ```
+public final class MasterServer: Service, Sendable {
+    public let configuration: MasterConfiguration
+    let logger: Logger
+    let core: MasterCore
+    private let state = Mutex(State())
+    private let stopSignal: AsyncStream<Void>
+    private let stopSink: AsyncStream<Void>.Continuation
+
+    private struct State {
+        var started = false
+        var startResult: Result<MasterEndpoints, MasterError>?
+        var readyWaiters: [CheckedContinuation<Result<MasterEndpoints, MasterError>, Never>] = []
+    }
+
+    public init(configuration: MasterConfiguration, logger: Logger = Logger(label: "decnet.master")) {
+        self.configuration = configuration
+        self.logger = logger
+        // Until the sockets are open nobody can send anything; the real gate comes with them.
+        let closedGate = InboundGate(
+            maxMessageSize: configuration.maxMessageSize, isAgent: { _ in false }, isMonitor: { _ in false })
+        self.core = MasterCore(
+            gate: closedGate, retryInterval: configuration.retryInterval, logger: logger,
+            clock: configuration.clockMillis)
+        (stopSignal, stopSink) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    /// Opens everything, serves until ``stop()``, graceful shutdown or cancellation, then closes everything
+    /// (sockets linger at most ``MasterConfiguration/lingerMilliseconds``). Throws when it cannot start: the
+    /// directory is locked, a key is missing, a ZAP handler does not run, a port is taken.
+    public func run() async throws {
+        let first = state.withLock { state -> Bool in
+            defer { state.started = true }
+            return !state.started
+        }
+        precondition(first, "MasterServer.run() may be called only once")
+        let directory = MasterDirectory(configuration.directory)
+        let lock: DirectoryLock
+        let sockets: MasterSockets
+        do throws(MasterError) {
+            lock = try DirectoryLock(path: directory.lockPath)
+            let keys = try directory.loadMasterKeys()
+            sockets = try await MasterSockets.open(configuration, keys: keys, directory: directory, logger: logger)
+        } catch {
+            logger.error("master cannot start", metadata: ["error": "\(error)"])
+            ready(.failure(error))
+            throw error
+        }
+        await core.attach(Self.outlets(sockets), gate: gate(sockets)) { sockets.zapStatistics }
+        logger.info(
+            "master serving",
+            metadata: ["command": "\(sockets.endpoints.command)", "heartbeat": "\(sockets.endpoints.heartbeat)",
+                       "monitor": "\(sockets.endpoints.monitor)", "control": "\(sockets.endpoints.control ?? "-")"])
+        ready(.success(sockets.endpoints))
+        await withGracefulShutdownHandler {
+            await serve(sockets)
+        } onGracefulShutdown: {
+            self.stop()
+        }
+        logger.info("master stopping")
+        await core.shutdown()
+        await sockets.close()
+        if sockets.control != nil { unlink(directory.controlPath) }
+        withExtendedLifetime(lock) {}
+        logger.info("master stopped")
+    }
+
+    /// Asks a running master to stop; ``run()`` then closes everything and returns.
+    public func stop() {
+        stopSink.finish()
+    }
+
+    /// The bound endpoints, once the master serves; throws the start-up error when it could not start.
+    public func endpoints() async throws(MasterError) -> MasterEndpoints {
+        let result = await withCheckedContinuation { continuation in
+            let known = state.withLock { state -> Result<MasterEndpoints, MasterError>? in
+                if let result = state.startResult { return result }
+                state.readyWaiters.append(continuation)
+                return nil
+            }
+            if let known { continuation.resume(returning: known) }
+        }
+        return try result.get()
+    }
+
+    private func ready(_ result: Result<MasterEndpoints, MasterError>) {
+        let waiters = state.withLock { state in
+            state.startResult = result
+            defer { state.readyWaiters.removeAll() }
+            return state.readyWaiters
+        }
+        for waiter in waiters { waiter.resume(returning: result) }
+    }
+
+    /// One task per inbound stream, plus the timer; all end when the stop signal comes or the task is cancelled.
+    private func serve(_ sockets: MasterSockets) async {
+        let core = self.core
+        let tickInterval = configuration.tickInterval
+        let stopSignal = self.stopSignal
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await message in sockets.router.messages { await core.command(message) } }
+            group.addTask { for await message in sockets.sub.messages { await core.published(message) } }
+            if let control = sockets.control {
+                group.addTask { for await message in control.messages { await core.control(message) } }
+            }
+            // Monitors send subscriptions on the XPUB; nothing to do with them but keep the stream drained.
+            group.addTask { for await _ in sockets.xpub.messages {} }
+            group.addTask { for await event in sockets.router.events { await core.socketEvent(event, role: .command) } }
+            group.addTask { for await event in sockets.sub.events { await core.socketEvent(event, role: .heartbeat) } }
+            group.addTask { for await event in sockets.xpub.events { await core.socketEvent(event, role: .monitor) } }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tickInterval)
+                    await core.tick()
+                }
+            }
+            for await _ in stopSignal {}
+            group.cancelAll()
+        }
+    }
+
+    private func gate(_ sockets: MasterSockets) -> InboundGate {
+        let agents = sockets.agentsAllowList
+        let monitors = sockets.monitorsAllowList
+        return InboundGate(
+            maxMessageSize: configuration.maxMessageSize, isAgent: { agents.isAllowed(identity: $0) },
+            isMonitor: { monitors.isAllowed(identity: $0) })
+    }
+
+    private static func outlets(_ sockets: MasterSockets) -> MasterOutlets {
+        let router = sockets.router
+        let xpub = sockets.xpub
+        let control = sockets.control
+        return MasterOutlets(
+            toAgent: { agentID, frame in
+                let result = try? await router.sendConfirmed(ZMQMessage(frames: [Array(agentID.utf8), frame]))
+                return result == .sent
+            },
+            toMonitors: { topic, frame in xpub.send(ZMQMessage(frames: [Array(topic.utf8), frame])) },
+            toControl: { client, frame in
+                guard let control else { return false }
+                let result = try? await control.sendConfirmed(ZMQMessage(frames: [client, frame]))
+                return result == .sent
+            })
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Logging
+import ZeroMQ
+
+/// Everything a running master owns at the ZeroMQ level, opened in order and closed in reverse:
+/// two contexts (agents, monitors), each with its ZAP handler over its own allow-list, a socket thread each, and
+/// the sockets. Agents and monitors live in separate contexts because a context has exactly one ZAP handler: this
+/// way a monitor key cannot even complete a handshake on the command or heartbeat socket, and an agent key cannot
+/// subscribe to the relay.
+final class MasterSockets: Sendable {
+    let agentContext: ZMQContext
+    let monitorContext: ZMQContext
+    let agentsAllowList: AllowListAuthoriser
+    let monitorsAllowList: AllowListAuthoriser
+    let agentsZAP: ZAPHandler
+    let monitorsZAP: ZAPHandler
+    let agentThread: SocketThread
+    let monitorThread: SocketThread
+    let router: SocketHandle
+    let sub: SocketHandle
+    let xpub: SocketHandle
+    let control: SocketHandle?
+    let endpoints: MasterEndpoints
+
+    private init(
+        agentContext: ZMQContext, monitorContext: ZMQContext, agentsAllowList: AllowListAuthoriser,
+        monitorsAllowList: AllowListAuthoriser, agentsZAP: ZAPHandler, monitorsZAP: ZAPHandler,
+        agentThread: SocketThread, monitorThread: SocketThread, router: SocketHandle, sub: SocketHandle,
+        xpub: SocketHandle, control: SocketHandle?, endpoints: MasterEndpoints
+    ) {
+        self.agentContext = agentContext
+        self.monitorContext = monitorContext
+        self.agentsAllowList = agentsAllowList
+        self.monitorsAllowList = monitorsAllowList
+        self.agentsZAP = agentsZAP
+        self.monitorsZAP = monitorsZAP
+        self.agentThread = agentThread
+        self.monitorThread = monitorThread
+        self.router = router
+        self.sub = sub
+        self.xpub = xpub
+        self.control = control
+        self.endpoints = endpoints
+    }
+
+    /// Opens everything; on any failure closes what was opened and throws. The ZAP handlers start first, and no
+    /// CURVE server is created unless both are running.
+    static func open(
+        _ configuration: MasterConfiguration, keys: CurveKeyPair, directory: MasterDirectory, logger: Logger
+    ) async throws(MasterError) -> MasterSockets {
+        var cleanup = Cleanup()
+        do throws(MasterError) {
+            let agentContext = try context(&cleanup)
+            let monitorContext = try context(&cleanup)
+            let agentsAllowList = try allowList(directory.agentsPath, configuration)
+            let monitorsAllowList = try allowList(directory.monitorsPath, configuration)
+            let agentsZAP = try await startZAP(agentContext, agentsAllowList, configuration, &cleanup)
+            let monitorsZAP = try await startZAP(monitorContext, monitorsAllowList, configuration, &cleanup)
+            for issue in agentsAllowList.statistics.issues + monitorsAllowList.statistics.issues {
+                logger.warning("allow-list entry skipped", metadata: ["issue": "\(issue)"])
+            }
+            let agentThread = try thread(agentContext, "master-agents", &cleanup)
+            let monitorThread = try thread(monitorContext, "master-monitors", &cleanup)
+            let options = ServerOptions(configuration: configuration, keys: keys)
+            let router = try await bind(
+                agentThread, .router, configuration.endpoint(port: configuration.commandPort), options)
+            let sub = try await bind(
+                agentThread, .sub, configuration.endpoint(port: configuration.heartbeatPort), options)
+            let xpub = try await bind(
+                monitorThread, .xpub, configuration.endpoint(port: configuration.monitorPort), options)
+            var control: SocketHandle?
+            if configuration.controlChannel {
+                control = try await openControl(agentThread, directory, linger: configuration.lingerMilliseconds)
+            }
+            let endpoints = MasterEndpoints(
+                command: try await resolved(router), heartbeat: try await resolved(sub),
+                monitor: try await resolved(xpub), control: control == nil ? nil : directory.controlEndpoint)
+            cleanup.disarm()
+            return MasterSockets(
+                agentContext: agentContext, monitorContext: monitorContext, agentsAllowList: agentsAllowList,
+                monitorsAllowList: monitorsAllowList, agentsZAP: agentsZAP, monitorsZAP: monitorsZAP,
+                agentThread: agentThread, monitorThread: monitorThread, router: router, sub: sub, xpub: xpub,
+                control: control, endpoints: endpoints)
+        } catch {
+            await cleanup.run()
+            throw error
+        }
+    }
+
+    private static func resolved(_ handle: SocketHandle) async throws(MasterError) -> String {
+        do {
+            return try await handle.lastEndpoint()
+        } catch {
+            throw MasterError(.socket, operation: "last endpoint", message: error.message)
+        }
+    }
+
+    /// Closes the sockets (queued sends get their linger), stops the ZAP handlers after the servers are gone,
+    /// and terminates the contexts off the cooperative pool.
+    func close() async {
+        await agentThread.shutdown()
+        await monitorThread.shutdown()
+        await agentsZAP.stop()
+        await monitorsZAP.stop()
+        await agentContext.terminateOffPool()
+        await monitorContext.terminateOffPool()
+    }
+
+    var zapStatistics: (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?) {
+        (agentsZAP.statistics, monitorsZAP.statistics)
+    }
+}
