@@ -13,8 +13,10 @@ import ZeroMQ
 public struct MasterDirectory: Sendable {
     public let path: String
 
+    /// A relative `path` is taken from the current directory (the control socket's `ipc://` endpoint must not
+    /// depend on where a client runs).
     public init(_ path: String) {
-        self.path = path
+        self.path = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
     public var masterSecretPath: String { file("master" + ZMQCertificate.secretSuffix) }

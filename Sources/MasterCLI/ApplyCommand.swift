@@ -1,0 +1,30 @@
+import ArgumentParser
+import CLISupport
+import DecnetJSON
+import Topology
+
+/// `decnet-master apply`: sends a hydrated topology to an agent.
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Apply a hydrated topology on an agent; progress on stderr, the result JSON on stdout.",
+        discussion: "Exit 0 when the agent answers status 200, 1 otherwise (also on timeout), 2 on bad input.")
+
+    @OptionGroup var options: RequestOptions
+
+    @Flag(help: "Replace another topology applied on the agent.")
+    var supersede = false
+
+    @Argument(help: "Hydrated topology JSON file, or - for standard input.")
+    var file: String
+
+    func run() async throws {
+        let hydrated = InputFile.readJSON(file)
+        guard case .object = hydrated else { InputFile.fail("\(file): a hydrated topology is a JSON object") }
+        let request: JSONValue = [
+            "proto": 1, "type": "apply", "id": .string(JSONString(options.requestID)), "hydrated": hydrated,
+            "version_hash": .string(JSONString(CanonicalHash.hash(hydrated))), "supersede": .bool(supersede),
+        ]
+        try await options.send(request)
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import CLISupport
+import Master
+
+/// `decnet-master keygen`: a CURVE certificate pair for an agent, a monitor or the master.
+struct KeygenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keygen",
+        abstract: "Create NAME.key (public, 0644) and NAME.key_secret (0600) in DIR; refuses to overwrite.",
+        discussion: """
+            The files are ZeroMQ certificates in the czmq/pyzmq format with metadata role and, for agents, \
+            agent-id (default NAME), which the master's ZAP handler returns as the agent's identity. The master \
+            needs DIR/master.key_secret (--role master --name master); copy an agent's NAME.key into the \
+            master's agents/ folder and a monitor's into monitors/.
+            """)
+
+    @Option(help: "Where to write the files (created with mode 0700 when missing).")
+    var dir: String
+
+    @Option(help: "File name stem: NAME.key and NAME.key_secret.")
+    var name: String
+
+    @Option(help: "agent, monitor or master.")
+    var role: String
+
+    @Option(name: .customLong("agent-id"), help: "The identity the master sees (agents: default NAME).")
+    var agentID: String?
+
+    func run() throws {
+        guard let keyRole = KeyRole(rawValue: role) else {
+            InputFile.fail("--role must be agent, monitor or master, not \(role)")
+        }
+        do {
+            let certificate = try KeyGenerator.generate(directory: dir, name: name, role: keyRole, agentID: agentID)
+            print(certificate.publicKey.z85)
+        } catch {
+            InputFile.fail("keygen: \(error.message)", status: 1)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import CLISupport
+import DecnetJSON
+import Foundation
+import Master
+
+/// What every request command shares: the directory, the agent, the request id and the timeout.
+struct RequestOptions: ParsableArguments {
+    @OptionGroup var directory: DirectoryOptions
+
+    @Option(help: "The agent to send the request to.")
+    var agent: String
+
+    @Option(help: "Seconds to wait for the result (the request waits this long for the agent to connect, too).")
+    var timeout: Double = 600
+
+    @Option(help: "Request id (default: a fresh one). Re-using an id fetches the stored result of that request.")
+    var id: String?
+
+    var requestID: String { id ?? "m-" + UUID().uuidString.lowercased() }
+
+    /// Sends `request` through the serving master, prints progress on standard error and the agent's result on
+    /// standard output, and exits 0 when its status is 200, 1 otherwise.
+    func send(_ request: JSONValue) async throws -> Never {
+        guard timeout > 0 else { InputFile.fail("--timeout must be positive") }
+        let agent = self.agent
+        let duration = Duration.milliseconds(Int64(timeout * 1000))
+        let result = try await ControlSession.with(directory.path) { client throws(MasterError) in
+            try await client.submit(agentID: agent, request: request, timeout: duration) { message in
+                if let line = Self.progressLine(message) {
+                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                }
+            }
+        }
+        Output.json(.object(result))
+        Foundation.exit(result["status"]?.intValue == 200 ? 0 : 1)
+    }
+
+    /// One line for people per control message on the way to the result.
+    static func progressLine(_ message: JSONObject) -> String? {
+        switch message["type"]?.stringValue {
+        case "submitted":
+            let agent = message["agent_id"]?.stringValue ?? "?"
+            return message["agent_connected"]?.boolValue == true
+                ? "sent to \(agent)" : "waiting for \(agent) to connect"
+        case "answer":
+            let inner = message["message"]
+            switch inner?["type"]?.stringValue {
+            case "accepted": return "accepted"
+            case "progress":
+                let phase = inner?["phase"]?.stringValue ?? "?"
+                let done = inner?["done"]?.intValue ?? 0
+                let total = inner?["total"]?.intValue ?? 0
+                return "[\(phase) \(done)/\(total)] \(inner?["message"]?.stringValue ?? "")"
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+}

@@ -1,0 +1,108 @@
+"""The JSON Schemas in schemas/ are valid draft 2020-12, indexed in schemas/README.md, and accept the messages of
+wire protocol v1 while refusing the mistakes a hand-written master or agent could make."""
+import json
+import pathlib
+
+import pytest
+from jsonschema import Draft202012Validator
+
+import schema_check
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+REGISTRY, BY_NAME = schema_check.load_registry()
+HASH = "0259fb69" + "0" * 56
+STATE = {"topology_id": "t-1", "applied_version_hash": HASH, "applied_at": 1776749115, "last_error": None,
+         "attempt": None, "observed": {"bridges": ["decnet_t_lan-00"], "containers": ["decky-001"]},
+         "drift": {"missing_bridges": [], "missing_containers": [], "stopped_containers": [],
+                   "unexpected_containers": []}}
+EMPTY_STATE = {"topology_id": None, "applied_version_hash": None, "applied_at": None, "last_error": None,
+               "attempt": None, "observed": {"error": "cannot connect to the Docker daemon"}, "drift": None}
+
+
+def valid(name, message):
+    return not list(schema_check.validator(REGISTRY, BY_NAME, name).iter_errors(message))
+
+
+def test_every_schema_is_valid_and_has_a_unique_id_matching_its_file():
+    ids = set()
+    for name, schema in BY_NAME.items():
+        Draft202012Validator.check_schema(schema)
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert schema["$id"].endswith("/" + name)
+        assert schema["$id"] not in ids
+        ids.add(schema["$id"])
+
+
+def test_readme_indexes_every_schema():
+    readme = (ROOT / "schemas" / "README.md").read_text()
+    for name in BY_NAME:
+        assert f"`{name}`" in readme, name
+
+
+GOOD = [
+    ("apply.schema.json", {"proto": 1, "type": "apply", "id": "r-1", "hydrated": {}, "version_hash": HASH}),
+    ("teardown.schema.json", {"proto": 1, "type": "teardown", "id": "r:2", "topology_id": "5d81934e-aa"}),
+    ("state-request.schema.json", {"proto": 1, "type": "state", "id": "r.3", "extra": "ignored"}),
+    ("ping.schema.json", {"proto": 1, "type": "ping", "id": "r_4"}),
+    ("accepted.schema.json", {"proto": 1, "type": "accepted", "id": "r-1"}),
+    ("progress.schema.json", {"proto": 1, "type": "progress", "id": "r-1", "phase": "images", "done": 1,
+                              "total": 3, "message": "pulling"}),
+    ("result-apply.schema.json", {"proto": 1, "type": "result", "id": "r-1", "status": 200,
+                                  "body": {"status": "applied", "version_hash": HASH}}),
+    ("result-teardown.schema.json", {"proto": 1, "type": "result", "id": "r-1", "status": 200,
+                                     "body": {"status": "torn_down", "topology_id": "t",
+                                              "removed": {"containers": [], "bridges": []}}}),
+    ("result-state.schema.json", {"proto": 1, "type": "result", "id": "r", "status": 200, "body": EMPTY_STATE}),
+    ("result-ping.schema.json", {"proto": 1, "type": "result", "id": "r", "status": 200,
+                                 "body": {"agent_id": "host-17", "boot_id": "b", "agent_version": "0.1.0"}}),
+    ("result.schema.json", {"proto": 1, "type": "result", "id": None, "status": 400,
+                            "error": {"code": "bad_request", "message": "not JSON", "details": {"path": ""}}}),
+    ("hello.schema.json", {"proto": 1, "type": "hello", "agent_id": "host-17", "agent_version": "0.1.0",
+                           "boot_id": "b", "protocols": [1], "capabilities": ["apply"], "state": STATE}),
+    ("heartbeat.schema.json", {"proto": 1, "type": "heartbeat", "agent_id": "host-17", "boot_id": "b", "seq": 1,
+                               "sent_at": 1776749115000, "interval_ms": 10000, "agent_version": "0.1.0",
+                               "running": {"id": "r-1", "type": "apply"}, "state": STATE}),
+]
+
+BAD = [
+    ("apply.schema.json", {"proto": 1, "type": "apply", "id": "r", "hydrated": {}, "version_hash": HASH.upper()}),
+    ("apply.schema.json", {"proto": 2, "type": "apply", "id": "r", "hydrated": {}, "version_hash": HASH}),
+    ("ping.schema.json", {"proto": 1, "type": "ping", "id": "has space"}),
+    ("teardown.schema.json", {"proto": 1, "type": "teardown", "id": "r", "topology_id": ".hidden"}),
+    ("progress.schema.json", {"proto": 1, "type": "progress", "id": "r", "phase": "dance", "done": 0, "total": 0,
+                              "message": ""}),
+    ("result.schema.json", {"proto": 1, "type": "result", "id": "r", "status": 400,
+                            "error": {"code": "busy", "message": "", "details": {}}}),
+    ("result.schema.json", {"proto": 1, "type": "result", "id": "r", "status": 400,
+                            "error": {"code": "teapot", "message": "", "details": {}}}),
+    ("result.schema.json", {"proto": 1, "type": "result", "id": "r", "status": 200}),
+    ("state.schema.json", dict(EMPTY_STATE, drift=STATE["drift"])),
+    ("state.schema.json", dict(STATE, observed={"error": "x" * 201}, drift=None)),
+    ("hello.schema.json", {"proto": 1, "type": "hello", "agent_id": "host-17", "agent_version": "0.1.0",
+                           "boot_id": "b", "protocols": [2], "capabilities": [], "state": STATE}),
+    ("heartbeat.schema.json", {"proto": 1, "type": "heartbeat", "agent_id": "host-17", "boot_id": "b", "seq": 0,
+                               "sent_at": 1, "interval_ms": 10000, "agent_version": "0.1.0", "running": None,
+                               "state": STATE}),
+]
+
+
+@pytest.mark.parametrize("name,message", GOOD, ids=[g[0] for g in GOOD])
+def test_accepts_protocol_messages(name, message):
+    assert valid(name, message)
+    assert valid("message.schema.json", message)
+
+
+@pytest.mark.parametrize("name,message", BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
+def test_refuses_mistakes(name, message):
+    assert not valid(name, message)
+
+
+def test_every_error_code_validates_only_with_its_status():
+    statuses = {"bad_request": 400, "unsupported_proto": 400, "unknown_type": 400, "hash_mismatch": 400,
+                "invalid_topology": 400, "conflict": 409, "port_conflict": 409, "busy": 409, "id_reused": 409,
+                "too_large": 413, "runtime_error": 500, "docker_unavailable": 503, "internal": 500}
+    for code, status in statuses.items():
+        for candidate in (400, 409, 413, 500, 503):
+            message = {"proto": 1, "type": "result", "id": "r", "status": candidate,
+                       "error": {"code": code, "message": "m", "details": {}}}
+            assert valid("result-error.schema.json", message) == (candidate == status), (code, candidate)
