@@ -1,0 +1,188 @@
+import DecnetJSON
+import Synchronization
+import Topology
+
+/// Keeps the observation of labelled containers and bridges current without asking Docker on every call.
+///
+/// ```
+///  run() ──► subscribe to /events ──► list everything ──► apply events as they come ──┐
+///              ▲          │ failure: error set, backoff                              │ stream ends
+///              └──────────┴───────────────────────────────────────────────────────────┘
+///  beside it: a ticker asks for a full list every `refreshInterval`; events that need a list (a network
+///  was created) ask for one too; requests within `refreshDebounce` share one list.
+/// ```
+/// ``observe(topologyID:)`` answers from the cache while ``run()`` is running and the cache is complete; otherwise
+/// it lists directly. ``run()`` is meant for the daemon's task group: it returns when cancelled or after
+/// ``shutdown()``, and it starts no unstructured task.
+public final class TopologyObserver: Sendable {
+    private struct State {
+        var cache = ObservationCache()
+        var running = false
+        /// The cache holds a complete list and the events since.
+        var ready = false
+        /// Why Docker could not be asked, while the stream is down.
+        var error: String?
+        var shutDown = false
+        var stop: AsyncStream<Void>.Continuation?
+    }
+
+    let client: DockerClient
+    let configuration: DockerTopologyRuntime.Configuration
+    private let state = Mutex(State())
+
+    init(client: DockerClient, configuration: DockerTopologyRuntime.Configuration) {
+        self.client = client
+        self.configuration = configuration
+    }
+
+    /// Whether ``run()`` is running and the cache is complete (observations come from it).
+    public var isCurrent: Bool { state.withLock { $0.running && $0.ready && $0.error == nil } }
+
+    /// Follows Docker's events until the task is cancelled or ``shutdown()`` is called. A second concurrent call
+    /// returns at once.
+    public func run() async {
+        let (stopped, stop) = AsyncStream<Void>.makeStream()
+        let started = state.withLock { s -> Bool in
+            guard !s.running, !s.shutDown else { return false }
+            s.running = true
+            s.stop = stop
+            return true
+        }
+        guard started else { return }
+        let (refreshes, refresh) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.followEvents(refresh: refresh) }
+            group.addTask { await self.tick(refresh) }
+            group.addTask { await self.listOnRequest(refreshes) }
+            group.addTask { for await _ in stopped {} }
+            _ = await group.next()
+            group.cancelAll()
+        }
+        refresh.finish()
+        state.withLock { s in
+            s.running = false
+            s.ready = false
+            s.error = nil
+            s.stop = nil
+            s.cache = ObservationCache()
+        }
+    }
+
+    /// Ends ``run()``; later calls of ``run()`` return at once.
+    public func shutdown() {
+        let stop = state.withLock { s -> AsyncStream<Void>.Continuation? in
+            s.shutDown = true
+            return s.stop
+        }
+        stop?.finish()
+    }
+
+    /// The labelled bridges and containers of `topologyID` (all topologies when nil); `error` set when Docker
+    /// cannot be asked.
+    public func observe(topologyID: String?) async -> Observation {
+        let cached = state.withLock { s -> Observation? in
+            guard s.running else { return nil }
+            if let error = s.error { return Observation(error: error) }
+            return s.ready ? s.cache.observation(topologyID: topologyID) : nil
+        }
+        if let cached { return cached }
+        return await listDirectly(topologyID: topologyID)
+    }
+
+    /// One direct list, for when the cache is not running.
+    func listDirectly(topologyID: String?) async -> Observation {
+        let filter = DockerFilters.label(RuntimeLabels.topologyID, topologyID)
+        do {
+            let containers = try await client.listContainers(all: true, filters: filter)
+            let networks = try await client.listNetworks(filters: filter)
+            var cache = ObservationCache()
+            cache.finishList(containers: containers, networks: networks)
+            return cache.observation(topologyID: topologyID)
+        } catch {
+            return Observation(error: Self.describe(error))
+        }
+    }
+
+    private func followEvents(refresh: AsyncStream<Void>.Continuation) async {
+        let filters = DockerFilters([
+            "type": ["container", "network"],
+            "event": Array(Set(ObservationCache.containerActions + ObservationCache.networkActions)).sorted(),
+        ])
+        var failures = 0
+        while !Task.isCancelled && !client.isShutDown {
+            do {
+                let stream = try await client.events(filters: filters)
+                try await list()
+                failures = 0
+                for try await event in stream {
+                    if state.withLock({ $0.cache.apply(event) }) { refresh.yield() }
+                }
+            } catch {
+                if Task.isCancelled || client.isShutDown { break }
+                let message = (error as? DockerError).map(Self.describe) ?? "\(error)"
+                state.withLock { s in
+                    s.error = message
+                    s.ready = false
+                }
+            }
+            let backoff = configuration.reconnectBackoff
+            guard !backoff.isEmpty else { continue }
+            do {
+                try await Task.sleep(for: backoff[min(failures, backoff.count - 1)])
+            } catch {
+                break
+            }
+            failures += 1
+        }
+    }
+
+    /// A full list of the labelled containers and networks, replacing the cache.
+    private func list() async throws(DockerError) {
+        state.withLock { $0.cache.beginList() }
+        do {
+            let filter = DockerFilters.label(RuntimeLabels.topologyID)
+            let containers = try await client.listContainers(all: true, filters: filter)
+            let networks = try await client.listNetworks(filters: filter)
+            state.withLock { s in
+                s.cache.finishList(containers: containers, networks: networks)
+                s.ready = true
+                s.error = nil
+            }
+        } catch {
+            state.withLock { $0.cache.endList() }
+            throw error
+        }
+    }
+
+    private func tick(_ refresh: AsyncStream<Void>.Continuation) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: configuration.refreshInterval)
+            } catch {
+                return
+            }
+            refresh.yield()
+        }
+    }
+
+    private func listOnRequest(_ requests: AsyncStream<Void>) async {
+        for await _ in requests {
+            do {
+                try await Task.sleep(for: configuration.refreshDebounce)
+            } catch {
+                return
+            }
+            // Only while the stream is up: after a failure the event loop re-lists when it reconnects.
+            guard state.withLock({ $0.ready }) else { continue }
+            try? await list()
+        }
+    }
+
+    static func describe(_ error: DockerError) -> String {
+        "\(error.operation): \(error.message)"
+    }
+
+    static func describe(_ error: any Error) -> String {
+        (error as? DockerError).map { describe($0) } ?? "\(error)"
+    }
+}
