@@ -1,0 +1,163 @@
+import AgentProtocol
+import DecnetJSON
+import Foundation
+import Master
+import Testing
+import ZeroMQ
+
+/// The master against simulated agents over real CURVE sockets on loopback: hello, heartbeats and their relay,
+/// requests and their results, re-sends after a reconnect. Every message on the way is checked against schemas/.
+@Suite("Master with simulated agents", .serialized)
+struct MasterFleetTests {
+    @Test func helloRegistersAndHeartbeatsUpdateTheFleetAndReachMonitors() async throws {
+        let harness = try MasterHarness()
+        try await harness.run { master, endpoints in
+            let monitor = try await harness.monitor(endpoints: endpoints)
+            let agent = try await harness.agent("agent-a", endpoints: endpoints)
+            try await monitor.waitUntilSubscribed()
+            agent.hello()
+            #expect(await eventually { await master.agent("agent-a")?.connected == true })
+            let record = try #require(await master.agent("agent-a"))
+            #expect(record.bootID == agent.bootID)
+            #expect(record.agentVersion == "0.1.0-sim")
+            #expect(record.capabilities == ["apply", "teardown", "state", "ping"])
+
+            try await agent.waitUntilPublishing()
+            let hash = String(repeating: "ab", count: 32)
+            var state = SimulatedAgent.emptyState.objectValue!
+            state["topology_id"] = "topo-1"
+            state["applied_version_hash"] = .string(JSONString(hash))
+            state["drift"] = [
+                "missing_bridges": [], "missing_containers": ["decky-002"], "stopped_containers": [],
+                "unexpected_containers": [],
+            ]
+            agent.heartbeat(state: .object(state))
+            agent.heartbeat(state: .object(state), skip: 2)  // seq 4: 2 missing
+            #expect(await eventually { await master.agent("agent-a")?.heartbeat?.seq == 4 })
+            let updated = try #require(await master.agent("agent-a"))
+            #expect(updated.appliedVersionHash == hash)
+            #expect(updated.heartbeat?.gaps == 2)
+            #expect(updated.driftSummary?["missing_containers"] == 1)
+
+            // The monitor gets both heartbeats, on hb.agent-a, with the agent's envelope verbatim.
+            let relayed = await monitor.received.all(count: 2) { $0.string(at: 0) == "hb.agent-a" }
+            #expect(relayed.count == 2)
+            let sentHeartbeats = agent.sentMessages.filter { $0["type"]?.stringValue == "heartbeat" }
+            #expect(relayed.map { try? JSONParser.parse($0.frames[1]) } == sentHeartbeats.map { Optional($0) })
+
+            let fleet = await master.fleet()
+            #expect(fleet["counters"]?["heartbeat_gaps"]?.intValue == 2)
+            #expect(fleet["counters"]?["relayed"]?["heartbeats"]?.intValue == 2)
+            #expect(fleet["agents"]?.arrayValue?.first?["heartbeat"]?["gaps"]?.intValue == 2)
+            var items = agent.sentMessages.map { SchemaCheck.wire($0) }
+            items += relayed.compactMap { try? JSONParser.parse($0.frames[1]) }.map { SchemaCheck.Item(schema: "heartbeat.schema.json", message: $0) }
+            items.append(SchemaCheck.controlFromMaster(fleet))
+            try SchemaCheck.check(items)
+            await agent.close()
+            await monitor.close()
+        }
+    }
+
+    @Test func applyReachesTheAgentByItsRoutingIdAndTheResultComesBack() async throws {
+        let harness = try MasterHarness()
+        try await harness.run { master, endpoints in
+            let a = try await harness.agent("agent-a", endpoints: endpoints)
+            let b = try await harness.agent("agent-b", endpoints: endpoints)
+            a.hello()
+            b.hello()
+            #expect(await eventually { await master.agent("agent-b")?.connected == true })
+            let hydrated: JSONValue = ["topology_id": "topo-1", "lans": []]
+            let request: JSONValue = [
+                "proto": 1, "type": "apply", "id": "req-apply-1", "hydrated": hydrated,
+                "version_hash": .string(JSONString(String(repeating: "0", count: 64))),
+            ]
+            let events = try await master.submit(agentID: "agent-b", request: request, timeout: .seconds(20))
+            let incoming = try #require(await b.request(type: "apply"))
+            #expect(incoming.envelope == request)
+            b.answerApply(incoming.envelope)
+            var answers: [JSONObject] = []
+            for await event in events {
+                switch event {
+                case .submitted(let connected): #expect(connected)
+                case .answer(let envelope): answers.append(envelope)
+                case .failed(let error): Issue.record("request failed: \(error)")
+                }
+            }
+            #expect(answers.map { $0["type"]?.stringValue } == ["accepted", "progress", "result"])
+            #expect(answers.last?["status"]?.intValue == 200)
+            // Agent A heard nothing.
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(a.received.items.isEmpty)
+            var items = [SchemaCheck.wire(request)] + b.sentMessages.map { SchemaCheck.wire($0, requestType: "apply") }
+            items += b.receivedMessages.map { SchemaCheck.wire($0) }
+            try SchemaCheck.check(items)
+            await a.close()
+            await b.close()
+        }
+    }
+
+    @Test func aRequestIsResentWithTheSameIdWhenTheAgentReconnects() async throws {
+        let harness = try MasterHarness()
+        try await harness.run(harness.configuration(retry: .seconds(60))) { master, endpoints in
+            let first = try await harness.agent("agent-a", endpoints: endpoints, publish: false)
+            first.hello()
+            #expect(await eventually { await master.agent("agent-a")?.connected == true })
+            let request: JSONValue = ["proto": 1, "type": "state", "id": "req-state-1"]
+            let events = try await master.submit(agentID: "agent-a", request: request, timeout: .seconds(30))
+            // The first connection gets the request, and dies without answering.
+            #expect(await first.request(type: "state") != nil)
+            await first.close()
+            let second = try await harness.agent("agent-a", endpoints: endpoints, publish: false)
+            second.hello()
+            let again = try #require(await second.request(type: "state"))
+            #expect(again.envelope["id"] == "req-state-1")
+            second.send(Messages.result(id: "req-state-1", body: SimulatedAgent.emptyState))
+            var result: JSONObject?
+            for await event in events {
+                if case .answer(let envelope) = event, envelope["type"]?.stringValue == "result" { result = envelope }
+            }
+            #expect(result?["status"]?.intValue == 200)
+            #expect(await master.agent("agent-a")?.connections == 2)
+            #expect(await master.counters().requestsResent == 1)
+            try SchemaCheck.check(
+                second.sentMessages.map { SchemaCheck.wire($0, requestType: "state") }
+                    + second.receivedMessages.map { SchemaCheck.wire($0) })
+            await second.close()
+        }
+    }
+
+    @Test func aRequestWaitsForAnAgentThatIsNotConnectedAndTimesOut() async throws {
+        let harness = try MasterHarness()
+        try await harness.run { master, endpoints in
+            let request: JSONValue = ["proto": 1, "type": "ping", "id": "req-ping-1"]
+            let events = try await master.submit(agentID: "agent-a", request: request, timeout: .seconds(20))
+            try await Task.sleep(for: .milliseconds(300))
+            let agent = try await harness.agent("agent-a", endpoints: endpoints, publish: false)
+            agent.hello()
+            let incoming = try #require(await agent.request(type: "ping"))
+            agent.send(Messages.result(id: "req-ping-1", body: [
+                "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)), "agent_version": "0.1.0-sim",
+            ]))
+            var kinds: [String] = []
+            for await event in events {
+                switch event {
+                case .submitted(let connected): kinds.append("submitted:\(connected)")
+                case .answer(let envelope): kinds.append(envelope["type"]?.stringValue ?? "?")
+                case .failed(let error): kinds.append("failed:\(error.code)")
+                }
+            }
+            #expect(kinds == ["submitted:false", "result"])
+            _ = incoming
+            // Nobody answers this one: it times out.
+            let silent: JSONValue = ["proto": 1, "type": "ping", "id": "req-ping-2"]
+            await #expect(throws: MasterError.self) {
+                _ = try await master.perform(agentID: "agent-a", request: silent, timeout: .milliseconds(500))
+            }
+            #expect(await master.counters().timeouts == 1)
+            try SchemaCheck.check(
+                agent.sentMessages.map { SchemaCheck.wire($0, requestType: "ping") }
+                    + agent.receivedMessages.map { SchemaCheck.wire($0) })
+            await agent.close()
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import DecnetJSON
+import Foundation
+import TestSupport
+
+/// Validates messages against `schemas/` with Python's `jsonschema` (tests/python/schema_check.py).
+enum SchemaCheck {
+    static let script: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // Support
+        .deletingLastPathComponent()  // MasterTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()  // package root
+        .appendingPathComponent("tests/python/schema_check.py").path
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// One message and the schema file it must (or must not) validate against.
+    struct Item: Sendable {
+        var schema: String
+        var message: JSONValue
+        var valid = true
+    }
+
+    /// Checks every item; throws with the validator's report when any does not validate as expected, or when
+    /// nothing was checked.
+    static func check(_ items: [Item]) throws {
+        guard !items.isEmpty else { throw Failure(description: "no messages to check") }
+        var input: [UInt8] = []
+        for item in items {
+            let line: JSONValue = ["schema": .string(JSONString(item.schema)), "message": item.message,
+                                   "valid": .bool(item.valid)]
+            input += PythonJSONEncoder().encode(line) + [0x0A]
+        }
+        let output = try ProcessRunner.run("/usr/bin/env", ["python3", script], stdin: Data(input))
+        let report = try? JSONParser.parse([UInt8](output.stdout))
+        guard output.status == 0, report?["checked"]?.intValue == items.count else {
+            throw Failure(description: "schema check failed (exit \(output.status)): \(output.stdoutText) \(output.stderr)")
+        }
+    }
+
+    /// The wire schema for a message, by its type (results by the request type when known).
+    static func wire(_ message: JSONValue, requestType: String? = nil) -> Item {
+        if message["type"]?.stringValue == "result", message["status"]?.intValue == 200, let requestType {
+            return Item(schema: "result-\(requestType).schema.json", message: message)
+        }
+        return Item(schema: "message.schema.json", message: message)
+    }
+
+    /// The control schema for a message the master sent to a control client.
+    static func controlFromMaster(_ message: JSONValue) -> Item {
+        let type = message["type"]?.stringValue ?? "?"
+        let name = type == "control_error" ? "error" : type
+        return Item(schema: "control-\(name).schema.json", message: message)
+    }
+}
