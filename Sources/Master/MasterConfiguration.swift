@@ -68,4 +68,11 @@ public struct MasterEndpoints: Sendable, Hashable {
     public var monitor: String
     /// `ipc://DIRECTORY/control.ipc`, or `nil` when the control channel is off.
     public var control: String?
+
+    public init(command: String, heartbeat: String, monitor: String, control: String?) {
+        self.command = command
+        self.heartbeat = heartbeat
+        self.monitor = monitor
+        self.control = control
+    }
 }
