@@ -109,7 +109,7 @@ let package = Package(
             dependencies: ["DecnetJSON", "Topology"],
             path: "Sources/Bench"),
 
-        .target(name: "TestSupport", dependencies: ["DecnetJSON", "Topology"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
         .testTarget(
             name: "ValidatorTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ValidatorTests"),

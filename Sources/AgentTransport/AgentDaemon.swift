@@ -22,12 +22,15 @@ public final class AgentDaemon: Service {
     let runtime: any TopologyRuntime
     /// Keeps the runtime's observation current (Docker's event stream) while the daemon runs.
     let runtimeService: @Sendable () async -> Void
+    let preflight: PortPreflight
     let logger: Logger
 
     public init(
         settings: AgentSettings, link: AgentLinkConfiguration, store: TopologyStore, runtime: any TopologyRuntime,
-        runtimeService: @escaping @Sendable () async -> Void = {}, logger: Logger
+        runtimeService: @escaping @Sendable () async -> Void = {}, preflight: PortPreflight = PortPreflight(),
+        logger: Logger
     ) {
+        self.preflight = preflight
         self.settings = settings
         self.link = link
         self.store = store
@@ -40,7 +43,7 @@ public final class AgentDaemon: Service {
         let context = try ZMQContext()
         let connection = try await AgentLink.connect(context: context, configuration: link, logger: logger)
         let executor = StoreExecutor(store: store)
-        let operations = TopologyOperations(settings: settings, store: executor, runtime: runtime)
+        let operations = TopologyOperations(settings: settings, store: executor, runtime: runtime, preflight: preflight)
         let changes = ChangeSignal()
         let dispatcher = CommandDispatcher(
             operations: operations, store: executor, settings: settings,

@@ -35,10 +35,10 @@ public final class AgentLink: Sendable {
     ) async throws(ZMQError) -> AgentLink {
         let thread = try SocketThread(context: context, name: "decnet-agent-link")
         let common: @Sendable (ZMQSocket) throws(ZMQError) -> Void = { (s: ZMQSocket) throws(ZMQError) in
-            try s.setOption(.curveServerKey, c.masterKey)
-            try s.setOption(.curvePublicKey, c.keys.publicKey)
-            try s.setOption(.curveSecretKey, c.keys.secretKey)
-            try s.setOption(.maxMsgSize, Int64(c.maxEnvelopeBytes + ZMQSocket.curveMessageOverhead + 64))
+            try s.makeCurveClient(keys: c.keys, serverKey: c.masterKey)
+            // Frames up to twice the envelope limit are received and answered with too_large; anything larger
+            // makes libzmq drop the connection before it is in memory (the agent then reconnects).
+            try s.setOption(.maxMsgSize, Int64(c.maxEnvelopeBytes) * 2 + Int64(ZMQSocket.curveMessageOverhead))
             try s.setOption(.reconnectIvl, c.reconnectMillis)
             try s.setOption(.reconnectIvlMax, c.reconnectMaxMillis)
             try s.setOption(.heartbeatIvl, c.zmtpHeartbeatIntervalMillis)
@@ -91,11 +91,15 @@ public final class AgentLink: Sendable {
 
     /// Watches the command connection and sends `hello` after every successful handshake, until cancelled.
     /// Handshake failures (wrong master key, refused by the master's allow-list) are logged: libzmq shows them only as
-    /// monitor events.
+    /// monitor events. A session that ended without libzmq scheduling a reconnect is re-dialled (see
+    /// `ReconnectGuard`).
     public func runConnectionWatch(hello: @escaping @Sendable () async -> JSONValue) async {
+        let guardian = ReconnectGuard(retryWindow: .milliseconds(Int(configuration.reconnectMillis) * 2 + 1000))
+        let endpoint = configuration.commandEndpoint
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [dealer, logger] in
                 for await event in dealer.events {
+                    guardian.observe(event.kind)
                     switch event.kind {
                     case .handshakeSucceeded:
                         logger.info("connected to master", metadata: ["endpoint": "\(event.endpoint)"])
@@ -112,11 +116,24 @@ public final class AgentLink: Sendable {
                     }
                 }
             }
+            group.addTask { [dealer, logger] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(500))
+                    guard guardian.needsRedial() else { continue }
+                    logger.warning("libzmq gave up on the master connection; dialling again", metadata: ["endpoint": "\(endpoint)"])
+                    _ = try? await dealer.perform { (s: ZMQSocket) throws(ZMQError) in
+                        try? s.disconnect(endpoint)
+                        try s.connect(endpoint)
+                    }
+                }
+            }
             group.addTask { [pub, logger] in
                 for await event in pub.events where event.isHandshakeFailure {
                     logger.error("heartbeat socket handshake failed", metadata: ["event": "\(event)"])
                 }
             }
+            await group.next()
+            group.cancelAll()
         }
     }
 

@@ -66,41 +66,4 @@ final class Harness: Sendable {
     }
 }
 
-enum Topologies {
-    /// DECNET's real generated 2-decky topology (one forwarding bridge publishing 22).
-    static let two: JSONValue = try! topology("real_2_deckies_ssh_only")
-
-    static func topology(_ name: String) throws -> JSONValue {
-        let c = try require2(VectorCase.load("hash.json").first { $0.name == name })
-        return c["input"]!
-    }
-
-    /// The same topology under another id.
-    static func renamed(_ t: JSONValue, id: String) -> JSONValue {
-        guard case .object(var o) = t, case .object(var top)? = o["topology"] else { return t }
-        top["id"] = .string(JSONString(id))
-        o["topology"] = .object(top)
-        return .object(o)
-    }
-
-    /// A copy with one decky's services changed.
-    static func withServices(_ t: JSONValue, decky index: Int, _ services: [String]) -> JSONValue {
-        guard case .object(var o) = t, case .array(var deckies)? = o["deckies"], case .object(var d) = deckies[index]
-        else { return t }
-        d["services"] = JSONValue(services)
-        deckies[index] = .object(d)
-        o["deckies"] = .array(deckies)
-        return .object(o)
-    }
-
-    static func apply(_ t: JSONValue, hash: String? = nil, supersede: Bool = false) -> ApplyRequest {
-        ApplyRequest(hydrated: t, versionHash: hash ?? CanonicalHash.hash(t), supersede: supersede)
-    }
-}
-
-func require2<T>(_ v: T?) throws -> T {
-    guard let v else { throw FixtureError("missing fixture") }
-    return v
-}
-
 let noProgress: TopologyOperations.Progress = { _, _, _, _ in }
