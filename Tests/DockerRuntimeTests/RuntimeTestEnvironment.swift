@@ -1,6 +1,7 @@
 import DecnetJSON
 import DockerEngine
 import Foundation
+import Synchronization
 import Testing
 import Topology
 
@@ -34,8 +35,18 @@ enum RuntimeTestEnvironment {
         return (prefix + "0/24", prefix)
     }
 
-    /// A host port unlikely to be in use (tests also check it is free through the runtime's report).
-    static func port() -> Int { Int.random(in: 30000...59999) }
+    /// Distinct host ports below the kernel's ephemeral range (32768 and up) that nothing is bound to now.
+    static func freePorts(_ count: Int) -> [Int] {
+        let bound = (try? ProcNetSockets().boundPorts()) ?? []
+        var ports: [Int] = []
+        while ports.count < count {
+            let port = Int.random(in: 20000...32000)
+            if !ports.contains(port) && !bound.contains(HostPort(port, .tcp)) && !bound.contains(HostPort(port, .udp)) {
+                ports.append(port)
+            }
+        }
+        return ports
+    }
 
     static func runtime(
         client: DockerClient, stateDirectory: String, retry: RetryPolicy = RetryPolicy(delays: [.milliseconds(5), .milliseconds(10)]),
@@ -60,6 +71,8 @@ final class RuntimeFixture: Sendable {
     let catalog: ServiceCatalog
     /// What the `probe` context's Dockerfile carries, so every test builds its own image tag.
     let token: String
+    /// Objects without our labels a test made on purpose, removed by ``cleanUp(_:)``.
+    private let foreign = Mutex<(containers: [String], networks: [String])>(([], []))
 
     init(missingImage: String? = nil, badCapability: Bool = false) throws {
         client = DockerClient(configuration: .init(socketPath: RuntimeTestEnvironment.socketPath))
@@ -81,9 +94,21 @@ final class RuntimeFixture: Sendable {
         try FileManager.default.createDirectory(
             at: root.appendingPathComponent("state/topologies"), withIntermediateDirectories: true)
 
-        webPort = RuntimeTestEnvironment.port()
-        echoPort = webPort == 59999 ? webPort - 1 : webPort + 1
-        echoUDPPort = RuntimeTestEnvironment.port()
+        let ports = RuntimeTestEnvironment.freePorts(3)
+        webPort = ports[0]
+        echoPort = ports[1]
+        echoUDPPort = ports[2]
+        catalog = try Self.catalog(
+            webPort: webPort, echoPort: echoPort, echoUDPPort: echoUDPPort, missingImage: missingImage,
+            badCapability: badCapability)
+    }
+
+    /// The test catalog: `web` (httpd) and `echo` on the busybox image, `probe` built from the templates root, and
+    /// on request `ghost` (an image that does not exist) and `broken` (a capability Docker refuses).
+    static func catalog(
+        webPort: Int = 20080, echoPort: Int = 20081, echoUDPPort: Int = 20082, missingImage: String? = nil,
+        badCapability: Bool = false
+    ) throws -> ServiceCatalog {
         let image = RuntimeTestEnvironment.busyboxImage
         var services: [String: JSONValue] = [
             "web": [
@@ -110,8 +135,11 @@ final class RuntimeFixture: Sendable {
             ]
         }
         let members = services.keys.sorted().map { (JSONString($0), services[$0]!) }
-        catalog = try ServiceCatalog(json: ["catalog_version": 1, "services": .object(JSONObject(members))])
+        return try ServiceCatalog(json: ["catalog_version": 1, "services": .object(JSONObject(members))])
     }
+
+    /// The catalog without a fixture, for plans that never reach a daemon.
+    static func catalogOnly() throws -> ServiceCatalog { try catalog() }
 
     var stateDirectory: String { root.appendingPathComponent("state").path }
     var templatesRoot: String { root.appendingPathComponent("templates").path }
@@ -139,6 +167,9 @@ final class RuntimeFixture: Sendable {
         return path
     }
 
+    func removeAtCleanup(container id: String) { foreign.withLock { $0.containers.append(id) } }
+    func removeAtCleanup(network id: String) { foreign.withLock { $0.networks.append(id) } }
+
     /// Tears down `topologyIDs` by label, removes the images this fixture built, the temporary folder, and shuts
     /// the client down. Called at the end of every test, whatever happened.
     func cleanUp(_ topologyIDs: [String]) async {
@@ -146,6 +177,9 @@ final class RuntimeFixture: Sendable {
         for id in topologyIDs {
             _ = try? await runtime.teardown(topologyID: id, teardownOrder: []) { _ in }
         }
+        let (containers, networks) = foreign.withLock { $0 }
+        for id in containers { try? await client.removeContainer(id, force: true) }
+        for id in networks { try? await client.removeNetwork(id) }
         if let images = try? await client.listImages(filters: .label("decnet.test.token", token)) {
             for image in images { try? await client.removeImage(image.id, force: true) }
         }
