@@ -11,7 +11,7 @@ struct DecnetAgent: AsyncParsableCommand {
             without a master or Docker.
             """,
         version: AgentVersion.current,
-        subcommands: [HashCommand.self, ValidateCommand.self, ComposeCommand.self, CatalogCommand.self]
+        subcommands: [RunCommand.self, LocalCommand.self, HashCommand.self, ValidateCommand.self, ComposeCommand.self, CatalogCommand.self]
     )
 }
 
