@@ -86,7 +86,8 @@ public final class ControlClient: Sendable {
             case "control_error":
                 let code = message["error"]?["code"]?.stringValue ?? "bad_request"
                 let text = message["error"]?["message"]?.stringValue ?? "refused"
-                return .failure(MasterError(MasterError.Code(code), operation: "submit \(requestID ?? "")", message: text))
+                return .failure(
+                    MasterError(MasterError.Code(code), operation: "submit \(requestID ?? "")", message: text))
             case "answer":
                 onMessage(message)
                 if case .object(let inner)? = message["message"], inner["type"]?.stringValue == "result" {
@@ -134,11 +135,13 @@ public final class ControlClient: Sendable {
             group.addTask {
                 let deadline = ContinuousClock.now + timeout
                 while ContinuousClock.now < deadline {
-                    let step = resend.map { min($0.every, deadline - ContinuousClock.now) } ?? (deadline - ContinuousClock.now)
+                    let step =
+                        resend.map { min($0.every, deadline - ContinuousClock.now) } ?? (deadline - ContinuousClock.now)
                     do { try await Task.sleep(for: step) } catch { return nil }
                     if let resend, ContinuousClock.now < deadline { client.send(resend.message) }
                 }
-                return .failure(MasterError(.timeout, operation: "control", message: "no answer from the master in time"))
+                return .failure(
+                    MasterError(.timeout, operation: "control", message: "no answer from the master in time"))
             }
             defer { group.cancelAll() }
             while let next = await group.next() {

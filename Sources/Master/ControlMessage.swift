@@ -26,10 +26,12 @@ public enum ControlMessage {
     /// Asks the master to deliver `request` (a wire request envelope) to `agentID`, waiting up to `timeoutMillis`
     /// for its result. Sending it again with the same request is safe: the master attaches to the one in flight.
     public static func submit(agentID: String, request: JSONValue, timeoutMillis: Int) -> JSONValue {
-        envelope("submit", [
-            ("agent_id", .string(JSONString(agentID))), ("timeout_ms", .integer(JSONInteger(timeoutMillis))),
-            ("request", request),
-        ])
+        envelope(
+            "submit",
+            [
+                ("agent_id", .string(JSONString(agentID))), ("timeout_ms", .integer(JSONInteger(timeoutMillis))),
+                ("request", request),
+            ])
     }
 
     /// Subscribes to fleet snapshots for 30 s; clients renew it every 10 s.
@@ -44,25 +46,31 @@ public enum ControlMessage {
 
     /// A submit was taken; `agent_connected` false means it waits for the agent's hello.
     public static func submitted(agentID: String, id: String, agentConnected: Bool) -> JSONValue {
-        envelope("submitted", [
-            ("agent_id", .string(JSONString(agentID))), ("id", .string(JSONString(id))),
-            ("agent_connected", .bool(agentConnected)),
-        ])
+        envelope(
+            "submitted",
+            [
+                ("agent_id", .string(JSONString(agentID))), ("id", .string(JSONString(id))),
+                ("agent_connected", .bool(agentConnected)),
+            ])
     }
 
     /// An answer from the agent to a submitted request, the agent's envelope verbatim under `message`.
     public static func answer(agentID: String, id: String, message: JSONValue) -> JSONValue {
-        envelope("answer", [
-            ("agent_id", .string(JSONString(agentID))), ("id", .string(JSONString(id))), ("message", message),
-        ])
+        envelope(
+            "answer",
+            [
+                ("agent_id", .string(JSONString(agentID))), ("id", .string(JSONString(id))), ("message", message),
+            ])
     }
 
     /// A control request failed; `id` is the request id it concerned, when there is one.
     public static func error(id: String?, code: String, message: String) -> JSONValue {
-        envelope("control_error", [
-            ("id", id.map { .string(JSONString($0)) } ?? .null),
-            ("error", ["code": .string(JSONString(code)), "message": .string(JSONString(message))]),
-        ])
+        envelope(
+            "control_error",
+            [
+                ("id", id.map { .string(JSONString($0)) } ?? .null),
+                ("error", ["code": .string(JSONString(code)), "message": .string(JSONString(message))]),
+            ])
     }
 
     /// Compact UTF-8 bytes for one frame.

@@ -51,7 +51,8 @@ public struct FleetView: Sendable {
             // A new boot starts at 1: anything before this heartbeat in the new boot was missed.
             missing = seq - 1
             info = AgentRecord.HeartbeatInfo(
-                receivedAt: now, seq: seq, sentAt: nil, intervalMillis: nil, bootID: boot.value, count: info?.count ?? 0,
+                receivedAt: now, seq: seq, sentAt: nil, intervalMillis: nil, bootID: boot.value,
+                count: info?.count ?? 0,
                 gaps: (info?.gaps ?? 0) + missing, outOfOrder: info?.outOfOrder ?? 0)
         }
         info!.receivedAt = now

@@ -27,7 +27,8 @@ public enum KeyGenerator {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw MasterError(.io, operation: operation, message: "cannot create \(directory): \(error.localizedDescription)")
+            throw MasterError(
+                .io, operation: operation, message: "cannot create \(directory): \(error.localizedDescription)")
         }
         var metadata = ["role": role.rawValue]
         if let identity { metadata["agent-id"] = identity }

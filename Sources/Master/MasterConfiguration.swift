@@ -1,5 +1,5 @@
-import Foundation
 import AgentProtocol
+import Foundation
 import ZeroMQ
 
 /// Everything a ``MasterServer`` needs: where its keys live, where it listens, its limits and timers.

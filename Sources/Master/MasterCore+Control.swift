@@ -11,7 +11,8 @@ extension MasterCore {
         guard let value = try? JSONParser.parse(message.frames[1], maxDepth: WireProtocol.maxDepth),
             case .object(let envelope) = value, let type = envelope["type"]?.stringValue
         else {
-            return await controlError(client, id: nil, code: "bad_request", "a control message is a JSON object with a type")
+            return await controlError(
+                client, id: nil, code: "bad_request", "a control message is a JSON object with a type")
         }
         switch type {
         case "fleet":
@@ -43,7 +44,8 @@ extension MasterCore {
     private func controlError(_ client: [UInt8], id: String?, code: String, _ text: String) async {
         counters.controlErrors += 1
         logger.notice("control request refused", metadata: ["code": "\(code)", "message": "\(text)"])
-        _ = await outlets.toControl(client, ControlMessage.frame(ControlMessage.error(id: id, code: code, message: text)))
+        _ = await outlets.toControl(
+            client, ControlMessage.frame(ControlMessage.error(id: id, code: code, message: text)))
     }
 
     /// Pushes a snapshot to every watcher when the fleet changed (at most every ``watchPushInterval``), and forgets

@@ -25,8 +25,10 @@ extension MasterCore {
             let record = fleet[agentID]
             logger.info(
                 "agent connected",
-                metadata: ["agent": "\(agentID)", "boot_id": "\(record?.bootID ?? "")",
-                           "version": "\(record?.agentVersion ?? "")", "connections": "\(record?.connections ?? 0)"])
+                metadata: [
+                    "agent": "\(agentID)", "boot_id": "\(record?.bootID ?? "")",
+                    "version": "\(record?.agentVersion ?? "")", "connections": "\(record?.connections ?? 0)",
+                ])
             await perform(tracker.hello(agentID: agentID, now: now))
         case "accepted", "progress", "result":
             fleet.seen(agentID: agentID, now: now)
@@ -41,8 +43,11 @@ extension MasterCore {
         guard case .string(let id)? = admitted.envelope["id"] else {
             counters.staleAnswers += 1
             logger.warning(
-                "agent answered a request it could not read", metadata: ["agent": "\(admitted.agentID)",
-                                                                        "answer": "\(admitted.envelope.jsonSummary)"])
+                "agent answered a request it could not read",
+                metadata: [
+                    "agent": "\(admitted.agentID)",
+                    "answer": "\(admitted.envelope.jsonSummary)",
+                ])
             return
         }
         let key = RequestKey(agentID: admitted.agentID, requestID: id.value)
@@ -50,7 +55,8 @@ extension MasterCore {
         switch tracker.answer(key, type: admitted.type, now: now) {
         case .unknown:
             counters.staleAnswers += 1
-            logger.debug("answer for no outstanding request", metadata: ["request": "\(key)", "type": "\(admitted.type)"])
+            logger.debug(
+                "answer for no outstanding request", metadata: ["request": "\(key)", "type": "\(admitted.type)"])
         case .alive:
             await deliver(admitted.envelope, for: key)
         case .finished:
@@ -61,8 +67,10 @@ extension MasterCore {
                 fleetChanged = true
             }
             logger.info("request finished", metadata: ["request": "\(key)", "status": "\(status)"])
-            await finish(key, with: .answer(admitted.envelope), controlMessage: ControlMessage.answer(
-                agentID: key.agentID, id: key.requestID, message: .object(admitted.envelope)))
+            await finish(
+                key, with: .answer(admitted.envelope),
+                controlMessage: ControlMessage.answer(
+                    agentID: key.agentID, id: key.requestID, message: .object(admitted.envelope)))
         }
     }
 
@@ -102,7 +110,8 @@ extension MasterCore {
             }
             if missing > 0 {
                 counters.heartbeatGaps += missing
-                logger.notice("heartbeats missing", metadata: ["agent": "\(admitted.agentID)", "missing": "\(missing)"])
+                logger.notice(
+                    "heartbeats missing", metadata: ["agent": "\(admitted.agentID)", "missing": "\(missing)"])
             }
             fleetChanged = true
             counters.relayedHeartbeats += 1

@@ -15,7 +15,9 @@ public actor MasterCore {
     let logger: Logger
     let clock: @Sendable () -> Int64
     var outlets = MasterOutlets.none
-    var zapStatistics: @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?) = { (nil, nil) }
+    var zapStatistics: @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?) = {
+        (nil, nil)
+    }
     var subscribers: [RequestKey: [Subscriber]] = [:]
     var nextLocalID = 0
     /// Control clients watching the fleet, with when their subscription runs out.
@@ -77,8 +79,11 @@ public actor MasterCore {
         switch event.kind {
         case .handshakeFailedAuth, .handshakeFailedProtocol, .handshakeFailedNoDetail:
             logger.warning(
-                "handshake refused", metadata: ["socket": "\(role.rawValue)", "event": "\(event.kind)",
-                                                 "value": "\(event.value)", "endpoint": "\(event.endpoint)"])
+                "handshake refused",
+                metadata: [
+                    "socket": "\(role.rawValue)", "event": "\(event.kind)",
+                    "value": "\(event.value)", "endpoint": "\(event.endpoint)",
+                ])
         default:
             break
         }
@@ -95,7 +100,8 @@ public actor MasterCore {
             return .failure(MasterError(.shutdown, operation: "submit", message: "the master is stopping"))
         }
         guard Identifiers.isValidAgentID(agentID) else {
-            return .failure(MasterError(.badRequest, operation: "submit", message: "\(agentID) is not a valid agent id"))
+            return .failure(
+                MasterError(.badRequest, operation: "submit", message: "\(agentID) is not a valid agent id"))
         }
         let decoded: Request
         switch RequestDecoder().decode(request) {
@@ -111,8 +117,10 @@ public actor MasterCore {
             deadline: now + max(0, timeoutMillis), now: now, connected: connected)
         switch outcome {
         case .idReused:
-            return .failure(MasterError(
-                .idReused, operation: "submit", message: "request id \(decoded.id) is in flight with other content"))
+            return .failure(
+                MasterError(
+                    .idReused, operation: "submit", message: "request id \(decoded.id) is in flight with other content")
+            )
         case .attached:
             addSubscriber(subscriber, for: key)
             await notifySubmitted(subscriber, key: key, connected: connected)
@@ -120,8 +128,12 @@ public actor MasterCore {
             addSubscriber(subscriber, for: key)
             // Told before anything is sent, so "submitted" always comes before the agent's answers.
             await notifySubmitted(subscriber, key: key, connected: connected)
-            logger.info("request submitted", metadata: ["agent": "\(agentID)", "id": "\(decoded.id)",
-                                                        "type": "\(decoded.type.rawValue)", "connected": "\(connected)"])
+            logger.info(
+                "request submitted",
+                metadata: [
+                    "agent": "\(agentID)", "id": "\(decoded.id)",
+                    "type": "\(decoded.type.rawValue)", "connected": "\(connected)",
+                ])
             await perform(actions)
         }
         return .success((key, connected))
@@ -164,8 +176,10 @@ public actor MasterCore {
                 counters.timeouts += 1
                 logger.warning("request timed out", metadata: ["request": "\(key)"])
                 let error = MasterError(.timeout, operation: "request \(key)", message: "no result before the deadline")
-                await finish(key, with: .failed(error), controlMessage: ControlMessage.error(
-                    id: key.requestID, code: "timeout", message: error.message))
+                await finish(
+                    key, with: .failed(error),
+                    controlMessage: ControlMessage.error(
+                        id: key.requestID, code: "timeout", message: error.message))
             }
         }
     }
@@ -197,8 +211,10 @@ public actor MasterCore {
         stopped = true
         for key in subscribers.keys {
             let error = MasterError(.shutdown, operation: "request \(key)", message: "the master stopped")
-            await finish(key, with: .failed(error), controlMessage: ControlMessage.error(
-                id: key.requestID, code: "shutdown", message: error.message))
+            await finish(
+                key, with: .failed(error),
+                controlMessage: ControlMessage.error(
+                    id: key.requestID, code: "shutdown", message: error.message))
         }
     }
 

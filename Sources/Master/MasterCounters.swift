@@ -80,7 +80,8 @@ public struct MasterCounters: Sendable, Equatable {
         }
         var drops = JSONObject()
         for reason in DropReason.allCases.sorted() { drops[reason.rawValue] = JSONValue(dropped[reason] ?? 0) }
-        let refused = (agentsZAP?.denied ?? 0) + (monitorsZAP?.denied ?? 0) + (agentsZAP?.malformed ?? 0)
+        let refused =
+            (agentsZAP?.denied ?? 0) + (monitorsZAP?.denied ?? 0) + (agentsZAP?.malformed ?? 0)
             + (monitorsZAP?.malformed ?? 0)
         return [
             "refused_handshakes": JSONValue(refused),

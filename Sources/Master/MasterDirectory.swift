@@ -37,12 +37,15 @@ public struct MasterDirectory: Sendable {
         guard stat(path, &info) == 0 else {
             throw MasterError(
                 .keys, operation: "load \(path)",
-                message: "no master key; create it with: decnet-master keygen --dir \(self.path) --name master --role master")
+                message:
+                    "no master key; create it with: decnet-master keygen --dir \(self.path) --name master --role master"
+            )
         }
         if info.st_mode & 0o077 != 0 {
             throw MasterError(
                 .keys, operation: "load \(path)",
-                message: String(format: "the secret key file has mode %04o; run: chmod 600 %@", info.st_mode & 0o7777, path))
+                message: String(
+                    format: "the secret key file has mode %04o; run: chmod 600 %@", info.st_mode & 0o7777, path))
         }
         let certificate: ZMQCertificate
         do {
@@ -51,7 +54,8 @@ public struct MasterDirectory: Sendable {
             throw MasterError(.keys, operation: "load \(path)", message: error.message)
         }
         if let role = certificate.role, role != KeyRole.master.rawValue {
-            throw MasterError(.keys, operation: "load \(path)", message: "the certificate's role is \(role), not master")
+            throw MasterError(
+                .keys, operation: "load \(path)", message: "the certificate's role is \(role), not master")
         }
         guard let pair = certificate.keyPair else {
             throw MasterError(.keys, operation: "load \(path)", message: "the certificate has no secret key")
@@ -63,7 +67,8 @@ public struct MasterDirectory: Sendable {
     public func checkAllowLists() throws(MasterError) {
         for folder in [agentsPath, monitorsPath] {
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
                 throw MasterError(
                     .directory, operation: "allow-list \(folder)",
                     message: "missing; create it and put the public .key files of the clients allowed in there")

@@ -1,5 +1,5 @@
-import Logging
 import DecnetJSON
+import Logging
 import ServiceLifecycle
 
 extension MasterServer {
@@ -19,7 +19,8 @@ extension MasterServer {
     }
 
     /// ``submit(agentID:request:timeout:)`` and wait: the agent's `result` envelope (any status).
-    public func perform(agentID: String, request: JSONValue, timeout: Duration) async throws(MasterError) -> JSONObject {
+    public func perform(agentID: String, request: JSONValue, timeout: Duration) async throws(MasterError) -> JSONObject
+    {
         let events = try await submit(agentID: agentID, request: request, timeout: timeout)
         for await event in events {
             switch event {

@@ -1,6 +1,6 @@
-import Foundation
 import AgentProtocol
 import DecnetJSON
+import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -68,8 +68,10 @@ public final class MasterServer: Service, Sendable {
         await core.attach(Self.outlets(sockets), gate: gate(sockets)) { sockets.zapStatistics }
         logger.info(
             "master serving",
-            metadata: ["command": "\(sockets.endpoints.command)", "heartbeat": "\(sockets.endpoints.heartbeat)",
-                       "monitor": "\(sockets.endpoints.monitor)", "control": "\(sockets.endpoints.control ?? "-")"])
+            metadata: [
+                "command": "\(sockets.endpoints.command)", "heartbeat": "\(sockets.endpoints.heartbeat)",
+                "monitor": "\(sockets.endpoints.monitor)", "control": "\(sockets.endpoints.control ?? "-")",
+            ])
         ready(.success(sockets.endpoints))
         await withGracefulShutdownHandler {
             await serve(sockets)

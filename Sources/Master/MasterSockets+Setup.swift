@@ -50,12 +50,15 @@ extension MasterSockets {
         }
     }
 
-    static func allowList(_ path: String, _ configuration: MasterConfiguration) throws(MasterError) -> AllowListAuthoriser {
+    static func allowList(_ path: String, _ configuration: MasterConfiguration) throws(MasterError)
+        -> AllowListAuthoriser
+    {
         do {
             return try AllowListAuthoriser(
                 directory: path, domain: zapDomain, rescanInterval: configuration.allowListRescan)
         } catch {
-            throw MasterError(.zapHandler, operation: "allow-list \(path)", message: "cannot start the ZAP handler: \(error.message)")
+            throw MasterError(
+                .zapHandler, operation: "allow-list \(path)", message: "cannot start the ZAP handler: \(error.message)")
         }
     }
 
@@ -77,7 +80,8 @@ extension MasterSockets {
         } catch {
             throw MasterError(
                 .zapHandler, operation: "ZAP handler for \(authoriser.directory)",
-                message: "refusing to start: CURVE without a running ZAP handler would admit any key (\(error.message))")
+                message: "refusing to start: CURVE without a running ZAP handler would admit any key (\(error.message))"
+            )
         }
         guard context.hasZAPHandler else {
             throw MasterError(
@@ -87,7 +91,9 @@ extension MasterSockets {
         return handler
     }
 
-    static func thread(_ context: ZMQContext, _ name: String, _ cleanup: inout Cleanup) throws(MasterError) -> SocketThread {
+    static func thread(_ context: ZMQContext, _ name: String, _ cleanup: inout Cleanup) throws(MasterError)
+        -> SocketThread
+    {
         do {
             let thread = try SocketThread(context: context, name: name)
             cleanup.add { await thread.shutdown() }

@@ -15,7 +15,9 @@ struct AgentsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let fleet = try await ControlSession.with(directory.path) { client throws(MasterError) in try await client.fleet() }
+        let fleet = try await ControlSession.with(directory.path) { client throws(MasterError) in
+            try await client.fleet()
+        }
         if json {
             Output.json(.object(fleet))
         } else {

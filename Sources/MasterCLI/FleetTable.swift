@@ -1,5 +1,5 @@
-import Foundation
 import DecnetJSON
+import Foundation
 
 /// Renders a `fleet` snapshot as a text table for people (`agents`, `watch`).
 enum FleetTable {
@@ -31,7 +31,9 @@ enum FleetTable {
         let seq = heartbeat?["seq"]?.intValue.map(String.init) ?? "-"
         let gaps = heartbeat?["gaps"]?.intValue.map(String.init) ?? "-"
         let hash = agent["applied_version_hash"]?.stringValue.map { String($0.prefix(12)) } ?? "-"
-        let running = agent["running"]?["type"]?.stringValue.map { "\($0) \(agent["running"]?["id"]?.stringValue ?? "")" }
+        let running = agent["running"]?["type"]?.stringValue.map {
+            "\($0) \(agent["running"]?["id"]?.stringValue ?? "")"
+        }
         return [
             agent["agent_id"]?.stringValue ?? "?", agent["connected"]?.boolValue == true ? "yes" : "no",
             agent["agent_version"]?.stringValue ?? "-", age, seq, gaps, hash, drift(agent), running ?? "-",

@@ -39,7 +39,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { InputFile.fail("--log-level \(logLevel) is unknown") }
         switch logFormat {
-        case "text": LoggingSystem.bootstrap { label in Self.leveled(StreamLogHandler.standardError(label: label), level) }
+        case "text":
+            LoggingSystem.bootstrap { label in Self.leveled(StreamLogHandler.standardError(label: label), level) }
         case "json": LoggingSystem.bootstrap { label in Self.leveled(JSONLogHandler(label: label), level) }
         default: InputFile.fail("--log-format must be text or json")
         }

@@ -15,7 +15,9 @@ struct WatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if once {
-            let fleet = try await ControlSession.with(directory.path) { client throws(MasterError) in try await client.fleet() }
+            let fleet = try await ControlSession.with(directory.path) { client throws(MasterError) in
+                try await client.fleet()
+            }
             print(FleetTable.render(fleet), terminator: "")
             return
         }

@@ -25,11 +25,16 @@ struct ControlChannelTests {
             let seen = Mutex<[JSONObject]>([])
             let responder = Task {
                 guard let incoming = await agent.request(type: "ping") else { return }
-                agent.send(Messages.result(id: incoming.envelope["id"]?.stringValue ?? "", body: [
-                    "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)), "agent_version": "0.1.0-sim",
-                ]))
+                agent.send(
+                    Messages.result(
+                        id: incoming.envelope["id"]?.stringValue ?? "",
+                        body: [
+                            "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)),
+                            "agent_version": "0.1.0-sim",
+                        ]))
             }
-            let result = try await client.submit(agentID: "agent-a", request: request, timeout: .seconds(20)) { message in
+            let result = try await client.submit(agentID: "agent-a", request: request, timeout: .seconds(20)) {
+                message in
                 seen.withLock { $0.append(message) }
             }
             await responder.value
@@ -47,7 +52,8 @@ struct ControlChannelTests {
             let pending = try await master.submit(agentID: "agent-a", request: slow, timeout: .seconds(20))
             do throws(MasterError) {
                 _ = try await client.submit(
-                    agentID: "agent-a", request: ["proto": 1, "type": "ping", "id": "ctl-state-1"], timeout: .seconds(5))
+                    agentID: "agent-a", request: ["proto": 1, "type": "ping", "id": "ctl-state-1"], timeout: .seconds(5)
+                )
                 Issue.record("a reused id was accepted")
             } catch {
                 #expect(error.code == .idReused)

@@ -27,7 +27,9 @@ struct InboundGateTests {
     }
 
     @Test func envelopesAreCheckedBeforeUse() {
-        func check(_ text: String) -> DropReason? { reason(gate.admitCommand(frames: [bytes("a"), bytes(text)], userId: "a")) }
+        func check(_ text: String) -> DropReason? {
+            reason(gate.admitCommand(frames: [bytes("a"), bytes(text)], userId: "a"))
+        }
         #expect(check("nope") == .garbage)
         #expect(check("[]") == .garbage)
         #expect(check(#"{"type":"hello"}"#) == .garbage)
@@ -40,7 +42,9 @@ struct InboundGateTests {
     @Test func publishedTopicsMustNameTheSender() {
         let beat = bytes(#"{"proto":1,"type":"heartbeat"}"#)
         func check(_ topic: String, _ user: String) -> DropReason? {
-            if case .failure(let reason) = gate.admitPublished(frames: [bytes(topic), beat], userId: user) { return reason }
+            if case .failure(let reason) = gate.admitPublished(frames: [bytes(topic), beat], userId: user) {
+                return reason
+            }
             return nil
         }
         #expect(check("hb.a", "a") == nil)

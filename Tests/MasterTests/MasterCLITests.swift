@@ -1,6 +1,6 @@
+import AgentProtocol
 import DecnetJSON
 import Foundation
-import AgentProtocol
 import Master
 import TestSupport
 import Testing
@@ -22,7 +22,9 @@ struct MasterCLITests {
     @Test func keygenWritesBothFilesWithTheirModesAndRefusesToOverwrite() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let (status, out, _) = try await Self.run(["keygen", "--dir", directory.path, "--name", "host-17", "--role", "agent"])
+        let (status, out, _) = try await Self.run([
+            "keygen", "--dir", directory.path, "--name", "host-17", "--role", "agent",
+        ])
         #expect(status == 0)
         let publicPath = directory.file("host-17.key")
         let secretPath = directory.file("host-17.key_secret")
@@ -50,7 +52,8 @@ struct MasterCLITests {
             p, _ = zmq.auth.load_certificate(sys.argv[1]); q, s = zmq.auth.load_certificate(sys.argv[2])
             print(json.dumps({"public": p.decode(), "same": p == q, "secret": s is not None}))
             """
-        let python = try BackgroundProcess(["python3", "-c", script, publicPath, secretPath], executable: "/usr/bin/env")
+        let python = try BackgroundProcess(
+            ["python3", "-c", script, publicPath, secretPath], executable: "/usr/bin/env")
         #expect(try await python.exitStatus() == 0)
         let loaded = try JSONParser.parse(python.stdout)
         #expect(loaded["public"]?.stringValue == certificate.publicKey.z85)
@@ -102,7 +105,9 @@ struct MasterCLITests {
 
         var fleet: JSONValue?
         _ = await eventually(20) {
-            guard let (status, out, _) = try? await Self.run(["agents", "--dir", dir, "--json"]), status == 0 else { return false }
+            guard let (status, out, _) = try? await Self.run(["agents", "--dir", dir, "--json"]), status == 0 else {
+                return false
+            }
             fleet = try? JSONParser.parse(out)
             return fleet?["agents"]?.arrayValue?.first?["heartbeat"]?["seq"]?.intValue == 1
         }
@@ -118,7 +123,8 @@ struct MasterCLITests {
 
         // apply: the CLI computes the hash, the agent answers, the result is printed, exit 0.
         let topology = harness.directory.file("topology.json")
-        try Data(#"{"topology_id": "t-1", "lans": [], "updated_at": "x"}"#.utf8).write(to: URL(fileURLWithPath: topology))
+        try Data(#"{"topology_id": "t-1", "lans": [], "updated_at": "x"}"#.utf8).write(
+            to: URL(fileURLWithPath: topology))
         let apply = try BackgroundProcess(["apply", "--dir", dir, "--agent", "agent-a", "--timeout", "30", topology])
         let request = try #require(await agent.request(type: "apply", seconds: 30), "stderr: \(apply.stderr)")
         #expect(request.envelope["version_hash"]?.stringValue == CanonicalHashProbe.hash(of: topology))
@@ -132,8 +138,9 @@ struct MasterCLITests {
         // A failed result exits 1.
         let state = try BackgroundProcess(["state", "--dir", dir, "--agent", "agent-a", "--timeout", "30"])
         let stateRequest = try #require(await agent.request(type: "state", seconds: 30))
-        agent.send(Messages.failure(
-            id: stateRequest.envelope["id"]?.stringValue, error: AgentError(.internal, "simulated failure")))
+        agent.send(
+            Messages.failure(
+                id: stateRequest.envelope["id"]?.stringValue, error: AgentError(.internal, "simulated failure")))
         #expect(try await state.exitStatus() == 1)
 
         serve.signal(SIGTERM)

@@ -50,7 +50,9 @@ struct MasterFleetTests {
             #expect(fleet["counters"]?["relayed"]?["heartbeats"]?.intValue == 2)
             #expect(fleet["agents"]?.arrayValue?.first?["heartbeat"]?["gaps"]?.intValue == 2)
             var items = agent.sentMessages.map { SchemaCheck.wire($0) }
-            items += relayed.compactMap { try? JSONParser.parse($0.frames[1]) }.map { SchemaCheck.Item(schema: "heartbeat.schema.json", message: $0) }
+            items += relayed.compactMap { try? JSONParser.parse($0.frames[1]) }.map {
+                SchemaCheck.Item(schema: "heartbeat.schema.json", message: $0)
+            }
             items.append(SchemaCheck.controlFromMaster(fleet))
             try SchemaCheck.check(items)
             await agent.close()
@@ -135,9 +137,13 @@ struct MasterFleetTests {
             let agent = try await harness.agent("agent-a", endpoints: endpoints, publish: false)
             agent.hello()
             let incoming = try #require(await agent.request(type: "ping"))
-            agent.send(Messages.result(id: "req-ping-1", body: [
-                "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)), "agent_version": "0.1.0-sim",
-            ]))
+            agent.send(
+                Messages.result(
+                    id: "req-ping-1",
+                    body: [
+                        "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)),
+                        "agent_version": "0.1.0-sim",
+                    ]))
             var kinds: [String] = []
             for await event in events {
                 switch event {

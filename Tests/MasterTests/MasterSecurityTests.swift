@@ -34,7 +34,8 @@ struct MasterSecurityTests {
         try await harness.run { master, endpoints in
             let stranger = try await harness.agent("agent-a", keys: try CurveKeyPair.generate(), endpoints: endpoints)
             stranger.hello()
-            #expect(await eventually { Self.counter(await master.fleet(), "handshakes", "command", "failed_auth") >= 1 })
+            #expect(
+                await eventually { Self.counter(await master.fleet(), "handshakes", "command", "failed_auth") >= 1 })
             let fleet = await master.fleet()
             #expect(Self.counter(fleet, "zap", "agents", "denied") >= 1)
             #expect(Self.counter(fleet, "refused_handshakes") >= 1)
@@ -51,11 +52,12 @@ struct MasterSecurityTests {
             plain.hello()
             // Whichever side notices the mechanism mismatch first, the master records a failed handshake: a
             // protocol error, or the connection closing mid-handshake.
-            #expect(await eventually {
-                let fleet = await master.fleet()
-                return Self.counter(fleet, "handshakes", "command", "failed_protocol")
-                    + Self.counter(fleet, "handshakes", "command", "failed_other") >= 1
-            })
+            #expect(
+                await eventually {
+                    let fleet = await master.fleet()
+                    return Self.counter(fleet, "handshakes", "command", "failed_protocol")
+                        + Self.counter(fleet, "handshakes", "command", "failed_other") >= 1
+                })
             let fleet = await master.fleet()
             #expect(Self.counter(fleet, "handshakes", "command", "succeeded") == 0)
             #expect(Self.counter(fleet, "received", "command") == 0)
@@ -137,23 +139,29 @@ struct MasterSecurityTests {
             agent.dealer.send(ZMQMessage(#"{"proto": 7, "type": "hello"}"#))
             agent.dealer.send(ZMQMessage(frames: [Array("{}".utf8), Array("{}".utf8)]))
             agent.send(["proto": 1, "type": "apply", "id": "x"])
-            #expect(await eventually {
-                let dropped = await master.counters().dropped
-                return dropped[.garbage] == 2 && dropped[.unsupportedProto] == 1 && dropped[.badFrames] == 1
-                    && dropped[.unexpectedType] == 1
-            })
+            #expect(
+                await eventually {
+                    let dropped = await master.counters().dropped
+                    return dropped[.garbage] == 2 && dropped[.unsupportedProto] == 1 && dropped[.badFrames] == 1
+                        && dropped[.unexpectedType] == 1
+                })
             // Over ZMQ_MAXMSGSIZE (64 KiB here): libzmq cuts the connection; the agent reconnects.
             agent.dealer.send(ZMQMessage(frames: [[UInt8](repeating: 0x20, count: 70 * 1024)]))
-            #expect(await eventually { Self.counter(await master.fleet(), "handshakes", "command", "disconnected") >= 1 })
+            #expect(
+                await eventually { Self.counter(await master.fleet(), "handshakes", "command", "disconnected") >= 1 })
             agent.hello()
             #expect(await eventually { await master.agent("agent-a")?.connections == 2 })
             // Still serving: a request goes through.
             let ping: JSONValue = ["proto": 1, "type": "ping", "id": "after-garbage"]
             let events = try await master.submit(agentID: "agent-a", request: ping, timeout: .seconds(20))
             _ = try #require(await agent.request(type: "ping"))
-            agent.send(Messages.result(id: "after-garbage", body: [
-                "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)), "agent_version": "0.1.0-sim",
-            ]))
+            agent.send(
+                Messages.result(
+                    id: "after-garbage",
+                    body: [
+                        "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)),
+                        "agent_version": "0.1.0-sim",
+                    ]))
             var status: Int?
             for await event in events {
                 if case .answer(let envelope) = event { status = envelope["status"]?.intValue }

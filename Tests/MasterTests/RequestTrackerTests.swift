@@ -8,7 +8,9 @@ struct RequestTrackerTests {
     let key = RequestKey(agentID: "a", requestID: "r1")
     let frame: [UInt8] = Array("{}".utf8)
 
-    func submit(_ tracker: inout RequestTracker, connected: Bool, deadline: Int64 = 10_000) -> RequestTracker.SubmitOutcome {
+    func submit(_ tracker: inout RequestTracker, connected: Bool, deadline: Int64 = 10_000)
+        -> RequestTracker.SubmitOutcome
+    {
         tracker.submit(
             key: key, type: .apply, frame: frame, fingerprint: "f", deadline: deadline, now: 0, connected: connected)
     }

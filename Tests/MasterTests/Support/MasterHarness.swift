@@ -24,7 +24,8 @@ struct MasterHarness: Sendable {
             keys[agent] = certificate.keyPair!
         }
         agentKeys = keys
-        monitorKeys = try KeyGenerator.generate(directory: directory.file("monitors"), name: "ops", role: .monitor).keyPair!
+        monitorKeys = try KeyGenerator.generate(directory: directory.file("monitors"), name: "ops", role: .monitor)
+            .keyPair!
     }
 
     func configuration(retry: Duration = .seconds(1)) -> MasterConfiguration {
@@ -49,7 +50,8 @@ struct MasterHarness: Sendable {
 
     /// Runs a master with `configuration` for the duration of `body`, cleaning the directory afterwards.
     func run(
-        _ configuration: MasterConfiguration? = nil, _ body: @Sendable (MasterServer, MasterEndpoints) async throws -> Void
+        _ configuration: MasterConfiguration? = nil,
+        _ body: @Sendable (MasterServer, MasterEndpoints) async throws -> Void
     ) async throws {
         defer { directory.remove() }
         try await MasterServer.withRunning(configuration ?? self.configuration(), logger: Self.logger) { master in

@@ -28,14 +28,17 @@ enum SchemaCheck {
         guard !items.isEmpty else { throw Failure(description: "no messages to check") }
         var input: [UInt8] = []
         for item in items {
-            let line: JSONValue = ["schema": .string(JSONString(item.schema)), "message": item.message,
-                                   "valid": .bool(item.valid)]
+            let line: JSONValue = [
+                "schema": .string(JSONString(item.schema)), "message": item.message,
+                "valid": .bool(item.valid),
+            ]
             input += PythonJSONEncoder().encode(line) + [0x0A]
         }
         let output = try ProcessRunner.run("/usr/bin/env", ["python3", script], stdin: Data(input))
         let report = try? JSONParser.parse([UInt8](output.stdout))
         guard output.status == 0, report?["checked"]?.intValue == items.count else {
-            throw Failure(description: "schema check failed (exit \(output.status)): \(output.stdoutText) \(output.stderr)")
+            throw Failure(
+                description: "schema check failed (exit \(output.status)): \(output.stdoutText) \(output.stderr)")
         }
     }
 

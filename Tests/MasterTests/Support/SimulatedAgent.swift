@@ -68,7 +68,9 @@ final class SimulatedAgent: Sendable {
     static let emptyState: JSONValue = [
         "topology_id": nil, "applied_version_hash": nil, "applied_at": nil, "last_error": nil, "attempt": nil,
         "observed": ["bridges": [], "containers": []],
-        "drift": ["missing_bridges": [], "missing_containers": [], "stopped_containers": [], "unexpected_containers": []],
+        "drift": [
+            "missing_bridges": [], "missing_containers": [], "stopped_containers": [], "unexpected_containers": [],
+        ],
     ]
 
     /// Sends a JSON message on the DEALER.
@@ -78,8 +80,13 @@ final class SimulatedAgent: Sendable {
     }
 
     func hello(state: JSONValue = SimulatedAgent.emptyState) {
-        send(Messages.hello(agentID: agentID, agentVersion: "0.1.0-sim", bootID: bootID, capabilities: ["apply",
-            "teardown", "state", "ping"], state: state))
+        send(
+            Messages.hello(
+                agentID: agentID, agentVersion: "0.1.0-sim", bootID: bootID,
+                capabilities: [
+                    "apply",
+                    "teardown", "state", "ping",
+                ], state: state))
     }
 
     /// The next heartbeat of this boot (seq 1, 2, ...), published on `hb.<topicAgent>`.
@@ -112,9 +119,13 @@ final class SimulatedAgent: Sendable {
 
     /// The next request received (a JSON envelope) whose id is not in `seen`.
     func request(type: String, seconds: Double = 15) async -> (message: ZMQMessage, envelope: JSONValue)? {
-        guard let message = await received.first(seconds: seconds, where: { message in
-            (try? JSONParser.parse(message.frames.last ?? []))?["type"]?.stringValue == type
-        }) else { return nil }
+        guard
+            let message = await received.first(
+                seconds: seconds,
+                where: { message in
+                    (try? JSONParser.parse(message.frames.last ?? []))?["type"]?.stringValue == type
+                })
+        else { return nil }
         guard let envelope = try? JSONParser.parse(message.frames.last ?? []) else { return nil }
         return (message, envelope)
     }
@@ -124,8 +135,11 @@ final class SimulatedAgent: Sendable {
         let id = request["id"]?.stringValue ?? "?"
         send(Messages.accepted(id: id))
         send(Messages.progress(id: id, phase: .containers, done: 1, total: 1, message: "started decky-001"))
-        send(Messages.result(id: id, body: [
-            "status": "applied", "version_hash": request["version_hash"] ?? .null,
-        ]))
+        send(
+            Messages.result(
+                id: id,
+                body: [
+                    "status": "applied", "version_hash": request["version_hash"] ?? .null,
+                ]))
     }
 }
