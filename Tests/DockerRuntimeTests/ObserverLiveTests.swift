@@ -1,5 +1,5 @@
 import DecnetJSON
-import DockerEngine
+@testable import DockerEngine
 import Foundation
 import Testing
 import Topology
@@ -22,6 +22,8 @@ extension DockerRuntimeLiveTests {
                     await group.waitForAll()
                 }
                 #expect(!runtime.observer.isCurrent)
+                // Both event subscriptions were closed with run().
+                #expect(await eventually(within: 1) { fixture.client.poolStatistics.dedicated == 0 })
             }
         }
 
@@ -31,6 +33,7 @@ extension DockerRuntimeLiveTests {
         ) async {
             do {
                 #expect(await eventually(within: 5) { runtime.observer.isCurrent })
+                #expect(fixture.client.poolStatistics.dedicated == 2)
                 #expect(await runtime.observe(topologyID: plan.topologyID) == Observation())
 
                 // Created through the runtime: bridges (network events need a re-list) and containers appear.

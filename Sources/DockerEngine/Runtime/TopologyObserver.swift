@@ -15,7 +15,7 @@ import Topology
 /// it lists directly. ``run()`` is meant for the daemon's task group: it returns when cancelled or after
 /// ``shutdown()``, and it starts no unstructured task.
 public final class TopologyObserver: Sendable {
-    private struct State {
+    struct State {
         var cache = ObservationCache()
         var running = false
         /// The cache holds a complete list and the events since.
@@ -28,7 +28,7 @@ public final class TopologyObserver: Sendable {
 
     let client: DockerClient
     let configuration: DockerTopologyRuntime.Configuration
-    private let state = Mutex(State())
+    let state = Mutex(State())
 
     init(client: DockerClient, configuration: DockerTopologyRuntime.Configuration) {
         self.client = client
@@ -100,81 +100,6 @@ public final class TopologyObserver: Sendable {
             return cache.observation(topologyID: topologyID)
         } catch {
             return Observation(error: Self.describe(error))
-        }
-    }
-
-    private func followEvents(refresh: AsyncStream<Void>.Continuation) async {
-        let filters = DockerFilters([
-            "type": ["container", "network"],
-            "event": Array(Set(ObservationCache.containerActions + ObservationCache.networkActions)).sorted(),
-        ])
-        var failures = 0
-        while !Task.isCancelled && !client.isShutDown {
-            do {
-                let stream = try await client.events(filters: filters)
-                try await list()
-                failures = 0
-                for try await event in stream {
-                    if state.withLock({ $0.cache.apply(event) }) { refresh.yield() }
-                }
-            } catch {
-                if Task.isCancelled || client.isShutDown { break }
-                let message = (error as? DockerError).map(Self.describe) ?? "\(error)"
-                state.withLock { s in
-                    s.error = message
-                    s.ready = false
-                }
-            }
-            let backoff = configuration.reconnectBackoff
-            guard !backoff.isEmpty else { continue }
-            do {
-                try await Task.sleep(for: backoff[min(failures, backoff.count - 1)])
-            } catch {
-                break
-            }
-            failures += 1
-        }
-    }
-
-    /// A full list of the labelled containers and networks, replacing the cache.
-    private func list() async throws(DockerError) {
-        state.withLock { $0.cache.beginList() }
-        do {
-            let filter = DockerFilters.label(RuntimeLabels.topologyID)
-            let containers = try await client.listContainers(all: true, filters: filter)
-            let networks = try await client.listNetworks(filters: filter)
-            state.withLock { s in
-                s.cache.finishList(containers: containers, networks: networks)
-                s.ready = true
-                s.error = nil
-            }
-        } catch {
-            state.withLock { $0.cache.endList() }
-            throw error
-        }
-    }
-
-    private func tick(_ refresh: AsyncStream<Void>.Continuation) async {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: configuration.refreshInterval)
-            } catch {
-                return
-            }
-            refresh.yield()
-        }
-    }
-
-    private func listOnRequest(_ requests: AsyncStream<Void>) async {
-        for await _ in requests {
-            do {
-                try await Task.sleep(for: configuration.refreshDebounce)
-            } catch {
-                return
-            }
-            // Only while the stream is up: after a failure the event loop re-lists when it reconnects.
-            guard state.withLock({ $0.ready }) else { continue }
-            try? await list()
         }
     }
 
