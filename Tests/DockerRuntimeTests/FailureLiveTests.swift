@@ -31,6 +31,24 @@ extension DockerRuntimeLiveTests {
             }
         }
 
+        @Test func aMissingBuildContextIsAPermanentError() async throws {
+            let topology = TestTopology.gatewayAndHost()
+            try await withFixture(topologies: [topology.id]) { fixture in
+                let plan = try fixture.plan(topology)
+                try FileManager.default.removeItem(atPath: fixture.templatesRoot + "/probe")
+                let retries = Mutex(0)
+                let runtime = fixture.runtime(retry: .seed, onRetry: { _ in retries.withLock { $0 += 1 } })
+                let failure = await #expect(throws: RuntimeFailure.self) {
+                    _ = try await runtime.materialise(plan, wasApplied: false) { _ in }
+                }
+                #expect(failure?.kind == .failed && failure?.phase == "images")
+                #expect(failure?.message.contains(fixture.templatesRoot + "/probe") == true)
+                #expect(failure?.message.contains("not a directory") == true)
+                #expect(retries.withLock { $0 } == 0)
+                #expect(try await Labelled.read(fixture.client, topology.id) == Labelled.empty)
+            }
+        }
+
         @Test func aFailureAmongContainersUndoesAFirstApplyAndLeavesAReapplyRunning() async throws {
             var topology = TestTopology.gatewayAndHost()
             try await withFixture(badCapability: true, topologies: [topology.id]) { fixture in

@@ -122,6 +122,26 @@ extension DockerRuntimeLiveTests {
             }
         }
 
+        @Test func identicalBuildsWithinOneApplyAreBuiltOnce() async throws {
+            var topology = TestTopology.gatewayAndHost()
+            try await withFixture(topologies: [topology.id]) { fixture in
+                let token = RuntimeTestEnvironment.token()
+                topology.deckies = [
+                    .init(name: "b1\(token)", services: ["probe"], addresses: [("lan-a", 5)]),
+                    .init(name: "b2\(token)", services: ["probe"], addresses: [("lan-a", 6)]),
+                ]
+                let progress = ProgressLog()
+                _ = try await fixture.runtime().materialise(try fixture.plan(topology), wasApplied: false, progress: progress.record)
+                // Two sources: the base image and one build shared by both deckies.
+                #expect(progress.totals(.images) == [2])
+                let first = try await fixture.client.inspectContainer("b1\(token)-probe")
+                let second = try await fixture.client.inspectContainer("b2\(token)-probe")
+                #expect(first.image == second.image && first.imageID == second.imageID)
+                let built = try await fixture.client.listImages(filters: .label("decnet.test.token", fixture.token))
+                #expect(built.count == 1 && built.first?.repoTags == [first.image])
+            }
+        }
+
         @Test func changingADeckyRecreatesOnlyItAndItsServices() async throws {
             var topology = TestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
@@ -192,6 +212,11 @@ final class ProgressLog: Sendable {
     private let entries = Mutex<[RuntimeProgress]>([])
 
     var record: @Sendable (RuntimeProgress) -> Void { { progress in self.entries.withLock { $0.append(progress) } } }
+
+    /// The distinct totals reported for `phase`.
+    func totals(_ phase: RuntimeProgress.Phase) -> [Int] {
+        entries.withLock { list in Array(Set(list.filter { $0.phase == phase }.map(\.total))).sorted() }
+    }
 
     /// Phases in the order they first appeared.
     var phases: [RuntimeProgress.Phase] {
