@@ -108,6 +108,8 @@ let package = Package(
             name: "Bench",
             dependencies: ["DecnetJSON", "Topology"],
             path: "Sources/Bench"),
+        // libFuzzer target over the frame decoder, JSON, canonical hash, validator and composer (scripts/fuzz.sh).
+        .executableTarget(name: "fuzz-agent", dependencies: ["DecnetJSON", "Topology", "AgentProtocol"], path: "Sources/FuzzAgent"),
 
         .target(name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
