@@ -36,7 +36,8 @@ import Topology
             ],
             deckies: [
                 .init(
-                    name: "gw", services: ["web", "tls"], addresses: [("DMZ", gatewayHost), ("inner", 2)], forwards: true,
+                    name: "gw", services: ["web", "tls"], addresses: [("DMZ", gatewayHost), ("inner", 2)],
+                    forwards: true,
                     serviceConfig: env),
                 .init(name: "db", services: ["probe"], addresses: [("inner", 3)]),
             ])
@@ -46,7 +47,9 @@ import Topology
         var result: [String: ContainerBlueprint] = [:]
         for spec in plan.containers {
             let baseName: String?
-            if case .service(let key) = spec.network { baseName = plan.container(serviceKey: key)?.containerName } else {
+            if case .service(let key) = spec.network {
+                baseName = plan.container(serviceKey: key)?.containerName
+            } else {
                 baseName = nil
             }
             result[spec.containerName] = .make(
@@ -132,7 +135,8 @@ import Topology
         ("on-failure", "on-failure", 0), ("on-failure:3", "on-failure", 3),
     ])
     func restartPolicies(_ text: String, _ name: String, _ count: Int) {
-        #expect(ContainerBlueprint.restartPolicy(text) == ["Name": JSONValue(name), "MaximumRetryCount": JSONValue(count)])
+        #expect(
+            ContainerBlueprint.restartPolicy(text) == ["Name": JSONValue(name), "MaximumRetryCount": JSONValue(count)])
     }
 
     @Test func severalHostPortsForOneContainerPortAreSeveralBindings() {

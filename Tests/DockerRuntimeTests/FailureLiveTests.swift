@@ -16,7 +16,8 @@ extension DockerRuntimeLiveTests {
                 let plan = try fixture.plan(topology)
                 let retries = Mutex<[String]>([])
                 // The seed's real delays: a retried pull would take 15 s.
-                let runtime = fixture.runtime(retry: .seed, onRetry: { r in retries.withLock { $0.append(r.operation) } })
+                let runtime = fixture.runtime(
+                    retry: .seed, onRetry: { r in retries.withLock { $0.append(r.operation) } })
                 let start = ContinuousClock.now
                 let failure = await #expect(throws: RuntimeFailure.self) {
                     _ = try await runtime.materialise(plan, wasApplied: false) { _ in }
@@ -70,7 +71,10 @@ extension DockerRuntimeLiveTests {
                 let left = try await Labelled.read(fixture.client, topology.id)
                 let gw = topology.deckies[0].name
                 let host = topology.deckies[1].name
-                #expect(Set(left.containers.keys) == [topology.base(gw), "\(gw)-web", "\(gw)-echo", topology.base(host), "\(host)-probe"])
+                #expect(
+                    Set(left.containers.keys) == [
+                        topology.base(gw), "\(gw)-web", "\(gw)-echo", topology.base(host), "\(host)-probe",
+                    ])
                 #expect(left.networks.count == 2)
                 let observed = await runtime.observe(topologyID: topology.id)
                 #expect(Drift(expected: plan, observed: observed).missingContainers == ["\(host)-broken"])
@@ -83,7 +87,9 @@ extension DockerRuntimeLiveTests {
                 let client = fixture.client
                 let name = topology.network("lan-a")
                 let foreignID = try await client.createNetwork(
-                    DockerNetworkSpec(name: name, isInternal: true, pools: [.init(subnet: topology.lans[1].subnet)], labels: ["decnet.test": "1"]))
+                    DockerNetworkSpec(
+                        name: name, isInternal: true, pools: [.init(subnet: topology.lans[1].subnet)],
+                        labels: ["decnet.test": "1"]))
                 fixture.removeAtCleanup(network: foreignID)
                 let runtime = fixture.runtime()
                 let failure = await #expect(throws: RuntimeFailure.self) {
@@ -107,7 +113,10 @@ extension DockerRuntimeLiveTests {
                     name: name,
                     body: [
                         "Image": JSONValue(RuntimeTestEnvironment.busyboxImage), "Cmd": ["sleep", "infinity"],
-                        "Labels": ["decnet.test": "1", "com.docker.compose.project": JSONValue("decnet-topo-" + topology.prefix)],
+                        "Labels": [
+                            "decnet.test": "1",
+                            "com.docker.compose.project": JSONValue("decnet-topo-" + topology.prefix),
+                        ],
                         "HostConfig": ["NetworkMode": "none", "Init": true],
                     ])
                 fixture.removeAtCleanup(container: foreign.id)
@@ -141,7 +150,8 @@ extension DockerRuntimeLiveTests {
                 let progress = ProgressLog()
                 let report = try await runtime.teardown(
                     topologyID: first.id, teardownOrder: plan.teardownOrder, progress: progress.record)
-                #expect(Set(report.removedContainers) == first.containerNames(plan) && report.removedContainers.count == 5)
+                #expect(
+                    Set(report.removedContainers) == first.containerNames(plan) && report.removedContainers.count == 5)
                 // Services before their bases.
                 let firstBase = report.removedContainers.firstIndex { $0.hasPrefix("decnet_t_") } ?? 0
                 #expect(report.removedContainers[..<firstBase].allSatisfy { !$0.hasPrefix("decnet_t_") })

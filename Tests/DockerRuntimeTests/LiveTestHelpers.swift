@@ -59,7 +59,8 @@ func httpStatus(port: Int) async throws -> String? {
     guard let curl = executable(["/usr/bin/curl", "/usr/local/bin/curl"]) else { return nil }
     var status: String?
     _ = try await eventually(within: 3) {
-        let result = try runProgram(curl, ["-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"])
+        let result = try runProgram(
+            curl, ["-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"])
         status = result.output
         return result.status == 0 && result.output != "000"
     }

@@ -19,7 +19,9 @@ extension DockerRuntimeLiveTests {
                 let report = try await runtime.materialise(plan, wasApplied: false, progress: progress.record)
 
                 #expect(report.createdBridges == [topology.network("DMZ"), topology.network("lan-a")])
-                #expect(Set(report.createdContainers) == topology.containerNames(plan) && report.createdContainers.count == 5)
+                #expect(
+                    Set(report.createdContainers) == topology.containerNames(plan)
+                        && report.createdContainers.count == 5)
                 #expect(report.recreatedContainers.isEmpty && report.unchangedContainers.isEmpty)
                 #expect(progress.phases == [.networks, .images, .containers])
                 let client = fixture.client
@@ -38,7 +40,9 @@ extension DockerRuntimeLiveTests {
                 #expect(base.state.isRunning)
                 #expect(base.endpoint(onNetwork: topology.network("DMZ"))?.ipAddress == topology.address("DMZ", 2))
                 #expect(base.endpoint(onNetwork: topology.network("lan-a"))?.ipAddress == topology.address("lan-a", 2))
-                #expect(base.endpoint(onNetwork: topology.network("lan-a"))?.requestedIPv4Address == topology.address("lan-a", 2))
+                #expect(
+                    base.endpoint(onNetwork: topology.network("lan-a"))?.requestedIPv4Address
+                        == topology.address("lan-a", 2))
                 let hostConfig = try #require(base.raw["HostConfig"])
                 #expect(hostConfig["Init"] == .bool(true))
                 #expect(hostConfig["Sysctls"]?["net.ipv4.ip_forward"]?.stringValue == "1")
@@ -46,7 +50,9 @@ extension DockerRuntimeLiveTests {
                 #expect(hostConfig["RestartPolicy"]?["Name"]?.stringValue == "unless-stopped")
                 #expect(hostConfig["LogConfig"]?["Config"]?["max-file"]?.stringValue == "5")
                 let bindings = hostConfig["PortBindings"]?.objectValue?.keys.map(\.value).sorted()
-                #expect(bindings == ["\(fixture.echoPort)/tcp", "\(fixture.echoUDPPort)/udp", "\(fixture.webPort)/tcp"].sorted())
+                #expect(
+                    bindings
+                        == ["\(fixture.echoPort)/tcp", "\(fixture.echoUDPPort)/udp", "\(fixture.webPort)/tcp"].sorted())
                 #expect(base.raw["Config"]?["Hostname"]?.stringValue == gw)
                 #expect(base.labels["com.docker.compose.project"] == plan.projectName)
                 #expect(base.labels["com.docker.compose.service"] == gw)
@@ -84,9 +90,11 @@ extension DockerRuntimeLiveTests {
                 #expect(hostBase.networks.first?.ipAddress == topology.address("lan-a", 3))
 
                 let ports = try await runtime.publishedHostPorts(topologyIDs: [topology.id, "someone-else"])
-                #expect(ports == [
-                    HostPort(fixture.webPort, .tcp), HostPort(fixture.echoPort, .tcp), HostPort(fixture.echoUDPPort, .udp),
-                ])
+                #expect(
+                    ports == [
+                        HostPort(fixture.webPort, .tcp), HostPort(fixture.echoPort, .tcp),
+                        HostPort(fixture.echoUDPPort, .udp),
+                    ])
                 #expect(try await runtime.publishedHostPorts(topologyIDs: ["someone-else"]).isEmpty)
 
                 let observed = await runtime.observe(topologyID: topology.id)
@@ -99,7 +107,9 @@ extension DockerRuntimeLiveTests {
                     let file = try fixture.writeComposeFile(plan)
                     let ps = try runProgram(compose, ["-p", plan.projectName, "-f", file, "ps"])
                     #expect(ps.status == 0, "\(ps.output)")
-                    for name in topology.containerNames(plan) { #expect(ps.output.contains(name), "\(name) not in \(ps.output)") }
+                    for name in topology.containerNames(plan) {
+                        #expect(ps.output.contains(name), "\(name) not in \(ps.output)")
+                    }
                 }
             }
         }
@@ -131,7 +141,8 @@ extension DockerRuntimeLiveTests {
                     .init(name: "b2\(token)", services: ["probe"], addresses: [("lan-a", 6)]),
                 ]
                 let progress = ProgressLog()
-                _ = try await fixture.runtime().materialise(try fixture.plan(topology), wasApplied: false, progress: progress.record)
+                _ = try await fixture.runtime().materialise(
+                    try fixture.plan(topology), wasApplied: false, progress: progress.record)
                 // Two sources: the base image and one build shared by both deckies.
                 #expect(progress.totals(.images) == [2])
                 let first = try await fixture.client.inspectContainer("b1\(token)-probe")
@@ -165,13 +176,17 @@ extension DockerRuntimeLiveTests {
                 let hostBase = try await fixture.client.inspectContainer(topology.base(host))
                 #expect(hostBase.networks.first?.ipAddress == topology.address("lan-a", 4))
                 let probe = try await fixture.client.inspectContainer("\(host)-probe")
-                #expect(probe.state.isRunning && probe.raw["HostConfig"]?["NetworkMode"]?.stringValue == "container:" + hostBase.id)
+                #expect(
+                    probe.state.isRunning
+                        && probe.raw["HostConfig"]?["NetworkMode"]?.stringValue == "container:" + hostBase.id)
 
                 // A service's own setting changes: only that service is recreated, not its base.
                 topology.deckies[0].serviceConfig = ["web": ["level": "4"]]
                 let tuned = try await runtime.materialise(try fixture.plan(topology), wasApplied: true) { _ in }
                 #expect(tuned.recreatedContainers == ["\(gw)-web"])
-                #expect(try await Labelled.read(fixture.client, topology.id).containers[topology.base(gw)] == before.containers[topology.base(gw)])
+                #expect(
+                    try await Labelled.read(fixture.client, topology.id).containers[topology.base(gw)]
+                        == before.containers[topology.base(gw)])
 
                 // The host leaves the topology: its containers are removed (compose's --remove-orphans).
                 topology.deckies.removeLast()
@@ -200,7 +215,8 @@ extension DockerRuntimeLiveTests {
                 let inner = try #require(try await fixture.client.network(named: topology.network("lan-a")))
                 #expect(!inner.isInternal && inner.id != before.networks[topology.network("lan-a")])
                 let hostBase = try await fixture.client.inspectContainer(topology.base(topology.deckies[1].name))
-                #expect(hostBase.endpoint(onNetwork: topology.network("lan-a"))?.ipAddress == topology.address("lan-a", 3))
+                #expect(
+                    hostBase.endpoint(onNetwork: topology.network("lan-a"))?.ipAddress == topology.address("lan-a", 3))
                 #expect(Drift(expected: plan, observed: await runtime.observe(topologyID: topology.id)).isEmpty)
             }
         }

@@ -34,7 +34,9 @@ extension DockerRuntimeLiveTests {
                 #expect(Drift(expected: plan, observed: await runtime.observe(topologyID: topology.id)).isEmpty)
 
                 start = ContinuousClock.now
-                let removed = try await runtime.teardown(topologyID: topology.id, teardownOrder: plan.teardownOrder) { _ in }
+                let removed = try await runtime.teardown(topologyID: topology.id, teardownOrder: plan.teardownOrder) {
+                    _ in
+                }
                 let teardownMS = milliseconds(since: start)
                 #expect(removed.removedContainers.count == 60 && removed.removedBridges.count == 1)
                 #expect(try await Labelled.read(fixture.client, topology.id) == Labelled.empty)

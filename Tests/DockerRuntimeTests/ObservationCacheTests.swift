@@ -59,7 +59,9 @@ import Topology
     @Test func networkCreatesNeedAListBecauseTheirEventsCarryNoLabels() throws {
         var cache = ObservationCache()
         cache.beginList()
-        cache.finishList(containers: [], networks: [try Self.network("n1", "net_a"), try Self.network("n2", "net_b", topology: "t2")])
+        cache.finishList(
+            containers: [],
+            networks: [try Self.network("n1", "net_a"), try Self.network("n2", "net_b", topology: "t2")])
         #expect(cache.observation(topologyID: "t1").bridges == ["net_a"])
         #expect(cache.observation(topologyID: nil).bridges == ["net_a", "net_b"])
         #expect(cache.apply(try Self.event("network", "create", id: "n3", name: "net_c", topology: nil)))
@@ -77,9 +79,10 @@ import Topology
         _ = cache.apply(try Self.event("container", "start", id: "c2", name: "svc"))
         // The list was taken before those events: it still sees c1 running and no c2.
         cache.finishList(containers: [try Self.summary("c1", "gw", state: "running")], networks: [])
-        #expect(cache.observation(topologyID: "t1").containers == [
-            .init(name: "gw", running: false), .init(name: "svc", running: true),
-        ])
+        #expect(
+            cache.observation(topologyID: "t1").containers == [
+                .init(name: "gw", running: false), .init(name: "svc", running: true),
+            ])
         // Once no list is in flight, events are no longer recorded for replay.
         _ = cache.apply(try Self.event("container", "stop", id: "c2", name: "svc"))
         cache.beginList()

@@ -1,8 +1,9 @@
 import DecnetJSON
-@testable import DockerEngine
 import Foundation
 import Testing
 import Topology
+
+@testable import DockerEngine
 
 extension DockerRuntimeLiveTests {
     /// The event-driven observation on the real daemon: changes made behind the runtime's back show within a second.
@@ -58,7 +59,8 @@ extension DockerRuntimeLiveTests {
                 try await client.removeContainer("\(host)-probe", force: true)
                 let stale = await eventually(within: 1) {
                     let drift = Drift(expected: plan, observed: await runtime.observe(topologyID: plan.topologyID))
-                    return drift.stoppedContainers == [base, "\(gw)-echo"].sorted() && drift.missingContainers == ["\(host)-probe"]
+                    return drift.stoppedContainers == [base, "\(gw)-echo"].sorted()
+                        && drift.missingContainers == ["\(host)-probe"]
                 }
                 let staleView = await runtime.observe(topologyID: plan.topologyID)
                 #expect(stale, "\(Drift(expected: plan, observed: staleView))")
@@ -93,7 +95,9 @@ extension DockerRuntimeLiveTests {
 
                 // Torn down: the cache empties through destroy events.
                 _ = try await runtime.teardown(topologyID: plan.topologyID, teardownOrder: plan.teardownOrder) { _ in }
-                let gone = await eventually(within: 1) { await runtime.observe(topologyID: plan.topologyID) == Observation() }
+                let gone = await eventually(within: 1) {
+                    await runtime.observe(topologyID: plan.topologyID) == Observation()
+                }
                 let finalView = await runtime.observe(topologyID: plan.topologyID)
                 #expect(gone, "\(finalView)")
             } catch {

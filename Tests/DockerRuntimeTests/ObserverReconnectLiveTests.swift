@@ -13,7 +13,9 @@ extension DockerRuntimeLiveTests {
     @Suite(.enabled(if: SocketProxy.socat != nil, "socat is not installed: apt-get install socat"))
     struct ObserverReconnect {
         @Test func theCacheReportsTheOutageAndIsRebuiltWhenDockerIsBack() async throws {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent("decnet-proxy-\(UUID().uuidString).sock").path
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "decnet-proxy-\(UUID().uuidString).sock"
+            ).path
             let proxies = ProxyHolder(try SocketProxy(listen: path, target: RuntimeTestEnvironment.socketPath))
             let direct = DockerClient(configuration: .init(socketPath: RuntimeTestEnvironment.socketPath))
             let proxied = DockerClient(configuration: .init(socketPath: path, connectTimeout: .seconds(1)))
@@ -24,7 +26,8 @@ extension DockerRuntimeLiveTests {
             let name = "decnet_t_\(topologyID.prefix(8))_seen"
             let created = await withTaskGroup(of: Void.self, returning: String?.self) { group in
                 group.addTask { await runtime.run() }
-                let created = await Self.outage(runtime, direct: direct, proxies: proxies, path: path, name: name, topologyID: topologyID)
+                let created = await Self.outage(
+                    runtime, direct: direct, proxies: proxies, path: path, name: name, topologyID: topologyID)
                 runtime.shutdown()
                 await group.waitForAll()
                 return created

@@ -21,20 +21,32 @@ import Topology
     @Test func baseDecisions() {
         #expect(ContainerAction.forBase(existing: nil, configHash: "h1", forced: false) == .create)
         #expect(ContainerAction.forBase(existing: Self.existing("b"), configHash: "h1", forced: false) == .keep)
-        #expect(ContainerAction.forBase(existing: Self.existing("b", state: "exited"), configHash: "h1", forced: false) == .start)
-        #expect(ContainerAction.forBase(existing: Self.existing("b", state: "created"), configHash: "h1", forced: false) == .start)
-        #expect(ContainerAction.forBase(existing: Self.existing("b", state: "paused"), configHash: "h1", forced: false) == .keep)
+        #expect(
+            ContainerAction.forBase(existing: Self.existing("b", state: "exited"), configHash: "h1", forced: false)
+                == .start)
+        #expect(
+            ContainerAction.forBase(existing: Self.existing("b", state: "created"), configHash: "h1", forced: false)
+                == .start)
+        #expect(
+            ContainerAction.forBase(existing: Self.existing("b", state: "paused"), configHash: "h1", forced: false)
+                == .keep)
         #expect(ContainerAction.forBase(existing: Self.existing("b"), configHash: "h2", forced: false) == .recreate)
-        #expect(ContainerAction.forBase(existing: Self.existing("b", hash: nil), configHash: "h1", forced: false) == .recreate)
+        #expect(
+            ContainerAction.forBase(existing: Self.existing("b", hash: nil), configHash: "h1", forced: false)
+                == .recreate)
         #expect(ContainerAction.forBase(existing: Self.existing("b"), configHash: "h1", forced: true) == .recreate)
     }
 
     @Test func serviceDecisionsFollowTheirBase() {
         let joined = Self.existing("s", networkMode: "container:B1")
-        func action(_ e: ExistingContainer?, hash: String = "h1", forced: Bool = false, base: String = "B1", started: Bool = false)
+        func action(
+            _ e: ExistingContainer?, hash: String = "h1", forced: Bool = false, base: String = "B1",
+            started: Bool = false
+        )
             -> ContainerAction
         {
-            ContainerAction.forService(existing: e, configHash: hash, forced: forced, baseID: base, baseStarted: started)
+            ContainerAction.forService(
+                existing: e, configHash: hash, forced: forced, baseID: base, baseStarted: started)
         }
         #expect(action(nil) == .create)
         #expect(action(joined) == .keep)
@@ -80,7 +92,9 @@ import Topology
 
     @Test func reuseNeedsDriverSubnetAndInternalFlag() throws {
         let bridge = BridgeSpec(name: "n", subnet: "10.0.0.0/24", internal: true, lanName: "lan")
-        func network(driver: String = "bridge", subnet: String = "10.0.0.0/24", isInternal: Bool = true) throws -> DockerNetwork {
+        func network(driver: String = "bridge", subnet: String = "10.0.0.0/24", isInternal: Bool = true) throws
+            -> DockerNetwork
+        {
             try DockerNetwork(json: [
                 "Id": "x", "Name": "n", "Driver": JSONValue(driver), "Internal": .bool(isInternal),
                 "IPAM": ["Config": [["Subnet": JSONValue(subnet)]]],

@@ -49,7 +49,8 @@ enum RuntimeTestEnvironment {
     }
 
     static func runtime(
-        client: DockerClient, stateDirectory: String, retry: RetryPolicy = RetryPolicy(delays: [.milliseconds(5), .milliseconds(10)]),
+        client: DockerClient, stateDirectory: String,
+        retry: RetryPolicy = RetryPolicy(delays: [.milliseconds(5), .milliseconds(10)]),
         containerConcurrency: Int = 4, onRetry: (@Sendable (RetryPolicy.Retry) -> Void)? = nil
     ) -> DockerTopologyRuntime {
         DockerTopologyRuntime(

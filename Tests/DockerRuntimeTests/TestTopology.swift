@@ -42,7 +42,8 @@ struct TestTopology: Sendable {
             ],
             deckies: [
                 Decky(
-                    name: "gw\(token)", services: ["web", "echo"], addresses: [("DMZ", 2), ("lan-a", 2)], forwards: true,
+                    name: "gw\(token)", services: ["web", "echo"], addresses: [("DMZ", 2), ("lan-a", 2)],
+                    forwards: true,
                     serviceConfig: ["web": ["level": "3"]]),
                 Decky(name: "h\(token)", services: ["probe"], addresses: [("lan-a", 3)]),
             ])
@@ -50,7 +51,10 @@ struct TestTopology: Sendable {
 
     var hydrated: JSONValue {
         let lanValues: [JSONValue] = lans.enumerated().map { i, lan in
-            ["id": JSONValue("lan-\(i)"), "name": JSONValue(lan.name), "subnet": JSONValue(lan.subnet), "is_dmz": .bool(lan.dmz)]
+            [
+                "id": JSONValue("lan-\(i)"), "name": JSONValue(lan.name), "subnet": JSONValue(lan.subnet),
+                "is_dmz": .bool(lan.dmz),
+            ]
         }
         let deckyValues: [JSONValue] = deckies.enumerated().map { i, d in
             let ips = d.addresses.map { address -> (JSONString, JSONValue) in

@@ -8,7 +8,9 @@ import Topology
 /// Needs no daemon.
 @Suite struct UnreachableDaemonTests {
     @Test func anUnreachableDaemonIsUnavailableEverywhere() async throws {
-        let socket = FileManager.default.temporaryDirectory.appendingPathComponent("no-docker-\(UUID().uuidString).sock").path
+        let socket = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "no-docker-\(UUID().uuidString).sock"
+        ).path
         let client = DockerClient(configuration: .init(socketPath: socket, connectTimeout: .seconds(1)))
         let runtime = DockerTopologyRuntime(
             client: client,
@@ -16,7 +18,8 @@ import Topology
                 stateDirectory: "/nonexistent", retry: RetryPolicy(delays: [.milliseconds(1)]),
                 reconnectBackoff: [.milliseconds(20)]))
         let plan = try TopologyComposer(
-            catalog: try RuntimeFixture.catalogOnly(), templatesRoot: "/t", baseImage: RuntimeTestEnvironment.busyboxImage
+            catalog: try RuntimeFixture.catalogOnly(), templatesRoot: "/t",
+            baseImage: RuntimeTestEnvironment.busyboxImage
         ).compose(TestTopology.gatewayAndHost().hydrated)
 
         let apply = await #expect(throws: RuntimeFailure.self) {

@@ -29,7 +29,8 @@ extension DockerTopologyRuntime {
                 }
                 let spec = DockerNetworkSpec(
                     name: bridge.name, driver: "bridge", isInternal: bridge.internal,
-                    pools: [DockerNetwork.Pool(subnet: bridge.subnet)], labels: RuntimeLabels.network(bridge, plan: plan))
+                    pools: [DockerNetwork.Pool(subnet: bridge.subnet)],
+                    labels: RuntimeLabels.network(bridge, plan: plan))
                 let id = try await retrying("create network \(bridge.name)") { () async throws(DockerError) in
                     try await self.client.createNetwork(spec)
                 }
@@ -38,7 +39,8 @@ extension DockerTopologyRuntime {
                 throw RuntimeFailure.docker(error, phase: "networks", "cannot create network \(bridge.name)")
             }
         }
-        progress(RuntimeProgress(phase: .networks, done: bridges.count, total: bridges.count, message: "networks ready"))
+        progress(
+            RuntimeProgress(phase: .networks, done: bridges.count, total: bridges.count, message: "networks ready"))
         return detached
     }
 
@@ -70,9 +72,11 @@ extension DockerTopologyRuntime {
     func removeStaleBridges(_ plan: ComposePlan) async {
         let wanted = Set(plan.bridges.map { JSONString($0.name) })
         guard
-            let networks = try? await retrying("list networks", { () async throws(DockerError) in
-                try await self.client.listNetworks(filters: .label(RuntimeLabels.topologyID, plan.topologyID))
-            })
+            let networks = try? await retrying(
+                "list networks",
+                { () async throws(DockerError) in
+                    try await self.client.listNetworks(filters: .label(RuntimeLabels.topologyID, plan.topologyID))
+                })
         else { return }
         for network in networks where !wanted.contains(JSONString(network.name)) {
             guard RuntimeLabels.belongs(network.labels, to: plan.topologyID) else { continue }

@@ -27,7 +27,9 @@ extension DockerTopologyRuntime {
             stateDirectory: String, retry: RetryPolicy = .seed, stopTimeout: Int = 2, containerConcurrency: Int = 4,
             imageConcurrency: Int = 2, refreshInterval: Duration = .seconds(30),
             refreshDebounce: Duration = .milliseconds(100),
-            reconnectBackoff: [Duration] = [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5)],
+            reconnectBackoff: [Duration] = [
+                .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+            ],
             onRetry: (@Sendable (RetryPolicy.Retry) -> Void)? = nil
         ) {
             self.stateDirectory = stateDirectory

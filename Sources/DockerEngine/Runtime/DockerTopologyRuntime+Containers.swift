@@ -22,7 +22,8 @@ extension DockerTopologyRuntime {
 
         func settled(_ name: String, _ action: ContainerAction, existedBefore: Bool) {
             let done = ledger.settled(name, action, existedBefore: existedBefore)
-            progress(RuntimeProgress(phase: .containers, done: done, total: total, message: "\(name): \(action.rawValue)"))
+            progress(
+                RuntimeProgress(phase: .containers, done: done, total: total, message: "\(name): \(action.rawValue)"))
         }
     }
 
@@ -64,21 +65,24 @@ extension DockerTopologyRuntime {
             switch spec.network {
             case .bridges:
                 bases[JSONString(spec.serviceKey)] = work.count
-                work.append(DeckyWork(
-                    base: .make(
-                        spec, plan: plan, image: image, baseName: nil, composeFile: composeFile,
-                        workingDirectory: directory),
-                    services: []))
+                work.append(
+                    DeckyWork(
+                        base: .make(
+                            spec, plan: plan, image: image, baseName: nil, composeFile: composeFile,
+                            workingDirectory: directory),
+                        services: []))
             case .service(let baseKey):
                 // The composer always emits a base before its services.
                 guard let index = bases[JSONString(baseKey)] else {
                     throw RuntimeFailure(
                         .failed, phase: "containers",
-                        "\(spec.containerName) joins the namespace of \(baseKey), which is not a base container of the plan")
+                        "\(spec.containerName) joins the namespace of \(baseKey), "
+                            + "which is not a base container of the plan")
                 }
-                work[index].services.append(.make(
-                    spec, plan: plan, image: image, baseName: work[index].base.name, composeFile: composeFile,
-                    workingDirectory: directory))
+                work[index].services.append(
+                    .make(
+                        spec, plan: plan, image: image, baseName: work[index].base.name, composeFile: composeFile,
+                        workingDirectory: directory))
             }
         }
         return work

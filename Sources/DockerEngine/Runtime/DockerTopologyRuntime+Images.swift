@@ -48,11 +48,13 @@ extension DockerTopologyRuntime {
             try await pull(reference)
             if let id = try await imageID(reference) { return ResolvedImage(reference: reference, id: id) }
             throw DockerError(
-                .notFound, operation: "POST /images/create", message: "No such image: \(reference) (not there after a pull)")
+                .notFound, operation: "POST /images/create",
+                message: "No such image: \(reference) (not there after a pull)")
         } catch {
             throw RuntimeFailure(
                 error.code == .unavailable ? .unavailable : .failed, phase: "images",
-                "image \(reference) is not present and cannot be pulled: \(error.message)", engineMessage: error.message)
+                "image \(reference) is not present and cannot be pulled: \(error.message)", engineMessage: error.message
+            )
         }
     }
 

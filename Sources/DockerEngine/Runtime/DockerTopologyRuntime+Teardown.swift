@@ -39,11 +39,15 @@ extension DockerTopologyRuntime {
         var removedBridges: [String] = []
         for network in Self.removalOrder(networks, teardownOrder: teardownOrder) {
             try await step("remove network \(network.name)", phase: "teardown") { () async throws(DockerError) in
-                try await ignoringNotFound { () async throws(DockerError) in try await self.client.removeNetwork(network.id) }
+                try await ignoringNotFound { () async throws(DockerError) in
+                    try await self.client.removeNetwork(network.id)
+                }
             }
             removedBridges.append(network.name)
-            progress(RuntimeProgress(
-                phase: .teardown, done: containers.count + removedBridges.count, total: total, message: network.name))
+            progress(
+                RuntimeProgress(
+                    phase: .teardown, done: containers.count + removedBridges.count, total: total, message: network.name
+                ))
         }
         return TeardownReport(removedContainers: removed.withLock { $0 }, removedBridges: removedBridges)
     }

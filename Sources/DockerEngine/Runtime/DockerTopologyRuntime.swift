@@ -86,7 +86,8 @@ public final class DockerTopologyRuntime: TopologyRuntime {
         do {
             _ = try await client.ping()
         } catch {
-            let kind: RuntimeFailure.Kind = error.code == .unavailable || error.code == .timeout ? .unavailable : .failed
+            let kind: RuntimeFailure.Kind =
+                error.code == .unavailable || error.code == .timeout ? .unavailable : .failed
             throw RuntimeFailure(
                 kind, phase: phase,
                 "the Docker Engine does not answer on \(client.configuration.socketPath): \(error.message)",
@@ -123,7 +124,9 @@ public final class DockerTopologyRuntime: TopologyRuntime {
         }
         for network in created.networks {
             try? await retrying("remove network \(network.name)") { () async throws(DockerError) in
-                try await ignoringNotFound { () async throws(DockerError) in try await self.client.removeNetwork(network.id) }
+                try await ignoringNotFound { () async throws(DockerError) in
+                    try await self.client.removeNetwork(network.id)
+                }
             }
         }
     }

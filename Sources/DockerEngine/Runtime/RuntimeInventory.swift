@@ -44,12 +44,13 @@ struct RuntimeInventory: Sendable {
     /// label: such an object is never touched, so the plan cannot be materialised here.
     func checkOwnership(_ plan: ComposePlan) throws(RuntimeFailure) {
         for bridge in plan.bridges {
-            for network in networks(named: bridge.name) where !RuntimeLabels.belongs(network.labels, to: plan.topologyID) {
+            for network in networks(named: bridge.name)
+            where !RuntimeLabels.belongs(network.labels, to: plan.topologyID) {
                 let owner = network.labels[RuntimeLabels.topologyID].map { "topology \($0)" } ?? "nobody we know"
                 throw RuntimeFailure(
                     .failed, phase: "networks",
-                    "network \(bridge.name) already exists and belongs to \(owner), not to topology \(plan.topologyID); "
-                        + "it is left untouched")
+                    "network \(bridge.name) already exists and belongs to \(owner), "
+                        + "not to topology \(plan.topologyID); it is left untouched")
             }
         }
         for spec in plan.containers {
