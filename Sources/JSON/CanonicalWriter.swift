@@ -138,27 +138,9 @@ public struct CanonicalWriter {
                 }
                 i += 1
             } else {
-                var scalar: UInt32
-                let len: Int
-                if b < 0xE0 {
-                    len = 2
-                    scalar = UInt32(b & 0x1F)
-                } else if b < 0xF0 {
-                    len = 3
-                    scalar = UInt32(b & 0x0F)
-                } else {
-                    len = 4
-                    scalar = UInt32(b & 0x07)
-                }
-                for k in 1..<len { scalar = scalar << 6 | UInt32(bytes[i + k] & 0x3F) }
-                if scalar >= 0x10000 {
-                    let v = scalar - 0x10000
-                    appendEscape(0xD800 + (v >> 10), out)
-                    appendEscape(0xDC00 + (v & 0x3FF), out)
-                } else {
-                    appendEscape(scalar, out)
-                }
-                i += len
+                let (scalar, length) = UTF8Scalar.decode(bytes, at: i)
+                UTF8Scalar.utf16Units(scalar) { appendEscape($0, out) }
+                i += length
             }
             runStart = i
         }

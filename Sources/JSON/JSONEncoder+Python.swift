@@ -130,32 +130,13 @@ public struct PythonJSONEncoder: Sendable {
                     continue
                 }
                 // Multi-byte UTF-8 sequence (the String is valid UTF-8).
-                let len: Int
-                var scalar: UInt32
-                if b < 0xE0 {
-                    len = 2
-                    scalar = UInt32(b & 0x1F)
-                } else if b < 0xF0 {
-                    len = 3
-                    scalar = UInt32(b & 0x0F)
+                let (scalar, length) = UTF8Scalar.decode(bytes, at: i)
+                if asciiOnly {
+                    UTF8Scalar.utf16Units(scalar) { appendU($0, &out) }
                 } else {
-                    len = 4
-                    scalar = UInt32(b & 0x07)
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<(i + length)]))
                 }
-                if !asciiOnly {
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[i..<(i + len)]))
-                    i += len
-                    continue
-                }
-                for k in 1..<len { scalar = scalar << 6 | UInt32(bytes[i + k] & 0x3F) }
-                i += len
-                if scalar >= 0x10000 {
-                    let v = scalar - 0x10000
-                    appendU(0xD800 + (v >> 10), &out)
-                    appendU(0xDC00 + (v & 0x3FF), &out)
-                } else {
-                    appendU(scalar, &out)
-                }
+                i += length
             }
         }
         out.append(UInt8(ascii: "\""))
