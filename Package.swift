@@ -145,5 +145,10 @@ let package = Package(
         .testTarget(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
             path: "Tests/DockerEngineTests"),
+        // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
+        .testTarget(
+            name: "DockerOutageTests",
+            dependencies: ["AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "DockerEngine", "Topology"],
+            path: "Tests/DockerOutageTests"),
     ]
 )

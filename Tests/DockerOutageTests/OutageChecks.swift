@@ -1,0 +1,127 @@
+import AgentProtocol
+import DecnetJSON
+import DockerEngine
+import Foundation
+import Synchronization
+import Testing
+
+extension Trait where Self == ConditionTrait {
+    /// Runs the tests only when a private `dockerd` can be started here; otherwise they are skipped with the reason
+    /// (printed by the probe).
+    static var privateDockerd: Self {
+        .enabled("a private dockerd cannot be started here (needs root, dockerd and the docker CLI; see stderr)") {
+            await DaemonProbe.shared.canStart()
+        }
+    }
+}
+
+/// Starts and stops one throw-away private daemon, once per test process, to learn whether the tests can run.
+actor DaemonProbe {
+    static let shared = DaemonProbe()
+    private var answer: Bool?
+
+    func canStart() async -> Bool {
+        if let answer { return answer }
+        let result = await probe()
+        answer = result
+        return result
+    }
+
+    private func probe() async -> Bool {
+        guard geteuid() == 0 else { return skip("the tests are not running as root, which dockerd needs") }
+        guard PrivateDockerDaemon.dockerd != nil else { return skip("no dockerd executable is installed") }
+        do {
+            let daemon = try PrivateDockerDaemon()
+            do {
+                try await daemon.start()
+            } catch {
+                await daemon.destroy()
+                return skip("\(error)")
+            }
+            await daemon.destroy()
+            return true
+        } catch {
+            return skip("cannot prepare a folder for it: \(error)")
+        }
+    }
+
+    private func skip(_ reason: String) -> Bool {
+        let line = "DockerOutageTests skipped: a private dockerd cannot start: \(reason)\n"
+        FileHandle.standardError.write(Data(line.utf8))
+        return false
+    }
+}
+
+extension Result {
+    var failure: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
+func eventually(within seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while true {
+        if try await condition() { return true }
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+}
+
+/// The state object; every call must answer within two seconds, daemon up or down.
+func checkedState(_ f: OutageFixture) async throws -> JSONValue {
+    let (state, elapsed) = await f.timedState()
+    #expect(elapsed < .seconds(2), "state took \(elapsed)")
+    return state
+}
+
+/// Whether the observer follows the daemon again and `state` reports no error.
+func observerRecovered(_ f: OutageFixture) async throws -> Bool {
+    guard f.runtime.observer.isCurrent else { return false }
+    return try await checkedState(f)["observed"]?["error"] == nil
+}
+
+/// What `state` must say given what the daemon lists: `observed` = the labelled bridges and running containers,
+/// `drift` computed against the plan's names (`applied`) or, with nothing applied, everything unexpected.
+func truthfulState(_ f: OutageFixture, _ topology: OutageTopology, applied: Bool) async throws -> JSONObject {
+    let listed = try await f.listed(topology.id)
+    let networks = try await f.networks(topology.id)
+    let plan = applied ? topology.containerNames : []
+    let planBridges: Set<String> = applied ? [topology.networkName] : []
+    func names(_ set: Set<String>) -> JSONValue { JSONValue(set.sorted { JSONString($0) < JSONString($1) }) }
+    return [
+        "observed": ["bridges": names(networks), "containers": names(listed.running)],
+        "drift": [
+            "missing_bridges": names(planBridges.subtracting(networks)),
+            "missing_containers": names(plan.subtracting(listed.all)),
+            "stopped_containers": names(plan.intersection(listed.all).subtracting(listed.running)),
+            "unexpected_containers": names(listed.all.subtracting(plan)),
+        ],
+    ]
+}
+
+/// Checks (allowing the observer 15 s to catch up with Docker's events) that `state` tells the truth, and with
+/// `driftFree` that there is no drift at all.
+func expectTruthfulState(
+    _ f: OutageFixture, _ topology: OutageTopology, applied: Bool, driftFree: Bool = false,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    var state: JSONValue = .null
+    var truth = JSONObject()
+    let agreed = try await eventually(within: 15) {
+        state = try await checkedState(f)
+        truth = try await truthfulState(f, topology, applied: applied)
+        return state["observed"] == truth["observed"] && state["drift"] == truth["drift"]
+    }
+    #expect(agreed, "state \(state.jsonText) differs from the daemon's \(JSONValue.object(truth).jsonText)",
+        sourceLocation: sourceLocation)
+    if driftFree {
+        let drift = state["drift"]?.objectValue?.members.map(\.1) ?? []
+        #expect(!drift.isEmpty && drift.allSatisfy { $0 == [] }, "drift \(state["drift"]?.jsonText ?? "")",
+            sourceLocation: sourceLocation)
+    }
+    #expect(
+        applied ? state["topology_id"]?.stringValue == topology.id : state["applied_version_hash"] == .null,
+        sourceLocation: sourceLocation)
+}
