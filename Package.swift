@@ -110,6 +110,14 @@ let package = Package(
             path: "Sources/Bench"),
         // libFuzzer target over the frame decoder, JSON, canonical hash, validator and composer (scripts/fuzz.sh).
         .executableTarget(name: "fuzz-agent", dependencies: ["DecnetJSON", "Topology", "AgentProtocol"], path: "Sources/FuzzAgent"),
+        // Many simulated agents in one process against a real master, for the load test (scripts/load-test.sh).
+        .executableTarget(
+            name: "load-agents",
+            dependencies: [
+                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Master",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/LoadAgents"),
 
         .target(name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),

@@ -19,7 +19,9 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Each setting comes from its flag, else from its DECNET_* environment variable (DECNET_AGENT_ID, \
             DECNET_MASTER_ENDPOINT, ...), else from the JSON config file (--config or DECNET_CONFIG; keys like \
-            "agent_id"), else from its default. Stops gracefully on SIGTERM or SIGINT.
+            "agent_id"), else from its default. Stops gracefully on SIGTERM or SIGINT. Advanced, for tests only: \
+            DECNET_ZMTP_HEARTBEAT_IVL_MS, _TIMEOUT_MS, _TTL_MS and DECNET_RECONNECT_IVL_MS, _IVL_MAX_MS override \
+            the link's timers (10000/30000/60000 ms, 1000-5000 ms backing off to 60000 ms).
             """)
 
     @Option(name: .customLong("agent-id"), help: "This agent's id (the master's allow-list names it).")
@@ -113,9 +115,14 @@ struct RunCommand: AsyncParsableCommand {
             heartbeatIntervalMillis: Int(options.heartbeatIntervalSeconds * 1000))
         let runtime = DockerTopologyRuntime(
             client: client, configuration: .init(stateDirectory: options.stateDirectory))
-        let link = AgentLinkConfiguration(
+        var link = AgentLinkConfiguration(
             agentID: options.agentID, commandEndpoint: options.masterEndpoint,
             heartbeatEndpoint: options.heartbeatEndpoint, masterKey: master.publicKey, keys: keys)
+        do {
+            try link.applyTuning(environment: environment)  // advanced DECNET_ZMTP_*_MS, DECNET_RECONNECT_*_MS
+        } catch {
+            InputFile.fail("\(error)")
+        }
         let daemon = AgentDaemon(
             settings: settings, link: link, store: store, runtime: runtime,
             runtimeService: { await runtime.run() }, logger: logger)

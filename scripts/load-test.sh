@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Load test: one decnet-master with AGENTS simulated agents (load-agents: CURVE, one process, a few socket threads)
+# heartbeating every second for SECONDS seconds on loopback. A monitor on the master's XPUB accounts for every
+# heartbeat; the master's CPU and memory come from /proc. Then the master is killed (-9) and restarted on the same
+# ports, and the script measures how long until every agent is connected again (`decnet-master agents --json`).
+#
+#   scripts/load-test.sh [AGENTS] [SECONDS]          default 1000 agents, 180 s
+#
+# Fails (exit 1) when a heartbeat sent to a subscribed master never reached the monitor, or when not every agent
+# came back after the restart. Environment:
+#   DECNET_BIN_DIR       use the binaries there (decnet-master, load-agents) instead of building
+#   DECNET_LOAD_CONFIG   build configuration when building (default release)
+#   DECNET_SCRATCH_PATH  swift build --scratch-path when building
+#   DECNET_LOAD_OUT      copy report.json, summary.json and the logs into this folder
+# Traffic goes only to 127.0.0.1; every wait is bounded and the simulated agents stop by themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+agents=${1:-1000}
+seconds=${2:-180}
+observe=$((120 + agents / 10))   # upper bound on load-agents' restart window; the script ends it sooner
+
+if [ -n "${DECNET_BIN_DIR:-}" ]; then
+  bin=$DECNET_BIN_DIR
+else
+  ensure_apt_packages
+  config=${DECNET_LOAD_CONFIG:-release}
+  scratch=()
+  [ -n "${DECNET_SCRATCH_PATH:-}" ] && scratch=(--scratch-path "$DECNET_SCRATCH_PATH")
+  log "building decnet-master and load-agents ($config)"
+  swift build "${scratch[@]}" -c "$config" --product decnet-master >/dev/null
+  swift build "${scratch[@]}" -c "$config" --product load-agents >/dev/null
+  bin=$(swift build "${scratch[@]}" -c "$config" --show-bin-path)
+fi
+ulimit -n "$(ulimit -Hn)"
+
+work=$(mktemp -d /tmp/decnet-load.XXXXXX)
+master_dir=$work/master
+master_pid=""
+load_pid=""
+read -r port_c port_h port_m < <(python3 -c '
+import socket
+ss = [socket.socket() for _ in range(3)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])')
+
+stop() {
+  local pid=$1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+finish() {
+  status=$?
+  stop "$load_pid"
+  stop "$master_pid"
+  if [ -n "${DECNET_LOAD_OUT:-}" ]; then
+    mkdir -p "$DECNET_LOAD_OUT"
+    cp "$work"/*.json "$work"/*.log "$DECNET_LOAD_OUT"/ 2>/dev/null || true
+  fi
+  if [ $status -eq 0 ]; then rm -rf "$work"; else log "load test failed (status $status); files in $work"; fi
+  exit $status
+}
+trap finish EXIT
+
+now() { date +%s.%N; }
+elapsed_ms() { python3 -c "import sys; print(round((float(sys.argv[2]) - float(sys.argv[1])) * 1000))" "$1" "$2"; }
+
+start_master() {
+  "$bin/decnet-master" serve --dir "$master_dir" --bind-host 127.0.0.1 --command-port "$port_c" \
+    --heartbeat-port "$port_h" --monitor-port "$port_m" 2>>"$work/master.log" &
+  master_pid=$!
+  for _ in $(seq 1 300); do
+    "$bin/decnet-master" agents --dir "$master_dir" --json >/dev/null 2>&1 && return 0
+    kill -0 "$master_pid" 2>/dev/null || { log "the master exited"; return 1; }
+    sleep 0.1
+  done
+  log "the master did not answer within 30 s"
+  return 1
+}
+connected_agents() {
+  "$bin/decnet-master" agents --dir "$master_dir" --json 2>/dev/null \
+    | python3 -c 'import json, sys; print(sum(1 for a in json.load(sys.stdin)["agents"] if a["connected"]))' \
+    2>/dev/null || echo 0
+}
+proc_usage() {  # PID -> "cpu_seconds vmhwm_kib vmrss_kib"
+  python3 - "$1" <<'EOF'
+import os, sys
+pid = sys.argv[1]
+fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" in line)
+print(cpu, status["VmHWM"].split()[0], status["VmRSS"].split()[0])
+EOF
+}
+
+log "master on 127.0.0.1:$port_c/$port_h/$port_m; $agents agents for $seconds s; files in $work"
+mkdir -p "$master_dir/agents" "$master_dir/monitors"
+"$bin/decnet-master" keygen --dir "$master_dir" --name master --role master >/dev/null
+start_master
+
+"$bin/load-agents" --agents "$agents" --master-dir "$master_dir" --endpoint "tcp://127.0.0.1:$port_c" \
+  --heartbeat-endpoint "tcp://127.0.0.1:$port_h" --monitor-endpoint "tcp://127.0.0.1:$port_m" \
+  --heartbeat-interval 1 --duration "$seconds" --observe "$observe" --master-pid "$master_pid" \
+  --report "$work/report.json" 2>"$work/load-agents.log" &
+load_pid=$!
+
+# The steady phase: setup (keys, connections) plus SECONDS plus the grace period.
+deadline=$((SECONDS + seconds + 240))
+while [ ! -s "$work/report.json" ]; do
+  kill -0 "$load_pid" 2>/dev/null || { log "load-agents exited early"; tail -5 "$work/load-agents.log" >&2; exit 1; }
+  [ $SECONDS -lt $deadline ] || { log "no steady-phase report in time"; exit 1; }
+  sleep 1
+done
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(0 if "steady" in r else 1)' \
+  "$work/report.json" || { log "the fleet never got ready"; cat "$work/report.json" >&2; exit 1; }
+log "steady phase done; killing the master (-9) and restarting it"
+
+kill -KILL "$master_pid"
+wait "$master_pid" 2>/dev/null || true
+killed_at=$(now)
+start_master
+ready_at=$(now)
+back_at=""
+back=0
+for _ in $(seq 1 $((2 * (120 + agents / 10)))); do
+  back=$(connected_agents)
+  if [ "$back" -ge "$agents" ]; then back_at=$(now); break; fi
+  sleep 0.5
+done
+read -r restart_cpu restart_hwm restart_rss < <(proc_usage "$master_pid")
+log "$back of $agents agents connected again"
+sleep 5   # let heartbeats resume everywhere before load-agents reports
+stop "$load_pid"
+load_pid=""
+
+python3 - "$work/report.json" "$agents" "$seconds" "$killed_at" "$ready_at" "${back_at:-}" "$back" \
+  "$restart_cpu" "$restart_hwm" "$restart_rss" "$work/summary.json" <<'EOF'
+import json, sys
+report_path, agents, seconds, killed, ready, back_at, back, cpu, hwm, rss, out = sys.argv[1:]
+agents = int(agents)
+r = json.load(open(report_path))
+s = r["steady"]
+restart = r.get("restart", {})
+summary = {
+    "agents": agents, "seconds": float(seconds), "shards": r["shards"],
+    "setup": r["setup"],
+    "heartbeats": {k: s[k] for k in ("sent", "received", "lost", "sent_unsubscribed", "duplicates", "out_of_order")},
+    "heartbeats_per_second": s["heartbeats_per_second"],
+    "relay_latency_ms": s["relay_latency_ms"], "schedule_lag_ms": s["schedule_lag_ms"],
+    "master_process": s["master_process"], "load_agents_process": s["load_agents_process"],
+    "master_counters": s["master_counters"],
+    "restart": {
+        "connected_again": int(back),
+        "master_ready_after_kill_ms": round((float(ready) - float(killed)) * 1000),
+        "all_connected_after_kill_ms": round((float(back_at) - float(killed)) * 1000) if back_at else None,
+        "restarted_master_cpu_seconds": float(cpu), "restarted_master_hwm_kib": int(hwm),
+        "restarted_master_rss_kib": int(rss),
+        "seen_by_agents": restart,
+    },
+}
+json.dump(summary, open(out, "w"), indent=1)
+print(json.dumps(summary, indent=1))
+problems = []
+if s["lost"] != 0: problems.append(f'{s["lost"]} heartbeats lost: {s["agents_with_loss"][:3]}')
+if s["sent_unsubscribed"] != 0: problems.append(f'{s["sent_unsubscribed"]} heartbeats sent with no subscriber')
+if s["duplicates"] != 0: problems.append(f'{s["duplicates"]} duplicate heartbeats')
+if s["sent"] < agents * (float(seconds) - 2): problems.append(f'only {s["sent"]} heartbeats sent')
+if int(back) != agents: problems.append(f"only {back} of {agents} agents connected after the restart")
+if restart.get("reconnected_agents") != agents: problems.append(f"agents saw {restart} after the restart")
+if restart.get("heartbeats_resumed_agents") != agents: problems.append("heartbeats did not resume for every agent")
+for p in problems: print("FAIL:", p, file=sys.stderr)
+sys.exit(1 if problems else 0)
+EOF
+log "load test passed"
