@@ -20,6 +20,7 @@ import json
 import os
 import pathlib
 import platform
+import signal
 import socket
 import subprocess
 import sys
@@ -251,6 +252,8 @@ def main():
     parser.add_argument("--apply-timeout", type=float, default=240)
     parser.add_argument("--json", required=True)
     args = parser.parse_args()
+    # `timeout` in bench-wire.sh sends SIGTERM: leave through the finally blocks, which remove the containers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="decnet-bench-wire.") as work:
         results = run(args, pathlib.Path(work))
     pathlib.Path(args.json).write_text(json.dumps(results, indent=1))
