@@ -94,7 +94,7 @@ extension TopologyOperations {
                 return await failed(topologyID, request, Self.agentError(error))
             }
             removeComposeFiles(topologyID: superseded.topologyId)
-            _ = try? await store.run { try $0.clear(topologyId: superseded.topologyId) }
+            _ = try? await store.write { try $0.clear(topologyId: superseded.topologyId) }
         }
 
         do {
@@ -117,7 +117,7 @@ extension TopologyOperations {
                 progress(phase, p.done, p.total, p.message)
             }
         } catch {
-            if wasApplied { _ = try? await store.run { try $0.recordError(topologyId: topologyID, message: String(error.description.prefix(500))) } }
+            if wasApplied { _ = try? await store.write { try $0.recordError(topologyId: topologyID, message: String(error.description.prefix(500))) } }
             if !wasApplied { removeComposeFiles(topologyID: topologyID) }
             return await failed(topologyID, request, Self.agentError(error))
         }
@@ -125,7 +125,7 @@ extension TopologyOperations {
         progress(.record, 0, 1, "recording")
         let at = now()
         do {
-            try await store.run { store in
+            try await store.write { store in
                 try store.put(topologyId: topologyID, versionHash: request.versionHash, hydrated: hydrated, at: at)
             }
         } catch {
@@ -150,7 +150,7 @@ extension TopologyOperations {
         let at = now()
         let hash = request.versionHash
         let text = String(message.prefix(500))
-        _ = try? await store.run { store in
+        _ = try? await store.write { store in
             try store.recordAttempt(topologyId: topologyID, versionHash: hash, at: at, error: text)
         }
     }

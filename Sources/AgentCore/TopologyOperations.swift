@@ -16,6 +16,7 @@ public final class TopologyOperations: Sendable {
     let preflight: PortPreflight
     let now: @Sendable () -> Int64
     let planCache = PlanCache()
+    let stateCache = StateCache()
 
     public init(
         settings: AgentSettings, store: StoreExecutor, runtime: any TopologyRuntime,
@@ -49,7 +50,7 @@ public final class TopologyOperations: Sendable {
         }
         removeComposeFiles(topologyID: topologyID)
         do {
-            _ = try await store.run { store in
+            _ = try await store.write { store in
                 let removed = try store.clear(topologyId: topologyID)
                 if let attempt = try store.lastAttempt(), attempt.topologyId == topologyID { _ = try store.clearAttempt() }
                 return removed
@@ -72,22 +73,37 @@ public final class TopologyOperations: Sendable {
 
     /// The state object of wire-protocol §6: the cache plus what the engine really runs, and the drift between them.
     public func state() async -> JSONValue {
-        var applied: AppliedTopology?
-        var attempt: ApplyAttempt?
-        var storeError: String?
-        do {
-            (applied, attempt) = try await store.run { try $0.snapshot() }
-        } catch {
-            storeError = "store unreadable: \(error)"
+        // The store is read once per write generation, and the whole object is rebuilt only when the store or the
+        // observation changed: `state` is asked far more often than either changes.
+        let generation = store.generation
+        let snapshot: StateCache.Snapshot
+        if let cached = stateCache.snapshot(generation: generation) {
+            snapshot = cached
+        } else {
+            do {
+                let (applied, attempt) = try await store.run { try $0.snapshot() }
+                snapshot = StateCache.Snapshot(applied: applied, attempt: attempt, storeError: nil)
+                stateCache.remember(snapshot, generation: generation)
+            } catch {
+                snapshot = StateCache.Snapshot(applied: nil, attempt: nil, storeError: "store unreadable: \(error)")
+            }
         }
-        let observeID = applied?.topologyId ?? attempt?.topologyId
+        let observeID = snapshot.applied?.topologyId ?? snapshot.attempt?.topologyId
         let observation = await runtime.observe(topologyID: observeID)
+        if let cached = stateCache.state(generation: generation, observation: observation) { return cached }
+        let state = buildState(snapshot, observation)
+        if snapshot.storeError == nil { stateCache.remember(state, generation: generation, observation: observation) }
+        return state
+    }
 
+    func buildState(_ snapshot: StateCache.Snapshot, _ observation: Observation) -> JSONValue {
+        let applied = snapshot.applied
+        let attempt = snapshot.attempt
         var state = JSONObject()
         state["topology_id"] = applied.map { .string(JSONString($0.topologyId)) } ?? .null
         state["applied_version_hash"] = applied.map { .string(JSONString($0.versionHash)) } ?? .null
         state["applied_at"] = applied.map { .integer(JSONInteger($0.appliedAt)) } ?? .null
-        state["last_error"] = (applied?.lastError ?? storeError).map { .string(JSONString($0)) } ?? .null
+        state["last_error"] = (applied?.lastError ?? snapshot.storeError).map { .string(JSONString($0)) } ?? .null
         state["attempt"] = attempt.map { a in
             [
                 "topology_id": .string(JSONString(a.topologyId)), "version_hash": .string(JSONString(a.versionHash)),
@@ -99,10 +115,11 @@ public final class TopologyOperations: Sendable {
             state["drift"] = .null
         } else {
             state["observed"] = [
-                "bridges": JSONValue(observation.bridges.sorted()),
-                "containers": JSONValue(observation.containers.filter(\.running).map(\.name).sorted()),
+                "bridges": JSONValue(observation.bridges.sorted { JSONString($0) < JSONString($1) }),
+                "containers": JSONValue(
+                    observation.containers.filter(\.running).map(\.name).sorted { JSONString($0) < JSONString($1) }),
             ]
-            let expected = applied.flatMap { try? storedPlan( $0) }
+            let expected = applied.flatMap { try? storedPlan($0) }
             let drift = Drift(expected: expected, observed: observation)
             state["drift"] = [
                 "missing_bridges": JSONValue(drift.missingBridges),
@@ -155,6 +172,41 @@ public final class TopologyOperations: Sendable {
         case .failed:
             return AgentError(.runtimeError, failure.message, details: details)
         }
+    }
+}
+
+/// The last store snapshot and state object, keyed by the store's write generation and the observation.
+final class StateCache: Sendable {
+    struct Snapshot: Sendable {
+        var applied: AppliedTopology?
+        var attempt: ApplyAttempt?
+        var storeError: String?
+    }
+
+    private struct Entries {
+        var snapshot: (generation: Int, value: Snapshot)?
+        var state: (generation: Int, observation: Observation, value: JSONValue)?
+    }
+
+    private let entries = Mutex(Entries())
+
+    func snapshot(generation: Int) -> Snapshot? {
+        entries.withLock { e in e.snapshot.flatMap { $0.generation == generation ? $0.value : nil } }
+    }
+
+    func remember(_ snapshot: Snapshot, generation: Int) {
+        entries.withLock { $0.snapshot = (generation, snapshot) }
+    }
+
+    func state(generation: Int, observation: Observation) -> JSONValue? {
+        entries.withLock { e in
+            guard let s = e.state, s.generation == generation, s.observation == observation else { return nil }
+            return s.value
+        }
+    }
+
+    func remember(_ state: JSONValue, generation: Int, observation: Observation) {
+        entries.withLock { $0.state = (generation, observation, state) }
     }
 }
 

@@ -19,8 +19,10 @@ struct ObservationCache: Sendable {
     }
 
     /// By Docker id.
-    private(set) var containers: [String: Container] = [:]
-    private(set) var networks: [String: Network] = [:]
+    private(set) var containers: [String: Container] = [:] { didSet { memo = nil } }
+    private(set) var networks: [String: Network] = [:] { didSet { memo = nil } }
+    /// The last observation handed out, until the next change: `state` is asked far more often than Docker changes.
+    private var memo: (topologyID: String?, observation: Observation)?
     private var listsInFlight = 0
     private var recorded: [DockerEvent] = []
 
@@ -101,6 +103,14 @@ struct ObservationCache: Sendable {
         default:
             return false
         }
+    }
+
+    /// `observation(topologyID:)`, computed once per change of the cache.
+    mutating func cachedObservation(topologyID: String?) -> Observation {
+        if let memo, memo.topologyID == topologyID { return memo.observation }
+        let computed = observation(topologyID: topologyID)
+        memo = (topologyID, computed)
+        return computed
     }
 
     /// What runs for `topologyID` (every topology when nil), names in code-point order.

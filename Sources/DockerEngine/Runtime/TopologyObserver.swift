@@ -83,7 +83,7 @@ public final class TopologyObserver: Sendable {
         let cached = state.withLock { s -> Observation? in
             guard s.running else { return nil }
             if let error = s.error { return Observation(error: error) }
-            return s.ready ? s.cache.observation(topologyID: topologyID) : nil
+            return s.ready ? s.cache.cachedObservation(topologyID: topologyID) : nil
         }
         if let cached { return cached }
         return await listDirectly(topologyID: topologyID)
