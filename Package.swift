@@ -146,6 +146,14 @@ let package = Package(
             dependencies: ["AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "ZeroMQ", "TestSupport"],
             path: "Tests/AgentTransportTests"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
+        // Malformed and hostile frames through the real dispatcher and over CURVE; the agent's security properties.
+        .testTarget(
+            name: "HostileInputTests",
+            dependencies: [
+                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "DecnetJSON", "Topology", "ZeroMQ",
+                "CSQLite", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/HostileInputTests"),
         .testTarget(
             name: "MasterTests",
             dependencies: ["Master", "MasterCLI", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "TestSupport"],

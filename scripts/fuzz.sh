@@ -62,9 +62,11 @@ fi
 log "running fuzz-agent: ${bound[*]} (working corpus $work, seeds Fuzz/corpus)"
 logfile="$scratch/fuzz-$(date +%Y%m%d-%H%M%S).log"
 set +e
-# New inputs go to the first folder only: the committed seed corpus is never written.
-"$binary" "${bound[@]}" -max_len=65536 -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
-  -dict=Fuzz/agent.dict -artifact_prefix="$artifacts/" -print_final_stats=1 "${extra[@]}" \
+# New inputs go to the first folder only: the committed seed corpus is never written. Swift's own crash backtracer
+# is switched off so that libFuzzer and the address sanitizer report a trap at once and save the input.
+# libFuzzer keeps the last occurrence of a flag, so the caller's extra flags come last and win.
+SWIFT_BACKTRACE=enable=no "$binary" "${bound[@]}" -max_len=65536 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+  -timeout=10 -dict=Fuzz/agent.dict -artifact_prefix="$artifacts/" -print_final_stats=1 "${extra[@]}" \
   "$work" Fuzz/corpus >"$logfile" 2>&1
 status=$?
 set -e
@@ -74,7 +76,8 @@ grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$logfile" | tail -n 2 || true
 grep -E '^stat::' "$logfile" || true
 if [ "$status" -ne 0 ]; then
   log "fuzz-agent FOUND A PROBLEM (exit $status); log: $logfile"
-  grep -E -A 30 'ERROR:|Fatal error|invariant broken|==[0-9]+==' "$logfile" | head -n 60 >&2 || tail -n 40 "$logfile" >&2
+  grep -E 'ERROR:|SUMMARY:|Fatal error|invariant broken|Test unit written' "$logfile" | head -n 20 >&2 || true
+  grep -E -m 1 -A 25 'ERROR:|Fatal error|invariant broken' "$logfile" | head -n 30 >&2 || tail -n 30 "$logfile" >&2
   ls -1t "$artifacts" | head -n 3 | sed "s|^|artifact: $artifacts/|" >&2
   exit "$status"
 fi

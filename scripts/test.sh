@@ -16,6 +16,7 @@ swift build --build-tests
 # cooperative pool has only 2 threads, so suites running side by side starve each other's timers.
 log "swift test"
 swift test --skip-build --no-parallel
+bash scripts/fuzz.sh --ci  # bounded libFuzzer run over decoder, JSON, hash, validator, composer (docs/reliability.md)
 
 if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then
   log "python interop tests"

@@ -1,6 +1,5 @@
-// The libFuzzer entry point of `fuzz-agent`. There is deliberately no `main.swift`: built with
-// `swift build --sanitize=fuzzer`, libFuzzer's own `main` drives this function; a plain build links an inert program.
-// `scripts/fuzz.sh` builds and runs it.
+// The libFuzzer entry point of `fuzz-agent`. Built with `swift build --sanitize=fuzzer` (scripts/fuzz.sh), libFuzzer's
+// own `main` drives this function; a plain build links an inert program (see main.swift).
 
 /// Called by libFuzzer once per generated input. Any trap, sanitizer report, timeout or memory blow-up is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
