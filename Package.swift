@@ -161,6 +161,8 @@ let package = Package(
         .testTarget(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
             path: "Tests/DockerEngineTests"),
+        // The agent behind a NAT in network namespaces (needs root), and the small load test; real processes.
+        .testTarget(name: "NetworkFaultTests", dependencies: ["DecnetJSON", "TestSupport"], path: "Tests/NetworkFaultTests"),
         // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
         .testTarget(
             name: "DockerOutageTests",
