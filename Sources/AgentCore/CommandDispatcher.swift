@@ -110,7 +110,8 @@ public actor CommandDispatcher {
             ]), event: false)
             return nil
         case .state:
-            await reply(Messages.result(id: request.id, body: await operations.state()), event: false)
+            let frame = Messages.resultFrame(id: request.id, encodedBody: await operations.encodedState())
+            await send(Outbound(frame: frame, event: false))
             return nil
         case .apply, .teardown:
             return await admit(request)

@@ -1,7 +1,11 @@
 import AgentProtocol
 import AgentStore
 import DecnetJSON
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Synchronization
 import Topology
 
@@ -72,7 +76,12 @@ public final class TopologyOperations: Sendable {
     // MARK: state
 
     /// The state object of wire-protocol §6: the cache plus what the engine really runs, and the drift between them.
-    public func state() async -> JSONValue {
+    public func state() async -> JSONValue { await currentState().value }
+
+    /// The state object as compact JSON bytes, encoded once per change (the `state` request's hot path).
+    public func encodedState() async -> [UInt8] { await currentState().encoded }
+
+    func currentState() async -> (value: JSONValue, encoded: [UInt8]) {
         // The store is read once per write generation, and the whole object is rebuilt only when the store or the
         // observation changed: `state` is asked far more often than either changes.
         let generation = store.generation
@@ -92,8 +101,11 @@ public final class TopologyOperations: Sendable {
         let observation = await runtime.observe(topologyID: observeID)
         if let cached = stateCache.state(generation: generation, observation: observation) { return cached }
         let state = buildState(snapshot, observation)
-        if snapshot.storeError == nil { stateCache.remember(state, generation: generation, observation: observation) }
-        return state
+        let encoded = PythonJSONEncoder().encode(state)
+        if snapshot.storeError == nil {
+            stateCache.remember((state, encoded), generation: generation, observation: observation)
+        }
+        return (state, encoded)
     }
 
     func buildState(_ snapshot: StateCache.Snapshot, _ observation: Observation) -> JSONValue {
@@ -185,7 +197,7 @@ final class StateCache: Sendable {
 
     private struct Entries {
         var snapshot: (generation: Int, value: Snapshot)?
-        var state: (generation: Int, observation: Observation, value: JSONValue)?
+        var state: (generation: Int, observation: Observation, value: (JSONValue, [UInt8]))?
     }
 
     private let entries = Mutex(Entries())
@@ -198,14 +210,14 @@ final class StateCache: Sendable {
         entries.withLock { $0.snapshot = (generation, snapshot) }
     }
 
-    func state(generation: Int, observation: Observation) -> JSONValue? {
+    func state(generation: Int, observation: Observation) -> (value: JSONValue, encoded: [UInt8])? {
         entries.withLock { e in
             guard let s = e.state, s.generation == generation, s.observation == observation else { return nil }
             return s.value
         }
     }
 
-    func remember(_ state: JSONValue, generation: Int, observation: Observation) {
+    func remember(_ state: (JSONValue, [UInt8]), generation: Int, observation: Observation) {
         entries.withLock { $0.state = (generation, observation, state) }
     }
 }

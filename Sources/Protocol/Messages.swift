@@ -27,6 +27,19 @@ public enum Messages {
         envelope("result", id: id, [("status", .integer(JSONInteger(200))), ("body", body)])
     }
 
+    /// The frame of a successful `result` whose body is already encoded: the same bytes `frame(result(id:body:))`
+    /// gives, without encoding the body again. `id` must be a valid request id (no characters to escape).
+    public static func resultFrame(id: String, encodedBody: [UInt8]) -> [UInt8] {
+        precondition(Identifiers.isValidRequestID(id), "request ids never need escaping")
+        var frame = Array(#"{"proto":1,"type":"result","id":""#.utf8)
+        frame.reserveCapacity(frame.count + id.utf8.count + encodedBody.count + 24)
+        frame.append(contentsOf: id.utf8)
+        frame.append(contentsOf: #"","status":200,"body":"#.utf8)
+        frame.append(contentsOf: encodedBody)
+        frame.append(UInt8(ascii: "}"))
+        return frame
+    }
+
     /// A failed `result`. `id` is null when the request's id could not be read.
     public static func failure(id: String?, error: AgentError) -> JSONValue {
         let pairs: [(JSONString, JSONValue)] = [

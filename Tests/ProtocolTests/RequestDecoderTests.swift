@@ -131,3 +131,12 @@ struct RequestDecoderTests {
         #expect(!Identifiers.isCanonicalHash(String(repeating: "F", count: 64)))
     }
 }
+
+@Suite("Message frames")
+struct MessageFrameTests {
+    @Test func preencodedResultFrameEqualsTheEncodedResult() {
+        let body: JSONValue = ["topology_id": "t", "observed": ["bridges": ["b"], "containers": []], "n": 1.5]
+        let spliced = Messages.resultFrame(id: "req:1.2_3-4", encodedBody: PythonJSONEncoder().encode(body))
+        #expect(spliced == Messages.frame(Messages.result(id: "req:1.2_3-4", body: body)))
+    }
+}
