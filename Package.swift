@@ -168,5 +168,13 @@ let package = Package(
             name: "DockerOutageTests",
             dependencies: ["AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "DockerEngine", "Topology"],
             path: "Tests/DockerOutageTests"),
+        // Issue 5 items 1, 2, 5, 6: master and agent processes killed, restarted, starved of disk (real dockerd).
+        .testTarget(
+            name: "FaultTests",
+            dependencies: [
+                "Master", "MasterCLI", "AgentWorker", "AgentStore", "ZeroMQ", "DecnetJSON", "Topology", "CSQLite",
+                "TestSupport",
+            ],
+            path: "Tests/FaultTests"),
     ]
 )

@@ -1,0 +1,139 @@
+import AgentStore
+import DecnetJSON
+import Foundation
+import TestSupport
+import Testing
+
+extension FaultTests {
+    /// Item 5: the agent's state directory on a small tmpfs in a private mount namespace, filled up right before
+    /// the apply records its result, or made read-only.
+    @Suite(
+        "State directory full or read-only",
+        .enabled(
+            if: PrivateMount.unavailableReason == nil,
+            "needs unshare -rm and tmpfs mounts (util-linux, user namespaces)"))
+    struct StateDirectoryFault {
+        /// v1 applied; v2 (one more container, a 300 KB blob) applied while the tmpfs is full: Docker runs v2, the
+        /// store cannot take it, the result says `internal`/`record`, and state keeps naming v1. Once space is back
+        /// a re-apply of v2 succeeds.
+        @Test func diskFullWhileRecording() async throws {
+            try await FaultWorld.run { world in
+                try await world.startMaster()
+                let agentID = "disk-full"
+                try world.enrol(agentID)
+                let mount = try await PrivateMount.make(at: world.root + "/tmpfs", size: "4m", world: world)
+                try world.startAgent(agentID, stateDirectory: mount.path + "/state", wrapper: mount.wrapper)
+                _ = try await world.waitForRecord(agentID, "hello") { $0["hello_at"] != .null }
+                let v1 = world.topology(deckies: 2)
+                let first = try await world.submit(agentID, v1.applyRequest(id: "v1"))
+                try #require(first["status"] == 200, "\(JSONValue.object(first).jsonText.prefix(300))")
+                let v2 = v1.withServices(decky: 0, ["idle", "spare"]).padded(300_000)
+                let events = try DockerEventLog.start(v1.id, world: world)
+                let spare = "\(v2.deckies[0].name)-spare"
+
+                let database = mount.outside("state/" + TopologyStore.fileName)
+                let filled = Locked<Int?>(nil)
+                let fillError = Locked<String?>(nil)
+                let result = try await world.submit(agentID, v2.applyRequest(id: "v2")) { message in
+                    // The compose file is written before the networks phase, the applied row after the containers
+                    // phase: the store writes nothing in between, so the disk fills up right before recording.
+                    guard FaultWorld.progress(message)?.phase == "networks", filled.value == nil else { return }
+                    do {
+                        let bytes = try mount.fill()
+                        filled.withLock { $0 = bytes }
+                    } catch {
+                        fillError.withLock { $0 = "\(error)" }
+                        filled.withLock { $0 = -1 }
+                    }
+                }
+                try #require(fillError.value == nil, "\(fillError.value ?? "")")
+                try #require(filled.value != nil, "the tmpfs was filled during the apply")
+                let failedAt = unixMillis()
+                measure("disk_full_filler_bytes", filled.value!)
+                measure("disk_full_result", JSONValue.object(result).jsonText.prefix(400))
+                #expect(result["status"] == 500)
+                #expect(result["error"]?["code"] == "internal")
+                #expect(result["error"]?["details"]?["phase"] == "record")
+                #expect(result["error"]?["details"]?["store"] == "disk_full")
+
+                // Never reported as applied: state and heartbeat keep v1; the drift shows what runs beyond it.
+                let state = try await world.state(agentID)
+                #expect(state["applied_version_hash"]?.stringValue == v1.hash)
+                #expect(state["attempt"]?["version_hash"]?.stringValue == v2.hash)
+                #expect(DriftLists(state).unexpectedContainers == [spare])
+                let beat = try await world.waitForRecord(agentID, "a heartbeat after the failure") {
+                    ($0["heartbeat"]?["received_at"]?.integerValue?.int64Value ?? 0) > failedAt
+                }
+                #expect(beat["applied_version_hash"]?.stringValue == v1.hash)
+                let look = try world.inspectStoreCopy(database)
+                #expect(look.integrity == ["ok"])
+                #expect(look.applied?.versionHash == v1.hash)
+
+                try mount.free()
+                // The failed request's own result could not be stored either: its row stays "running" until the
+                // agent restarts, so a retry is acknowledged (`accepted`) but never executed again.
+                let retry = try? await world.submit(agentID, v2.applyRequest(id: "v2"), timeout: 4)
+                measure(
+                    "disk_full_retry_of_failed_id",
+                    retry.map { "result \(JSONValue.object($0).jsonText.prefix(200))" } ?? "no result within 4 s")
+                #expect(retry == nil || retry?["status"] == 500)
+                #expect(events.events(sinceMillis: failedAt).isEmpty, "\(events.summary(sinceMillis: failedAt))")
+
+                let again = try await world.submit(agentID, v2.applyRequest(id: "v2-again"))
+                #expect(again["status"] == 200, "\(JSONValue.object(again).jsonText.prefix(300))")
+                let after = try await world.state(agentID)
+                #expect(after["applied_version_hash"]?.stringValue == v2.hash)
+                #expect(after["attempt"] == .null)
+                #expect(DriftLists(after).isEmpty, "\(DriftLists(after))")
+                let down = try await world.submit(agentID, v2.teardownRequest(id: "down"))
+                #expect(down["status"] == 200)
+                #expect(try DockerProbe.containers(v2.id).isEmpty)
+            }
+        }
+
+        /// The kernel will not make a file system read-only while the agent holds its database open for writing, so
+        /// a read-only state directory can only meet an agent at start: it refuses to start, with one clear line,
+        /// and touches nothing; made writable again, it starts and reports the topology it had.
+        @Test func readOnlyStateDirectory() async throws {
+            try await FaultWorld.run { world in
+                try await world.startMaster()
+                let agentID = "read-only"
+                try world.enrol(agentID)
+                let mount = try await PrivateMount.make(at: world.root + "/tmpfs", size: "4m", world: world)
+                let stateDirectory = mount.path + "/state"
+                let agent = try world.startAgent(agentID, stateDirectory: stateDirectory, wrapper: mount.wrapper)
+                let hello = try await world.waitForRecord(agentID, "hello") { $0["hello_at"] != .null }
+                let firstBoot = try #require(hello["boot_id"]?.stringValue)
+                let topology = world.topology(deckies: 2)
+                let applied = try await world.submit(agentID, topology.applyRequest(id: "before"))
+                try #require(applied["status"] == 200)
+                let ids = try DockerProbe.containers(topology.id).mapValues(\.id)
+
+                let busy = try mount.remount(readOnly: true)
+                measure("read_only_remount_while_running", "status \(busy.status): \(busy.message.prefix(120))")
+                #expect(busy.status != 0, "remounting read-only under the running agent is refused")
+
+                #expect(await agent.stop() == 0)
+                try #require(try mount.remount(readOnly: true).status == 0)
+                let refused = try world.startAgent(agentID, stateDirectory: stateDirectory, wrapper: mount.wrapper)
+                let status = try await refused.exitStatus(within: 20)
+                measure("read_only_start", "exit \(status): \(refused.stderrTail(200))")
+                #expect(status != 0)
+                #expect(refused.stderr.contains("not writable"))
+                #expect(try DockerProbe.containers(topology.id).mapValues(\.id) == ids)
+
+                try #require(try mount.remount(readOnly: false).status == 0)
+                try world.startAgent(agentID, stateDirectory: stateDirectory, wrapper: mount.wrapper)
+                let record = try await world.waitForRecord(agentID, "hello after the directory is writable again") {
+                    $0["boot_id"]?.stringValue != firstBoot && $0["hello_at"] != .null
+                }
+                #expect(record["applied_version_hash"]?.stringValue == topology.hash)
+                #expect(record["drift"]?["unexpected_containers"] == 0)
+                let state = try await world.state(agentID)
+                #expect(DriftLists(state).isEmpty, "\(DriftLists(state))")
+                let down = try await world.submit(agentID, topology.teardownRequest(id: "down"))
+                #expect(down["status"] == 200)
+            }
+        }
+    }
+}
