@@ -17,6 +17,7 @@ import tempfile
 import time
 import uuid
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import floor  # noqa: E402
 import topology  # noqa: E402
@@ -144,16 +145,29 @@ class Bench:
         def note(key, seconds):
             results.setdefault(key, []).append(seconds)
 
-        for r in range(1, a.rounds + 1):
+        def ours():
             note("ours_apply", self.ours_apply()); self.check_up("decnet-agent")
             note("ours_teardown", self.ours_teardown()); self.check_down("decnet-agent")
+
+        def compose():
             note("compose_apply", self.compose_apply()); self.check_up("docker-compose")
             note("compose_down", self.compose_teardown()); self.check_down("docker-compose")
             note("compose_apply", self.compose_apply()); self.check_up("docker-compose")
             note("compose_down_t1", self.compose_teardown(1)); self.check_down("docker-compose -t 1")
-            for c in a.concurrency:
+
+        def floor_at(c):
+            def measure():
                 note(f"floor_apply_{c}", self.floor_apply(c)); self.check_up(f"floor c={c}")
                 note(f"floor_teardown_{c}", self.floor_teardown(c)); self.check_down(f"floor c={c}")
+            return measure
+
+        contenders = [ours, compose] + [floor_at(c) for c in a.concurrency]
+        for r in range(1, a.rounds + 1):
+            # Each round starts with the next contender, so the load of a shared machine drifting over a round does
+            # not always fall on the same one.
+            shift = (r - 1) % len(contenders)
+            for measure in contenders[shift:] + contenders[:shift]:
+                measure()
             line = "  ".join(f"{k} {v[-1]:.2f}" for k, v in results.items())
             print(f"round {r}/{a.rounds}: {line}", file=sys.stderr, flush=True)
         return {k: statistics.median(v) for k, v in results.items()}
