@@ -21,16 +21,18 @@ final class Statement {
     /// Compiles `sql`, which must hold exactly one statement.
     init(db: OpaquePointer, sql: String, persistent: Bool) throws(StoreError) {
         var statement: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
         let flags: UInt32 = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
-        let result = sqlite3_prepare_v3(db, sql, -1, flags, &statement, &tail)
+        // `tail` points into the C string, so it is read while that string is alive (a String passed straight to
+        // a C function is bridged to a buffer that is freed when the call returns).
+        let (result, rest) = sql.withCString { cSQL -> (Int32, String) in
+            var tail: UnsafePointer<CChar>?
+            let result = sqlite3_prepare_v3(db, cSQL, -1, flags, &statement, &tail)
+            return (result, tail.map { String(cString: $0) } ?? "")
+        }
         guard result == SQLITE_OK, let statement else {
             throw StoreError.sqlite(result == SQLITE_OK ? SQLITE_MISUSE : result, db: db, operation: "prepare \(sql)")
         }
-        if let tail, tail.pointee != 0 {
-            let rest = String(cString: tail)
-            precondition(rest.allSatisfy(\.isWhitespace), "Statement holds more than one SQL statement: \(sql)")
-        }
+        precondition(rest.allSatisfy(\.isWhitespace), "Statement holds more than one SQL statement: \(sql)")
         self.handle = statement
         self.sql = sql
     }
