@@ -12,7 +12,8 @@ extension AgentFuzzHarness {
             canonical == PythonJSONEncoder.canonical.encode(value), "CanonicalWriter and PythonJSONEncoder disagree")
 
         guard let reparsed = try? JSONParser.parse(canonical) else {
-            FuzzInvariant.fail("canonical bytes do not re-parse: \(String(decoding: canonical.prefix(200), as: UTF8.self))")
+            let text = String(decoding: canonical.prefix(200), as: UTF8.self)
+            FuzzInvariant.fail("canonical bytes do not re-parse: \(text)")
         }
         FuzzInvariant.check(
             CanonicalWriter.canonicalBytes(reparsed, dropKey: { _ in false }) == canonical,
@@ -22,14 +23,16 @@ extension AgentFuzzHarness {
         }
 
         let compact = PythonJSONEncoder().encode(value)
-        guard let fromCompact = try? JSONParser.parse(compact) else { FuzzInvariant.fail("compact JSON does not re-parse") }
+        guard let fromCompact = try? JSONParser.parse(compact) else {
+            FuzzInvariant.fail("compact JSON does not re-parse")
+        }
         FuzzInvariant.check(
             CanonicalWriter.canonicalBytes(fromCompact, dropKey: { _ in false }) == canonical,
             "compact JSON re-parses to a different value")
 
         let hash = CanonicalHash.hash(value)
         FuzzInvariant.check(hash.utf8.count == 64, "hash is not 64 hex digits")
-        FuzzInvariant.check(SHA256.hex(CanonicalHash.canonicalBytes(value)) == hash, "hash differs from its bytes' hash")
+        FuzzInvariant.check(SHA256.hex(CanonicalHash.canonicalBytes(value)) == hash, "hash is not its bytes' hash")
         FuzzInvariant.check(CanonicalHash.hash(reparsed) == hash, "re-parsed value hashes differently")
     }
 

@@ -12,7 +12,8 @@ extension AgentFuzzHarness {
     static func checkTopology(_ value: JSONValue) {
         let report = validator.validate(value)
         FuzzInvariant.check(report.issues.count <= TopologyValidator.issueLimit, "issue list over its limit")
-        FuzzInvariant.check((try? JSONParser.parse(Messages.frame(report.jsonValue))) != nil, "report JSON does not re-parse")
+        let reportJSON = Messages.frame(report.jsonValue)
+        FuzzInvariant.check((try? JSONParser.parse(reportJSON)) != nil, "report JSON does not re-parse")
         guard !report.hasErrors else { return }
         let names = validator.materialisationIssues(value)
         guard !names.contains(where: { $0.severity == .error }) else { return }
@@ -21,7 +22,8 @@ extension AgentFuzzHarness {
         do {
             plan = try composer.compose(value).mergingDuplicatePorts()
         } catch {
-            return  // A validated topology may still fail on a `files` path or an unreadable shape: an answer, not a crash.
+            // A validated topology may still fail on a `files` path or an unreadable shape: an answer, not a crash.
+            return
         }
         _ = ComposeYAML.render(plan.document)
         _ = try? preflight.check(plan)
@@ -31,8 +33,9 @@ extension AgentFuzzHarness {
         }
         var seen = Set<JSONString>()
         for container in plan.containers {
-            FuzzInvariant.check(isDockerName(container.containerName), "unsafe container name \(container.containerName)")
-            FuzzInvariant.check(seen.insert(JSONString(container.containerName)).inserted, "duplicate container name")
+            let name = container.containerName
+            FuzzInvariant.check(isDockerName(name), "unsafe container name \(name)")
+            FuzzInvariant.check(seen.insert(JSONString(name)).inserted, "duplicate container name \(name)")
         }
     }
 

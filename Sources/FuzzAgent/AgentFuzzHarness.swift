@@ -36,14 +36,17 @@ enum AgentFuzzHarness {
                 FuzzInvariant.check(Identifiers.isValidTopologyID(topologyID), "accepted an invalid teardown id")
             }
         case .failure(let rejected):
-            FuzzInvariant.check(ErrorCode.all.contains(rejected.error.code), "unknown error code \(rejected.error.code)")
+            let code = rejected.error.code
+            FuzzInvariant.check(ErrorCode.all.contains(code), "unknown error code \(code)")
             FuzzInvariant.check(rejected.error.status >= 400, "a rejection with status \(rejected.error.status)")
             if let id = rejected.id {
                 FuzzInvariant.check(Identifiers.isValidRequestID(id), "a rejection answered with an invalid id")
             }
             // The answer the agent would send must itself be valid JSON carrying the same code and id.
             let frame = Messages.frame(Messages.failure(id: rejected.id, error: rejected.error))
-            guard let answer = try? JSONParser.parse(frame) else { FuzzInvariant.fail("the rejection answer is not JSON") }
+            guard let answer = try? JSONParser.parse(frame) else {
+                FuzzInvariant.fail("the rejection answer is not JSON")
+            }
             FuzzInvariant.check(
                 answer["error"]?["code"]?.stringValue == rejected.error.code.rawValue, "answer lost its error code")
             FuzzInvariant.check(answer["id"]?.stringValue == rejected.id, "answer lost its id")

@@ -14,8 +14,9 @@ struct ProcessSockets {
         var established: Bool
 
         var description: String {
-            "\(kind) inode \(inode) local port \(localPort.map(String.init) ?? "-") remote port "
-                + "\(remotePort.map(String.init) ?? "-")\(listening ? " LISTENING" : "")\(established ? " ESTABLISHED" : "")"
+            let flags = (listening ? " LISTENING" : "") + (established ? " ESTABLISHED" : "")
+            return "\(kind) inode \(inode) local port \(localPort.map(String.init) ?? "-") remote port "
+                + "\(remotePort.map(String.init) ?? "-")\(flags)"
         }
     }
 
@@ -55,7 +56,7 @@ struct ProcessSockets {
 
     private static func table(_ pid: Int32, _ name: String) throws -> [[String]] {
         let path = "/proc/\(pid)/net/\(name)"
-        // procfs files report a size of 0: read to the end of file (Foundation's String(contentsOfFile:) reads nothing).
+        // procfs files report a size of 0: read to the end (Foundation's String(contentsOfFile:) reads nothing).
         guard let text = try ProcNetSockets.readProcFile(path) else { return [] }
         return text.split(separator: "\n").dropFirst().map { $0.split(separator: " ").map(String.init) }
     }

@@ -39,7 +39,9 @@ struct SecurityTests {
             #expect(sockets.sockets.filter(\.listening).isEmpty, "listening: \(sockets.sockets.filter(\.listening))")
             #expect(!sockets.sockets.contains { $0.kind.hasPrefix("udp") }, "\(sockets.sockets)")
             // Non-vacuous: the child's own outgoing connection to the master's command port is seen.
-            #expect(sockets.sockets.contains { $0.kind.hasPrefix("tcp") && $0.established && $0.remotePort == commandPort }, "\(sockets.sockets) unknown \(sockets.unknown) port \(commandPort ?? 0)")
+            #expect(
+                sockets.sockets.contains { $0.kind.hasPrefix("tcp") && $0.established && $0.remotePort == commandPort },
+                "\(sockets.sockets), unknown inodes \(sockets.unknown), command port \(commandPort ?? 0)")
 
             // Non-vacuous the other way: the same reader sees the test master's listening socket in this process.
             let ours = try ProcessSockets.of(pid: getpid())
@@ -78,12 +80,14 @@ struct SecurityTests {
             #expect(try await master.exchange(agent.id, frames: [Frames.apply(id: "apply-1")])["status"] == 200)
             _ = try await master.exchange(agent.id, frames: [Frames.apply(id: "apply-bad", hash: "00")])
             _ = try await master.exchange(agent.id, frames: [[0xFF]])
-            _ = try await master.exchange(agent.id, frames: [Frames.envelope([("proto", 1), ("type", "state"), ("id", "s")])])
+            let state = Frames.envelope([("proto", 1), ("type", "state"), ("id", "s")])
+            _ = try await master.exchange(agent.id, frames: [state])
             agent.runtime.update { $0.failPhase = "containers" }
             let failing = Topologies.withServices(Frames.topology, decky: 0, ["ssh", "http"])
             _ = try await master.exchange(agent.id, frames: [Frames.apply(id: "apply-fails", failing)])
             agent.runtime.update { $0.failPhase = nil }
-            let teardown = try await master.exchange(agent.id, frames: [Frames.teardown(id: "t-1", .string(JSONString(Frames.topologyID)))])
+            let teardownFrame = Frames.teardown(id: "t-1", .string(JSONString(Frames.topologyID)))
+            let teardown = try await master.exchange(agent.id, frames: [teardownFrame])
             #expect(teardown["body"]?["status"] == "torn_down")
             // A reconnect: the master goes away and comes back on the same port.
             let endpoint = master.commandEndpoint.value
@@ -106,7 +110,8 @@ struct SecurityTests {
     @Test func theLinkConfigurationAndKeysNeverPrintTheirSecret() throws {
         let keys = try CurveKeyPair.generate()
         let link = AgentTransportTestSupport.link(keys: keys)
-        for text in [String(describing: link), String(reflecting: link), String(describing: keys), "\(keys.secretKey)"] {
+        let texts = [String(describing: link), String(reflecting: link), String(describing: keys), "\(keys.secretKey)"]
+        for text in texts {
             Self.expectNoSecret(in: text, keys: [keys])
         }
     }
@@ -204,7 +209,9 @@ struct SecurityTests {
     // MARK: helpers
 
     /// No form of any of the secret keys (Z85, hex in either case, base64) occurs in `text`.
-    static func expectNoSecret(in text: String, keys: [CurveKeyPair], sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectNoSecret(
+        in text: String, keys: [CurveKeyPair], sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         for pair in keys {
             let bytes = pair.secretKey.withUnsafeBytes { Array($0) }
             let hex = bytes.map { String(format: "%02x", $0) }.joined()

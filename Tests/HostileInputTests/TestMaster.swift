@@ -4,8 +4,9 @@ import Foundation
 import TestSupport
 import ZeroMQ
 
-/// A minimal master for end-to-end tests (a copy of AgentTransportTests/TestMaster.swift): ZAP over an allow-list folder, a CURVE ROUTER for commands and a CURVE
-/// SUB for heartbeats on ephemeral loopback ports, recording everything it receives.
+/// A minimal master for end-to-end tests (a copy of AgentTransportTests/TestMaster.swift): ZAP over an allow-list
+/// folder, a CURVE ROUTER for commands and a CURVE SUB for heartbeats on ephemeral loopback ports, recording
+/// everything it receives.
 final class TestMaster: Sendable {
     struct Received: Sendable {
         var userId: String?
