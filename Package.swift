@@ -162,7 +162,9 @@ let package = Package(
             name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
             path: "Tests/DockerEngineTests"),
         // The agent behind a NAT in network namespaces (needs root), and the small load test; real processes.
-        .testTarget(name: "NetworkFaultTests", dependencies: ["DecnetJSON", "TestSupport"], path: "Tests/NetworkFaultTests"),
+        .testTarget(
+            name: "NetworkFaultTests", dependencies: ["AgentTransport", "DecnetJSON", "ZeroMQ", "TestSupport"],
+            path: "Tests/NetworkFaultTests"),
         // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
         .testTarget(
             name: "DockerOutageTests",

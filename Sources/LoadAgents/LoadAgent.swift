@@ -10,8 +10,10 @@ import ZeroMQ
 ///
 /// The heartbeat socket is an XPUB rather than a PUB: on the wire the master's SUB cannot tell them apart, but an
 /// XPUB (with `ZMQ_XPUB_VERBOSE`) hands its owner the master's subscription on every connection, and its monitor
-/// reports when the connection ends. So every heartbeat is counted as sent while the master was subscribed (PUB/SUB
-/// must deliver it) or sent to nobody (dropped, as a real agent's PUB drops it while it is disconnected).
+/// reports when the connection ends. So every heartbeat is counted as sent on a live, subscribed connection (PUB/SUB
+/// must deliver it) or sent while the connection was down. libzmq keeps the latter in the connect-side queue (up to
+/// the high-water mark) and delivers them after the reconnect, as it does for a real agent's PUB; those written into
+/// a connection just before it died are lost.
 final class LoadAgent: Sendable {
     let id: String
     let bootID: String
@@ -23,7 +25,7 @@ final class LoadAgent: Sendable {
     struct State: Sendable {
         var seq = 0
         var subscribed = false
-        /// Sequence numbers published while no master was subscribed (dropped by design).
+        /// Sequence numbers published while the heartbeat connection was down or not yet subscribed.
         var unsubscribedSeqs: [Int] = []
         var handshakes: [Int64] = []
         var disconnects: [Int64] = []

@@ -9,7 +9,7 @@ import ZeroMQ
 struct LoadAgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load-agents",
-        abstract: "Simulate N agents (CURVE DEALER + heartbeats each) against a master and account for every heartbeat.",
+        abstract: "Simulate N agents (CURVE DEALER + heartbeats) against a master; account for every heartbeat.",
         discussion: """
             Generates N agent keys and a monitor key in memory and writes their public certificates into the \
             master's agents/ and monitors/ allow-lists. Every agent dials the master like the real one (hello after \
@@ -23,7 +23,8 @@ struct LoadAgentsCommand: AsyncParsableCommand {
 
     @Option(help: "Number of simulated agents.")
     var agents = 1000
-    @Option(name: .customLong("master-dir"), help: "The master's directory: master.key is read, agents/ and monitors/ written.")
+    @Option(
+        name: .customLong("master-dir"), help: "The master's directory: master.key is read, agents/ and monitors/ written.")
     var masterDir: String
     @Option(help: "The master's command endpoint; heartbeat and monitor endpoints default to its port + 1 and + 2.")
     var endpoint = "tcp://127.0.0.1:8771"
@@ -79,7 +80,7 @@ struct LoadAgentsCommand: AsyncParsableCommand {
         setup["keys_ms"] = .integer(JSONInteger(clock.millis()))
         try keys.enrol(masterDirectory: masterDir)
         setup["enrol_ms"] = .integer(JSONInteger(clock.millis()))
-        LoadOptions.log("\(agents) agent keys enrolled in \(masterDir)/agents; waiting \(enrolWait) s for the allow-list")
+        LoadOptions.log("\(agents) agent keys enrolled in \(masterDir)/agents; \(enrolWait) s for the allow-list")
         try await Task.sleep(for: .milliseconds(Int64(enrolWait * 1000)))
 
         let monitor = try await HeartbeatMonitor.connect(
@@ -88,7 +89,8 @@ struct LoadAgentsCommand: AsyncParsableCommand {
         let run = LoadRun(
             options: LoadOptions(
                 agents: agents, masterDir: masterDir, heartbeatInterval: heartbeatInterval, duration: duration,
-                report: report, masterPID: masterPID, connectTimeout: connectTimeout, observe: observe, grace: grace), fleet: fleet, monitor: monitor, clock: clock, setup: setup, signals: SignalWatch())
+                report: report, masterPID: masterPID, connectTimeout: connectTimeout, observe: observe, grace: grace),
+            fleet: fleet, monitor: monitor, clock: clock, setup: setup, signals: SignalWatch())
         let succeeded = await withTaskGroup(of: Void.self) { group -> Bool in
             group.addTask { await fleet.run(clock: clock) }
             group.addTask { await monitor.run(clock: clock) }

@@ -32,7 +32,8 @@ struct ProcessSampler: Sendable {
 
     static func kibibytes(_ key: String, in status: String) -> Int {
         for line in status.split(separator: "\n") where line.hasPrefix(key + ":") {
-            return Int(line.dropFirst(key.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") ?? 0
+            let value = line.dropFirst(key.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+            return Int(value ?? "") ?? 0
         }
         return 0
     }
@@ -57,7 +58,19 @@ struct ProcessSampler: Sendable {
             "cpu_percent_max_1s": .float(Self.rounded(busiest)),
             "rss_kib_start": JSONValue(first.rssKiB), "rss_kib_end": JSONValue(last.rssKiB),
             "rss_kib_max": JSONValue(samples.map(\.rssKiB).max() ?? 0), "hwm_kib": JSONValue(last.hwmKiB),
+            "rss_kib_every_30s": .array(series(samples, everyMillis: 30_000).map { JSONValue($0.rssKiB) }),
         ]
+    }
+
+    /// The first sample, then one per `everyMillis` after it, and the last: enough to see whether memory levels off.
+    func series(_ samples: [Sample], everyMillis: Int64) -> [Sample] {
+        guard let first = samples.first else { return [] }
+        var picked = [first]
+        for sample in samples.dropFirst() where sample.atMillis - picked.last!.atMillis >= everyMillis {
+            picked.append(sample)
+        }
+        if let last = samples.last, picked.last!.atMillis != last.atMillis { picked.append(last) }
+        return picked
     }
 
     static func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }

@@ -45,7 +45,8 @@ final class PartitionHarness: Sendable {
         for folder in ["agents", "monitors"] {
             try FileManager.default.createDirectory(atPath: masterDir + "/" + folder, withIntermediateDirectories: true)
         }
-        try FileManager.default.copyItem(atPath: work + "/keys/\(agentID).key", toPath: masterDir + "/agents/\(agentID).key")
+        try FileManager.default.copyItem(
+            atPath: work + "/keys/\(agentID).key", toPath: masterDir + "/agents/\(agentID).key")
 
         let masterProcess = try BackgroundProcess(lab.command(in: lab.master, [
             master, "serve", "--dir", masterDir, "--bind-host", NATLab.masterAddress, "--log-format", "json",
