@@ -62,44 +62,31 @@ import Topology
         }
     }
 
-    @Test(.timeLimit(.minutes(2)))
-    func aDaemonStoppedDuringAnApplyGivesAClearErrorAndAReApplyConverges() async throws {
-        let topology = OutageTopology(deckies: 8)
-        try await OutageFixture.with(topologyID: topology.id) { f in
-            let (started, signal) = AsyncStream<Int>.makeStream()
-            let applying = Task {
-                let result = await f.apply(topology.hydrated) { phase, done, _, _ in
-                    if phase == .containers && done >= 2 { signal.yield(done) }
-                }
-                signal.finish()
-                return result
-            }
-            var progress = started.makeAsyncIterator()
-            guard await progress.next() != nil else {
-                Issue.record("the apply ended before any container was made: \(await applying.value)")
-                return
-            }
-            let stopping = ContinuousClock.now
-            await f.daemon.stop()
-            let stopped = ContinuousClock.now - stopping
-
-            let result = await applying.value
-            let answered = ContinuousClock.now - stopping
+    /// The daemon stops (SIGTERM, and the apply waits in its progress callback until dockerd has exited) after
+    /// the second container. With one container at a time the next call meets a daemon that is gone:
+    /// `docker_unavailable`. With four, the other containers' calls race the stopping daemon, which still answers
+    /// on open connections while it stops its containers, so a start can fail with Docker's own error first
+    /// (`runtime_error`, e.g. "cannot join network of a non running container"). Either way the re-apply after the
+    /// restart converges.
+    @Test(.timeLimit(.minutes(2)), arguments: [1, 4])
+    func aDaemonStoppedDuringAnApplyGivesAClearErrorAndAReApplyConverges(concurrency: Int) async throws {
+        let topology = OutageTopology(deckies: 6)
+        try await OutageFixture.with(topologyID: topology.id, containerConcurrency: concurrency) { f in
+            let start = ContinuousClock.now
+            let result = await f.apply(topology.hydrated, progress: f.stopDaemon(afterContainers: 2))
+            let answered = ContinuousClock.now - start
             let failure = try #require(result.failure, "the apply cannot succeed with the daemon stopped half-way")
-            print("outage: dockerd stopped in \(stopped); the apply answered \(answered) after the stop: \(failure)")
-            // The daemon gone mid-request is `docker_unavailable`; a request the stopping daemon still answered
-            // with an error (it stops containers before it exits, so a service container's start can fail) is
-            // `runtime_error` with Docker's message. Either way the phase is named.
-            switch failure.code {
-            case .dockerUnavailable:
-                #expect(failure.status == 503)
-            case .runtimeError:
+            print("outage: concurrency \(concurrency), the interrupted apply answered in \(answered): \(failure)")
+            if concurrency == 1 {
+                #expect(failure.code == .dockerUnavailable && failure.status == 503, "\(failure)")
+                #expect(failure.message.contains(f.daemon.socketPath), "\(failure)")
+            } else if failure.code == .runtimeError {
                 #expect(failure.status == 500 && failure.details["docker"]?.stringValue?.isEmpty == false, "\(failure)")
-            default:
-                Issue.record("unexpected error kind: \(failure)")
+            } else {
+                #expect(failure.code == .dockerUnavailable && failure.status == 503, "\(failure)")
             }
             #expect(failure.details["phase"] == "containers", "\(failure)")
-            #expect(answered < .seconds(40), "the failed apply answered \(answered) after the stop began")
+            #expect(answered < .seconds(20), "with 0.2 s + 0.4 s retries the failed apply answered in \(answered)")
 
             let down = await f.operations.state()
             #expect(down["applied_version_hash"] == .null, "nothing was applied completely")
@@ -123,6 +110,31 @@ import Topology
             #expect(try await f.teardown(topology.id).get()["status"] == "torn_down")
             #expect(try await f.listed(topology.id).all.isEmpty)
             #expect(try await f.networks(topology.id).isEmpty)
+        }
+    }
+
+    /// With the agent's own retry policy (5 s, then 10 s) a failed first apply is undone object by object, and
+    /// each removal is retried for the whole 15 s when the daemon is gone: the answer comes 15 s late per object
+    /// created so far (210 s once, for 14 containers). Here: the daemon stops after the first base, so the answer
+    /// takes 15 s (the service's create) + 15 s (the base) + 15 s (the bridge) instead of about 15 s.
+    @Test(.timeLimit(.minutes(2)))
+    func anApplyInterruptedByAVanishedDaemonAnswersWithinOneRetrySpan() async throws {
+        let topology = OutageTopology(deckies: 2)
+        try await OutageFixture.with(topologyID: topology.id, retry: .seed, containerConcurrency: 1) { f in
+            let start = ContinuousClock.now
+            let result = await f.apply(topology.hydrated, progress: f.stopDaemon(afterContainers: 1))
+            let answered = ContinuousClock.now - start
+            print("outage: with the agent's retry policy the interrupted apply answered in \(answered)")
+            #expect(result.failure?.code == .dockerUnavailable, "\(result)")
+            withKnownIssue("rollBack retries each removal for the full retry policy while the daemon is gone") {
+                #expect(answered < .seconds(25), "answered in \(answered)")
+            }
+
+            try await f.daemon.start()
+            #expect(try await f.apply(topology.hydrated).get()["status"] == "applied")
+            #expect(try await f.listed(topology.id).running == topology.containerNames)
+            #expect(try await f.teardown(topology.id).get()["status"] == "torn_down")
+            #expect(try await f.listed(topology.id).all.isEmpty)
         }
     }
 }

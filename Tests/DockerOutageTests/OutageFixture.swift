@@ -4,6 +4,7 @@ import AgentStore
 import DecnetJSON
 import DockerEngine
 import Foundation
+import Synchronization
 import Testing
 import Topology
 
@@ -19,18 +20,18 @@ final class OutageFixture: Sendable {
     let runtime: DockerTopologyRuntime
     let operations: TopologyOperations
 
-    private init(daemon: PrivateDockerDaemon) throws {
+    private init(daemon: PrivateDockerDaemon, retry: RetryPolicy, containerConcurrency: Int) throws {
         self.daemon = daemon
         directory = daemon.root + "/agent"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try TopologyStore(path: directory + "/" + TopologyStore.fileName)
         client = DockerClient(
             configuration: .init(socketPath: daemon.socketPath, connectTimeout: .seconds(2), readTimeout: .seconds(20)))
-        // Short retries and a short reconnect backoff keep every outage test well under a minute.
+        // A short reconnect backoff keeps the observer's recovery quick.
         runtime = DockerTopologyRuntime(
             client: client,
             configuration: .init(
-                stateDirectory: directory, retry: .seed,
+                stateDirectory: directory, retry: retry, containerConcurrency: containerConcurrency,
                 refreshDebounce: .milliseconds(50),
                 reconnectBackoff: [.milliseconds(100), .milliseconds(250), .milliseconds(500)]))
         let settings = AgentSettings(
@@ -39,13 +40,17 @@ final class OutageFixture: Sendable {
         operations = TopologyOperations(settings: settings, store: StoreExecutor(store: store), runtime: runtime)
     }
 
+    /// Retries of the tests unless they ask for the agent's own policy: short, so every test stays well under a
+    /// minute.
+    static let shortRetries = RetryPolicy(delays: [.milliseconds(200), .milliseconds(400)])
+
     /// A fixture with its daemon started and the test image loaded.
-    static func make() async throws -> OutageFixture {
+    static func make(retry: RetryPolicy, containerConcurrency: Int) async throws -> OutageFixture {
         let daemon = try PrivateDockerDaemon()
         do {
             try await daemon.start()
             try await daemon.load(image: image)
-            return try OutageFixture(daemon: daemon)
+            return try OutageFixture(daemon: daemon, retry: retry, containerConcurrency: containerConcurrency)
         } catch {
             await daemon.destroy()
             throw error
@@ -69,9 +74,10 @@ final class OutageFixture: Sendable {
     /// Runs `body` with a fixture whose observer follows the daemon's events, then always cleans up: tears down
     /// `topologyID` if the daemon runs, stops the daemon and removes every file.
     static func with(
-        topologyID: String, _ body: @Sendable (OutageFixture) async throws -> Void
+        topologyID: String, retry: RetryPolicy = shortRetries, containerConcurrency: Int = 4,
+        _ body: @Sendable (OutageFixture) async throws -> Void
     ) async throws {
-        let fixture = try await make()
+        let fixture = try await make(retry: retry, containerConcurrency: containerConcurrency)
         let outcome: Result<Void, any Error> = await withTaskGroup(of: Void.self) { group in
             group.addTask { await fixture.runtime.run() }
             let result: Result<Void, any Error>
@@ -101,6 +107,21 @@ final class OutageFixture: Sendable {
     {
         await operations.apply(
             ApplyRequest(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated)), progress: progress)
+    }
+
+    /// A progress callback that stops the daemon, once, when `count` containers are settled, and returns only
+    /// after dockerd has exited: the apply goes on against a daemon that is gone.
+    func stopDaemon(afterContainers count: Int) -> TopologyOperations.Progress {
+        let done = Mutex(false)
+        let daemon = self.daemon
+        return { phase, settled, _, _ in
+            guard phase == .containers, settled >= count else { return }
+            let first = done.withLock { stopped in
+                defer { stopped = true }
+                return !stopped
+            }
+            if first { daemon.stopNow() }
+        }
     }
 
     func teardown(_ topologyID: String) async -> Result<JSONValue, AgentError> {

@@ -1,14 +1,17 @@
 import DockerEngine
 import Foundation
+import Synchronization
 
 /// A `dockerd` of the test's own, which the test may stop and start at will: its socket, data root, exec root
-/// (with its own managed containerd) and pidfile live in one temporary folder, and it runs with `--bridge=none
-/// --iptables=false --ip-masq=false`, so it neither touches the shared daemon nor the host's firewall rules.
+/// (with its own managed containerd) and pidfile live in one temporary folder, and it runs in its own network
+/// namespace with `--bridge=none --iptables=false --ip-masq=false`, so it touches neither the shared daemon's
+/// interfaces nor the host's firewall rules.
 actor PrivateDockerDaemon {
     /// Short on purpose: containerd's socket lives under the exec root and a unix socket path has 107 bytes at most.
     let root: String
     private var process: Process?
-    private var starts = 0
+    /// The running daemon's process id (0 when none), for ``stopNow()`` from synchronous code.
+    private let pid = Mutex<pid_t>(0)
 
     init() throws {
         root = "/tmp/dno-" + String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(8))
@@ -27,13 +30,16 @@ actor PrivateDockerDaemon {
         guard !isRunning else { return }
         guard let dockerd = Self.dockerd else { throw DaemonError("no dockerd executable on this host") }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: dockerd)
+        // In a network namespace of its own: with `--bridge=none` dockerd deletes the host's `docker0` at start-up,
+        // which would break the shared daemon's default bridge (image builds need it). `unshare -n` execs dockerd in
+        // place, so the process id is dockerd's; its unix socket is a file and reachable from here.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = [
-            "-H", "unix://" + socketPath, "--data-root", root + "/data", "--exec-root", root + "/x",
+            "--net", "--", dockerd, "-H", "unix://" + socketPath, "--data-root", root + "/data", "--exec-root", root + "/x",
             "--pidfile", root + "/dockerd.pid", "--bridge=none", "--iptables=false", "--ip-masq=false",
         ]
         if !FileManager.default.fileExists(atPath: logPath) {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
@@ -43,7 +49,7 @@ actor PrivateDockerDaemon {
         try process.run()
         try? log.close()
         self.process = process
-        starts += 1
+        pid.withLock { $0 = process.processIdentifier }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if !process.isRunning {
@@ -67,6 +73,26 @@ actor PrivateDockerDaemon {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
+    }
+
+    /// Stops the daemon like ``stop(timeout:)`` but blocking the calling thread, for a synchronous progress
+    /// callback: when it returns the daemon has exited, so the apply that called it meets a daemon that is gone.
+    nonisolated func stopNow(timeout: Duration = .seconds(30)) {
+        let target = pid.withLock { $0 }
+        guard target > 0 else { return }
+        kill(target, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while Self.alive(target) && ContinuousClock.now < deadline { usleep(20_000) }
+        if Self.alive(target) { kill(target, SIGKILL) }
+        while Self.alive(target) { usleep(20_000) }
+    }
+
+    /// Whether `pid` is a process that has not exited (a zombie waiting to be reaped has).
+    nonisolated static func alive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[close...].hasPrefix(") Z")
     }
 
     /// Copies an image from the shared daemon (`docker save | docker -H <ours> load`).
