@@ -25,8 +25,8 @@ final class ChildProcess: @unchecked Sendable {
         let stamp = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         stdoutPath = "\(logDirectory)/\(name)-\(stamp).out"
         stderrPath = "\(logDirectory)/\(name)-\(stamp).err"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var merged = ProcessInfo.processInfo.environment
