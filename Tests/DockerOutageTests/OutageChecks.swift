@@ -30,6 +30,9 @@ actor DaemonProbe {
     private func probe() async -> Bool {
         guard geteuid() == 0 else { return skip("the tests are not running as root, which dockerd needs") }
         guard PrivateDockerDaemon.dockerd != nil else { return skip("no dockerd executable is installed") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare") else {
+            return skip("no /usr/bin/unshare (util-linux) to give the daemon a network namespace of its own")
+        }
         do {
             let daemon = try PrivateDockerDaemon()
             do {

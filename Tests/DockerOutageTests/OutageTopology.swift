@@ -46,8 +46,8 @@ struct OutageTopology: Sendable {
         ]
     }
 
-    /// A /24 in 10.200.0.0 to 10.249.255.0 that no route of the host overlaps: the private daemon's bridges live in
-    /// the host's network namespace beside the shared daemon's.
+    /// A /24 in 10.200.0.0 to 10.249.255.0 that no route of the host overlaps. The private daemon runs in a network
+    /// namespace of its own, so this is only caution: its addresses never meet the host's anyway.
     static func freeSubnet() -> (subnet: String, prefix: String) {
         let routes = hostRoutes()
         while true {

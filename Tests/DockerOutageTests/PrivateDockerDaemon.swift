@@ -35,8 +35,9 @@ actor PrivateDockerDaemon {
         // place, so the process id is dockerd's; its unix socket is a file and reachable from here.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         process.arguments = [
-            "--net", "--", dockerd, "-H", "unix://" + socketPath, "--data-root", root + "/data", "--exec-root", root + "/x",
-            "--pidfile", root + "/dockerd.pid", "--bridge=none", "--iptables=false", "--ip-masq=false",
+            "--net", "--", dockerd, "-H", "unix://" + socketPath, "--data-root", root + "/data",
+            "--exec-root", root + "/x", "--pidfile", root + "/dockerd.pid", "--bridge=none", "--iptables=false",
+            "--ip-masq=false",
         ]
         if !FileManager.default.fileExists(atPath: logPath) {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)
