@@ -6,6 +6,7 @@ DECNET_APT_PACKAGES=(
   docker.io busybox-static                              # the real Docker Engine and a rootfs for local test images
   docker-compose                                        # benchmark baseline
   iproute2 iptables                                     # network-namespace fault tests
+  socat strace                                          # Docker outage proxy, reconnect back-off measurement
   python3 python3-pip                                   # interop tests
 )
 
