@@ -69,7 +69,8 @@ struct NATLab: Sendable {
         }
         try await inside(master, ["ip", "route", "add", "192.0.2.0/24", "via", Self.natWANAddress])
         try await inside(agent, ["ip", "route", "add", "default", "via", Self.natLANAddress])
-        try await inside(nat, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        // /proc/sys/net belongs to the namespace of the process that writes it (no procps needed for sysctl).
+        try await inside(nat, ["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"])
         for rule in [
             ["-t", "nat", "-A", "POSTROUTING", "-o", wanLink, "-j", "MASQUERADE"],
             ["-P", "FORWARD", "DROP"],
