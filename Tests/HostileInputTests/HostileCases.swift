@@ -102,6 +102,7 @@ enum HostileCases {
     /// Odd but acceptable frames: answered with status 200 and nothing changes.
     static let harmless: [HostileCase] = [
         .harmless("UTF-8 byte order mark before a ping", [0xEF, 0xBB, 0xBF] + Frames.ping("bom"), id: "bom"),
+        .harmless("ping with nesting 511 levels deep", Frames.pingNested(id: "n511", depth: 510), id: "n511"),
         .harmless("ping with nesting exactly 512 levels deep", Frames.pingNested(id: "n512", depth: 511), id: "n512"),
         .harmless("ping with an unknown 8 MB string member", Frames.ping(id: "big", extra: "\"" + Frames.long("x", 8_000_000) + "\""), id: "big"),
         .harmless("ping with NaN and Infinity in an unknown member", Frames.ping(id: "nan", extra: "[NaN,Infinity,-Infinity,1e400]"), id: "nan"),
