@@ -114,19 +114,30 @@ public final class DockerTopologyRuntime: TopologyRuntime {
 
     /// Undoes a failed first apply: removes the containers, then the networks, this call created. Best effort.
     func rollBack(_ ledger: MaterialiseLedger) async {
+        // One attempt per object and no retry policy: the apply has already failed, and when the failure was the
+        // daemon going away every removal would otherwise wait out the full back-off (minutes for a large
+        // topology). What cannot be removed now is labelled and found by the next apply or teardown.
         let created = ledger.createdObjects
         for container in created.containers {
-            try? await retrying("remove \(container.name)") { () async throws(DockerError) in
+            do {
                 try await ignoringNotFound { () async throws(DockerError) in
                     try await self.client.removeContainer(container.id, force: true, volumes: true)
                 }
+            } catch where error.code == .unavailable {
+                return
+            } catch {
+                continue
             }
         }
         for network in created.networks {
-            try? await retrying("remove network \(network.name)") { () async throws(DockerError) in
+            do {
                 try await ignoringNotFound { () async throws(DockerError) in
                     try await self.client.removeNetwork(network.id)
                 }
+            } catch where error.code == .unavailable {
+                return
+            } catch {
+                continue
             }
         }
     }
