@@ -55,12 +55,3 @@ struct LoadTestTests {
         print("load test: \(summary.jsonText)")
     }
 }
-
-extension JSONValue {
-    var isNumber: Bool {
-        switch self {
-        case .integer, .float: true
-        default: false
-        }
-    }
-}
