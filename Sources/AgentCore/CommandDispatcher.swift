@@ -45,6 +45,9 @@ public actor CommandDispatcher {
 
     /// The apply or teardown in progress.
     public private(set) var running: (id: String, type: RequestType)?
+    /// Results the store could not keep (disk full, read-only): retries are answered from here until the process
+    /// ends, instead of "accepted" forever. Bounded like the store's own retention.
+    private var unsaved: [String: [UInt8]] = [:]
 
     public init(
         operations: TopologyOperations, store: StoreExecutor, settings: AgentSettings,
@@ -144,7 +147,11 @@ public actor CommandDispatcher {
             await send(Outbound(frame: stored, event: false))
             return nil
         case .running:
-            await reply(Messages.accepted(id: request.id), event: false)
+            if let frame = unsaved[request.id] {
+                await send(Outbound(frame: frame, event: false))
+            } else {
+                await reply(Messages.accepted(id: request.id), event: false)
+            }
             return nil
         case .new:
             guard running == nil else {
@@ -201,8 +208,16 @@ public actor CommandDispatcher {
         }
         let frame = Messages.frame(message)
         let at = now()
-        _ = try? await store.run { try $0.finishRequest(id: id, result: frame, at: at) }
-        _ = try? await store.run { try $0.prune(now: at) }
+        do {
+            _ = try await store.run { try $0.finishRequest(id: id, result: frame, at: at) }
+            _ = try? await store.run { try $0.prune(now: at) }
+        } catch {
+            logger.error("cannot store the result; retries are answered from memory", metadata: [
+                "request_id": "\(id)", "error": "\(error)",
+            ])
+            if unsaved.count >= 1_000 { unsaved.removeAll() }
+            unsaved[id] = frame
+        }
         running = nil
         await send(Outbound(frame: frame, event: true))
         onChange()

@@ -129,8 +129,13 @@ extension TopologyOperations {
                 try store.put(topologyId: topologyID, versionHash: request.versionHash, hydrated: hydrated, at: at)
             }
         } catch {
+            // Deviation #12: a failed first apply leaves nothing running. (A failed re-apply leaves what runs.)
+            if !wasApplied {
+                _ = try? await runtime.teardown(topologyID: topologyID, teardownOrder: plan.teardownOrder) { _ in }
+                removeComposeFiles(topologyID: topologyID)
+            }
             return await failed(topologyID, request, AgentError(
-                .internal, "the topology runs but could not be recorded: \(error)",
+                .internal, "the topology could not be recorded: \(error)",
                 details: ["phase": "record", "store": .string(JSONString((error as? StoreError)?.code.description ?? "unknown"))]))
         }
         progress(.record, 1, 1, "applied")

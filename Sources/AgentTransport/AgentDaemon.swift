@@ -2,7 +2,11 @@ import AgentCore
 import AgentProtocol
 import AgentStore
 import DecnetJSON
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import ServiceLifecycle
 import Topology
