@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Topology
 
 #if canImport(Glibc)
 import Glibc
@@ -15,11 +20,22 @@ public final class StateDirectoryLock: Sendable {
         public var description: String { "another decnet-agent is using \(path)" }
     }
 
+    /// `agent.lock` could not be opened or created (`errno` says why).
+    public struct Unopenable: Error, CustomStringConvertible {
+        public let path: String
+        public let errno: Int32
+        /// Worded as the Foundation `CocoaError(.fileWriteNoPermission)` thrown here before printed, so the operator's
+        /// line does not change.
+        public var description: String {
+            FileErrorText.details(CocoaError(.fileWriteNoPermission, userInfo: ["NSFilePath": path]))
+        }
+    }
+
     public init(stateDirectory: String) throws {
         path = stateDirectory + "/agent.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
+            throw Unopenable(path: path, errno: errno)
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)

@@ -48,6 +48,16 @@ extension TopologyOperations {
                 details: ["issues": .array([issue.jsonValue])]))
         }
 
+        // Names the composer derives can still meet: a service container `<decky>-<svc>` and a base
+        // `decnet_t_<id8>_<decky>`, or two LAN names that differ only by case (one bridge, two subnets).
+        let collisions = Self.nameCollisions(plan)
+        if !collisions.isEmpty {
+            return await failed(topologyID, request, AgentError(
+                .invalidTopology, "\(collisions.count) Docker name(s) would be used twice: "
+                    + collisions.map { $0.message }.joined(separator: "; "),
+                details: ["issues": .array(collisions.map(\.jsonValue))]))
+        }
+
         // One topology per agent: another one applied is a conflict unless the master asked to supersede it.
         let current: AppliedTopology?
         do {
@@ -140,6 +150,32 @@ extension TopologyOperations {
         }
         progress(.record, 1, 1, "applied")
         return .success(["status": "applied", "version_hash": .string(JSONString(request.versionHash))])
+    }
+
+    /// Containers or bridges of the plan that share a Docker name (issue code `NAME_COLLISION`).
+    static func nameCollisions(_ plan: ComposePlan) -> [ValidationIssue] {
+        var issues: [ValidationIssue] = []
+        func duplicates(_ names: [String], _ kind: String) {
+            var seen = Set<JSONString>()
+            var reported = Set<JSONString>()
+            for name in names.map({ JSONString($0) }) where !seen.insert(name).inserted && reported.insert(name).inserted {
+                issues.append(ValidationIssue(
+                    code: "NAME_COLLISION", message: "\(kind) name \"\(name.value)\" would be used twice",
+                    target: [kind: .string(name)]))
+            }
+        }
+        duplicates(plan.containers.map(\.containerName), "container")
+        var bridgeSubnets: [JSONString: String] = [:]
+        var bridgeNames: [String] = []
+        for bridge in plan.bridges {
+            let key = JSONString(bridge.name)
+            // The same LAN listed twice with one subnet is one bridge; two subnets behind one name is a collision.
+            if let subnet = bridgeSubnets[key], subnet == bridge.subnet { continue }
+            bridgeSubnets[key] = bridge.subnet
+            bridgeNames.append(bridge.name)
+        }
+        duplicates(bridgeNames, "bridge")
+        return issues
     }
 
     /// Records the failure as the last attempt (best effort: a broken store must not hide the real error).

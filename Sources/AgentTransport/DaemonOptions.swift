@@ -1,6 +1,15 @@
 import AgentProtocol
 import DecnetJSON
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Topology
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The settings of `decnet-agent run`, resolved from flags, then `DECNET_*` environment variables, then a JSON config
 /// file (`--config FILE` or `DECNET_CONFIG`), then defaults: the first source that sets a value wins.
@@ -25,8 +34,8 @@ public struct DaemonOptions: Sendable, Equatable {
 
         init(_ name: String) {
             flag = name
-            environment = "DECNET_" + name.uppercased().replacingOccurrences(of: "-", with: "_")
-            file = name.replacingOccurrences(of: "-", with: "_")
+            environment = "DECNET_" + name.uppercased().replacing("-", with: "_")
+            file = name.replacing("-", with: "_")
         }
 
         public static let agentID = Key("agent-id")
@@ -116,7 +125,7 @@ public struct DaemonOptions: Sendable, Equatable {
         do {
             try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw Problem("state directory \(path) cannot be created: \(error.localizedDescription)")
+            throw Problem("state directory \(path) cannot be created: \(FileErrorText.describe(error))")
         }
         let probe = path + "/.write-test-\(getpid())"
         guard fm.createFile(atPath: probe, contents: Data("x".utf8)) else {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CLISupport
 import DecnetJSON
-import Foundation
 import Topology
 
 struct ComposeCommand: ParsableCommand {
@@ -40,7 +39,7 @@ struct ComposeCommand: ParsableCommand {
             let plan = try composer.compose(hydrated)
             switch format {
             case .json: Output.json(plan.document)
-            case .yaml: FileHandle.standardOutput.write(Data(ComposeYAML.render(plan.document).utf8))
+            case .yaml: StandardStream.writeOutput(ComposeYAML.render(plan.document))
             }
         } catch {
             InputFile.fail("cannot compose: \(error)", status: 1)

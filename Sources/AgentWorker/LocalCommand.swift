@@ -6,7 +6,11 @@ import ArgumentParser
 import CLISupport
 import DecnetJSON
 import DockerEngine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Topology
 
 /// `decnet-agent local`: the agent's own apply, teardown and state without a master, for operators and checks.
@@ -56,7 +60,7 @@ struct LocalAgent {
             let operations = TopologyOperations(settings: settings, store: StoreExecutor(store: store), runtime: runtime)
             return LocalAgent(operations: operations, store: store, client: client, lock: lock)
         } catch {
-            InputFile.fail("state directory \(stateDir): \(error)")
+            InputFile.fail("state directory \(stateDir): \(FileErrorText.details(error))")
         }
     }
 
@@ -73,7 +77,7 @@ struct LocalAgent {
     }
 
     static let progress: TopologyOperations.Progress = { phase, done, total, message in
-        FileHandle.standardError.write(Data("[\(phase.rawValue) \(done)/\(total)] \(message)\n".utf8))
+        StandardStream.writeError("[\(phase.rawValue) \(done)/\(total)] \(message)\n")
     }
 }
 

@@ -5,7 +5,11 @@ import ArgumentParser
 import CLISupport
 import DecnetJSON
 import DockerEngine
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import ServiceLifecycle
 import Topology

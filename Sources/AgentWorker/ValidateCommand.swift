@@ -1,6 +1,5 @@
 import ArgumentParser
 import CLISupport
-import Foundation
 import Topology
 
 struct ValidateCommand: ParsableCommand {

@@ -1,5 +1,12 @@
 import DecnetJSON
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads the JSON document an operator command was given (`-` is standard input).
 ///
@@ -14,7 +21,7 @@ public enum InputFile {
     public static func readJSON(_ path: String) -> JSONValue {
         let bytes: [UInt8]
         if path == "-" {
-            bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+            bytes = StandardStream.readInput()
         } else {
             guard let data = FileManager.default.contents(atPath: path) else {
                 let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
@@ -30,7 +37,7 @@ public enum InputFile {
     }
 
     public static func fail(_ line: String, status: Int32 = 2) -> Never {
-        FileHandle.standardError.write(Data("\(programName): \(line)\n".utf8))
+        StandardStream.writeError("\(programName): \(line)\n")
         exit(status)
     }
 }
@@ -40,6 +47,6 @@ public enum Output {
     public static func json(_ value: JSONValue, pretty: Bool = true) {
         var bytes = PythonJSONEncoder(indent: pretty ? 2 : nil).encode(value)
         bytes.append(0x0A)
-        FileHandle.standardOutput.write(Data(bytes))
+        StandardStream.writeOutput(bytes)
     }
 }

@@ -1,5 +1,9 @@
 import DecnetJSON
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 
 /// A swift-log handler writing one JSON object per line on standard error:
@@ -29,13 +33,34 @@ public struct JSONLogHandler: LogHandler {
         }
         var line = PythonJSONEncoder().encode(.object(object))
         line.append(0x0A)
-        FileHandle.standardError.write(Data(line))
+        StandardStream.writeError(line)
     }
 
+    /// Now in UTC to the millisecond, `2026-01-31T09:05:07.042Z` (ISO 8601, as `ISO8601DateFormatter` with fractional
+    /// seconds wrote it: rounded to the nearest millisecond).
     static func timestamp() -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date())
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return timestamp(seconds: Int(now.tv_sec), nanoseconds: Int(now.tv_nsec))
+    }
+
+    static func timestamp(seconds: Int, nanoseconds: Int) -> String {
+        var seconds = seconds
+        var milliseconds = (nanoseconds + 500_000) / 1_000_000
+        if milliseconds == 1000 {
+            seconds += 1
+            milliseconds = 0
+        }
+        var time = time_t(seconds)
+        var fields = tm()
+        gmtime_r(&time, &fields)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return pad(fields.tm_year + 1900, 4) + "-" + pad(fields.tm_mon + 1, 2) + "-" + pad(fields.tm_mday, 2) + "T"
+            + pad(fields.tm_hour, 2) + ":" + pad(fields.tm_min, 2) + ":" + pad(fields.tm_sec, 2) + "."
+            + pad(Int32(milliseconds), 3) + "Z"
     }
 
     /// Bootstraps swift-log once for an executable: JSON lines or text on standard error.

@@ -1,11 +1,11 @@
-import Foundation
+import Synchronization
 
 /// The API version negotiated with the daemon, worked out once: concurrent first callers wait for the one
 /// negotiation in flight instead of each asking `/version`.
 final class APIVersionCache: @unchecked Sendable {
     // Invariant for @unchecked Sendable: `state` is read and written only while `lock` is held; continuations are
     // resumed after the lock is released.
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var state: State = .unknown
 
     private enum State {
@@ -21,7 +21,7 @@ final class APIVersionCache: @unchecked Sendable {
     ) async throws(DockerError) -> DockerAPIVersion {
         while true {
             enum Role { case done(DockerAPIVersion), leader, follower }
-            let role: Role = lock.withLock {
+            let role: Role = lock.withLock { _ in
                 switch state {
                 case .known(let version): return .done(version)
                 case .negotiating: return .follower
@@ -40,7 +40,7 @@ final class APIVersionCache: @unchecked Sendable {
                 } catch {
                     result = .failure(error)
                 }
-                let followers: [CheckedContinuation<DockerAPIVersion, any Error>] = lock.withLock {
+                let followers: [CheckedContinuation<DockerAPIVersion, any Error>] = lock.withLock { _ in
                     guard case .negotiating(let followers) = state else { return [] }
                     if case .success(let version) = result { state = .known(version) } else { state = .unknown }
                     return followers
@@ -50,7 +50,7 @@ final class APIVersionCache: @unchecked Sendable {
             case .follower:
                 do {
                     return try await withCheckedThrowingContinuation { continuation in
-                        let ready: DockerAPIVersion?? = lock.withLock {
+                        let ready: DockerAPIVersion?? = lock.withLock { _ in
                             switch state {
                             case .negotiating(var followers):
                                 followers.append(continuation)

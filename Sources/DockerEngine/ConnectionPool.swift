@@ -1,4 +1,4 @@
-import Foundation
+import Synchronization
 
 /// A bounded set of keep-alive connections to the daemon, plus unpooled connections for long streams.
 ///
@@ -8,7 +8,7 @@ import Foundation
 final class ConnectionPool: @unchecked Sendable {
     // Invariant for @unchecked Sendable: every `var` below is read and written only while `lock` is held, and
     // continuations are resumed and channels closed only after the lock is released.
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var idle: [DockerConnection] = []
     private var leased: [ObjectIdentifier: DockerConnection] = [:]
     private var dedicated: [ObjectIdentifier: DockerConnection] = [:]
@@ -45,11 +45,11 @@ final class ConnectionPool: @unchecked Sendable {
         self.connector = connector
     }
 
-    var shutDown: Bool { lock.withLock { isShutdown } }
+    var shutDown: Bool { lock.withLock { _ in isShutdown } }
 
     /// Counts for tests and diagnostics: pooled connections now, idle ones, streams, and the most ever open at once.
     var statistics: (open: Int, idle: Int, dedicated: Int, peakOpen: Int) {
-        lock.withLock { (open, idle.count, dedicated.count, peakOpen) }
+        lock.withLock { _ in (open, idle.count, dedicated.count, peakOpen) }
     }
 
     static let shutdownError = DockerError(.cancelled, operation: "", message: "the Docker client was shut down")
@@ -60,7 +60,7 @@ final class ConnectionPool: @unchecked Sendable {
     func lease() async throws -> Lease {
         enum Decision { case reuse(DockerConnection), connect, wait, shutdown }
         var stale: [DockerConnection] = []
-        let decision: Decision = lock.withLock {
+        let decision: Decision = lock.withLock { _ in
             if isShutdown { return .shutdown }
             while let connection = idle.popLast() {
                 if connection.isActive {
@@ -94,7 +94,7 @@ final class ConnectionPool: @unchecked Sendable {
     func leaseDedicated() async throws -> Lease {
         if shutDown { throw Self.shutdownError }
         let connection = try await connector()
-        let accepted = lock.withLock {
+        let accepted = lock.withLock { _ in
             if isShutdown { return false }
             dedicated[ObjectIdentifier(connection)] = connection
             return true
@@ -112,7 +112,7 @@ final class ConnectionPool: @unchecked Sendable {
         let id = ObjectIdentifier(connection)
         var close = false
         var handOff: (() -> Void)?
-        lock.withLock {
+        lock.withLock { _ in
             guard lease.pooled else {
                 dedicated[id] = nil
                 close = true
@@ -139,7 +139,7 @@ final class ConnectionPool: @unchecked Sendable {
 
     /// Refuses new leases, fails waiters with `cancelled`, and closes every connection, leased or not.
     func shutdown() {
-        let (connections, pending): ([DockerConnection], [CheckedContinuation<Grant, any Error>]) = lock.withLock {
+        let (connections, pending): ([DockerConnection], [CheckedContinuation<Grant, any Error>]) = lock.withLock { _ in
             isShutdown = true
             let all = idle + Array(leased.values) + Array(dedicated.values)
             open -= idle.count
@@ -158,14 +158,14 @@ final class ConnectionPool: @unchecked Sendable {
         do {
             connection = try await connector()
         } catch {
-            let handOff = lock.withLock {
+            let handOff = lock.withLock { _ in
                 open -= 1
                 return grantSlotLocked()
             }
             handOff?()
             throw error
         }
-        let accepted = lock.withLock {
+        let accepted = lock.withLock { _ in
             if isShutdown {
                 open -= 1
                 return false
@@ -190,14 +190,14 @@ final class ConnectionPool: @unchecked Sendable {
     }
 
     private func waitForGrant() async throws -> Grant {
-        let id = lock.withLock {
+        let id = lock.withLock { _ in
             nextWaiterID += 1
             unregisteredWaiters.insert(nextWaiterID)
             return nextWaiterID
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
-                let refusal: DockerError? = lock.withLock {
+                let refusal: DockerError? = lock.withLock { _ in
                     unregisteredWaiters.remove(id)
                     if cancelledWaiters.remove(id) != nil {
                         return Self.cancelledWaiting
@@ -209,7 +209,7 @@ final class ConnectionPool: @unchecked Sendable {
                 if let refusal { continuation.resume(throwing: refusal) }
             }
         } onCancel: {
-            let continuation: CheckedContinuation<Grant, any Error>? = lock.withLock {
+            let continuation: CheckedContinuation<Grant, any Error>? = lock.withLock { _ in
                 if let index = waiters.firstIndex(where: { $0.id == id }) {
                     return waiters.remove(at: index).continuation
                 }

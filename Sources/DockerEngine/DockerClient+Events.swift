@@ -1,5 +1,5 @@
 import DecnetJSON
-import Foundation
+import Synchronization
 
 extension DockerClient {
     /// `GET /events`: live events matching `filters` (`type`, `label`, `event`, `container`, `network`, ...).
@@ -48,7 +48,7 @@ extension DockerClient {
 /// the connection is established.
 private final class StreamLeaseHolder: @unchecked Sendable {
     // Invariant for @unchecked Sendable: `lease` and `terminated` are accessed only while `lock` is held.
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var lease: ConnectionPool.Lease?
     private var terminated = false
     private let client: DockerClient
@@ -58,7 +58,7 @@ private final class StreamLeaseHolder: @unchecked Sendable {
     }
 
     func hold(_ lease: ConnectionPool.Lease) {
-        let releaseNow: Bool = lock.withLock {
+        let releaseNow: Bool = lock.withLock { _ in
             if terminated { return true }
             self.lease = lease
             return false
@@ -67,7 +67,7 @@ private final class StreamLeaseHolder: @unchecked Sendable {
     }
 
     func terminate() {
-        let lease: ConnectionPool.Lease? = lock.withLock {
+        let lease: ConnectionPool.Lease? = lock.withLock { _ in
             terminated = true
             defer { self.lease = nil }
             return self.lease

@@ -1,5 +1,4 @@
 import DecnetJSON
-import Foundation
 import NIOPosix
 
 extension DockerClient {
@@ -81,8 +80,8 @@ extension DockerClient {
             if let text = message["stream"]?.stringValue {
                 log.append(text)
                 let marker = "Successfully built "
-                if imageID == nil, let range = text.range(of: marker) {
-                    let id = text[range.upperBound...].trimmingCharacters(in: .whitespacesAndNewlines)
+                if imageID == nil, let range = text.firstRange(of: marker) {
+                    let id = text[range.upperBound...].trimmingWhitespace()
                     if !id.isEmpty { imageID = id }
                 }
             }

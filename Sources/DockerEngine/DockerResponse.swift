@@ -1,5 +1,4 @@
 import DecnetJSON
-import Foundation
 
 /// A complete answer from the Engine API: status, headers and the whole body.
 public struct DockerResponse: Sendable {
@@ -53,6 +52,6 @@ public struct DockerResponse: Sendable {
     /// The first few hundred bytes of a body as text, whitespace-trimmed, for error messages.
     static func preview(_ body: [UInt8]) -> String {
         let text = String(decoding: body.prefix(400), as: UTF8.self)
-        return text.trimmingCharacters(in: .whitespacesAndNewlines) + (body.count > 400 ? "…" : "")
+        return text.trimmingWhitespace() + (body.count > 400 ? "…" : "")
     }
 }

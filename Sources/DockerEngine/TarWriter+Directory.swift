@@ -1,4 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Topology
 
 extension TarWriter {
     /// Archives everything under `directory` (not the directory itself), in code-point order of names so the same
@@ -6,8 +11,8 @@ extension TarWriter {
     /// links. Sockets, devices and unreadable files are refused with `invalidContext`. `.dockerignore` is not read.
     public static func archive(directory: String) throws(DockerError) -> [UInt8] {
         var writer = TarWriter()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory else {
             throw error("the build context \(directory) is not a directory")
         }
         try writer.addTree(root: directory, relative: "")
@@ -20,7 +25,7 @@ extension TarWriter {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: absolute)
         } catch {
-            throw Self.error("cannot list \(absolute): \(error.localizedDescription)")
+            throw Self.error("cannot list \(absolute): \(FileErrorText.describe(error))")
         }
         for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
             let path = relative.isEmpty ? name : relative + "/" + name
@@ -29,9 +34,9 @@ extension TarWriter {
             do {
                 attributes = try FileManager.default.attributesOfItem(atPath: full)
             } catch {
-                throw Self.error("cannot read the attributes of \(full): \(error.localizedDescription)")
+                throw Self.error("cannot read the attributes of \(full): \(FileErrorText.describe(error))")
             }
-            let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0o644
+            let mode = attributes[.posixPermissions] as? Int ?? 0o644
             let modified = (attributes[.modificationDate] as? Date).map { Int($0.timeIntervalSince1970) } ?? 0
             switch attributes[.type] as? FileAttributeType {
             case .typeDirectory?:
@@ -47,7 +52,7 @@ extension TarWriter {
                 do {
                     target = try FileManager.default.destinationOfSymbolicLink(atPath: full)
                 } catch {
-                    throw Self.error("cannot read the link \(full): \(error.localizedDescription)")
+                    throw Self.error("cannot read the link \(full): \(FileErrorText.describe(error))")
                 }
                 try addSymbolicLink(path, target: target, modificationTime: modified)
             default:

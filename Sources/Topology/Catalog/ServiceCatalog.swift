@@ -1,5 +1,9 @@
 import DecnetJSON
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The honeypot services a topology may use, as data (`catalog/services.json`, schema in docs/catalog.md).
 ///
@@ -49,7 +53,7 @@ public struct ServiceCatalog: Sendable, Hashable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw CatalogError(.unreadable, path: "", "cannot read \(path): \(error.localizedDescription)")
+            throw CatalogError(.unreadable, path: "", "cannot read \(path): \(FileErrorText.describe(error))")
         }
         let json: JSONValue
         do {

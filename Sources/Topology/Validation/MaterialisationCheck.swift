@@ -94,6 +94,16 @@ struct MaterialisationCheck {
             out.malformed(idPath, "the topology id must be a non-empty string")
             return nil
         }
+        // The whole id names the topology's labels, its compose file and the teardown request: the wire rule for
+        // topology ids (1 to 128 of a-z A-Z 0-9 _ . -, not starting with "."), so what is applied can be torn down.
+        let u = id.value.utf8
+        guard u.count <= Self.maxTopologyIDLength, u.first != UInt8(ascii: "."), u.allSatisfy(Self.isNameByte) else {
+            unsafe(
+                idPath, .string(id),
+                "the topology id must be 1 to \(Self.maxTopologyIDLength) characters of a-z, A-Z, 0-9, \"_\", \".\""
+                    + " and \"-\", not starting with \".\" (a teardown request must be able to name it)")
+            return nil
+        }
         var id8 = String.UnicodeScalarView()
         id8.append(contentsOf: id.value.unicodeScalars.prefix(Self.idPrefixLength))
         let prefix = String(id8)
@@ -132,6 +142,8 @@ struct MaterialisationCheck {
     static func isAlphanumeric(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
+
+    static let maxTopologyIDLength = 128
 
     static func isNameByte(_ b: UInt8) -> Bool {
         isAlphanumeric(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") || b == UInt8(ascii: "-")
