@@ -111,7 +111,8 @@ extension TopologyOperations {
             try writeComposeFile(plan)
         } catch {
             return await failed(topologyID, request, AgentError(
-                .internal, "cannot write the compose file: \(error)", details: ["phase": "record"]))
+                .internal, "cannot write the compose file: \(FileErrorText.details(error))",
+                details: ["phase": "record"]))
         }
 
         let wasApplied = current?.topologyId == topologyID
