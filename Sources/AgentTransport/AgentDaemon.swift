@@ -49,15 +49,20 @@ public final class AgentDaemon: Service {
         let executor = StoreExecutor(store: store)
         let operations = TopologyOperations(settings: settings, store: executor, runtime: runtime, preflight: preflight)
         let changes = ChangeSignal()
+        let trim = IdleTrim()
         let dispatcher = CommandDispatcher(
             operations: operations, store: executor, settings: settings,
             decoder: RequestDecoder(maxEnvelopeBytes: link.maxEnvelopeBytes), logger: logger,
-            onChange: { changes.fire() }, send: { connection.send($0) })
+            onChange: {
+                changes.fire()
+                trim.poke()
+            }, send: { connection.send($0) })
         let heartbeats = HeartbeatSource(
             settings: settings, operations: operations, dispatcher: dispatcher, changes: changes,
             clockMillis: { Int(Date().timeIntervalSince1970 * 1000) })
         let settings = self.settings
         let runtimeService = self.runtimeService
+        let logger = self.logger
         logger.info("agent started", metadata: [
             "command_endpoint": "\(link.commandEndpoint)", "heartbeat_endpoint": "\(link.heartbeatEndpoint)",
             "boot_id": "\(settings.bootID)", "state_dir": "\(settings.stateDirectory)",
@@ -67,8 +72,14 @@ public final class AgentDaemon: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await runtimeService() }
                 group.addTask {
+                    await trim.run(
+                        isBusy: { await dispatcher.running != nil },
+                        released: { logger.debug("released idle code pages", metadata: ["kib": "\($0)"]) })
+                }
+                group.addTask {
                     await connection.runConnectionWatch {
-                        Messages.hello(
+                        trim.poke()
+                        return Messages.hello(
                             agentID: settings.agentID, agentVersion: settings.agentVersion, bootID: settings.bootID,
                             capabilities: Self.capabilities, state: await operations.state())
                     }
