@@ -1,4 +1,4 @@
-"""A master for wire protocol v1, written from /work/shared/spec/wire-protocol.md alone, on pyzmq.
+"""A master for wire protocol v1, written from the wire-protocol specification alone (schemas/README.md indexes its messages), on pyzmq.
 
 It is what DECNET's Python master would have to do to drive our agent: a ROUTER for commands and a SUB for
 heartbeats, both CURVE servers in ZAP domain `decnet`, checked by pyzmq's ThreadAuthenticator over a folder of
