@@ -3,8 +3,19 @@ import DecnetJSON
 /// What the master knows about one agent: its last hello, its last heartbeat and the state they carried.
 public struct AgentRecord: Sendable {
     public var agentID: String
-    /// A hello was seen and no send to the agent has failed since.
+    /// Why an agent that said hello is no longer taken as connected.
+    public enum DisconnectReason: String, Sendable {
+        /// Nothing arrived from it for longer than the master's silence limit (a cut link, a frozen host): the
+        /// master notices without having to send anything.
+        case silent
+        /// libzmq refused a send to it: its connection is gone.
+        case sendFailed = "send_failed"
+    }
+
+    /// A hello was seen, and since then no send to the agent failed and it was never silent for too long.
     public var connected = false
+    /// Why it is not connected any more; `nil` while connected and before the first hello.
+    public var disconnectReason: DisconnectReason?
     /// Hellos seen (one per connection the agent made).
     public var connections = 0
     public var bootID: String?
@@ -39,6 +50,16 @@ public struct AgentRecord: Sendable {
         public var outOfOrder: Int
     }
 
+    /// Something arrived from the agent at `now`. An agent that was only silent is connected again; one whose
+    /// connection refused a send waits for its hello (a new connection).
+    mutating func heard(now: Int64) {
+        lastSeenAt = now
+        if disconnectReason == .silent {
+            connected = true
+            disconnectReason = nil
+        }
+    }
+
     public var topologyID: String? { state?["topology_id"]?.stringValue }
     public var appliedVersionHash: String? { state?["applied_version_hash"]?.stringValue }
     /// `observed.error` of the state: the agent could not ask Docker.
@@ -59,6 +80,7 @@ public struct AgentRecord: Sendable {
         var object = JSONObject()
         object["agent_id"] = .string(JSONString(agentID))
         object["connected"] = .bool(connected)
+        object["disconnect_reason"] = disconnectReason.map { JSONValue($0.rawValue) } ?? .null
         object["connections"] = .integer(JSONInteger(connections))
         object["boot_id"] = bootID.map { JSONValue($0) } ?? .null
         object["agent_version"] = agentVersion.map { JSONValue($0) } ?? .null

@@ -17,6 +17,7 @@ public struct FleetView: Sendable {
         else { return false }
         var record = records[agentID] ?? AgentRecord(agentID: agentID)
         record.connected = true
+        record.disconnectReason = nil
         record.connections += 1
         record.bootID = boot.value
         record.agentVersion = version.value
@@ -48,8 +49,10 @@ public struct FleetView: Sendable {
             current.gaps += missing
             info = current
         } else {
-            // A new boot starts at 1: anything before this heartbeat in the new boot was missed.
-            missing = seq - 1
+            // A new boot starts at 1: anything before this heartbeat in the new boot was missed. The first heartbeat
+            // the master ever sees from the agent (the master just started) shows nothing missing: the earlier ones
+            // were sent before anyone listened.
+            missing = info == nil ? 0 : seq - 1
             info = AgentRecord.HeartbeatInfo(
                 receivedAt: now, seq: seq, sentAt: nil, intervalMillis: nil, bootID: boot.value,
                 count: info?.count ?? 0,
@@ -64,7 +67,7 @@ public struct FleetView: Sendable {
         record.running = envelope["running"] ?? .null
         if record.bootID == nil { record.bootID = boot.value }
         if let version = envelope["agent_version"]?.stringValue { record.agentVersion = version }
-        record.lastSeenAt = now
+        record.heard(now: now)
         records[agentID] = record
         return missing
     }
@@ -73,18 +76,34 @@ public struct FleetView: Sendable {
     public mutating func state(agentID: String, state: JSONValue, now: Int64) {
         guard case .object = state, var record = records[agentID] else { return }
         record.state = state
-        record.lastSeenAt = now
+        record.heard(now: now)
         records[agentID] = record
     }
 
-    /// Anything else received from the agent on the command socket.
+    /// Anything else received from the agent.
     public mutating func seen(agentID: String, now: Int64) {
-        records[agentID]?.lastSeenAt = now
+        records[agentID]?.heard(now: now)
     }
 
     /// A send to the agent failed: it is not connected (until its next hello).
     public mutating func unreachable(agentID: String) {
+        guard records[agentID]?.connected == true else { return }
         records[agentID]?.connected = false
+        records[agentID]?.disconnectReason = .sendFailed
+    }
+
+    /// Marks connected agents from which nothing arrived for longer than `limit(record)` milliseconds as silent
+    /// (not connected, so requests wait for them), and returns their ids. A silent agent is connected again by
+    /// its next hello, heartbeat or answer.
+    public mutating func silence(now: Int64, limit: (AgentRecord) -> Int64) -> [String] {
+        var silenced: [String] = []
+        for (agentID, record) in records where record.connected {
+            guard let last = record.lastSeenAt, now - last > limit(record) else { continue }
+            records[agentID]?.connected = false
+            records[agentID]?.disconnectReason = .silent
+            silenced.append(agentID)
+        }
+        return silenced.sorted()
     }
 
     /// Whether requests may be sent to the agent now.

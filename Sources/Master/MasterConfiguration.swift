@@ -26,7 +26,9 @@ public struct MasterConfiguration: Sendable {
     public var tcpKeepaliveIdle: Int32 = 60
     /// A request that saw nothing from its agent for this long is sent again with the same id.
     public var retryInterval: Duration = .seconds(10)
-    /// How often timers (retries, deadlines, watch pushes) are looked at.
+    /// When an agent that sends nothing counts as gone (``SilencePolicy``).
+    public var silence = SilencePolicy()
+    /// How often timers (retries, deadlines, watch pushes, silent agents) are looked at.
     public var tickInterval: Duration = .milliseconds(200)
     /// How often the allow-list folders are re-read even when they look unchanged.
     public var allowListRescan: Duration = .seconds(2)
@@ -58,6 +60,31 @@ public struct MasterConfiguration: Sendable {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+}
+
+/// When the master stops taking a quiet agent as connected. Agents heartbeat at the interval they announce
+/// (`interval_ms`), so an agent from which nothing arrived for `intervals` of them plus `slackMillis` is cut off,
+/// frozen or gone, long before the ZMTP heartbeat timeout ends its connection or a send fails. Before its first
+/// heartbeat the limit is `beforeFirstHeartbeatMillis`. The agent is shown with `connected: false` and
+/// `disconnect_reason: "silent"`, requests wait for it, and anything it sends connects it again.
+public struct SilencePolicy: Sendable, Hashable {
+    /// Missed heartbeat intervals before an agent is silent; 0 turns the check off.
+    public var intervals: Int
+    public var slackMillis: Int64
+    public var beforeFirstHeartbeatMillis: Int64
+
+    public init(intervals: Int = 3, slackMillis: Int64 = 1000, beforeFirstHeartbeatMillis: Int64 = 30_000) {
+        self.intervals = intervals
+        self.slackMillis = slackMillis
+        self.beforeFirstHeartbeatMillis = beforeFirstHeartbeatMillis
+    }
+
+    /// The silence allowed to `record`, in milliseconds, or `nil` when the check is off.
+    public func limit(for record: AgentRecord) -> Int64? {
+        guard intervals > 0 else { return nil }
+        guard let interval = record.heartbeat?.intervalMillis, interval > 0 else { return beforeFirstHeartbeatMillis }
+        return Int64(intervals) * Int64(interval) + slackMillis
     }
 }
 

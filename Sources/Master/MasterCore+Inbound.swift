@@ -31,7 +31,7 @@ extension MasterCore {
                 ])
             await perform(tracker.hello(agentID: agentID, now: now))
         case "accepted", "progress", "result":
-            fleet.seen(agentID: agentID, now: now)
+            heard(agentID) { $0.seen(agentID: agentID, now: now) }
             await answer(admitted, now: now)
         default:
             drop(.unexpectedType, socket: "command", message: message)
@@ -105,9 +105,10 @@ extension MasterCore {
         let now = clock()
         switch (kind, admitted.type) {
         case (.heartbeat, "heartbeat"):
-            guard let missing = fleet.heartbeat(agentID: admitted.agentID, envelope: admitted.envelope, now: now) else {
-                return drop(.malformed, socket: "heartbeat", message: message)
+            let beat = heard(admitted.agentID) {
+                $0.heartbeat(agentID: admitted.agentID, envelope: admitted.envelope, now: now)
             }
+            guard let missing = beat else { return drop(.malformed, socket: "heartbeat", message: message) }
             if missing > 0 {
                 counters.heartbeatGaps += missing
                 logger.notice(
@@ -117,12 +118,23 @@ extension MasterCore {
             counters.relayedHeartbeats += 1
             outlets.toMonitors(WireProtocol.heartbeatTopic(admitted.agentID), admitted.bytes)
         case (.event, "accepted"), (.event, "progress"), (.event, "result"):
-            fleet.seen(agentID: admitted.agentID, now: now)
+            heard(admitted.agentID) { $0.seen(agentID: admitted.agentID, now: now) }
             counters.relayedEvents += 1
             outlets.toMonitors(WireProtocol.eventTopic(admitted.agentID), admitted.bytes)
         default:
             drop(.unexpectedType, socket: "heartbeat", message: message)
         }
+    }
+
+    /// Applies `update` to the fleet and logs when it connected an agent that had gone silent.
+    private func heard<T>(_ agentID: String, _ update: (inout FleetView) -> T) -> T {
+        let wasSilent = fleet[agentID]?.disconnectReason == .silent
+        let result = update(&fleet)
+        if wasSilent, fleet[agentID]?.connected == true {
+            fleetChanged = true
+            logger.notice("silent agent heard again", metadata: ["agent": "\(agentID)"])
+        }
+        return result
     }
 
     func drop(_ reason: DropReason, socket: String, message: ZMQMessage) {

@@ -14,6 +14,7 @@ public actor MasterCore {
     var gate: InboundGate
     let logger: Logger
     let clock: @Sendable () -> Int64
+    let silence: SilencePolicy
     var outlets = MasterOutlets.none
     var zapStatistics: @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?) = {
         (nil, nil)
@@ -30,8 +31,12 @@ public actor MasterCore {
     static let watchLifetime: Int64 = 30_000
     static let watchPushInterval: Int64 = 500
 
-    public init(gate: InboundGate, retryInterval: Duration, logger: Logger, clock: @escaping @Sendable () -> Int64) {
+    public init(
+        gate: InboundGate, retryInterval: Duration, silence: SilencePolicy = SilencePolicy(), logger: Logger,
+        clock: @escaping @Sendable () -> Int64
+    ) {
         self.gate = gate
+        self.silence = silence
         self.tracker = RequestTracker(retryInterval: Self.milliseconds(retryInterval))
         self.logger = logger
         self.clock = clock
@@ -198,9 +203,23 @@ public actor MasterCore {
         }
     }
 
-    /// Timers: deadlines, re-sends, watch pushes.
+    /// Timers: silent agents, deadlines, re-sends, watch pushes.
     public func tick() async {
         let now = clock()
+        let policy = silence
+        let silenced = fleet.silence(now: now) { record in policy.limit(for: record) ?? .max }
+        for agentID in silenced {
+            counters.silentAgents += 1
+            fleetChanged = true
+            let record = fleet[agentID]
+            logger.warning(
+                "agent silent; requests wait for it",
+                metadata: [
+                    "agent": "\(agentID)",
+                    "last_seen_ms_ago": "\(now - (record?.lastSeenAt ?? now))",
+                    "limit_ms": "\(record.flatMap { policy.limit(for: $0) } ?? 0)",
+                ])
+        }
         let fleet = self.fleet
         await perform(tracker.tick(now: now) { fleet.isConnected($0) })
         await pushToWatchers(now: clock())

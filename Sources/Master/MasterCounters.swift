@@ -31,6 +31,8 @@ public struct MasterCounters: Sendable, Equatable {
     public var relayedHeartbeats = 0
     public var relayedEvents = 0
     public var heartbeatGaps = 0
+    /// Times a connected agent went silent for longer than the ``SilencePolicy`` allows.
+    public var silentAgents = 0
     public var requestsSent = 0
     public var requestsResent = 0
     public var results = 0
@@ -95,6 +97,7 @@ public struct MasterCounters: Sendable, Equatable {
             ],
             "relayed": ["heartbeats": JSONValue(relayedHeartbeats), "events": JSONValue(relayedEvents)],
             "heartbeat_gaps": JSONValue(heartbeatGaps),
+            "silent_agents": JSONValue(silentAgents),
             "requests": [
                 "sent": JSONValue(requestsSent), "resent": JSONValue(requestsResent), "results": JSONValue(results),
                 "timeouts": JSONValue(timeouts), "stale_answers": JSONValue(staleAnswers),

@@ -39,8 +39,8 @@ public final class MasterServer: Service, Sendable {
         let closedGate = InboundGate(
             maxMessageSize: configuration.maxMessageSize, isAgent: { _ in false }, isMonitor: { _ in false })
         self.core = MasterCore(
-            gate: closedGate, retryInterval: configuration.retryInterval, logger: logger,
-            clock: configuration.clockMillis)
+            gate: closedGate, retryInterval: configuration.retryInterval, silence: configuration.silence,
+            logger: logger, clock: configuration.clockMillis)
         (stopSignal, stopSink) = AsyncStream.makeStream(of: Void.self)
     }
 

@@ -35,9 +35,15 @@ enum FleetTable {
             "\($0) \(agent["running"]?["id"]?.stringValue ?? "")"
         }
         return [
-            agent["agent_id"]?.stringValue ?? "?", agent["connected"]?.boolValue == true ? "yes" : "no",
+            agent["agent_id"]?.stringValue ?? "?", connection(agent),
             agent["agent_version"]?.stringValue ?? "-", age, seq, gaps, hash, drift(agent), running ?? "-",
         ]
+    }
+
+    /// `yes`, `silent` (nothing heard for too long) or `no`.
+    static func connection(_ agent: JSONValue) -> String {
+        if agent["connected"]?.boolValue == true { return "yes" }
+        return agent["disconnect_reason"]?.stringValue == "silent" ? "silent" : "no"
     }
 
     /// `ok`, the number of drifting items, or `docker: <error>` when the agent cannot ask Docker.

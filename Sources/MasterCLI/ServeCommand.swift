@@ -30,6 +30,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("retry-interval"), help: "Seconds without news before a request is re-sent (same id).")
     var retryInterval = 10.0
 
+    @Option(
+        name: .customLong("silent-after"),
+        help: "Heartbeat intervals without a word after which an agent is shown disconnected (0: never).")
+    var silentAfter = 3
+
     @Option(name: .customLong("log-format"), help: "text or json (one object per line), on standard error.")
     var logFormat = "text"
 
@@ -46,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (1...1 << 30).contains(maxMessageSize) else { InputFile.fail("--max-message-size must be 1 to 2^30") }
         guard retryInterval > 0 else { InputFile.fail("--retry-interval must be positive") }
+        guard silentAfter >= 0 else { InputFile.fail("--silent-after must be 0 or more") }
         var configuration = MasterConfiguration(directory: directory.path)
         configuration.bindHost = bindHost
         configuration.commandPort = commandPort
@@ -53,6 +59,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.monitorPort = monitorPort
         configuration.maxMessageSize = maxMessageSize
         configuration.retryInterval = .milliseconds(Int64(retryInterval * 1000))
+        configuration.silence.intervals = silentAfter
         let logger = Logger(label: "decnet.master")
         let server = MasterServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(

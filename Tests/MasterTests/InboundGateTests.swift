@@ -78,4 +78,67 @@ struct InboundGateTests {
         let helloAccepted = fleet.hello(agentID: "a", envelope: ["proto": 1, "type": "hello"], now: 0)
         #expect(!helloAccepted)
     }
+
+    @Test func theFirstHeartbeatAMasterSeesShowsNothingMissing() throws {
+        // A master that (re)started meets agents in the middle of their boot: seq 500 is not 499 lost heartbeats.
+        var fleet = FleetView()
+        func beat(_ boot: String, _ seq: Int) -> Int? {
+            let envelope: JSONValue = [
+                "proto": 1, "type": "heartbeat", "boot_id": .string(JSONString(boot)), "seq": JSONValue(seq),
+                "state": ["topology_id": nil],
+            ]
+            return fleet.heartbeat(agentID: "a", envelope: envelope.objectValue!, now: Int64(seq))
+        }
+        #expect(beat("b1", 500) == 0)
+        #expect(beat("b1", 502) == 1)
+        #expect(beat("b2", 3) == 2, "a new boot seen by the same master: its first two heartbeats were missed")
+        #expect(fleet["a"]?.heartbeat?.gaps == 3)
+    }
+
+    @Test func anAgentSilentForLongerThanThePolicyIsDisconnectedUntilHeardAgain() throws {
+        let policy = SilencePolicy(intervals: 3, slackMillis: 100, beforeFirstHeartbeatMillis: 5_000)
+        var fleet = FleetView()
+        let hello: JSONObject = ["proto": 1, "type": "hello", "boot_id": "b", "agent_version": "1", "state": [:]]
+        func beat(_ seq: Int, at now: Int64) {
+            let envelope: JSONValue = [
+                "proto": 1, "type": "heartbeat", "boot_id": "b", "seq": JSONValue(seq), "interval_ms": 1000,
+                "state": [:],
+            ]
+            _ = fleet.heartbeat(agentID: "a", envelope: envelope.objectValue!, now: now)
+        }
+        func silence(_ now: Int64) -> [String] { fleet.silence(now: now) { policy.limit(for: $0) ?? .max } }
+
+        let helloA = fleet.hello(agentID: "a", envelope: hello, now: 0)
+        let helloB = fleet.hello(agentID: "b", envelope: hello, now: 0)
+        #expect(helloA && helloB)
+        #expect(policy.limit(for: fleet["a"]!) == 5_000, "no heartbeat yet: the limit before the first one")
+        beat(1, at: 1_000)
+        #expect(policy.limit(for: fleet["a"]!) == 3_100, "three intervals of 1 s plus the slack")
+        #expect(silence(4_100).isEmpty)
+        #expect(silence(4_101) == ["a"])
+        #expect(fleet["a"]?.connected == false && fleet["a"]?.disconnectReason == .silent)
+        #expect(fleet["a"]?.jsonValue(now: 4_101)["disconnect_reason"] == "silent")
+        #expect(silence(5_001) == ["b"], "b never sent a heartbeat: 5 s")
+        #expect(silence(9_000).isEmpty, "counted once")
+
+        beat(5, at: 9_000)
+        #expect(fleet["a"]?.connected == true && fleet["a"]?.disconnectReason == nil, "a heartbeat connects it again")
+        #expect(fleet["a"]?.jsonValue(now: 9_000)["disconnect_reason"] == .null)
+        fleet.seen(agentID: "b", now: 9_000)
+        #expect(fleet["b"]?.connected == true, "so does an answer")
+
+        // A failed send means the connection is gone: only a hello (a new connection) connects it again.
+        fleet.unreachable(agentID: "a")
+        #expect(fleet["a"]?.disconnectReason == .sendFailed)
+        beat(6, at: 9_500)
+        #expect(fleet["a"]?.connected == false)
+        #expect(silence(20_000) == ["b"], "a is not connected, so it is not silenced again")
+        #expect(fleet["a"]?.disconnectReason == .sendFailed)
+        let again = fleet.hello(agentID: "a", envelope: hello, now: 20_000)
+        #expect(again)
+        #expect(fleet["a"]?.connected == true && fleet["a"]?.disconnectReason == nil)
+
+        let off = SilencePolicy(intervals: 0)
+        #expect(off.limit(for: fleet["a"]!) == nil)
+    }
 }

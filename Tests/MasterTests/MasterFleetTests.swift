@@ -128,6 +128,56 @@ struct MasterFleetTests {
         }
     }
 
+    /// An agent cut off without a word (no FIN, no failed send) is seen gone from its silence alone, its request
+    /// waits, and its next heartbeat brings it back and lets the request out.
+    @Test func anAgentThatFallsSilentIsShownDisconnectedAndItsRequestWaitsUntilItIsHeardAgain() async throws {
+        let harness = try MasterHarness()
+        var configuration = harness.configuration(retry: .seconds(60))
+        configuration.silence = SilencePolicy(intervals: 3, slackMillis: 200, beforeFirstHeartbeatMillis: 20_000)
+        try await harness.run(configuration) { master, endpoints in
+            let agent = try await harness.agent("agent-a", endpoints: endpoints)
+            agent.hello()
+            #expect(await eventually { await master.agent("agent-a")?.connected == true })
+            try await agent.waitUntilPublishing()
+            agent.heartbeat(intervalMillis: 200)
+            #expect(await eventually { await master.agent("agent-a")?.heartbeat?.seq == 1 })
+            let lastHeard = ContinuousClock.now
+
+            // 3 x 200 ms + 200 ms without a word: silent, though its connection is still open.
+            #expect(await eventually(5) { await master.agent("agent-a")?.disconnectReason == .silent })
+            let noticed = ContinuousClock.now - lastHeard
+            #expect(noticed >= .milliseconds(700) && noticed < .seconds(4), "silent after \(noticed)")
+            let fleet = await master.fleet()
+            let shown = try #require(fleet["agents"]?.arrayValue?.first)
+            #expect(shown["connected"] == false && shown["disconnect_reason"] == "silent")
+            #expect(fleet["counters"]?["silent_agents"]?.intValue == 1)
+            #expect(fleet["counters"]?["handshakes"]?["command"]?["disconnected"]?.intValue == 0)
+
+            let request: JSONValue = ["proto": 1, "type": "ping", "id": "req-ping-silent"]
+            let events = try await master.submit(agentID: "agent-a", request: request, timeout: .seconds(20))
+            #expect(await agent.request(type: "ping", seconds: 1) == nil, "nothing is sent to a silent agent")
+
+            agent.heartbeat(intervalMillis: 200)
+            let incoming = try #require(await agent.request(type: "ping"), "heard again: the request goes out")
+            #expect(incoming.envelope["id"] == "req-ping-silent")
+            let record = try #require(await master.agent("agent-a"))
+            #expect(record.connected && record.disconnectReason == nil && record.connections == 1)
+            agent.send(Messages.result(id: "req-ping-silent", body: ["agent_id": "agent-a"]))
+            var kinds: [String] = []
+            for await event in events {
+                switch event {
+                case .submitted(let connected): kinds.append("submitted:\(connected)")
+                case .answer(let envelope): kinds.append(envelope["type"]?.stringValue ?? "?")
+                case .failed(let error): kinds.append("failed:\(error.code)")
+                }
+            }
+            #expect(kinds == ["submitted:false", "result"])
+            let after = await master.fleet()
+            try SchemaCheck.check([SchemaCheck.controlFromMaster(fleet), SchemaCheck.controlFromMaster(after)])
+            await agent.close()
+        }
+    }
+
     @Test func aRequestWaitsForAnAgentThatIsNotConnectedAndTimesOut() async throws {
         let harness = try MasterHarness()
         try await harness.run { master, endpoints in

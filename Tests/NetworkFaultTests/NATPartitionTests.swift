@@ -80,11 +80,18 @@ struct NATPartitionTests {
                 "the agent did not log a lost connection")
             let agentNoticed = Self.seconds(since: cutAt)
             #expect(try await h.record()?["heartbeat"]?["age_ms"]?.intValue ?? 0 >= 2000)
-            // A request now cannot be delivered: the master marks the agent gone and keeps the request for later.
-            pending = try h.stateRequest(timeout: 90)
+            // Without sending anything the master shows the agent gone: nothing heard for 3 heartbeat intervals
+            // (1 s each) plus 1 s.
             #expect(
-                try await Shell.eventually(15) { try await h.record()?["connected"]?.boolValue == false },
+                try await Shell.eventually(15) {
+                    let record = try await h.record()
+                    return record?["connected"]?.boolValue == false
+                        && record?["disconnect_reason"]?.stringValue == "silent"
+                },
                 "the master still shows the agent connected")
+            let masterShowedGone = Self.seconds(since: cutAt)
+            // A request now waits for the agent, and is delivered after its hello.
+            pending = try h.stateRequest(timeout: 90)
             let held = ContinuousClock.now - cutAt
             if held < .seconds(8) { try await Task.sleep(for: .seconds(8) - held) }
             let silentSeq = try await h.record()?["heartbeat"]?["seq"]?.intValue ?? 0
@@ -95,6 +102,7 @@ struct NATPartitionTests {
                 try await Shell.eventually(45) {
                     let record = try await h.record()
                     return record?["connected"]?.boolValue == true && record?["connections"]?.intValue == 2
+                        && record?["disconnect_reason"] == .null
                         && record?["heartbeat"]?["seq"]?.intValue ?? 0 > silentSeq
                 },
                 "the agent did not come back with a new hello and fresh heartbeats")
@@ -122,7 +130,8 @@ struct NATPartitionTests {
             #expect(fresh.status == 0, "state after healing: \(fresh.stderr)")
             #expect(try JSONParser.parse(fresh.stdout)["status"]?.intValue == 200)
             print(
-                "partition (\(cut)): master saw the connection end by \(masterNoticed) s, the agent logged it by "
+                "partition (\(cut)): master saw the connection end by \(masterNoticed) s and showed the agent "
+                    + "silent by \(masterShowedGone) s, the agent logged it by "
                     + "\(agentNoticed) s after the cut; agent back \(reconnectSeconds) s after healing; "
                     + "\(gaps) heartbeats missed")
         } catch {

@@ -91,14 +91,17 @@ final class SimulatedAgent: Sendable {
 
     /// The next heartbeat of this boot (seq 1, 2, ...), published on `hb.<topicAgent>`.
     @discardableResult
-    func heartbeat(topicAgent: String? = nil, state: JSONValue = SimulatedAgent.emptyState, skip: Int = 0) -> Int {
+    func heartbeat(
+        topicAgent: String? = nil, state: JSONValue = SimulatedAgent.emptyState, skip: Int = 0,
+        intervalMillis: Int = 10_000
+    ) -> Int {
         let n = seq.withLock { value -> Int in
             value += 1 + skip
             return value
         }
         let message = Messages.heartbeat(
             agentID: agentID, bootID: bootID, seq: n, sentAtMillis: Int(Date().timeIntervalSince1970 * 1000),
-            intervalMillis: 10_000, agentVersion: "0.1.0-sim", running: .null, state: state)
+            intervalMillis: intervalMillis, agentVersion: "0.1.0-sim", running: .null, state: state)
         publish(topic: WireProtocol.heartbeatTopic(topicAgent ?? agentID), message)
         return n
     }
