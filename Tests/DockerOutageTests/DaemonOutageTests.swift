@@ -113,6 +113,75 @@ import Topology
         }
     }
 
+    /// The daemon stops after the teardown removed three containers (services go first). The teardown answers
+    /// with a clear error and the topology stays recorded as applied: it was not torn down. Once the daemon is
+    /// back, `state` shows what is left (the removed containers as missing), and both ways out converge: another
+    /// teardown (one container at a time) or a re-apply that restores everything, then a teardown (four at a time).
+    @Test(.timeLimit(.minutes(2)), arguments: [1, 4])
+    func aDaemonStoppedDuringATeardownGivesAClearErrorAndTheAgentConvergesAfterwards(concurrency: Int) async throws {
+        let topology = OutageTopology(deckies: 4)
+        try await OutageFixture.with(topologyID: topology.id, containerConcurrency: concurrency) { f in
+            let hash = CanonicalHash.hash(topology.hydrated)
+            #expect(try await f.apply(topology.hydrated).get()["status"] == "applied")
+            try await expectTruthfulState(f, topology, applied: true, driftFree: true)
+
+            let start = ContinuousClock.now
+            let result = await f.teardown(topology.id, progress: f.stopDaemon(afterContainers: 3, in: .teardown))
+            let answered = ContinuousClock.now - start
+            let failure = try #require(result.failure, "the teardown cannot finish with the daemon stopped half-way")
+            print("outage: concurrency \(concurrency), the interrupted teardown answered in \(answered): \(failure)")
+            if concurrency == 1 {
+                #expect(failure.code == .dockerUnavailable && failure.status == 503, "\(failure)")
+                #expect(failure.message.contains(f.daemon.socketPath), "\(failure)")
+            } else if failure.code == .runtimeError {
+                // Calls already on open connections meet the stopping daemon's own errors first.
+                #expect(failure.status == 500 && failure.details["docker"]?.stringValue?.isEmpty == false, "\(failure)")
+            } else {
+                #expect(failure.code == .dockerUnavailable && failure.status == 503, "\(failure)")
+            }
+            #expect(failure.details["phase"] == "teardown", "\(failure)")
+            #expect(answered < .seconds(20), "with 0.2 s + 0.4 s retries the failed teardown answered in \(answered)")
+
+            // Still recorded as applied; the observer reports the daemon's absence instead of inventing drift.
+            let reported = try await eventually(within: 5) { (try await checkedState(f))["observed"]?["error"] != nil }
+            #expect(reported, "the observer reports the stopped daemon")
+            let down = try await checkedState(f)
+            #expect(down["applied_version_hash"]?.stringValue == hash, "an unfinished teardown removes no record")
+            #expect(down["topology_id"]?.stringValue == topology.id)
+            #expect(down["drift"] == .null)
+            let refused = await f.teardown(topology.id)
+            #expect(refused.failure?.code == .dockerUnavailable, "\(refused)")
+
+            try await f.daemon.start()
+            let recovered = try await eventually(within: 20) { try await observerRecovered(f) }
+            #expect(recovered, "the observer recovers after the restart")
+            // What the interrupted teardown removed is missing; what it did not reach is there.
+            try await expectTruthfulState(f, topology, applied: true)
+            let left = try await f.listed(topology.id).all
+            #expect(left.count < topology.containerNames.count, "the teardown removed some before the daemon stopped")
+            #expect(try await f.networks(topology.id) == [topology.networkName], "bridges go after every container")
+            let missing = try await checkedState(f)["drift"]?["missing_containers"]?.arrayValue?.count ?? 0
+            #expect(missing == topology.containerNames.count - left.count)
+
+            if concurrency == 4 {
+                #expect(try await f.apply(topology.hydrated).get()["status"] == "applied")
+                let listed = try await f.listed(topology.id)
+                #expect(listed.all == topology.containerNames && listed.running == topology.containerNames)
+                try await expectTruthfulState(f, topology, applied: true, driftFree: true)
+            }
+            let removed = try await f.teardown(topology.id).get()
+            #expect(removed["status"] == "torn_down")
+            let removedNames = Set(removed["removed"]?["containers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            #expect(removedNames == (concurrency == 4 ? topology.containerNames : left))
+            #expect(removed["removed"]?["bridges"] == [JSONValue(topology.networkName)])
+            #expect(try await f.listed(topology.id).all.isEmpty)
+            #expect(try await f.networks(topology.id).isEmpty)
+            let cleared = await f.operations.state()
+            #expect(cleared["topology_id"] == .null && cleared["applied_version_hash"] == .null)
+            #expect(cleared["attempt"] == .null)
+        }
+    }
+
     /// With the agent's own retry policy (5 s, then 10 s), the call that meets the vanished daemon waits out one
     /// retry span; the roll-back of the failed first apply must not add a span per created object (it once took
     /// 210 s for 14 containers): it makes one attempt per object and stops at the first "unavailable".

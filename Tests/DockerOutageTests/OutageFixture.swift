@@ -109,13 +109,14 @@ final class OutageFixture: Sendable {
             ApplyRequest(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated)), progress: progress)
     }
 
-    /// A progress callback that stops the daemon, once, when `count` containers are settled, and returns only
-    /// after dockerd has exited: the apply goes on against a daemon that is gone.
-    func stopDaemon(afterContainers count: Int) -> TopologyOperations.Progress {
+    /// A progress callback that stops the daemon, once, when `count` containers are settled (`phase`
+    /// `.containers` of an apply, `.teardown` of a teardown), and returns only after dockerd has exited: the
+    /// operation goes on against a daemon that is gone.
+    func stopDaemon(afterContainers count: Int, in stopPhase: Phase = .containers) -> TopologyOperations.Progress {
         let done = Mutex(false)
         let daemon = self.daemon
         return { phase, settled, _, _ in
-            guard phase == .containers, settled >= count else { return }
+            guard phase == stopPhase, settled >= count else { return }
             let first = done.withLock { stopped in
                 defer { stopped = true }
                 return !stopped
@@ -124,8 +125,10 @@ final class OutageFixture: Sendable {
         }
     }
 
-    func teardown(_ topologyID: String) async -> Result<JSONValue, AgentError> {
-        await operations.teardown(topologyID: topologyID) { _, _, _, _ in }
+    func teardown(
+        _ topologyID: String, progress: @escaping TopologyOperations.Progress = { _, _, _, _ in }
+    ) async -> Result<JSONValue, AgentError> {
+        await operations.teardown(topologyID: topologyID, progress: progress)
     }
 
     /// The state object and how long it took to answer.
