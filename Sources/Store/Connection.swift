@@ -117,28 +117,24 @@ final class Connection {
     /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`, so the write lock is taken up front and a busy
     /// database waits for the busy timeout instead of failing half-way); commits, or rolls back when `body` throws.
     func transaction<T>(operation: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try run("BEGIN IMMEDIATE", operation: operation)
+        try inTransaction(begin: "BEGIN IMMEDIATE", operation: operation, body)
+    }
+
+    /// Runs `body` in a read transaction (`BEGIN DEFERRED`), so several reads see one consistent state.
+    func transactionForReading<T>(operation: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try inTransaction(begin: "BEGIN", operation: operation, body)
+    }
+
+    private func inTransaction<T>(
+        begin: String, operation: String, _ body: () throws(StoreError) -> T
+    ) throws(StoreError) -> T {
+        try run(begin, operation: operation)
         do {
             let value = try body()
             try run("COMMIT", operation: operation)
             return value
         } catch {
             // SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR): only roll back what is open.
-            if let db = handle, sqlite3_get_autocommit(db) == 0 {
-                _ = try? run("ROLLBACK", operation: operation)
-            }
-            throw error
-        }
-    }
-
-    /// Runs `body` in a read transaction (`BEGIN DEFERRED`), so several reads see one consistent state.
-    func transactionForReading<T>(operation: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try run("BEGIN", operation: operation)
-        do {
-            let value = try body()
-            try run("COMMIT", operation: operation)
-            return value
-        } catch {
             if let db = handle, sqlite3_get_autocommit(db) == 0 {
                 _ = try? run("ROLLBACK", operation: operation)
             }
