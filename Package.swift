@@ -32,7 +32,9 @@ let package = Package(
 
         // Pure Swift domain.
         .target(name: "DecnetJSON", path: "Sources/JSON"),
-        .target(name: "Topology", dependencies: ["DecnetJSON", "CSodium"], path: "Sources/Topology"),
+        // File errors worded as the full Foundation words them (the agent links only FoundationEssentials).
+        .target(name: "FileErrors", path: "Sources/FileErrors"),
+        .target(name: "Topology", dependencies: ["DecnetJSON", "CSodium", "FileErrors"], path: "Sources/Topology"),
         .target(name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite"], path: "Sources/Store"),
 
         // Wire protocol v1: envelopes, error codes, request decoding (pure Swift).
@@ -42,7 +44,8 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "DecnetJSON", "Topology", "AgentStore", "AgentProtocol", .product(name: "Logging", package: "swift-log"),
+                "DecnetJSON", "Topology", "AgentStore", "AgentProtocol", "FileErrors",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/AgentCore"),
 
@@ -50,20 +53,20 @@ let package = Package(
         .target(
             name: "AgentTransport",
             dependencies: [
-                "ZeroMQ", "AgentCore", "AgentProtocol", "DecnetJSON", "Topology", "AgentStore",
+                "ZeroMQ", "AgentCore", "AgentProtocol", "DecnetJSON", "Topology", "AgentStore", "FileErrors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/AgentTransport"),
 
         // libzmq wrapper: sockets owned by dedicated threads, CURVE keys, certificates, ZAP, monitor events.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium"], path: "Sources/ZeroMQ"),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium", "FileErrors"], path: "Sources/ZeroMQ"),
 
         // The Docker Engine API over its unix socket (HTTP/1.1 through NIOHTTP1).
         .target(
             name: "DockerEngine",
             dependencies: [
-                "DecnetJSON", "Topology",
+                "DecnetJSON", "Topology", "FileErrors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -89,7 +92,7 @@ let package = Package(
             name: "AgentWorker",
             dependencies: [
                 "DecnetJSON", "Topology", "AgentStore", "CLISupport", "AgentCore", "AgentProtocol", "AgentTransport",
-                "DockerEngine", "ZeroMQ",
+                "DockerEngine", "ZeroMQ", "FileErrors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -124,7 +127,8 @@ let package = Package(
         .testTarget(
             name: "ValidatorTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ValidatorTests"),
         .testTarget(
-            name: "ComposerTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ComposerTests"),
+            name: "ComposerTests", dependencies: ["DecnetJSON", "Topology", "FileErrors", "TestSupport"],
+            path: "Tests/ComposerTests"),
         .testTarget(
             name: "StoreTests", dependencies: ["DecnetJSON", "AgentStore", "TestSupport"], path: "Tests/StoreTests"),
         // Writes to the store until killed, for the store's kill -9 and disk-full tests.

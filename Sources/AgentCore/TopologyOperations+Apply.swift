@@ -1,6 +1,7 @@
 import AgentProtocol
 import AgentStore
 import DecnetJSON
+import FileErrors
 import Topology
 
 extension TopologyOperations {

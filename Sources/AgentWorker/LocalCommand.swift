@@ -6,6 +6,7 @@ import ArgumentParser
 import CLISupport
 import DecnetJSON
 import DockerEngine
+import FileErrors
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -1,3 +1,4 @@
+import FileErrors
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

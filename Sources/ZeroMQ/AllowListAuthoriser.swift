@@ -1,3 +1,5 @@
+import FileErrors
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -146,7 +148,7 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
             names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         } catch {
             names = []
-            issues.append("cannot list \(directory): \(AllowListAuthoriser.describe(error))")
+            issues.append("cannot list \(directory): \(FileErrorText.describe(error))")
         }
         for name in names where name.hasSuffix(ZMQCertificate.publicSuffix) && !name.hasPrefix(".") {
             let certificate: ZMQCertificate
@@ -182,20 +184,6 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }
-    }
-
-    /// Why `contentsOfDirectory` failed, worded as Foundation's `localizedDescription` (FoundationEssentials has no
-    /// localized text; Topology's `FileErrorText` is the full table, this module does not depend on Topology).
-    static func describe(_ error: any Error) -> String {
-        #if canImport(FoundationEssentials)
-            let reasons = [
-                257: "You don’t have permission.", 258: "The file name is invalid.", 260: "The file doesn’t exist.",
-            ]
-            let code = (error as? CocoaError)?.code.rawValue ?? 256
-            return "The operation could not be completed. " + (reasons[code] ?? "(NSCocoaErrorDomain error \(code).)")
-        #else
-            return error.localizedDescription
-        #endif
     }
 
     private static func stamp(of directory: String) -> DirectoryStamp? {

@@ -44,21 +44,4 @@ import Testing
         }
         #expect(count.value == 32)
     }
-
-    @Test func listingErrorsReadAsFoundationWroteThem() throws {
-        let missing = NSTemporaryDirectory() + "allow-list-\(UUID().uuidString)"
-        let file = missing + ".file"
-        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
-        defer { try? FileManager.default.removeItem(atPath: file) }
-        for path in [missing, file] {
-            let error = try #require(throws: (any Error).self) {
-                _ = try FileManager.default.contentsOfDirectory(atPath: path)
-            }
-            #expect(AllowListAuthoriser.describe(error) == error.localizedDescription)
-        }
-        for code in [256, 257, 258, 260] {
-            let error = CocoaError(CocoaError.Code(rawValue: code))
-            #expect(AllowListAuthoriser.describe(error) == error.localizedDescription)
-        }
-    }
 }

@@ -1,4 +1,5 @@
 import DecnetJSON
+import FileErrors
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
