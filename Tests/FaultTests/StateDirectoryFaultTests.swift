@@ -70,13 +70,13 @@ extension FaultTests {
                 #expect(look.applied?.versionHash == v1.hash)
 
                 try mount.free()
-                // The failed request's own result could not be stored either: its row stays "running" until the
-                // agent restarts, so a retry is acknowledged (`accepted`) but never executed again.
-                let retry = try? await world.submit(agentID, v2.applyRequest(id: "v2"), timeout: 4)
+                // The failed request's own result could not be stored either: the agent keeps it in memory, so a
+                // retry gets the same answer, and nothing runs again.
+                let retry = try? await world.submit(agentID, v2.applyRequest(id: "v2"), timeout: 10)
                 measure(
                     "disk_full_retry_of_failed_id",
-                    retry.map { "result \(JSONValue.object($0).jsonText.prefix(200))" } ?? "no result within 4 s")
-                #expect(retry == nil || retry?["status"] == 500)
+                    retry.map { "result \(JSONValue.object($0).jsonText.prefix(200))" } ?? "no result within 10 s")
+                #expect(retry.map { JSONValue.object($0) } == JSONValue.object(result), "the retry's answer differs")
                 #expect(events.events(sinceMillis: failedAt).isEmpty, "\(events.summary(sinceMillis: failedAt))")
 
                 let again = try await world.submit(agentID, v2.applyRequest(id: "v2-again"))
@@ -88,6 +88,53 @@ extension FaultTests {
                 let down = try await world.submit(agentID, v2.teardownRequest(id: "down"))
                 #expect(down["status"] == 200)
                 #expect(try DockerProbe.containers(v2.id).isEmpty)
+            }
+        }
+
+        /// A first apply (nothing applied before) whose record cannot be written: deviation #12 wants a failed
+        /// first apply to leave nothing, so the agent removes what it created; the result says `internal`/`record`
+        /// and a retry of the id gets the same answer from memory. Once space is back a new apply succeeds.
+        @Test func diskFullWhileRecordingAFirstApply() async throws {
+            try await FaultWorld.run { world in
+                try await world.startMaster()
+                let agentID = "disk-full-first"
+                try world.enrol(agentID)
+                let mount = try await PrivateMount.make(at: world.root + "/tmpfs", size: "4m", world: world)
+                try world.startAgent(agentID, stateDirectory: mount.path + "/state", wrapper: mount.wrapper)
+                _ = try await world.waitForRecord(agentID, "hello") { $0["hello_at"] != .null }
+                let topology = world.topology(deckies: 2).padded(300_000)
+
+                let filled = Locked<Int?>(nil)
+                let result = try await world.submit(agentID, topology.applyRequest(id: "first")) { message in
+                    guard FaultWorld.progress(message)?.phase == "networks", filled.value == nil else { return }
+                    filled.withLock { $0 = (try? mount.fill()) ?? -1 }
+                }
+                try #require((filled.value ?? -1) > 0, "the tmpfs was filled during the apply")
+                measure("disk_full_first_apply_result", JSONValue.object(result).jsonText.prefix(400))
+                #expect(result["status"] == 500)
+                #expect(result["error"]?["code"] == "internal")
+                #expect(result["error"]?["details"]?["phase"] == "record")
+                #expect(result["error"]?["details"]?["store"] == "disk_full")
+                // Nothing of it is left in Docker, and nothing is applied.
+                #expect(try DockerProbe.containers(topology.id).isEmpty)
+                #expect(try DockerProbe.networks(topology.id).isEmpty)
+                let state = try await world.state(agentID)
+                #expect(state["applied_version_hash"] == .null && state["topology_id"] == .null)
+                #expect(state["attempt"]?["version_hash"]?.stringValue == topology.hash, "\(state.jsonText)")
+
+                let retry = try await world.submit(agentID, topology.applyRequest(id: "first"), timeout: 10)
+                #expect(JSONValue.object(retry) == JSONValue.object(result), "the retry's answer differs")
+                #expect(try DockerProbe.containers(topology.id).isEmpty, "the retry ran nothing")
+
+                try mount.free()
+                let again = try await world.submit(agentID, topology.applyRequest(id: "again"))
+                #expect(again["status"] == 200, "\(JSONValue.object(again).jsonText.prefix(300))")
+                let after = try await world.state(agentID)
+                #expect(after["applied_version_hash"]?.stringValue == topology.hash)
+                #expect(after["attempt"] == .null)
+                let down = try await world.submit(agentID, topology.teardownRequest(id: "down"))
+                #expect(down["status"] == 200)
+                #expect(try DockerProbe.containers(topology.id).isEmpty)
             }
         }
 
