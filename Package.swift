@@ -119,7 +119,9 @@ let package = Package(
             ],
             path: "Sources/LoadAgents"),
 
-        .target(name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ"],
+            path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
         .testTarget(
             name: "ValidatorTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ValidatorTests"),
