@@ -170,7 +170,9 @@ let package = Package(
         // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
         .testTarget(
             name: "DockerOutageTests",
-            dependencies: ["AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "DockerEngine", "Topology"],
+            dependencies: [
+                "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "DockerEngine", "Topology", "TestSupport",
+            ],
             path: "Tests/DockerOutageTests"),
         // Issue 5 items 1, 2, 5, 6: master and agent processes killed, restarted, starved of disk (real dockerd).
         .testTarget(

@@ -1,6 +1,7 @@
 import DecnetJSON
 import DockerEngine
 import Foundation
+import TestSupport
 import Testing
 import Topology
 
@@ -23,16 +24,6 @@ struct Labelled: Equatable {
     }
 
     static let empty = Labelled(containers: [:], networks: [:])
-}
-
-/// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
-func eventually(within seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while true {
-        if try await condition() { return true }
-        if ContinuousClock.now >= deadline { return false }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
 }
 
 /// Runs a program and returns its exit status and standard output.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Runs `tests/python/zmq_certs_helper.py` (pyzmq) for the interop tests. pyzmq is installed by `scripts/test.sh`;
 /// when it is missing the tests fail with that message rather than skip.
