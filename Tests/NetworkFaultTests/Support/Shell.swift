@@ -20,7 +20,7 @@ enum Shell {
     static func run(_ arguments: [String], timeout: Double = 30, environment: [String: String]? = nil) async throws
         -> CommandOutput
     {
-        let process = try BackgroundProcess(arguments, environment: environment)
+        let process = try BackgroundProcess(command: arguments, environment: environment)
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         while process.isRunning {
             if ContinuousClock.now >= deadline {
@@ -29,7 +29,6 @@ enum Shell {
             }
             try await Task.sleep(for: .milliseconds(5))
         }
-        defer { process.removeFiles() }
         return CommandOutput(status: process.terminationStatus, stdout: process.stdout, stderr: process.stderr)
     }
 
