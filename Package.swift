@@ -120,7 +120,7 @@ let package = Package(
             path: "Sources/LoadAgents"),
 
         .target(
-            name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ"],
+            name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ", "DockerEngine"],
             path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
         .testTarget(

@@ -2,6 +2,7 @@ import DecnetJSON
 import DockerEngine
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 import Topology
 
@@ -83,7 +84,7 @@ extension DockerRuntimeLiveTests {
                 let probe = try await client.inspectContainer("\(host)-probe")
                 #expect(probe.state.isRunning && probe.image.hasPrefix("decnet-build/probe:"))
                 let image = try await client.inspectImage(probe.image)
-                #expect(image.labels["decnet.test.base-image"] == RuntimeTestEnvironment.busyboxImage)
+                #expect(image.labels["decnet.test.base-image"] == DockerTestDaemon.busyboxImage)
                 #expect(image.labels["decnet.build.context"] == fixture.templatesRoot + "/probe")
                 let hostBase = try await client.inspectContainer(topology.base(host))
                 #expect(hostBase.networks.map(\.networkName) == [topology.network("lan-a")])
