@@ -106,7 +106,7 @@ extension DockerRuntimeLiveTests {
                 // docker compose sees the containers as its project's.
                 if let compose = executable(["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"]) {
                     let file = try fixture.writeComposeFile(plan)
-                    let ps = try runProgram(compose, ["-p", plan.projectName, "-f", file, "ps"])
+                    let ps = try ProcessRunner.runMerged(compose, ["-p", plan.projectName, "-f", file, "ps"])
                     #expect(ps.status == 0, "\(ps.output)")
                     for name in topology.containerNames(plan) {
                         #expect(ps.output.contains(name), "\(name) not in \(ps.output)")
