@@ -122,7 +122,9 @@ let package = Package(
             ],
             path: "Sources/LoadAgents"),
 
-        .target(name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ", "DockerEngine"],
+            path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
         .testTarget(
             name: "ValidatorTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ValidatorTests"),
@@ -172,7 +174,9 @@ let package = Package(
         // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
         .testTarget(
             name: "DockerOutageTests",
-            dependencies: ["AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "DockerEngine", "Topology"],
+            dependencies: [
+                "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "DockerEngine", "Topology", "TestSupport",
+            ],
             path: "Tests/DockerOutageTests"),
         // Issue 5 items 1, 2, 5, 6: master and agent processes killed, restarted, starved of disk (real dockerd).
         .testTarget(

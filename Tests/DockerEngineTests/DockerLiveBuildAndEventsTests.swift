@@ -1,5 +1,6 @@
 import DecnetJSON
 import Foundation
+import TestSupport
 import Testing
 
 @testable import DockerEngine
@@ -25,7 +26,7 @@ import Testing
         let tag = DockerTestEnvironment.uniqueName("img") + ":test"
         let directory = try Self.context(
             """
-            FROM \(DockerTestEnvironment.busyboxImage)
+            FROM \(DockerTestDaemon.busyboxImage)
             ARG GREETING=unset
             COPY hello.txt /hello.txt
             COPY deep/ /deep/
@@ -59,7 +60,7 @@ import Testing
     }
 
     @Test func aFailingBuildStepIsBuildFailedWithDockersMessage() async throws {
-        let directory = try Self.context("FROM \(DockerTestEnvironment.busyboxImage)\nRUN exit 3\n")
+        let directory = try Self.context("FROM \(DockerTestDaemon.busyboxImage)\nRUN exit 3\n")
         defer { try? FileManager.default.removeItem(at: directory) }
         try await DockerTestEnvironment.withClient { client, _ in
             let error = await #expect(throws: DockerError.self) {
@@ -80,7 +81,7 @@ import Testing
                 let created = try await client.createContainer(
                     name: DockerTestEnvironment.uniqueName("events"),
                     body: [
-                        "Image": JSONValue(DockerTestEnvironment.busyboxImage), "Cmd": ["true"],
+                        "Image": JSONValue(DockerTestDaemon.busyboxImage), "Cmd": ["true"],
                         "Labels": ["decnet.test": "1", "decnet.test.run": JSONValue(run)],
                         "HostConfig": ["NetworkMode": "none"],
                     ])

@@ -1,5 +1,6 @@
 import DecnetJSON
 import Foundation
+import TestSupport
 import Testing
 
 @testable import DockerEngine
@@ -50,7 +51,7 @@ import Testing
 
             let name = DockerTestEnvironment.uniqueName("dup")
             let body: JSONValue = [
-                "Image": .string(JSONString(DockerTestEnvironment.busyboxImage)), "Cmd": ["true"],
+                "Image": .string(JSONString(DockerTestDaemon.busyboxImage)), "Cmd": ["true"],
                 "Labels": ["decnet.test": "1"],
             ]
             let first = try await client.createContainer(name: name, body: body)

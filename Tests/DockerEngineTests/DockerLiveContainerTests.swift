@@ -1,5 +1,6 @@
 import DecnetJSON
 import Foundation
+import TestSupport
 import Testing
 
 @testable import DockerEngine
@@ -10,7 +11,7 @@ import Testing
         var endpoint = JSONObject()
         if let address { endpoint["IPAMConfig"] = ["IPv4Address": JSONValue(address)] }
         return [
-            "Image": JSONValue(DockerTestEnvironment.busyboxImage),
+            "Image": JSONValue(DockerTestDaemon.busyboxImage),
             "Cmd": JSONValue(command),
             "Labels": DockerNetworkSpec.stringObject(labels),
             "HostConfig": ["Init": true, "CapAdd": ["NET_ADMIN"], "NetworkMode": JSONValue(network)],
@@ -34,7 +35,7 @@ import Testing
             let running = try await client.inspectContainer(name)
             #expect(running.id == created.id && running.name == name)
             #expect(running.state.isRunning && running.state.status == "running" && running.state.pid > 0)
-            #expect(running.image == DockerTestEnvironment.busyboxImage)
+            #expect(running.image == DockerTestDaemon.busyboxImage)
             // The container also inherits the image's labels.
             #expect(running.labels.filter { labels[$0.key] != nil } == labels)
             let hostConfig = try #require(running.raw["HostConfig"])

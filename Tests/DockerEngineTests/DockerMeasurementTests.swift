@@ -1,5 +1,6 @@
 import DecnetJSON
 import Foundation
+import TestSupport
 import Testing
 
 @testable import DockerEngine
@@ -16,7 +17,7 @@ struct DockerMeasurementTests {
         let created = try await client.createContainer(
             name: DockerTestEnvironment.uniqueName("measure-\(index)"),
             body: [
-                "Image": JSONValue(DockerTestEnvironment.busyboxImage), "Cmd": ["sleep", "3600"],
+                "Image": JSONValue(DockerTestDaemon.busyboxImage), "Cmd": ["sleep", "3600"],
                 "Labels": ["decnet.test": "1", "decnet.test.run": JSONValue(run)],
                 "HostConfig": ["Init": true, "NetworkMode": JSONValue(network)],
             ])

@@ -1,25 +1,12 @@
 import DecnetJSON
 import DockerEngine
 import Foundation
+import TestSupport
 import Testing
 
-/// Shared setup for tests against the real daemon: where it is, unique names, and cleanup of what a test made.
+/// Shared setup for tests against the real daemon (``DockerTestDaemon``): unique names, and cleanup of what a test
+/// made.
 enum DockerTestEnvironment {
-    static let socketPath: String =
-        (try? DockerClient.Configuration.socketPath(dockerHost: ProcessInfo.processInfo.environment["DOCKER_HOST"]))
-        ?? DockerClient.defaultSocketPath
-
-    static let busyboxImage = "decnet-test/busybox:latest"
-
-    /// Whether a daemon answers `/_ping` on the socket within two seconds.
-    static func daemonAnswers() async -> Bool {
-        let client = DockerClient(
-            configuration: .init(socketPath: socketPath, connectTimeout: .seconds(2), readTimeout: .seconds(2)))
-        let answers = (try? await client.ping()) ?? false
-        try? await client.shutdown()
-        return answers
-    }
-
     /// A short random suffix for names of objects a test creates, so parallel runs never collide.
     static func uniqueName(_ stem: String) -> String {
         "decnet-test-\(stem)-\(UUID().uuidString.prefix(8).lowercased())"
@@ -30,7 +17,8 @@ enum DockerTestEnvironment {
     static func withClient<T>(
         maximumConnections: Int = 4, _ body: (DockerClient, Cleanup) async throws -> T
     ) async throws -> T {
-        let client = DockerClient(configuration: .init(socketPath: socketPath, maximumConnections: maximumConnections))
+        let client = DockerClient(
+            configuration: .init(socketPath: DockerTestDaemon.socketPath, maximumConnections: maximumConnections))
         let cleanup = Cleanup()
         let result: Result<T, any Error>
         do {
@@ -85,17 +73,6 @@ actor Cleanup {
         containers = []
         networks = []
         images = []
-    }
-}
-
-extension Trait where Self == ConditionTrait {
-    /// Runs the test only when a Docker daemon answers; otherwise it is reported as skipped with the reason.
-    static var requiresDocker: Self {
-        .enabled(
-            "no Docker daemon answers on \(DockerTestEnvironment.socketPath): run scripts/docker-test-env.sh"
-        ) {
-            await DockerTestEnvironment.daemonAnswers()
-        }
     }
 }
 

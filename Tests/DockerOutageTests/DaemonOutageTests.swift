@@ -3,6 +3,7 @@ import AgentProtocol
 import DecnetJSON
 import DockerEngine
 import Foundation
+import TestSupport
 import Testing
 import Topology
 

@@ -3,6 +3,7 @@ import DecnetJSON
 import DockerEngine
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 extension Trait where Self == ConditionTrait {
@@ -59,16 +60,6 @@ extension Result {
     var failure: Failure? {
         if case .failure(let error) = self { return error }
         return nil
-    }
-}
-
-/// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
-func eventually(within seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while true {
-        if try await condition() { return true }
-        if ContinuousClock.now >= deadline { return false }
-        try? await Task.sleep(for: .milliseconds(50))
     }
 }
 

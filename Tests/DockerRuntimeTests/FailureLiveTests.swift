@@ -2,6 +2,7 @@ import DecnetJSON
 import DockerEngine
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 import Topology
 
@@ -112,7 +113,7 @@ extension DockerRuntimeLiveTests {
                 let foreign = try await client.createContainer(
                     name: name,
                     body: [
-                        "Image": JSONValue(RuntimeTestEnvironment.busyboxImage), "Cmd": ["sleep", "infinity"],
+                        "Image": JSONValue(DockerTestDaemon.busyboxImage), "Cmd": ["sleep", "infinity"],
                         "Labels": [
                             "decnet.test": "1",
                             "com.docker.compose.project": JSONValue("decnet-topo-" + topology.prefix),

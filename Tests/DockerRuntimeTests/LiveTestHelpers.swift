@@ -1,6 +1,7 @@
 import DecnetJSON
 import DockerEngine
 import Foundation
+import TestSupport
 import Testing
 import Topology
 
@@ -25,30 +26,6 @@ struct Labelled: Equatable {
     static let empty = Labelled(containers: [:], networks: [:])
 }
 
-/// Polls `condition` every 20 ms until it holds or `seconds` pass; returns whether it held.
-func eventually(within seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while true {
-        if try await condition() { return true }
-        if ContinuousClock.now >= deadline { return false }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-}
-
-/// Runs a program and returns its exit status and standard output.
-func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
 /// The first of `candidates` that exists and is executable.
 func executable(_ candidates: [String]) -> String? {
     candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -59,7 +36,7 @@ func httpStatus(port: Int) async throws -> String? {
     guard let curl = executable(["/usr/bin/curl", "/usr/local/bin/curl"]) else { return nil }
     var status: String?
     _ = try await eventually(within: 3) {
-        let result = try runProgram(
+        let result = try ProcessRunner.runMerged(
             curl, ["-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"])
         status = result.output
         return result.status == 0 && result.output != "000"

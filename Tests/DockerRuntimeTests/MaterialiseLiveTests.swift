@@ -2,6 +2,7 @@ import DecnetJSON
 import DockerEngine
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 import Topology
 
@@ -83,7 +84,7 @@ extension DockerRuntimeLiveTests {
                 let probe = try await client.inspectContainer("\(host)-probe")
                 #expect(probe.state.isRunning && probe.image.hasPrefix("decnet-build/probe:"))
                 let image = try await client.inspectImage(probe.image)
-                #expect(image.labels["decnet.test.base-image"] == RuntimeTestEnvironment.busyboxImage)
+                #expect(image.labels["decnet.test.base-image"] == DockerTestDaemon.busyboxImage)
                 #expect(image.labels["decnet.build.context"] == fixture.templatesRoot + "/probe")
                 let hostBase = try await client.inspectContainer(topology.base(host))
                 #expect(hostBase.networks.map(\.networkName) == [topology.network("lan-a")])
@@ -105,7 +106,7 @@ extension DockerRuntimeLiveTests {
                 // docker compose sees the containers as its project's.
                 if let compose = executable(["/usr/bin/docker-compose", "/usr/local/bin/docker-compose"]) {
                     let file = try fixture.writeComposeFile(plan)
-                    let ps = try runProgram(compose, ["-p", plan.projectName, "-f", file, "ps"])
+                    let ps = try ProcessRunner.runMerged(compose, ["-p", plan.projectName, "-f", file, "ps"])
                     #expect(ps.status == 0, "\(ps.output)")
                     for name in topology.containerNames(plan) {
                         #expect(ps.output.contains(name), "\(name) not in \(ps.output)")

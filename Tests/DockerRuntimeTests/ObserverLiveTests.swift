@@ -1,5 +1,6 @@
 import DecnetJSON
 import Foundation
+import TestSupport
 import Testing
 import Topology
 
@@ -73,7 +74,7 @@ extension DockerRuntimeLiveTests {
                 let foreign = try await client.createContainer(
                     name: nil,
                     body: [
-                        "Image": JSONValue(RuntimeTestEnvironment.busyboxImage), "Cmd": ["sleep", "infinity"],
+                        "Image": JSONValue(DockerTestDaemon.busyboxImage), "Cmd": ["sleep", "infinity"],
                         "Labels": ["decnet.test": "1"], "HostConfig": ["NetworkMode": "none", "Init": true],
                     ])
                 fixture.removeAtCleanup(container: foreign.id)

@@ -1,6 +1,7 @@
 import DecnetJSON
 import DockerEngine
 import Foundation
+import TestSupport
 import Testing
 import Topology
 
@@ -16,8 +17,8 @@ extension DockerRuntimeLiveTests {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "decnet-proxy-\(UUID().uuidString).sock"
             ).path
-            let proxies = ProxyHolder(try SocketProxy(listen: path, target: RuntimeTestEnvironment.socketPath))
-            let direct = DockerClient(configuration: .init(socketPath: RuntimeTestEnvironment.socketPath))
+            let proxies = ProxyHolder(try SocketProxy(listen: path, target: DockerTestDaemon.socketPath))
+            let direct = DockerClient(configuration: .init(socketPath: DockerTestDaemon.socketPath))
             let proxied = DockerClient(configuration: .init(socketPath: path, connectTimeout: .seconds(1)))
             let runtime = DockerTopologyRuntime(
                 client: proxied,
@@ -52,7 +53,7 @@ extension DockerRuntimeLiveTests {
                 let container = try await direct.createContainer(
                     name: name,
                     body: [
-                        "Image": JSONValue(RuntimeTestEnvironment.busyboxImage), "Cmd": ["sleep", "infinity"],
+                        "Image": JSONValue(DockerTestDaemon.busyboxImage), "Cmd": ["sleep", "infinity"],
                         "Labels": ["decnet.topology.id": JSONValue(topologyID), "decnet.test": "1"],
                         "HostConfig": ["NetworkMode": "none", "Init": true],
                     ])
@@ -87,7 +88,7 @@ final class ProxyHolder: @unchecked Sendable {
     func restart(listen path: String) throws {
         try lock.withLock {
             proxy.stop()
-            proxy = try SocketProxy(listen: path, target: RuntimeTestEnvironment.socketPath)
+            proxy = try SocketProxy(listen: path, target: DockerTestDaemon.socketPath)
         }
     }
 }

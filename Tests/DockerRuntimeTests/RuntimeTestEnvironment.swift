@@ -2,27 +2,13 @@ import DecnetJSON
 import DockerEngine
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 import Topology
 
 /// Shared setup for the runtime's tests against the real daemon: unique topology ids, deckies, subnets and ports
 /// per test (other engineers' Docker tests run at the same time), a test catalog, and cleanup by label.
 enum RuntimeTestEnvironment {
-    static let socketPath: String =
-        (try? DockerClient.Configuration.socketPath(dockerHost: ProcessInfo.processInfo.environment["DOCKER_HOST"]))
-        ?? DockerClient.defaultSocketPath
-
-    static let busyboxImage = "decnet-test/busybox:latest"
-
-    /// Whether a daemon answers `/_ping` within two seconds.
-    static func daemonAnswers() async -> Bool {
-        let client = DockerClient(
-            configuration: .init(socketPath: socketPath, connectTimeout: .seconds(2), readTimeout: .seconds(2)))
-        let answers = (try? await client.ping()) ?? false
-        try? await client.shutdown()
-        return answers
-    }
-
     /// Six random hex digits: topology ids use them as their 8-character prefix (`rt` + 6), deckies as a suffix,
     /// because service container names are not topology-scoped.
     static func token() -> String {
@@ -76,7 +62,7 @@ final class RuntimeFixture: Sendable {
     private let foreign = Mutex<(containers: [String], networks: [String])>(([], []))
 
     init(missingImage: String? = nil, badCapability: Bool = false) throws {
-        client = DockerClient(configuration: .init(socketPath: RuntimeTestEnvironment.socketPath))
+        client = DockerClient(configuration: .init(socketPath: DockerTestDaemon.socketPath))
         token = RuntimeTestEnvironment.token()
         root = FileManager.default.temporaryDirectory.appendingPathComponent("decnet-runtime-\(UUID().uuidString)")
         let probe = root.appendingPathComponent("templates/probe")
@@ -110,7 +96,7 @@ final class RuntimeFixture: Sendable {
         webPort: Int = 20080, echoPort: Int = 20081, echoUDPPort: Int = 20082, missingImage: String? = nil,
         badCapability: Bool = false
     ) throws -> ServiceCatalog {
-        let image = RuntimeTestEnvironment.busyboxImage
+        let image = DockerTestDaemon.busyboxImage
         var services: [String: JSONValue] = [
             "web": [
                 "tcp_ports": [JSONValue(webPort)], "image": JSONValue(image), "container_suffix": "web",
@@ -157,7 +143,7 @@ final class RuntimeFixture: Sendable {
     /// The plan for `topology`, ports merged as the agent does.
     func plan(_ topology: TestTopology) throws -> ComposePlan {
         let composer = TopologyComposer(
-            catalog: catalog, templatesRoot: templatesRoot, baseImage: RuntimeTestEnvironment.busyboxImage)
+            catalog: catalog, templatesRoot: templatesRoot, baseImage: DockerTestDaemon.busyboxImage)
         return try composer.compose(topology.hydrated).mergingDuplicatePorts()
     }
 
@@ -186,15 +172,6 @@ final class RuntimeFixture: Sendable {
         }
         try? FileManager.default.removeItem(at: root)
         try? await client.shutdown()
-    }
-}
-
-extension Trait where Self == ConditionTrait {
-    /// Runs the test only when a Docker daemon answers; otherwise it is reported as skipped with the reason.
-    static var requiresDocker: Self {
-        .enabled("no Docker daemon answers on \(RuntimeTestEnvironment.socketPath): run scripts/docker-test-env.sh") {
-            await RuntimeTestEnvironment.daemonAnswers()
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 import DecnetJSON
 import DockerEngine
 import Foundation
+import TestSupport
 import Testing
 import Topology
 
@@ -19,7 +20,7 @@ import Topology
                 reconnectBackoff: [.milliseconds(20)]))
         let plan = try TopologyComposer(
             catalog: try RuntimeFixture.catalogOnly(), templatesRoot: "/t",
-            baseImage: RuntimeTestEnvironment.busyboxImage
+            baseImage: DockerTestDaemon.busyboxImage
         ).compose(TestTopology.gatewayAndHost().hydrated)
 
         let apply = await #expect(throws: RuntimeFailure.self) {

@@ -2,6 +2,7 @@ import AgentStore
 import DecnetJSON
 import Foundation
 import Master
+import TestSupport
 
 /// The operator's side: requests through the serving master's control channel (what `decnet-master apply|state|
 /// teardown|agents` do), and a look at an agent's store file from outside.
@@ -85,12 +86,12 @@ extension FaultWorld {
     /// ``inspectStore(_:)`` of a copy of the database and its WAL files: for a store inside a private mount
     /// namespace, reached through `/proc/<pid>/root`, a path SQLite itself would resolve back to the host's view.
     func inspectStoreCopy(_ path: String) throws -> StoreLook {
-        let copy = try makeTemporaryDirectory("fault-store")
-        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let copy = try TemporaryDirectory("fault-store")
+        defer { copy.remove() }
         for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
-            try FileManager.default.copyItem(atPath: path + suffix, toPath: copy + "/agent.db" + suffix)
+            try FileManager.default.copyItem(atPath: path + suffix, toPath: copy.file("agent.db") + suffix)
         }
-        return try Self.inspectStore(copy + "/agent.db")
+        return try Self.inspectStore(copy.file("agent.db"))
     }
 }
 

@@ -44,7 +44,7 @@ final class FaultWorld: Sendable {
     }
 
     init() throws {
-        root = try makeTemporaryDirectory("fault")
+        root = try TemporaryDirectory("fault").path
         token = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(6))
         masterDirectory = root + "/master"
         let ports = try freeLoopbackPorts(3)

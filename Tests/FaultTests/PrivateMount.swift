@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A small tmpfs mounted in a private mount namespace (`unshare -rm`, as the store's own disk-full tests do), so a
 /// test can fill a file system or make it read-only without touching the host's mounts.
@@ -82,15 +83,8 @@ struct PrivateMount: Sendable {
 
     /// `mount -o remount,ro|rw` inside the namespace; answers the exit status and mount's message.
     func remount(readOnly: Bool) throws -> (status: Int32, message: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: wrapper[0])
-        process.arguments = Array(wrapper.dropFirst()) + ["mount", "-o", readOnly ? "remount,ro" : "remount,rw", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let result = try ProcessRunner.runMerged(
+            wrapper[0], Array(wrapper.dropFirst()) + ["mount", "-o", readOnly ? "remount,ro" : "remount,rw", path])
+        return (result.status, result.output)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A bounded wait of a fault test ran out, or its set-up failed; says what was awaited.
 struct FaultTestError: Error, CustomStringConvertible {
@@ -19,16 +20,13 @@ func millis(since start: ContinuousClock.Instant) -> Int {
     return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
 }
 
-/// Polls `condition` every `every` until it holds; throws naming `what` once `seconds` have passed.
+/// TestSupport's `eventually(within:every:_:)` that throws naming `what` once `seconds` have passed.
 func eventually(
     _ what: String, within seconds: Double, every: Duration = .milliseconds(50),
     _ condition: () async throws -> Bool
 ) async throws {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while true {
-        if try await condition() { return }
-        if ContinuousClock.now >= deadline { throw FaultTestError("timed out after \(seconds) s waiting for \(what)") }
-        try await Task.sleep(for: every)
+    guard try await TestSupport.eventually(within: seconds, every: every, condition) else {
+        throw FaultTestError("timed out after \(seconds) s waiting for \(what)")
     }
 }
 
@@ -42,13 +40,6 @@ func awaitValue<T>(
         return found != nil
     }
     return found!
-}
-
-/// A fresh directory under /tmp (short paths: the master's `ipc://` control socket must fit in `sun_path`).
-func makeTemporaryDirectory(_ prefix: String) throws -> String {
-    var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)
-    guard let result = mkdtemp(&template) else { throw FaultTestError("mkdtemp failed: errno \(errno)") }
-    return String(cString: result)
 }
 
 /// The first directory of `PATH` (plus the usual system ones) holding an executable `name`.

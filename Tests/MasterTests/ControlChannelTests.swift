@@ -3,6 +3,7 @@ import DecnetJSON
 import Foundation
 import Master
 import Synchronization
+import TestSupport
 import Testing
 
 /// The operator control channel in-process: fleet snapshots, submits with their control messages, watch pushes,

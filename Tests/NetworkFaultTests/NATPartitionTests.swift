@@ -1,5 +1,6 @@
 import DecnetJSON
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 5 item 4: the agent behind a NAT that only lets it dial out; the link cut for longer than the ZMTP
@@ -29,7 +30,8 @@ struct NATPartitionTests {
             #expect(peers.allSatisfy { $0 == NATLab.natWANAddress }, "peers: \(peers)")
 
             // A listener inside the agent's namespace: reachable there, unreachable from the master's side.
-            listener = try BackgroundProcess(lab.command(in: lab.agent, ["python3", "-c", Self.listenerScript]))
+            listener = try BackgroundProcess(
+                command: lab.command(in: lab.agent, ["python3", "-c", Self.listenerScript]))
             #expect(try await Shell.eventually(10) { listener?.stdout.contains("listening") == true })
             let local = try await Shell.run(lab.command(in: lab.agent, Self.dial(host: "127.0.0.1")), timeout: 10)
             #expect(local.status == 0, "the listener answers inside its own namespace")

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Runs one of the package's executables (built next to the test bundle) and captures its output.
+/// Runs a program to completion and captures its output; finds the package's executables (built next to the test
+/// bundle). A process a test leaves running is a ``BackgroundProcess``.
 public enum ProcessRunner {
     public struct Output: Sendable {
         public var status: Int32
@@ -43,5 +44,22 @@ public enum ProcessRunner {
         while !errReader.isFinished { usleep(1000) }
         return Output(
             status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData.value, as: UTF8.self))
+    }
+
+    /// Runs `executable` to completion with standard output and error in one pipe, interleaved as written (a
+    /// shell's `2>&1`), and returns its exit status and that text.
+    public static func runMerged(
+        _ executable: String, _ arguments: [String]
+    ) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

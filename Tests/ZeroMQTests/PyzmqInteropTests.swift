@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import ZeroMQ
 
@@ -49,15 +50,15 @@ import ZeroMQ
                 .write(directory: keyDirectory.path, name: "master")
             let (router, endpoint) = try await world.router()
 
-            let python = try RunningHelper([
+            let python = try PythonHelper.start([
                 "client", endpoint, keyDirectory.file("master.key"), keyDirectory.file("py-agent.key_secret"), "ping",
             ])
             let request = try await next(router.messages, within: 30, "pyzmq's request")
             #expect(request.userId == "py-agent")
             #expect(request.string(at: 1) == "ping")
             router.send(ZMQMessage(frames: [request.routingId!, Array("pong".utf8)]))
-            #expect(try await python.waitForExit(seconds: 30) == 0, "\(python.errorText)")
-            #expect(python.outputText == "pong\n")
+            #expect(try await python.exitStatus(seconds: 30) == 0, "\(python.stderr)")
+            #expect(python.stdout == "pong\n")
         }
     }
 
@@ -72,7 +73,7 @@ import ZeroMQ
         try server.write(directory: keyDirectory.path, name: "master")
         let client = try ZMQCertificate.generate(metadata: ["agent-id": "host-17", "role": "agent"])
         try client.write(directory: allowDirectory.path, name: "host-17")
-        let python = try RunningHelper(["server", allowDirectory.path, keyDirectory.file("master.key_secret")])
+        let python = try PythonHelper.start(["server", allowDirectory.path, keyDirectory.file("master.key_secret")])
         let endpoint = try await python.firstLine()
         #expect(endpoint.hasPrefix("tcp://127.0.0.1:"))
 
@@ -87,7 +88,7 @@ import ZeroMQ
         dealer.send(ZMQMessage("hello from swift"))
         let reply = try await next(dealer.messages, within: 30, "pyzmq's echo")
         #expect(reply.frames == [Array("echo:hello from swift".utf8)])
-        #expect(try await python.waitForExit(seconds: 30) == 0, "\(python.errorText)")
+        #expect(try await python.exitStatus(seconds: 30) == 0, "\(python.stderr)")
         await thread.shutdown()
         await context.terminateOffPool()
     }

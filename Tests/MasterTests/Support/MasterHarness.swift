@@ -2,6 +2,7 @@ import DecnetJSON
 import Foundation
 import Logging
 import Master
+import TestSupport
 import ZeroMQ
 
 /// A master directory with keys for two agents (`agent-a`, `agent-b`) and a monitor, and a running master on

@@ -3,6 +3,7 @@ import DecnetJSON
 import Foundation
 import Master
 import Synchronization
+import TestSupport
 import ZeroMQ
 
 /// An agent as the wire protocol describes it, without Docker: a CURVE DEALER (routing id = agent id unless told

@@ -48,7 +48,7 @@ final class PartitionHarness: Sendable {
         try FileManager.default.copyItem(
             atPath: work + "/keys/\(agentID).key", toPath: masterDir + "/agents/\(agentID).key")
 
-        let masterProcess = try BackgroundProcess(lab.command(in: lab.master, [
+        let masterProcess = try BackgroundProcess(command: lab.command(in: lab.master, [
             master, "serve", "--dir", masterDir, "--bind-host", NATLab.masterAddress, "--log-format", "json",
         ]))
         let answering = try await Shell.eventually(30) {
@@ -69,7 +69,7 @@ final class PartitionHarness: Sendable {
                 "--state-dir", work + "/state", "--templates-dir", templates, "--heartbeat-interval", "1",
                 "--log-format", "json",
             ]
-            agent = try BackgroundProcess(lab.command(in: lab.agent, arguments))
+            agent = try BackgroundProcess(command: lab.command(in: lab.agent, arguments))
         }
         return PartitionHarness(lab: lab, work: work, master: masterProcess, agent: agent)
     }
@@ -92,7 +92,7 @@ final class PartitionHarness: Sendable {
 
     /// Starts `decnet-master state` for the agent (it waits up to `timeout` seconds for the agent).
     func stateRequest(timeout: Int = 60) throws -> BackgroundProcess {
-        try BackgroundProcess([
+        try BackgroundProcess(command: [
             Self.master, "state", "--dir", masterDir, "--agent", Self.agentID, "--timeout", String(timeout),
         ])
     }
@@ -113,12 +113,11 @@ final class PartitionHarness: Sendable {
         }
     }
 
-    /// Stops the agent and the master (SIGTERM, then SIGKILL) and removes the files.
+    /// Stops the agent and the master (SIGTERM, then SIGKILL) and removes the work folder (their output files go
+    /// with this object).
     func stop() async {
         if let agent { await agent.stop() }
         await masterProcess.stop()
-        agent?.removeFiles()
-        masterProcess.removeFiles()
         try? FileManager.default.removeItem(atPath: work)
     }
 }

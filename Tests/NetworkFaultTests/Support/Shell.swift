@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A bounded wait ran out, or a command failed.
 struct ShellFailure: Error, CustomStringConvertible {
@@ -19,7 +20,7 @@ enum Shell {
     static func run(_ arguments: [String], timeout: Double = 30, environment: [String: String]? = nil) async throws
         -> CommandOutput
     {
-        let process = try BackgroundProcess(arguments, environment: environment)
+        let process = try BackgroundProcess(command: arguments, environment: environment)
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         while process.isRunning {
             if ContinuousClock.now >= deadline {
@@ -28,7 +29,6 @@ enum Shell {
             }
             try await Task.sleep(for: .milliseconds(5))
         }
-        defer { process.removeFiles() }
         return CommandOutput(status: process.terminationStatus, stdout: process.stdout, stderr: process.stderr)
     }
 
@@ -43,13 +43,8 @@ enum Shell {
         return output
     }
 
-    /// Polls `condition` every 200 ms until it holds; false when `seconds` ran out.
+    /// TestSupport's `eventually(within:every:_:)` polling every 200 ms: each look here usually runs a command.
     static func eventually(_ seconds: Double, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(200))
-        }
-        return try await condition()
+        try await TestSupport.eventually(within: seconds, every: .milliseconds(200), condition)
     }
 }

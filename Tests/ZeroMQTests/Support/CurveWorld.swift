@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import ZeroMQ
 
 /// One context with a running ZAP handler over an allow-list folder, a server key pair and a socket thread: the

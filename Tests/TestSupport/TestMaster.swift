@@ -1,36 +1,42 @@
 import AgentProtocol
 import DecnetJSON
 import Foundation
-import TestSupport
 import ZeroMQ
 
-/// A minimal master for end-to-end tests (a copy of AgentTransportTests/TestMaster.swift): ZAP over an allow-list
-/// folder, a CURVE ROUTER for commands and a CURVE SUB for heartbeats on ephemeral loopback ports, recording
-/// everything it receives.
-final class TestMaster: Sendable {
-    struct Received: Sendable {
-        var userId: String?
-        var routingId: String
-        var message: JSONValue
+/// A minimal master for end-to-end tests: ZAP over an allow-list folder, a CURVE ROUTER for commands and a CURVE
+/// SUB for heartbeats on ephemeral loopback ports, recording everything it receives.
+public final class TestMaster: Sendable {
+    /// One message received on the command ROUTER: the CURVE user id, the routing id and the parsed last frame.
+    public struct Received: Sendable {
+        public var userId: String?
+        public var routingId: String
+        public var message: JSONValue
     }
 
     let context: ZMQContext
-    let zap: ZAPHandler
+    public let zap: ZAPHandler
     let allowDirectory: String
-    let keys: CurveKeyPair
+    /// The master's CURVE key pair (agents need its public key).
+    public let keys: CurveKeyPair
     let thread: SocketThread
-    let router: Locked<SocketHandle?> = Locked(nil)
+    /// The command ROUTER, `nil` between ``closeRouter()`` and ``openRouter(endpoint:)``.
+    public let router: Locked<SocketHandle?> = Locked(nil)
     let sub: SocketHandle
-    let commandEndpoint: Locked<String> = Locked("")
-    let heartbeatEndpoint: String
-    let commands = Locked<[Received]>([])
-    let published = Locked<[(topic: String, message: JSONValue, userId: String?)]>([])
+    /// Where the ROUTER is bound; empty while it is being (re)bound.
+    public let commandEndpoint: Locked<String> = Locked("")
+    public let heartbeatEndpoint: String
+    /// Every message received on the ROUTER, in order.
+    public let commands = Locked<[Received]>([])
+    /// Every two-frame message received on the SUB (topic, parsed body, CURVE user id), in order.
+    public let published = Locked<[(topic: String, message: JSONValue, userId: String?)]>([])
 
-    init() async throws {
+    /// Starts the ZAP handler, binds the SUB and the ROUTER on ephemeral loopback ports.
+    public init() async throws {
         context = try ZMQContext()
         allowDirectory = NSTemporaryDirectory() + "allow-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: allowDirectory, withIntermediateDirectories: true)
-        zap = try ZAPHandler(context: context, authoriser: try AllowListAuthoriser(directory: allowDirectory, domain: "decnet"))
+        zap = try ZAPHandler(
+            context: context, authoriser: try AllowListAuthoriser(directory: allowDirectory, domain: "decnet"))
         try await zap.start()
         keys = try CurveKeyPair.generate()
         thread = try SocketThread(context: context, name: "test-master")
@@ -45,7 +51,7 @@ final class TestMaster: Sendable {
     }
 
     /// (Re)binds the command ROUTER; pass the previous endpoint to come back on the same port after a "restart".
-    func openRouter(endpoint: String) async throws {
+    public func openRouter(endpoint: String) async throws {
         let keys = self.keys
         let r = try await thread.open(.router, linger: 0) { (s: ZMQSocket) throws(ZMQError) in
             try s.makeCurveServer(keys: keys, zapDomain: "decnet")
@@ -58,18 +64,19 @@ final class TestMaster: Sendable {
         commandEndpoint.withLock { $0 = bound }
     }
 
-    func closeRouter() async {
+    /// Closes the command ROUTER (a master "going away"), keeping everything else.
+    public func closeRouter() async {
         if let r = router.withLock({ h -> SocketHandle? in defer { h = nil }; return h }) { await r.close() }
     }
 
     /// Lists an agent key in the allow-list as `NAME.key` with `agent-id` metadata.
-    func allow(agentID: String, keys: CurveKeyPair) throws {
+    public func allow(agentID: String, keys: CurveKeyPair) throws {
         try ZMQCertificate(publicKey: keys.publicKey, metadata: ["agent-id": agentID, "role": "agent"])
             .write(directory: allowDirectory, name: agentID, overwrite: true)
     }
 
     /// Records incoming messages until cancelled.
-    func pump() async {
+    public func pump() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [sub, published] in
                 for await m in sub.messages where m.frames.count == 2 {
@@ -94,17 +101,23 @@ final class TestMaster: Sendable {
         }
     }
 
-    func send(to agentID: String, _ message: JSONValue) {
+    /// Sends `message` to the agent whose routing id is `agentID`.
+    public func send(to agentID: String, _ message: JSONValue) {
         _ = router.value?.send(ZMQMessage(frames: [Array(agentID.utf8), Messages.frame(message)]))
     }
 
-    func sendRaw(to agentID: String, _ frame: [UInt8]) {
+    /// Sends one raw frame (after the routing id) to `agentID`.
+    public func sendRaw(to agentID: String, _ frame: [UInt8]) {
         _ = router.value?.send(ZMQMessage(frames: [Array(agentID.utf8), frame]))
     }
 
-    func answers(id: String) -> [JSONValue] { commands.value.map(\.message).filter { $0["id"]?.stringValue == id } }
+    /// The messages received whose `id` is `id`, in order.
+    public func answers(id: String) -> [JSONValue] {
+        commands.value.map(\.message).filter { $0["id"]?.stringValue == id }
+    }
 
-    func waitFor(_ what: String, timeout: Duration = .seconds(20), _ ok: @escaping () -> Bool) async throws {
+    /// Polls `ok` every 50 ms; throws naming `what` when `timeout` passes first.
+    public func waitFor(_ what: String, timeout: Duration = .seconds(20), _ ok: @escaping () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if ok() { return }
@@ -113,7 +126,8 @@ final class TestMaster: Sendable {
         throw FixtureError("timed out waiting for \(what)")
     }
 
-    func shutdown() async {
+    /// Closes every socket, the ZAP handler and the context, and removes the allow-list folder.
+    public func shutdown() async {
         await thread.shutdown()
         await zap.stop()
         await context.terminateOffPool()
