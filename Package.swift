@@ -175,7 +175,8 @@ let package = Package(
         .testTarget(
             name: "DockerOutageTests",
             dependencies: [
-                "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "DockerEngine", "Topology", "TestSupport",
+                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "DecnetJSON", "DockerEngine", "Topology",
+                "ZeroMQ", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DockerOutageTests"),
         // Issue 5 items 1, 2, 5, 6: master and agent processes killed, restarted, starved of disk (real dockerd).

@@ -2,6 +2,7 @@ import AgentProtocol
 import DecnetJSON
 import Foundation
 import Master
+import TestSupport
 import Testing
 import ZeroMQ
 

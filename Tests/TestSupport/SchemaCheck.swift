@@ -1,30 +1,34 @@
 import DecnetJSON
 import Foundation
-import TestSupport
 
 /// Validates messages against `schemas/` with Python's `jsonschema` (tests/python/schema_check.py).
-enum SchemaCheck {
-    static let script: String = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // Support
-        .deletingLastPathComponent()  // MasterTests
+public enum SchemaCheck {
+    public static let script: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // TestSupport
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // package root
         .appendingPathComponent("tests/python/schema_check.py").path
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// One message and the schema file it must (or must not) validate against.
-    struct Item: Sendable {
-        var schema: String
-        var message: JSONValue
-        var valid = true
+    public struct Item: Sendable {
+        public var schema: String
+        public var message: JSONValue
+        public var valid: Bool
+
+        public init(schema: String, message: JSONValue, valid: Bool = true) {
+            self.schema = schema
+            self.message = message
+            self.valid = valid
+        }
     }
 
     /// Checks every item; throws with the validator's report when any does not validate as expected, or when
     /// nothing was checked.
-    static func check(_ items: [Item]) throws {
+    public static func check(_ items: [Item]) throws {
         guard !items.isEmpty else { throw Failure(description: "no messages to check") }
         var input: [UInt8] = []
         for item in items {
@@ -43,7 +47,7 @@ enum SchemaCheck {
     }
 
     /// The wire schema for a message, by its type (results by the request type when known).
-    static func wire(_ message: JSONValue, requestType: String? = nil) -> Item {
+    public static func wire(_ message: JSONValue, requestType: String? = nil) -> Item {
         if message["type"]?.stringValue == "result", message["status"]?.intValue == 200, let requestType {
             return Item(schema: "result-\(requestType).schema.json", message: message)
         }
@@ -51,7 +55,7 @@ enum SchemaCheck {
     }
 
     /// The control schema for a message the master sent to a control client.
-    static func controlFromMaster(_ message: JSONValue) -> Item {
+    public static func controlFromMaster(_ message: JSONValue) -> Item {
         let type = message["type"]?.stringValue ?? "?"
         let name = type == "control_error" ? "error" : type
         return Item(schema: "control-\(name).schema.json", message: message)
