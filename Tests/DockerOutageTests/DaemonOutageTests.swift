@@ -78,15 +78,7 @@ import Topology
             let answered = ContinuousClock.now - start
             let failure = try #require(result.failure, "the apply cannot succeed with the daemon stopped half-way")
             print("outage: concurrency \(concurrency), the interrupted apply answered in \(answered): \(failure)")
-            if concurrency == 1 {
-                #expect(failure.code == .dockerUnavailable && failure.status == 503, "\(failure)")
-                #expect(failure.message.contains(f.daemon.socketPath), "\(failure)")
-            } else if failure.code == .runtimeError {
-                #expect(failure.status == 500 && failure.details["docker"]?.stringValue?.isEmpty == false, "\(failure)")
-            } else {
-                #expect(failure.code == .dockerUnavailable && failure.status == 503, "\(failure)")
-            }
-            #expect(failure.details["phase"] == "containers", "\(failure)")
+            expectInterrupted(failure, phase: "containers", concurrency: concurrency, socketPath: f.daemon.socketPath)
             #expect(answered < .seconds(20), "with 0.2 s + 0.4 s retries the failed apply answered in \(answered)")
 
             let down = await f.operations.state()
@@ -131,16 +123,7 @@ import Topology
             let answered = ContinuousClock.now - start
             let failure = try #require(result.failure, "the teardown cannot finish with the daemon stopped half-way")
             print("outage: concurrency \(concurrency), the interrupted teardown answered in \(answered): \(failure)")
-            if concurrency == 1 {
-                #expect(failure.code == .dockerUnavailable && failure.status == 503, "\(failure)")
-                #expect(failure.message.contains(f.daemon.socketPath), "\(failure)")
-            } else if failure.code == .runtimeError {
-                // Calls already on open connections meet the stopping daemon's own errors first.
-                #expect(failure.status == 500 && failure.details["docker"]?.stringValue?.isEmpty == false, "\(failure)")
-            } else {
-                #expect(failure.code == .dockerUnavailable && failure.status == 503, "\(failure)")
-            }
-            #expect(failure.details["phase"] == "teardown", "\(failure)")
+            expectInterrupted(failure, phase: "teardown", concurrency: concurrency, socketPath: f.daemon.socketPath)
             #expect(answered < .seconds(20), "with 0.2 s + 0.4 s retries the failed teardown answered in \(answered)")
 
             // Still recorded as applied; the observer reports the daemon's absence instead of inventing drift.

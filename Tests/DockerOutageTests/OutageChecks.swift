@@ -119,3 +119,25 @@ func expectTruthfulState(
         applied ? state["topology_id"]?.stringValue == topology.id : state["applied_version_hash"] == .null,
         sourceLocation: sourceLocation)
 }
+
+/// The error of an operation the stopped daemon interrupted in `phase`. One container at a time, the next call
+/// meets a daemon that is gone: `docker_unavailable`, naming the socket. With more, calls already on open
+/// connections can meet the stopping daemon's own errors first (`runtime_error` with `details.docker`).
+func expectInterrupted(
+    _ failure: AgentError, phase: String, concurrency: Int, socketPath: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    if concurrency == 1 {
+        #expect(
+            failure.code == .dockerUnavailable && failure.status == 503, "\(failure)", sourceLocation: sourceLocation)
+        #expect(failure.message.contains(socketPath), "\(failure)", sourceLocation: sourceLocation)
+    } else if failure.code == .runtimeError {
+        #expect(
+            failure.status == 500 && failure.details["docker"]?.stringValue?.isEmpty == false, "\(failure)",
+            sourceLocation: sourceLocation)
+    } else {
+        #expect(
+            failure.code == .dockerUnavailable && failure.status == 503, "\(failure)", sourceLocation: sourceLocation)
+    }
+    #expect(failure.details["phase"] == .string(JSONString(phase)), "\(failure)", sourceLocation: sourceLocation)
+}

@@ -13,17 +13,25 @@ extension FaultTests {
             if: PrivateMount.unavailableReason == nil,
             "needs unshare -rm and tmpfs mounts (util-linux, user namespaces)"))
     struct StateDirectoryFault {
+        /// Starts the master and `agentID` with its state directory on a fresh 4 MiB tmpfs, and waits for its hello.
+        static func agentOnTmpfs(
+            _ world: FaultWorld, _ agentID: String
+        ) async throws -> (mount: PrivateMount, agent: ChildProcess, hello: JSONObject) {
+            try await world.startMaster()
+            try world.enrol(agentID)
+            let mount = try await PrivateMount.make(at: world.root + "/tmpfs", size: "4m", world: world)
+            let agent = try world.startAgent(agentID, stateDirectory: mount.path + "/state", wrapper: mount.wrapper)
+            let hello = try await world.waitForRecord(agentID, "hello") { $0["hello_at"] != .null }
+            return (mount, agent, hello)
+        }
+
         /// v1 applied; v2 (one more container, a 300 KB blob) applied while the tmpfs is full: Docker runs v2, the
         /// store cannot take it, the result says `internal`/`record`, and state keeps naming v1. Once space is back
         /// a re-apply of v2 succeeds.
         @Test func diskFullWhileRecording() async throws {
             try await FaultWorld.run { world in
-                try await world.startMaster()
                 let agentID = "disk-full"
-                try world.enrol(agentID)
-                let mount = try await PrivateMount.make(at: world.root + "/tmpfs", size: "4m", world: world)
-                try world.startAgent(agentID, stateDirectory: mount.path + "/state", wrapper: mount.wrapper)
-                _ = try await world.waitForRecord(agentID, "hello") { $0["hello_at"] != .null }
+                let (mount, _, _) = try await Self.agentOnTmpfs(world, agentID)
                 let v1 = world.topology(deckies: 2)
                 let first = try await world.submit(agentID, v1.applyRequest(id: "v1"))
                 try #require(first["status"] == 200, "\(JSONValue.object(first).jsonText.prefix(300))")
@@ -96,12 +104,8 @@ extension FaultTests {
         /// and a retry of the id gets the same answer from memory. Once space is back a new apply succeeds.
         @Test func diskFullWhileRecordingAFirstApply() async throws {
             try await FaultWorld.run { world in
-                try await world.startMaster()
                 let agentID = "disk-full-first"
-                try world.enrol(agentID)
-                let mount = try await PrivateMount.make(at: world.root + "/tmpfs", size: "4m", world: world)
-                try world.startAgent(agentID, stateDirectory: mount.path + "/state", wrapper: mount.wrapper)
-                _ = try await world.waitForRecord(agentID, "hello") { $0["hello_at"] != .null }
+                let (mount, _, _) = try await Self.agentOnTmpfs(world, agentID)
                 let topology = world.topology(deckies: 2).padded(300_000)
 
                 let filled = Locked<Int?>(nil)
@@ -143,13 +147,9 @@ extension FaultTests {
         /// and touches nothing; made writable again, it starts and reports the topology it had.
         @Test func readOnlyStateDirectory() async throws {
             try await FaultWorld.run { world in
-                try await world.startMaster()
                 let agentID = "read-only"
-                try world.enrol(agentID)
-                let mount = try await PrivateMount.make(at: world.root + "/tmpfs", size: "4m", world: world)
+                let (mount, agent, hello) = try await Self.agentOnTmpfs(world, agentID)
                 let stateDirectory = mount.path + "/state"
-                let agent = try world.startAgent(agentID, stateDirectory: stateDirectory, wrapper: mount.wrapper)
-                let hello = try await world.waitForRecord(agentID, "hello") { $0["hello_at"] != .null }
                 let firstBoot = try #require(hello["boot_id"]?.stringValue)
                 let topology = world.topology(deckies: 2)
                 let applied = try await world.submit(agentID, topology.applyRequest(id: "before"))

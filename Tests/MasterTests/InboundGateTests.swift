@@ -57,11 +57,7 @@ struct InboundGateTests {
     @Test func heartbeatSequencesCountGapsPerBoot() throws {
         var fleet = FleetView()
         func beat(_ boot: String, _ seq: Int) -> Int? {
-            let envelope: JSONValue = [
-                "proto": 1, "type": "heartbeat", "boot_id": .string(JSONString(boot)), "seq": JSONValue(seq),
-                "state": ["topology_id": nil],
-            ]
-            return fleet.heartbeat(agentID: "a", envelope: envelope.objectValue!, now: Int64(seq))
+            fleet.heartbeat(agentID: "a", envelope: Self.heartbeat(boot: boot, seq: seq), now: Int64(seq))
         }
         #expect(beat("b1", 1) == 0)
         #expect(beat("b1", 2) == 0)
@@ -83,11 +79,7 @@ struct InboundGateTests {
         // A master that (re)started meets agents in the middle of their boot: seq 500 is not 499 lost heartbeats.
         var fleet = FleetView()
         func beat(_ boot: String, _ seq: Int) -> Int? {
-            let envelope: JSONValue = [
-                "proto": 1, "type": "heartbeat", "boot_id": .string(JSONString(boot)), "seq": JSONValue(seq),
-                "state": ["topology_id": nil],
-            ]
-            return fleet.heartbeat(agentID: "a", envelope: envelope.objectValue!, now: Int64(seq))
+            fleet.heartbeat(agentID: "a", envelope: Self.heartbeat(boot: boot, seq: seq), now: Int64(seq))
         }
         #expect(beat("b1", 500) == 0)
         #expect(beat("b1", 502) == 1)
@@ -100,11 +92,8 @@ struct InboundGateTests {
         var fleet = FleetView()
         let hello: JSONObject = ["proto": 1, "type": "hello", "boot_id": "b", "agent_version": "1", "state": [:]]
         func beat(_ seq: Int, at now: Int64) {
-            let envelope: JSONValue = [
-                "proto": 1, "type": "heartbeat", "boot_id": "b", "seq": JSONValue(seq), "interval_ms": 1000,
-                "state": [:],
-            ]
-            _ = fleet.heartbeat(agentID: "a", envelope: envelope.objectValue!, now: now)
+            let envelope = Self.heartbeat(boot: "b", seq: seq, intervalMillis: 1000)
+            _ = fleet.heartbeat(agentID: "a", envelope: envelope, now: now)
         }
         func silence(_ now: Int64) -> [String] { fleet.silence(now: now) { policy.limit(for: $0) ?? .max } }
 
@@ -140,5 +129,15 @@ struct InboundGateTests {
 
         let off = SilencePolicy(intervals: 0)
         #expect(off.limit(for: fleet["a"]!) == nil)
+    }
+
+    /// A heartbeat envelope with the members the fleet view reads.
+    static func heartbeat(boot: String, seq: Int, intervalMillis: Int? = nil) -> JSONObject {
+        var envelope: JSONObject = [
+            "proto": 1, "type": "heartbeat", "boot_id": .string(JSONString(boot)), "seq": JSONValue(seq),
+            "state": ["topology_id": nil],
+        ]
+        if let intervalMillis { envelope["interval_ms"] = JSONValue(intervalMillis) }
+        return envelope
     }
 }

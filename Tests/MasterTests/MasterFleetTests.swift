@@ -164,15 +164,7 @@ struct MasterFleetTests {
             let record = try #require(await master.agent("agent-a"))
             #expect(record.connected && record.disconnectReason == nil && record.connections == 1)
             agent.send(Messages.result(id: "req-ping-silent", body: ["agent_id": "agent-a"]))
-            var kinds: [String] = []
-            for await event in events {
-                switch event {
-                case .submitted(let connected): kinds.append("submitted:\(connected)")
-                case .answer(let envelope): kinds.append(envelope["type"]?.stringValue ?? "?")
-                case .failed(let error): kinds.append("failed:\(error.code)")
-                }
-            }
-            #expect(kinds == ["submitted:false", "result"])
+            #expect(await Self.kinds(of: events) == ["submitted:false", "result"])
             let after = await master.fleet()
             try SchemaCheck.check([SchemaCheck.controlFromMaster(fleet), SchemaCheck.controlFromMaster(after)])
             await agent.close()
@@ -195,15 +187,7 @@ struct MasterFleetTests {
                         "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)),
                         "agent_version": "0.1.0-sim",
                     ]))
-            var kinds: [String] = []
-            for await event in events {
-                switch event {
-                case .submitted(let connected): kinds.append("submitted:\(connected)")
-                case .answer(let envelope): kinds.append(envelope["type"]?.stringValue ?? "?")
-                case .failed(let error): kinds.append("failed:\(error.code)")
-                }
-            }
-            #expect(kinds == ["submitted:false", "result"])
+            #expect(await Self.kinds(of: events) == ["submitted:false", "result"])
             _ = incoming
             // Nobody answers this one: it times out.
             let silent: JSONValue = ["proto": 1, "type": "ping", "id": "req-ping-2"]
@@ -216,5 +200,18 @@ struct MasterFleetTests {
                     + agent.receivedMessages.map { SchemaCheck.wire($0) })
             await agent.close()
         }
+    }
+
+    /// Every event of a request until it ends: `submitted:<connected>`, the answer types, `failed:<code>`.
+    static func kinds(of events: AsyncStream<RequestEvent>) async -> [String] {
+        var kinds: [String] = []
+        for await event in events {
+            switch event {
+            case .submitted(let connected): kinds.append("submitted:\(connected)")
+            case .answer(let envelope): kinds.append(envelope["type"]?.stringValue ?? "?")
+            case .failed(let error): kinds.append("failed:\(error.code)")
+            }
+        }
+        return kinds
     }
 }
