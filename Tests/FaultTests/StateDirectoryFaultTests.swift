@@ -25,6 +25,31 @@ extension FaultTests {
             return (mount, agent, hello)
         }
 
+        /// Submits `request` and fills the tmpfs at its first `networks` progress. The compose file is written
+        /// before that phase, the applied row after the containers phase, and the store writes nothing in between:
+        /// the disk fills up right before recording. Returns the result and the bytes the filler took.
+        static func applyFillingTheDisk(
+            _ world: FaultWorld, _ mount: PrivateMount, _ agentID: String, _ request: JSONValue
+        ) async throws -> (result: JSONObject, filled: Int) {
+            let filled = Locked<Result<Int, any Error>?>(nil)
+            let result = try await world.submit(agentID, request) { message in
+                guard FaultWorld.progress(message)?.phase == "networks", filled.value == nil else { return }
+                filled.withLock { $0 = Result { try mount.fill() } }
+            }
+            let outcome = try #require(filled.value, "the tmpfs was filled during the apply")
+            return (result, try outcome.get())
+        }
+
+        /// The answer of an apply whose applied row the full disk refused.
+        static func expectRecordFailedOnAFullDisk(
+            _ result: JSONObject, sourceLocation: SourceLocation = #_sourceLocation
+        ) {
+            #expect(result["status"] == 500, sourceLocation: sourceLocation)
+            #expect(result["error"]?["code"] == "internal", sourceLocation: sourceLocation)
+            #expect(result["error"]?["details"]?["phase"] == "record", sourceLocation: sourceLocation)
+            #expect(result["error"]?["details"]?["store"] == "disk_full", sourceLocation: sourceLocation)
+        }
+
         /// v1 applied; v2 (one more container, a 300 KB blob) applied while the tmpfs is full: Docker runs v2, the
         /// store cannot take it, the result says `internal`/`record`, and state keeps naming v1. Once space is back
         /// a re-apply of v2 succeeds.
@@ -40,29 +65,12 @@ extension FaultTests {
                 let spare = "\(v2.deckies[0].name)-spare"
 
                 let database = mount.outside("state/" + TopologyStore.fileName)
-                let filled = Locked<Int?>(nil)
-                let fillError = Locked<String?>(nil)
-                let result = try await world.submit(agentID, v2.applyRequest(id: "v2")) { message in
-                    // The compose file is written before the networks phase, the applied row after the containers
-                    // phase: the store writes nothing in between, so the disk fills up right before recording.
-                    guard FaultWorld.progress(message)?.phase == "networks", filled.value == nil else { return }
-                    do {
-                        let bytes = try mount.fill()
-                        filled.withLock { $0 = bytes }
-                    } catch {
-                        fillError.withLock { $0 = "\(error)" }
-                        filled.withLock { $0 = -1 }
-                    }
-                }
-                try #require(fillError.value == nil, "\(fillError.value ?? "")")
-                try #require(filled.value != nil, "the tmpfs was filled during the apply")
+                let request = v2.applyRequest(id: "v2")
+                let (result, filled) = try await Self.applyFillingTheDisk(world, mount, agentID, request)
                 let failedAt = unixMillis()
-                measure("disk_full_filler_bytes", filled.value!)
+                measure("disk_full_filler_bytes", filled)
                 measure("disk_full_result", JSONValue.object(result).jsonText.prefix(400))
-                #expect(result["status"] == 500)
-                #expect(result["error"]?["code"] == "internal")
-                #expect(result["error"]?["details"]?["phase"] == "record")
-                #expect(result["error"]?["details"]?["store"] == "disk_full")
+                Self.expectRecordFailedOnAFullDisk(result)
 
                 // Never reported as applied: state and heartbeat keep v1; the drift shows what runs beyond it.
                 let state = try await world.state(agentID)
@@ -108,17 +116,10 @@ extension FaultTests {
                 let (mount, _, _) = try await Self.agentOnTmpfs(world, agentID)
                 let topology = world.topology(deckies: 2).padded(300_000)
 
-                let filled = Locked<Int?>(nil)
-                let result = try await world.submit(agentID, topology.applyRequest(id: "first")) { message in
-                    guard FaultWorld.progress(message)?.phase == "networks", filled.value == nil else { return }
-                    filled.withLock { $0 = (try? mount.fill()) ?? -1 }
-                }
-                try #require((filled.value ?? -1) > 0, "the tmpfs was filled during the apply")
+                let request = topology.applyRequest(id: "first")
+                let (result, _) = try await Self.applyFillingTheDisk(world, mount, agentID, request)
                 measure("disk_full_first_apply_result", JSONValue.object(result).jsonText.prefix(400))
-                #expect(result["status"] == 500)
-                #expect(result["error"]?["code"] == "internal")
-                #expect(result["error"]?["details"]?["phase"] == "record")
-                #expect(result["error"]?["details"]?["store"] == "disk_full")
+                Self.expectRecordFailedOnAFullDisk(result)
                 // Nothing of it is left in Docker, and nothing is applied.
                 #expect(try DockerProbe.containers(topology.id).isEmpty)
                 #expect(try DockerProbe.networks(topology.id).isEmpty)

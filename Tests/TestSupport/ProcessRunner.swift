@@ -33,17 +33,22 @@ public enum ProcessRunner {
         process.standardError = err
         process.standardInput = input
         try process.run()
+        // Both pipes are read while the input is written, so neither a large input nor a large output can stall
+        // the child.
+        let errData = Locked(Data())
+        let outData = Locked(Data())
+        let readers = [
+            Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } },
+            Thread { outData.withLock { $0 = out.fileHandleForReading.readDataToEndOfFile() } },
+        ]
+        readers.forEach { $0.start() }
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
-        // Read both pipes concurrently so a large output cannot dead-lock the child.
-        let errData = Locked(Data())
-        let errReader = Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
-        errReader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !errReader.isFinished { usleep(1000) }
+        while readers.contains(where: { !$0.isFinished }) { usleep(1000) }
         return Output(
-            status: process.terminationStatus, stdout: outData, stderr: String(decoding: errData.value, as: UTF8.self))
+            status: process.terminationStatus, stdout: outData.value,
+            stderr: String(decoding: errData.value, as: UTF8.self))
     }
 
     /// Runs `executable` to completion with standard output and error in one pipe, interleaved as written (a

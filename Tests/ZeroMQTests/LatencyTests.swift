@@ -16,19 +16,7 @@ import ZeroMQ
             let (endpoint, server) = try await RawEchoServer.start(world: world)
             defer { server.stop() }
             let dealer = try await world.dealer(keys: keys, endpoint: endpoint)
-            let samples = try await within(120, "the round trips") {
-                var replies = dealer.messages.makeAsyncIterator()
-                var samples: [Duration] = []
-                for index in 0..<(Self.warmUp + Self.rounds) {
-                    let payload = Array("request \(index)".utf8)
-                    let started = ContinuousClock.now
-                    dealer.send(ZMQMessage(frames: [payload]))
-                    guard let reply = await replies.next() else { throw TimedOut(what: "reply \(index)") }
-                    if index >= Self.warmUp { samples.append(ContinuousClock.now - started) }
-                    guard reply.frames == [payload] else { throw TimedOut(what: "the right echo for \(index)") }
-                }
-                return samples
-            }
+            let samples = try await Self.bridgeRoundTrips(dealer)
             #expect(samples.count == Self.rounds)
             Self.report("socket thread bridge -> echo thread", samples)
         }
@@ -38,27 +26,8 @@ import ZeroMQ
         let server = try await EchoServer.start()
         let context = try ZMQContext()
         let thread = try SocketThread(context: context, name: "zmq-test-latency")
-        let keys = server.clientKeys
-        let serverKey = server.publicKey
-        let endpoint = server.endpoint
-        let dealer = try await thread.open(.dealer, linger: 0) { socket throws(ZMQError) in
-            try socket.makeCurveClient(keys: keys, serverKey: serverKey)
-            try socket.connect(endpoint)
-        }
-        let samples = try await within(120, "the round trips") {
-            var replies = dealer.messages.makeAsyncIterator()
-            var samples: [Duration] = []
-            for index in 0..<(Self.warmUp + Self.rounds) {
-                let payload = Array("request \(index)".utf8)
-                let started = ContinuousClock.now
-                dealer.send(ZMQMessage(frames: [payload]))
-                guard let reply = await replies.next(), reply.frames == [payload] else {
-                    throw TimedOut(what: "the echo of \(index)")
-                }
-                if index >= Self.warmUp { samples.append(ContinuousClock.now - started) }
-            }
-            return samples
-        }
+        let dealer = try await server.dealer(on: thread, linger: 0)
+        let samples = try await Self.bridgeRoundTrips(dealer)
         await thread.shutdown()
         await context.terminateOffPool()
         await server.stop()
@@ -81,6 +50,24 @@ import ZeroMQ
             }
             #expect(samples.count == Self.rounds)
             Self.report("one thread, blocking calls -> echo thread", samples)
+        }
+    }
+
+    /// Round trips through the socket thread's bridge: send, await the echo, check it.
+    static func bridgeRoundTrips(_ dealer: SocketHandle) async throws -> [Duration] {
+        try await within(120, "the round trips") {
+            var replies = dealer.messages.makeAsyncIterator()
+            var samples: [Duration] = []
+            for index in 0..<(warmUp + rounds) {
+                let payload = Array("request \(index)".utf8)
+                let started = ContinuousClock.now
+                dealer.send(ZMQMessage(frames: [payload]))
+                guard let reply = await replies.next(), reply.frames == [payload] else {
+                    throw TimedOut(what: "the echo of \(index)")
+                }
+                if index >= warmUp { samples.append(ContinuousClock.now - started) }
+            }
+            return samples
         }
     }
 

@@ -154,13 +154,7 @@ import ZeroMQ
         let server = try await EchoServer.start()
         let context = try ZMQContext()
         let thread = try SocketThread(context: context, name: "zmq-test-client")
-        let serverKey = server.publicKey
-        let keys = server.clientKeys
-        let endpoint = server.endpoint
-        let dealer = try await thread.open(.dealer, linger: 500) { socket throws(ZMQError) in
-            try socket.makeCurveClient(keys: keys, serverKey: serverKey)
-            try socket.connect(endpoint)
-        }
+        let dealer = try await server.dealer(on: thread, linger: 500)
         dealer.send(ZMQMessage("ping"))
         #expect(try await next(dealer.messages, "the echo").frames == [Array("ping".utf8)])
         await server.stop()

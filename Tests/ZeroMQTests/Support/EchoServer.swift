@@ -34,6 +34,15 @@ final class EchoServer: Sendable {
         }
     }
 
+    /// A CURVE DEALER on `thread` with the admitted client keys, connected to the server.
+    func dealer(on thread: SocketThread, linger: Int32) async throws -> SocketHandle {
+        let (keys, serverKey, endpoint) = (clientKeys, publicKey, self.endpoint)
+        return try await thread.open(.dealer, linger: linger) { socket throws(ZMQError) in
+            try socket.makeCurveClient(keys: keys, serverKey: serverKey)
+            try socket.connect(endpoint)
+        }
+    }
+
     /// Closes the server's sockets and terminates its context; returns when the echo loop has ended.
     func stop() async {
         await world.shutdown()
