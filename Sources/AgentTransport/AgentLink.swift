@@ -2,6 +2,7 @@ import AgentCore
 import AgentProtocol
 import DecnetJSON
 import Logging
+import Synchronization
 import ZeroMQ
 
 /// The agent's two sockets to its master: a DEALER for commands and a PUB for heartbeats and events, both CURVE
@@ -14,12 +15,19 @@ import ZeroMQ
 /// ```
 /// While disconnected, answers are dropped rather than queued (`ZMQ_IMMEDIATE`): a result is kept in the store and
 /// the master gets it by retrying the request id, and `hello` stays the first thing on every connection.
+///
+/// The DEALER sets no routing id: the master's ROUTER gives each connection a fresh one, and the master routes to
+/// the connection of the latest `hello` (docs/wire-protocol.md#identity).
 public final class AgentLink: Sendable {
     public let configuration: AgentLinkConfiguration
     let thread: SocketThread
     let dealer: SocketHandle
     let pub: SocketHandle
     let logger: Logger
+    let commandSchedule: RedialSchedule
+    let heartbeatSchedule: RedialSchedule
+    /// Set when the master said `revoked`; the connection watch then disconnects both sockets and backs off.
+    let revocation = Mutex(false)
 
     private init(configuration: AgentLinkConfiguration, thread: SocketThread, dealer: SocketHandle, pub: SocketHandle, logger: Logger) {
         self.configuration = configuration
@@ -27,6 +35,14 @@ public final class AgentLink: Sendable {
         self.dealer = dealer
         self.pub = pub
         self.logger = logger
+        let schedule = {
+            RedialSchedule(
+                retryWindow: .milliseconds(Int(configuration.reconnectMillis) * 2 + 1000),
+                firstDelay: .milliseconds(Int(configuration.reconnectMillis)),
+                maxDelay: .milliseconds(Int(configuration.reconnectMaxMillis)))
+        }
+        self.commandSchedule = schedule()
+        self.heartbeatSchedule = schedule()
     }
 
     /// Creates the sockets and starts connecting (connecting never fails for a well-formed endpoint: libzmq retries).
@@ -52,7 +68,6 @@ public final class AgentLink: Sendable {
                 SocketSetup(.dealer, linger: c.lingerMillis, monitored: true, queueWhenBlocked: false)
             ) { (s: ZMQSocket) throws(ZMQError) in
                 try common(s)
-                try s.setOption(.routingId, Array(c.agentID.utf8))
                 try s.setOption(.immediate, true)
                 try s.connect(c.commandEndpoint)
             }
@@ -69,8 +84,27 @@ public final class AgentLink: Sendable {
         }
     }
 
-    /// Command messages from the master; the envelope is the last frame (`AgentLink.envelope(of:)`).
-    public var messages: AsyncStream<ZMQMessage> { dealer.messages }
+    /// Command messages from the master; the envelope is the last frame (`AgentLink.envelope(of:)`). A `revoked`
+    /// notice is taken here and never reaches the dispatcher.
+    public var messages: some AsyncSequence<ZMQMessage, Never> & Sendable {
+        dealer.messages.filter { [self] message in !self.isRevocation(message) }
+    }
+
+    private static let revokedMarker = Array("\"revoked\"".utf8)
+
+    /// Whether `message` is the master's `revoked` notice; if so, logs it and arms the back-off.
+    private func isRevocation(_ message: ZMQMessage) -> Bool {
+        let frame = Self.envelope(of: message)
+        guard frame.count < 4096, frame.firstRange(of: Self.revokedMarker) != nil,
+            case .object(let envelope)? = try? JSONParser.parse(frame),
+            envelope["type"]?.stringValue == "revoked"
+        else { return false }
+        logger.error(
+            "the master revoked this agent's key; backing off before dialling again",
+            metadata: ["reason": "\(envelope["reason"]?.stringValue ?? "-")"])
+        revocation.withLock { $0 = true }
+        return true
+    }
 
     public static func envelope(of message: ZMQMessage) -> [UInt8] { message.frames.last ?? [] }
 
@@ -89,17 +123,16 @@ public final class AgentLink: Sendable {
         ]))
     }
 
-    /// Watches the command connection and sends `hello` after every successful handshake, until cancelled.
-    /// Handshake failures (wrong master key, refused by the master's allow-list) are logged: libzmq shows them only as
-    /// monitor events. A session that ended without libzmq scheduling a reconnect is re-dialled (see
-    /// `ReconnectGuard`).
+    /// Watches both connections and sends `hello` after every successful handshake on the command socket, until
+    /// cancelled. Handshake failures (wrong master key, a key the master does not list) are logged: libzmq shows them
+    /// only as monitor events. Either socket dials again by itself when libzmq would not (``RedialSchedule``).
     public func runConnectionWatch(hello: @escaping @Sendable () async -> JSONValue) async {
-        let guardian = ReconnectGuard(retryWindow: .milliseconds(Int(configuration.reconnectMillis) * 2 + 1000))
-        let endpoint = configuration.commandEndpoint
+        let command = (socket: dealer, endpoint: configuration.commandEndpoint, schedule: commandSchedule, name: "command")
+        let heartbeat = (socket: pub, endpoint: configuration.heartbeatEndpoint, schedule: heartbeatSchedule, name: "heartbeat")
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [dealer, logger] in
                 for await event in dealer.events {
-                    guardian.observe(event.kind)
+                    command.schedule.observe(event.kind)
                     switch event.kind {
                     case .handshakeSucceeded:
                         logger.info("connected to master", metadata: ["endpoint": "\(event.endpoint)"])
@@ -110,26 +143,38 @@ public final class AgentLink: Sendable {
                     default:
                         if event.isHandshakeFailure {
                             logger.error(
-                                "handshake with master failed (wrong master key, or this agent's key is not allowed)",
+                                "handshake with master failed (wrong master key, or this agent's key is not allowed); backing off",
                                 metadata: ["endpoint": "\(event.endpoint)", "event": "\(event)"])
                         }
                     }
                 }
             }
-            group.addTask { [dealer, logger] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(500))
-                    guard guardian.needsRedial() else { continue }
-                    logger.warning("libzmq gave up on the master connection; dialling again", metadata: ["endpoint": "\(endpoint)"])
-                    _ = try? await dealer.perform { (s: ZMQSocket) throws(ZMQError) in
-                        try? s.disconnect(endpoint)
-                        try s.connect(endpoint)
+            group.addTask { [pub, logger] in
+                for await event in pub.events {
+                    heartbeat.schedule.observe(event.kind)
+                    if event.isHandshakeFailure {
+                        logger.error("heartbeat socket handshake failed; backing off", metadata: ["event": "\(event)"])
                     }
                 }
             }
-            group.addTask { [pub, logger] in
-                for await event in pub.events where event.isHandshakeFailure {
-                    logger.error("heartbeat socket handshake failed", metadata: ["event": "\(event)"])
+            group.addTask { [self, logger] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    if revocation.withLock({ flag in defer { flag = false }; return flag }) {
+                        for side in [command, heartbeat] {
+                            side.schedule.refused()
+                            _ = try? await side.socket.perform { (s: ZMQSocket) throws(ZMQError) in
+                                try s.disconnect(side.endpoint)
+                            }
+                        }
+                    }
+                    for side in [command, heartbeat] where side.schedule.isDue() {
+                        logger.notice("dialling the master again", metadata: ["socket": "\(side.name)", "endpoint": "\(side.endpoint)"])
+                        _ = try? await side.socket.perform { (s: ZMQSocket) throws(ZMQError) in
+                            try? s.disconnect(side.endpoint)
+                            try s.connect(side.endpoint)
+                        }
+                    }
                 }
             }
             await group.next()

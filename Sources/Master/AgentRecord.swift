@@ -10,6 +10,10 @@ public struct AgentRecord: Sendable {
         case silent
         /// libzmq refused a send to it: its connection is gone.
         case sendFailed = "send_failed"
+        /// Its command connection closed (libzmq's monitor said so).
+        case closed
+        /// Its key was removed from (or replaced in) the allow-list.
+        case revoked
     }
 
     /// A hello was seen, and since then no send to the agent failed and it was never silent for too long.
@@ -75,8 +79,10 @@ public struct AgentRecord: Sendable {
         return summary
     }
 
-    /// The record as `agents --json` and the control channel show it; ages are relative to `now`.
-    public func jsonValue(now: Int64, pending: [JSONValue] = []) -> JSONValue {
+    /// The record as `agents --json` and the control channel show it; ages are relative to `now` (monotonic), and
+    /// instants are shown in Unix milliseconds through `wallNow`, the wall clock read at `now`.
+    public func jsonValue(now: Int64, wallNow: Int64? = nil, pending: [JSONValue] = []) -> JSONValue {
+        let wall = { (instant: Int64) -> Int64 in (wallNow ?? now).subtractingSaturating(now.subtractingSaturating(instant)) }
         var object = JSONObject()
         object["agent_id"] = .string(JSONString(agentID))
         object["connected"] = .bool(connected)
@@ -86,12 +92,12 @@ public struct AgentRecord: Sendable {
         object["agent_version"] = agentVersion.map { JSONValue($0) } ?? .null
         object["protocols"] = .array(protocols.map { JSONValue($0) })
         object["capabilities"] = JSONValue(capabilities)
-        object["hello_at"] = helloAt.map { .integer(JSONInteger($0)) } ?? .null
+        object["hello_at"] = helloAt.map { .integer(JSONInteger(wall($0))) } ?? .null
         object["last_seen_age_ms"] = lastSeenAt.map { .integer(JSONInteger(max(0, now - $0))) } ?? .null
         if let heartbeat {
             object["heartbeat"] = [
                 "age_ms": .integer(JSONInteger(max(0, now - heartbeat.receivedAt))),
-                "received_at": .integer(JSONInteger(heartbeat.receivedAt)),
+                "received_at": .integer(JSONInteger(wall(heartbeat.receivedAt))),
                 "seq": .integer(JSONInteger(heartbeat.seq)),
                 "sent_at": heartbeat.sentAt.map { .integer(JSONInteger($0)) } ?? .null,
                 "interval_ms": heartbeat.intervalMillis.map { JSONValue($0) } ?? .null,

@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 import Foundation
 import ZeroMQ
@@ -75,17 +76,28 @@ public final class ControlClient: Sendable {
         agentID: String, request: JSONValue, timeout: Duration, resendEvery: Duration = .seconds(3),
         onMessage: @escaping @Sendable (JSONObject) -> Void = { _ in }
     ) async throws(MasterError) -> JSONObject {
-        let millis = Int(MasterCore.milliseconds(timeout))
-        let submit = ControlMessage.submit(agentID: agentID, request: request, timeoutMillis: millis)
+        // Every re-send asks for what is left of the one deadline, so re-sends never move it (the master keeps the
+        // first deadline of a request anyway).
+        let deadline = ContinuousClock.now + timeout
+        let submit: @Sendable () -> JSONValue = {
+            let left = MasterCore.milliseconds(deadline - ContinuousClock.now)
+            return ControlMessage.submit(
+                agentID: agentID, request: request, timeoutMillis: Int(WireLimits.clampTimeout(left)))
+        }
         let requestID = request["id"]?.stringValue
-        send(submit)
-        let result = await receive(until: timeout + .seconds(5), resend: (submit, resendEvery)) {
-            message -> Result<JSONObject, MasterError>? in
+        send(submit())
+        let result = await receive(
+            until: timeout + .seconds(5), resend: (submit, resendEvery),
+            onTimeout: MasterError(
+                .pending, operation: "submit \(requestID ?? "")",
+                message: "no verdict from the master in time; the request may still be pending there")
+        ) { message -> Result<JSONObject, MasterError>? in
             guard message["id"]?.stringValue == requestID else { return nil }
             switch message["type"]?.stringValue {
             case "control_error":
-                let code = message["error"]?["code"]?.stringValue ?? "bad_request"
+                var code = message["error"]?["code"]?.stringValue ?? "bad_request"
                 let text = message["error"]?["message"]?.stringValue ?? "refused"
+                if code == "timeout", message["error"]?["sent"]?.boolValue == true { code = "pending" }
                 return .failure(
                     MasterError(MasterError.Code(code), operation: "submit \(requestID ?? "")", message: text))
             case "answer":
@@ -107,7 +119,7 @@ public final class ControlClient: Sendable {
         renewEvery: Duration = .seconds(10), onSnapshot: @escaping @Sendable (JSONObject) -> Bool
     ) async throws(MasterError) {
         send(ControlMessage.watch())
-        let result = await receive(until: .seconds(10 * 365 * 86_400), resend: (ControlMessage.watch(), renewEvery)) {
+        let result = await receive(until: .seconds(10 * 365 * 86_400), resend: ({ ControlMessage.watch() }, renewEvery)) {
             message -> Result<Void, MasterError>? in
             guard message["type"]?.stringValue == "fleet" else { return nil }
             return onSnapshot(message) ? nil : .success(())
@@ -117,7 +129,8 @@ public final class ControlClient: Sendable {
 
     /// Reads control messages until `handle` returns a verdict, re-sending a message on a period, with a deadline.
     private func receive<T: Sendable>(
-        until timeout: Duration, resend: (message: JSONValue, every: Duration)?,
+        until timeout: Duration, resend: (message: @Sendable () -> JSONValue, every: Duration)?,
+        onTimeout: MasterError = MasterError(.timeout, operation: "control", message: "no answer from the master in time"),
         _ handle: @escaping @Sendable (JSONObject) -> Result<T, MasterError>?
     ) async -> Result<T, MasterError> {
         let messages = socket.messages
@@ -138,10 +151,9 @@ public final class ControlClient: Sendable {
                     let step =
                         resend.map { min($0.every, deadline - ContinuousClock.now) } ?? (deadline - ContinuousClock.now)
                     do { try await Task.sleep(for: step) } catch { return nil }
-                    if let resend, ContinuousClock.now < deadline { client.send(resend.message) }
+                    if let resend, ContinuousClock.now < deadline { client.send(resend.message()) }
                 }
-                return .failure(
-                    MasterError(.timeout, operation: "control", message: "no answer from the master in time"))
+                return .failure(onTimeout)
             }
             defer { group.cancelAll() }
             while let next = await group.next() {

@@ -64,13 +64,11 @@ public enum ControlMessage {
     }
 
     /// A control request failed; `id` is the request id it concerned, when there is one.
-    public static func error(id: String?, code: String, message: String) -> JSONValue {
-        envelope(
-            "control_error",
-            [
-                ("id", id.map { .string(JSONString($0)) } ?? .null),
-                ("error", ["code": .string(JSONString(code)), "message": .string(JSONString(message))]),
-            ])
+    /// For a `timeout`, `sent` says whether the agent ever received the request: when false it never will.
+    public static func error(id: String?, code: String, message: String, sent: Bool? = nil) -> JSONValue {
+        var error: JSONObject = ["code": .string(JSONString(code)), "message": .string(JSONString(message))]
+        if let sent { error["sent"] = .bool(sent) }
+        return envelope("control_error", [("id", id.map { .string(JSONString($0)) } ?? .null), ("error", .object(error))])
     }
 
     /// Compact UTF-8 bytes for one frame.

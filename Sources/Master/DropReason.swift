@@ -2,13 +2,11 @@
 public enum DropReason: String, Error, Sendable, CaseIterable, Comparable {
     /// The message carried no ZAP User-Id (it did not come through the ZAP handler).
     case noUserId = "no_user_id"
-    /// On the command socket: the routing id is not the sender's User-Id (an agent claiming another's id).
-    case userIdMismatch = "user_id_mismatch"
     /// On the heartbeat socket: the topic's agent id is not the sender's User-Id.
     case topicMismatch = "topic_mismatch"
     /// The envelope's `agent_id` member is not the sender's User-Id.
     case agentIdMismatch = "agent_id_mismatch"
-    /// The sender's key was removed from `agents/` since its handshake.
+    /// The sender's key is no longer in `agents/` (removed or replaced since its handshake).
     case revoked
     /// The sender's identity is a monitor's, which may only subscribe to the relay.
     case monitorKey = "monitor_key"
@@ -23,8 +21,10 @@ public enum DropReason: String, Error, Sendable, CaseIterable, Comparable {
     /// A `type` that does not belong on this socket (a request sent to the master, a heartbeat on the command
     /// socket, a topic that is neither `hb.` nor `ev.`).
     case unexpectedType = "unexpected_type"
-    /// A hello or heartbeat missing members it must have.
+    /// A hello or heartbeat missing members it must have, or with a number outside its documented range.
     case malformed
+    /// The sender had more bytes waiting to be handled than its budget allows (``InboundBudget``).
+    case overBudget = "over_budget"
 
     public static func < (lhs: DropReason, rhs: DropReason) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 
 /// The master's view of its fleet: one ``AgentRecord`` per agent that ever said hello or sent a heartbeat.
@@ -33,8 +34,8 @@ public struct FleetView: Sendable {
     /// A heartbeat: updates the state and the sequence bookkeeping. Returns the number of heartbeats this one
     /// shows missing (0 normally), or `nil` when required members are missing or of the wrong type.
     public mutating func heartbeat(agentID: String, envelope: JSONObject, now: Int64) -> Int? {
-        guard case .string(let boot)? = envelope["boot_id"], let seq = envelope["seq"]?.intValue, seq >= 1,
-            case .object? = envelope["state"]
+        guard case .string(let boot)? = envelope["boot_id"], let seq = envelope["seq"]?.intValue,
+            WireLimits.sequence.contains(seq), case .object? = envelope["state"]
         else { return nil }
         var record = records[agentID] ?? AgentRecord(agentID: agentID)
         var info = record.heartbeat
@@ -46,7 +47,7 @@ public struct FleetView: Sendable {
             } else {
                 current.outOfOrder += 1
             }
-            current.gaps += missing
+            current.gaps = current.gaps.addingSaturating(missing)
             info = current
         } else {
             // A new boot starts at 1: anything before this heartbeat in the new boot was missed. The first heartbeat
@@ -56,12 +57,12 @@ public struct FleetView: Sendable {
             info = AgentRecord.HeartbeatInfo(
                 receivedAt: now, seq: seq, sentAt: nil, intervalMillis: nil, bootID: boot.value,
                 count: info?.count ?? 0,
-                gaps: (info?.gaps ?? 0) + missing, outOfOrder: info?.outOfOrder ?? 0)
+                gaps: (info?.gaps ?? 0).addingSaturating(missing), outOfOrder: info?.outOfOrder ?? 0)
         }
         info!.receivedAt = now
         info!.count += 1
         info!.sentAt = envelope["sent_at"]?.integerValue?.int64Value
-        info!.intervalMillis = envelope["interval_ms"]?.intValue
+        info!.intervalMillis = envelope["interval_ms"]?.intValue.map(WireLimits.clampInterval)
         record.heartbeat = info
         record.state = envelope["state"]
         record.running = envelope["running"] ?? .null
@@ -83,6 +84,19 @@ public struct FleetView: Sendable {
     /// Anything else received from the agent.
     public mutating func seen(agentID: String, now: Int64) {
         records[agentID]?.heard(now: now)
+    }
+
+    /// The agent's command connection closed: it is not connected until its next hello.
+    public mutating func closed(agentID: String) {
+        guard records[agentID]?.connected == true else { return }
+        records[agentID]?.connected = false
+        records[agentID]?.disconnectReason = .closed
+    }
+
+    /// The agent's key was revoked: not connected, whatever it sends.
+    public mutating func revoked(agentID: String) {
+        records[agentID]?.connected = false
+        records[agentID]?.disconnectReason = .revoked
     }
 
     /// A send to the agent failed: it is not connected (until its next hello).

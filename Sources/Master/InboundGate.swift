@@ -1,42 +1,49 @@
 import AgentProtocol
 import DecnetJSON
 
-/// The identity checks of wire protocol §2, as pure functions: every inbound message is admitted only when the
-/// identity libzmq attached to it (the ZAP User-Id) agrees with what the message claims, and the key is still an
-/// agent's. Nothing here trusts a routing id, a topic or a member the peer chose.
+/// The identity checks of the wire protocol (docs/wire-protocol.md#identity), as pure functions. libzmq attaches
+/// the sender's ZAP User-Id (its CURVE public key in Z85) to every message; the gate maps that key to an agent id
+/// through the allow-list as it is now, and admits the message only when everything it claims (topic, `agent_id`)
+/// agrees. Nothing here trusts a routing id, a topic or a member the peer chose.
 public struct InboundGate: Sendable {
-    /// Whether an identity is currently an agent's (its key is still in `agents/`).
-    public var isAgent: @Sendable (String) -> Bool
-    /// Whether an identity is a monitor's.
+    /// The agent whose allow-list entry holds the key with this User-Id now, or `nil` (never listed, or revoked).
+    public var agentIdentity: @Sendable (String) -> String?
+    /// Whether a User-Id is a monitor's key.
     public var isMonitor: @Sendable (String) -> Bool
     /// The largest envelope admitted, in bytes.
     public var maxMessageSize: Int
 
     public init(
-        maxMessageSize: Int, isAgent: @escaping @Sendable (String) -> Bool,
+        maxMessageSize: Int, agentIdentity: @escaping @Sendable (String) -> String?,
         isMonitor: @escaping @Sendable (String) -> Bool
     ) {
         self.maxMessageSize = maxMessageSize
-        self.isAgent = isAgent
+        self.agentIdentity = agentIdentity
         self.isMonitor = isMonitor
     }
 
-    /// An admitted message: who sent it (the User-Id) and its parsed envelope.
+    /// An admitted message: who sent it (the agent its key belongs to) and its parsed envelope.
     public struct Admitted: Sendable {
         public var agentID: String
+        /// The sender's public key in Z85 (its ZAP User-Id).
+        public var key: String
         public var envelope: JSONObject
         public var type: String
         /// The envelope's bytes as received (relayed verbatim).
         public var bytes: [UInt8]
     }
 
-    /// A command-socket message as the ROUTER delivers it: `[routing id, envelope]`.
+    /// A command-socket message as the ROUTER delivers it: `[routing id, envelope]`. The routing id names the
+    /// connection, nothing more; who sent the message is what the key says.
     public func admitCommand(frames: [[UInt8]], userId: String?) -> Result<Admitted, DropReason> {
         guard frames.count == 2 else { return .failure(.badFrames) }
         guard let userId, !userId.isEmpty else { return .failure(.noUserId) }
-        guard frames[0].elementsEqual(userId.utf8) else { return .failure(.userIdMismatch) }
-        if let reason = revocation(userId) { return .failure(reason) }
-        return parse(frames[1], agentID: userId)
+        let agentID: String
+        switch identify(userId) {
+        case .success(let value): agentID = value
+        case .failure(let reason): return .failure(reason)
+        }
+        return parse(frames[1], agentID: agentID, key: userId)
     }
 
     /// A heartbeat-socket message: `[topic, envelope]` with topic `hb.<agent id>` or `ev.<agent id>`.
@@ -53,9 +60,13 @@ public struct InboundGate: Sendable {
         } else {
             return .failure(.unexpectedType)
         }
-        guard topic.utf8.dropFirst(3).elementsEqual(userId.utf8) else { return .failure(.topicMismatch) }
-        if let reason = revocation(userId) { return .failure(reason) }
-        return parse(frames[1], agentID: userId).map { (kind, $0) }
+        let agentID: String
+        switch identify(userId) {
+        case .success(let value): agentID = value
+        case .failure(let reason): return .failure(reason)
+        }
+        guard topic.utf8.dropFirst(3).elementsEqual(agentID.utf8) else { return .failure(.topicMismatch) }
+        return parse(frames[1], agentID: agentID, key: userId).map { (kind, $0) }
     }
 
     /// The two kinds of topic agents publish.
@@ -64,13 +75,13 @@ public struct InboundGate: Sendable {
         case event = "ev"
     }
 
-    private func revocation(_ userId: String) -> DropReason? {
-        if isAgent(userId) { return nil }
-        return isMonitor(userId) ? .monitorKey : .revoked
+    private func identify(_ userId: String) -> Result<String, DropReason> {
+        if let agentID = agentIdentity(userId) { return .success(agentID) }
+        return .failure(isMonitor(userId) ? .monitorKey : .revoked)
     }
 
     /// Size, JSON, object, `proto`, `type`, and an `agent_id` member (when present) equal to the sender's.
-    private func parse(_ bytes: [UInt8], agentID: String) -> Result<Admitted, DropReason> {
+    private func parse(_ bytes: [UInt8], agentID: String, key: String) -> Result<Admitted, DropReason> {
         guard bytes.count <= maxMessageSize else { return .failure(.oversize) }
         guard let value = try? JSONParser.parse(bytes, maxDepth: WireProtocol.maxDepth),
             case .object(let envelope) = value
@@ -85,6 +96,6 @@ public struct InboundGate: Sendable {
                 return .failure(.agentIdMismatch)
             }
         }
-        return .success(Admitted(agentID: agentID, envelope: envelope, type: type.value, bytes: bytes))
+        return .success(Admitted(agentID: agentID, key: key, envelope: envelope, type: type.value, bytes: bytes))
     }
 }

@@ -37,8 +37,12 @@ public struct MasterConfiguration: Sendable {
     /// Starts the ZAP handler. Replaceable so tests can make it fail; the master checks afterwards that the handler
     /// really runs and refuses to start otherwise.
     public var startZAPHandler: @Sendable (ZAPHandler) async throws(ZMQError) -> Void = { try await $0.start() }
-    /// Unix time in milliseconds (injected for tests).
-    public var clockMillis: @Sendable () -> Int64 = MasterConfiguration.systemMillis
+    /// Bounds on what peers can make the master hold.
+    public var limits = MasterLimits()
+    /// Monotonic milliseconds for every timer and deadline (injected for tests).
+    public var clockMillis: @Sendable () -> Int64 = MasterConfiguration.monotonicMillis
+    /// Unix milliseconds, only for instants shown in messages.
+    public var wallClockMillis: @Sendable () -> Int64 = MasterConfiguration.systemMillis
 
     public init(directory: String) {
         self.directory = directory
@@ -53,6 +57,13 @@ public struct MasterConfiguration: Sendable {
     /// `ZMQ_MAXMSGSIZE` for the configured envelope limit: under CURVE the limit applies to the encrypted frame.
     var transportMaxMessageSize: Int64 {
         Int64(maxMessageSize) + Int64(ZMQSocket.curveMessageOverhead)
+    }
+
+    /// Milliseconds on the monotonic clock (unaffected by changes of the wall clock).
+    public static func monotonicMillis() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
     /// The current Unix time in milliseconds.
@@ -84,7 +95,8 @@ public struct SilencePolicy: Sendable, Hashable {
     public func limit(for record: AgentRecord) -> Int64? {
         guard intervals > 0 else { return nil }
         guard let interval = record.heartbeat?.intervalMillis, interval > 0 else { return beforeFirstHeartbeatMillis }
-        return Int64(intervals) * Int64(interval) + slackMillis
+        return Int64(intervals).multipliedSaturating(by: Int64(WireLimits.clampInterval(interval)))
+            .addingSaturating(slackMillis)
     }
 }
 

@@ -7,27 +7,49 @@ extension MasterCore {
     /// One message from the command ROUTER: `[routing id, envelope]` with the sender's User-Id.
     public func command(_ message: ZMQMessage) async {
         counters.receivedCommand += 1
+        let now = clock()
+        connections.message(descriptor: message.sourceDescriptor, key: message.userId, now: now)
         let admitted: InboundGate.Admitted
         switch gate.admitCommand(frames: message.frames, userId: message.userId) {
         case .failure(let reason):
+            if reason == .revoked, let routingId = message.routingId {
+                // Tell a client whose key is gone, once per connection: the agent then backs off.
+                let notice = Messages.revoked(agentID: nil, reason: "this key is not in the master's allow-list")
+                _ = await outlets.toAgent(routingId, Messages.frame(notice))
+            }
             return drop(reason, socket: "command", message: message)
         case .success(let value):
             admitted = value
         }
-        let now = clock()
         let agentID = admitted.agentID
+        let routingId = message.routingId ?? []
+        if let displaced = routes.heard(agentID: agentID, routingId: routingId) {
+            fleet.closed(agentID: displaced)
+            log(
+                .warning, "a routing id changed hands; its old agent waits for a new hello", reason: "route_taken",
+                metadata: ["agent": "\(displaced)", "now_from": "\(agentID)"])
+        }
         switch admitted.type {
         case "hello":
             guard fleet.hello(agentID: agentID, envelope: admitted.envelope, now: now) else {
                 return drop(.malformed, socket: "command", message: message)
+            }
+            let route = AgentRoutes.Route(
+                routingId: routingId, key: admitted.key,
+                connection: connections.connection(on: message.sourceDescriptor), since: now)
+            if let previous = routes.hello(agentID: agentID, route: route), let old = previous.connection,
+                old != route.connection
+            {
+                cut(old, reason: .superseded)
             }
             fleetChanged = true
             let record = fleet[agentID]
             logger.info(
                 "agent connected",
                 metadata: [
-                    "agent": "\(agentID)", "boot_id": "\(record?.bootID ?? "")",
-                    "version": "\(record?.agentVersion ?? "")", "connections": "\(record?.connections ?? 0)",
+                    "agent": "\(agentID)", "boot_id": "\(LogText.escaped(record?.bootID ?? ""))",
+                    "version": "\(LogText.escaped(record?.agentVersion ?? ""))",
+                    "connections": "\(record?.connections ?? 0)",
                 ])
             await perform(tracker.hello(agentID: agentID, now: now))
         case "accepted", "progress", "result":
@@ -42,12 +64,9 @@ extension MasterCore {
     private func answer(_ admitted: InboundGate.Admitted, now: Int64) async {
         guard case .string(let id)? = admitted.envelope["id"] else {
             counters.staleAnswers += 1
-            logger.warning(
-                "agent answered a request it could not read",
-                metadata: [
-                    "agent": "\(admitted.agentID)",
-                    "answer": "\(admitted.envelope.jsonSummary)",
-                ])
+            log(
+                .warning, "agent answered a request it could not read", reason: "unreadable_answer",
+                metadata: ["agent": "\(admitted.agentID)", "answer": "\(LogText.escaped(admitted.envelope.jsonSummary))"])
             return
         }
         let key = RequestKey(agentID: admitted.agentID, requestID: id.value)
@@ -56,7 +75,8 @@ extension MasterCore {
         case .unknown:
             counters.staleAnswers += 1
             logger.debug(
-                "answer for no outstanding request", metadata: ["request": "\(key)", "type": "\(admitted.type)"])
+                "answer for no outstanding request",
+                metadata: ["request": "\(LogText.escaped(key.description))", "type": "\(LogText.escaped(admitted.type))"])
         case .alive:
             await deliver(admitted.envelope, for: key)
         case .finished:
@@ -94,6 +114,7 @@ extension MasterCore {
     /// monitors verbatim.
     public func published(_ message: ZMQMessage) async {
         counters.receivedPublished += 1
+        connections.message(descriptor: message.sourceDescriptor, key: message.userId, now: clock())
         let kind: InboundGate.TopicKind
         let admitted: InboundGate.Admitted
         switch gate.admitPublished(frames: message.frames, userId: message.userId) {
@@ -110,9 +131,10 @@ extension MasterCore {
             }
             guard let missing = beat else { return drop(.malformed, socket: "heartbeat", message: message) }
             if missing > 0 {
-                counters.heartbeatGaps += missing
-                logger.notice(
-                    "heartbeats missing", metadata: ["agent": "\(admitted.agentID)", "missing": "\(missing)"])
+                counters.heartbeatGaps = counters.heartbeatGaps.addingSaturating(missing)
+                log(
+                    .notice, "heartbeats missing", reason: "heartbeat_gap",
+                    metadata: ["agent": "\(admitted.agentID)", "missing": "\(missing)"])
             }
             fleetChanged = true
             counters.relayedHeartbeats += 1
@@ -137,17 +159,30 @@ extension MasterCore {
         return result
     }
 
+    /// Counts and logs (rate-limited) a dropped message; a sender whose key claims another identity, or has none
+    /// any more, loses its connection too.
     func drop(_ reason: DropReason, socket: String, message: ZMQMessage) {
         counters.drop(reason)
+        let cutFor: [DropReason: CutReason] = [
+            .revoked: .revoked, .monitorKey: .impostor, .noUserId: .impostor, .topicMismatch: .impostor,
+            .agentIdMismatch: .impostor,
+        ]
+        if let cutReason = cutFor[reason], let connection = connections.connection(on: message.sourceDescriptor) {
+            connections.closed(descriptor: connection.descriptor)
+            if cutReason == .revoked {
+                // After the `revoked` notice has had time to leave.
+                pendingCuts.append((clock() + limits.revokeGraceMillis, connection, cutReason))
+            } else {
+                cut(connection, reason: cutReason)
+            }
+        }
         var metadata: Logger.Metadata = [
-            "reason": "\(reason.rawValue)", "socket": "\(socket)", "user_id": "\(message.userId ?? "-")",
+            "reason": "\(reason.rawValue)", "socket": "\(socket)", "key": "\(LogText.escaped(message.userId ?? "-"))",
             "frames": "\(message.frames.count)", "bytes": "\(message.byteCount)",
         ]
-        if let first = message.frames.first {
-            metadata["first_frame"] = "\(String(decoding: first.prefix(80), as: UTF8.self))"
-        }
-        if let peer = message.peerAddress { metadata["peer"] = "\(peer)" }
-        logger.warning("message dropped", metadata: metadata)
+        if let first = message.frames.first { metadata["first_frame"] = "\(LogText.escaped(bytes: first))" }
+        if let peer = message.peerAddress { metadata["peer"] = "\(LogText.escaped(peer))" }
+        log(.warning, "message dropped", reason: "drop_\(reason.rawValue)", metadata: metadata)
     }
 }
 

@@ -13,8 +13,23 @@ public actor MasterCore {
     var counters = MasterCounters()
     var gate: InboundGate
     let logger: Logger
+    /// Monotonic milliseconds: every timer and deadline (docs/security.md#time).
     let clock: @Sendable () -> Int64
+    /// Unix milliseconds, only for what messages show.
+    let wallClock: @Sendable () -> Int64
     let silence: SilencePolicy
+    var limits: MasterLimits
+    var routes = AgentRoutes()
+    var connections = ConnectionTable()
+    var logLimiter = LogLimiter()
+    /// Whether an agent id has an allow-list entry now.
+    var isEnrolled: @Sendable (String) -> Bool = { _ in false }
+    /// Changes whenever the agents' allow-list does.
+    var allowListGeneration: @Sendable () -> Int = { 0 }
+    var lastAllowListGeneration: Int?
+    var budgets: [InboundBudget] = []
+    /// Connections to cut once a message to them had time to leave (a `revoked` notice).
+    var pendingCuts: [(at: Int64, connection: PeerConnection, reason: CutReason)] = []
     var outlets = MasterOutlets.none
     var zapStatistics: @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?) = {
         (nil, nil)
@@ -32,23 +47,32 @@ public actor MasterCore {
     static let watchPushInterval: Int64 = 500
 
     public init(
-        gate: InboundGate, retryInterval: Duration, silence: SilencePolicy = SilencePolicy(), logger: Logger,
-        clock: @escaping @Sendable () -> Int64
+        gate: InboundGate, retryInterval: Duration, silence: SilencePolicy = SilencePolicy(),
+        limits: MasterLimits = MasterLimits(), logger: Logger, clock: @escaping @Sendable () -> Int64,
+        wallClock: @escaping @Sendable () -> Int64 = MasterConfiguration.systemMillis
     ) {
         self.gate = gate
         self.silence = silence
+        self.limits = limits
         self.tracker = RequestTracker(retryInterval: Self.milliseconds(retryInterval))
         self.logger = logger
         self.clock = clock
+        self.wallClock = wallClock
     }
 
     /// Connects the core to its sockets, its identity checks and the ZAP handlers' statistics.
     public func attach(
         _ outlets: MasterOutlets, gate: InboundGate? = nil,
+        isEnrolled: (@Sendable (String) -> Bool)? = nil, allowListGeneration: (@Sendable () -> Int)? = nil,
+        budgets: [InboundBudget] = [], maxConnections: Int? = nil,
         zapStatistics: @escaping @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?)
     ) {
         self.outlets = outlets
         if let gate { self.gate = gate }
+        if let isEnrolled { self.isEnrolled = isEnrolled }
+        if let allowListGeneration { self.allowListGeneration = allowListGeneration }
+        self.budgets = budgets
+        if let maxConnections { limits.maxConnections = maxConnections }
         self.zapStatistics = zapStatistics
     }
 
@@ -63,12 +87,16 @@ public actor MasterCore {
     /// The fleet snapshot as the control channel's `fleet` message.
     public func snapshot() -> JSONValue {
         let now = clock()
+        let wallNow = wallClock()
         let agents = fleet.sortedRecords.map { record in
-            record.jsonValue(now: now, pending: tracker.pending(agentID: record.agentID).map(Self.pendingJSON))
+            record.jsonValue(
+                now: now, wallNow: wallNow, pending: tracker.pending(agentID: record.agentID).map(Self.pendingJSON))
         }
         let zap = zapStatistics()
-        return ControlMessage.fleet(
-            now: now, agents: agents, counters: counters.jsonValue(agentsZAP: zap.agents, monitorsZAP: zap.monitors))
+        let counted = counters.jsonValue(
+            agentsZAP: zap.agents, monitorsZAP: zap.monitors, openConnections: connections.count,
+            logSuppressed: logLimiter.suppressed)
+        return ControlMessage.fleet(now: wallNow, agents: agents, counters: counted)
     }
 
     static func pendingJSON(_ entry: RequestTracker.Entry) -> JSONValue {
@@ -78,20 +106,31 @@ public actor MasterCore {
         ]
     }
 
-    /// Counts a libzmq monitor event of one of the CURVE server sockets.
+    /// Counts a libzmq monitor event of one of the CURVE server sockets and keeps the connection table.
     public func socketEvent(_ event: SocketEvent, role: MasterCounters.SocketRole) {
         counters.record(event, on: role)
+        let now = clock()
         switch event.kind {
+        case .accepted:
+            connectionAccepted(descriptor: Int32(truncatingIfNeeded: event.value), role: role, now: now)
+        case .closed, .disconnected:
+            connectionClosed(descriptor: Int32(truncatingIfNeeded: event.value), role: role)
         case .handshakeFailedAuth, .handshakeFailedProtocol, .handshakeFailedNoDetail:
-            logger.warning(
-                "handshake refused",
-                metadata: [
-                    "socket": "\(role.rawValue)", "event": "\(event.kind)",
-                    "value": "\(event.value)", "endpoint": "\(event.endpoint)",
-                ])
+            log(
+                .warning, "handshake refused", reason: "handshake_refused",
+                metadata: ["socket": "\(role.rawValue)", "event": "\(event.kind)", "value": "\(event.value)"])
         default:
             break
         }
+    }
+
+    /// Logs a line a peer can cause, at most ``LogLimiter/linesPerWindow`` per reason and window.
+    func log(_ level: Logger.Level, _ message: Logger.Message, reason: String, metadata: Logger.Metadata) {
+        let verdict = logLimiter.admit(reason, now: clock())
+        guard verdict.allowed else { return }
+        var metadata = metadata
+        if verdict.held > 0 { metadata["held_back_since_last"] = "\(verdict.held)" }
+        logger.log(level: level, message, metadata: metadata)
     }
 
     // MARK: requests
@@ -108,6 +147,12 @@ public actor MasterCore {
             return .failure(
                 MasterError(.badRequest, operation: "submit", message: "\(agentID) is not a valid agent id"))
         }
+        guard isEnrolled(agentID) else {
+            return .failure(
+                MasterError(
+                    .notEnrolled, operation: "submit",
+                    message: "\(agentID) has no key in the master's agents/ folder; nothing is sent to it"))
+        }
         let decoded: Request
         switch RequestDecoder().decode(request) {
         case .success(let value): decoded = value
@@ -116,10 +161,10 @@ public actor MasterCore {
         }
         let key = RequestKey(agentID: agentID, requestID: decoded.id)
         let now = clock()
-        let connected = fleet.isConnected(agentID)
+        let connected = isReachable(agentID)
         let outcome = tracker.submit(
             key: key, type: decoded.type, frame: Messages.frame(.object(request)), fingerprint: decoded.fingerprint,
-            deadline: now + max(0, timeoutMillis), now: now, connected: connected)
+            deadline: now + Self.clampedTimeout(timeoutMillis), now: now, connected: connected)
         switch outcome {
         case .idReused:
             return .failure(
@@ -166,7 +211,11 @@ public actor MasterCore {
         for action in actions {
             switch action {
             case .send(let key, let frame, let resend):
-                let sent = await outlets.toAgent(key.agentID, frame)
+                guard let route = routes[key.agentID] else {
+                    tracker.sendFailed(key, now: clock())
+                    continue
+                }
+                let sent = await outlets.toAgent(route.routingId, frame)
                 let now = clock()
                 if sent {
                     tracker.sendSucceeded(key, now: now)
@@ -174,17 +223,22 @@ public actor MasterCore {
                     logger.debug("request sent", metadata: ["request": "\(key)", "resend": "\(resend)"])
                 } else {
                     tracker.sendFailed(key, now: now)
+                    if routes[key.agentID] == route { routes.remove(key.agentID) }
                     fleet.unreachable(agentID: key.agentID)
                     logger.info("agent not reachable; request waits", metadata: ["request": "\(key)"])
                 }
-            case .expire(let key):
+            case .expire(let key, let sent):
                 counters.timeouts += 1
-                logger.warning("request timed out", metadata: ["request": "\(key)"])
-                let error = MasterError(.timeout, operation: "request \(key)", message: "no result before the deadline")
+                logger.warning("request timed out", metadata: ["request": "\(key)", "sent": "\(sent)"])
+                let text =
+                    sent
+                    ? "no result before the deadline; the agent received the request and may still carry it out"
+                    : "no result before the deadline; the request was never sent and never will be"
+                let error = MasterError(.timeout, operation: "request \(key)", message: text)
                 await finish(
                     key, with: .failed(error),
                     controlMessage: ControlMessage.error(
-                        id: key.requestID, code: "timeout", message: error.message))
+                        id: key.requestID, code: "timeout", message: text, sent: sent))
             }
         }
     }
@@ -203,8 +257,11 @@ public actor MasterCore {
         }
     }
 
-    /// Timers: silent agents, deadlines, re-sends, watch pushes.
+    /// Timers: revocations, budgets, mute connections, silent agents, deadlines, re-sends, watch pushes.
     public func tick() async {
+        await enforceAllowList()
+        enforceBudgets()
+        enforceConnections()
         let now = clock()
         let policy = silence
         let silenced = fleet.silence(now: now) { record in policy.limit(for: record) ?? .max }
@@ -220,8 +277,8 @@ public actor MasterCore {
                     "limit_ms": "\(record.flatMap { policy.limit(for: $0) } ?? 0)",
                 ])
         }
-        let fleet = self.fleet
-        await perform(tracker.tick(now: now) { fleet.isConnected($0) })
+        let reachable = Set(routes.routes.keys.filter { fleet.isConnected($0) })
+        await perform(tracker.tick(now: now) { reachable.contains($0) })
         await pushToWatchers(now: clock())
     }
 
@@ -236,6 +293,11 @@ public actor MasterCore {
                     id: key.requestID, code: "shutdown", message: error.message))
         }
     }
+
+    /// Whether requests may be sent to the agent now: connected, with a route.
+    func isReachable(_ agentID: String) -> Bool { fleet.isConnected(agentID) && routes[agentID] != nil }
+
+    static func clampedTimeout(_ millis: Int64) -> Int64 { WireLimits.clampTimeout(millis) }
 
     static func milliseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components

@@ -40,12 +40,17 @@ public struct MasterCounters: Sendable, Equatable {
     /// Answers for requests the master no longer waits for (late duplicates of retries).
     public var staleAnswers = 0
     public var controlErrors = 0
+    /// Connections the master cut, by reason.
+    public var cuts: [CutReason: Int] = [:]
+    /// Agents told `revoked` because their key left the allow-list.
+    public var revocations = 0
 
     public init() {}
 
     public var totalDropped: Int { dropped.values.reduce(0, +) }
 
     mutating func drop(_ reason: DropReason) { dropped[reason, default: 0] += 1 }
+    mutating func cut(_ reason: CutReason) { cuts[reason, default: 0] += 1 }
 
     /// Counts one monitor event of a socket.
     mutating func record(_ event: SocketEvent, on role: SocketRole) {
@@ -63,7 +68,10 @@ public struct MasterCounters: Sendable, Equatable {
     }
 
     /// The counters as JSON, with the ZAP handlers' statistics (`zap.agents`, `zap.monitors`).
-    public func jsonValue(agentsZAP: ZAPHandler.Statistics?, monitorsZAP: ZAPHandler.Statistics?) -> JSONValue {
+    public func jsonValue(
+        agentsZAP: ZAPHandler.Statistics?, monitorsZAP: ZAPHandler.Statistics?, openConnections: Int = 0,
+        logSuppressed: [String: Int] = [:]
+    ) -> JSONValue {
         func zap(_ stats: ZAPHandler.Statistics?) -> JSONValue {
             guard let stats else { return .null }
             return [
@@ -103,6 +111,15 @@ public struct MasterCounters: Sendable, Equatable {
                 "timeouts": JSONValue(timeouts), "stale_answers": JSONValue(staleAnswers),
             ],
             "control_errors": JSONValue(controlErrors),
+            "connections": [
+                "cut": .object(
+                    JSONObject(CutReason.allCases.sorted().map { (JSONString($0.rawValue), JSONValue(cuts[$0] ?? 0)) })),
+                "refused": JSONValue(cuts[.overCapacity] ?? 0),
+                "open": JSONValue(openConnections),
+            ],
+            "log_suppressed": .object(
+                JSONObject(logSuppressed.keys.sorted().map { (JSONString($0), JSONValue(logSuppressed[$0]!)) })),
+            "revocations": JSONValue(revocations),
         ]
     }
 }

@@ -31,6 +31,13 @@ public struct MasterError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let shutdown = Code("shutdown")
         /// A file could not be written (keygen).
         public static let io = Code("io")
+        /// The agent has no key in `agents/`: nothing is sent to it.
+        public static let notEnrolled = Code("not_enrolled")
+        /// The agent's key was removed or replaced while the request was outstanding.
+        public static let revoked = Code("revoked")
+        /// No result in time, but the agent received the request and may still carry it out: its outcome is
+        /// unknown (fetch it later by re-sending the same request id).
+        public static let pending = Code("pending")
     }
 
     public var code: Code

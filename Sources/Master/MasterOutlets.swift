@@ -1,16 +1,16 @@
 /// How the master's core reaches its sockets. The server fills it in with the real sockets; tests of the core use
 /// closures that record.
 public struct MasterOutlets: Sendable {
-    /// Sends one envelope to an agent on the command ROUTER; false when the agent is not connected (or its queue
-    /// is full) and nothing was sent.
-    public var toAgent: @Sendable (_ agentID: String, _ frame: [UInt8]) async -> Bool
+    /// Sends one envelope over the command ROUTER to the connection with `routingId` (an agent's route); false when
+    /// that connection is gone (or its queue is full) and nothing was sent.
+    public var toAgent: @Sendable (_ routingId: [UInt8], _ frame: [UInt8]) async -> Bool
     /// Publishes `[topic, envelope]` to monitors on the XPUB.
     public var toMonitors: @Sendable (_ topic: String, _ frame: [UInt8]) -> Void
     /// Sends one control message to a control client; false when the client is gone.
     public var toControl: @Sendable (_ client: [UInt8], _ frame: [UInt8]) async -> Bool
 
     public init(
-        toAgent: @escaping @Sendable (String, [UInt8]) async -> Bool,
+        toAgent: @escaping @Sendable ([UInt8], [UInt8]) async -> Bool,
         toMonitors: @escaping @Sendable (String, [UInt8]) -> Void,
         toControl: @escaping @Sendable ([UInt8], [UInt8]) async -> Bool
     ) {

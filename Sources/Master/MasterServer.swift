@@ -37,10 +37,11 @@ public final class MasterServer: Service, Sendable {
         self.logger = logger
         // Until the sockets are open nobody can send anything; the real gate comes with them.
         let closedGate = InboundGate(
-            maxMessageSize: configuration.maxMessageSize, isAgent: { _ in false }, isMonitor: { _ in false })
+            maxMessageSize: configuration.maxMessageSize, agentIdentity: { _ in nil }, isMonitor: { _ in false })
         self.core = MasterCore(
             gate: closedGate, retryInterval: configuration.retryInterval, silence: configuration.silence,
-            logger: logger, clock: configuration.clockMillis)
+            limits: configuration.limits, logger: logger, clock: configuration.clockMillis,
+            wallClock: configuration.wallClockMillis)
         (stopSignal, stopSink) = AsyncStream.makeStream(of: Void.self)
     }
 
@@ -56,6 +57,16 @@ public final class MasterServer: Service, Sendable {
         let directory = MasterDirectory(configuration.directory)
         let lock: DirectoryLock
         let sockets: MasterSockets
+        var configuration = self.configuration
+        let descriptors = DescriptorLimit.raise()
+        configuration.limits.maxConnections = min(
+            configuration.limits.maxConnections, max(16, descriptors.soft - configuration.limits.descriptorReserve))
+        logger.info(
+            "descriptor limit",
+            metadata: [
+                "soft": "\(descriptors.soft)", "hard": "\(descriptors.hard)",
+                "connection_cap": "\(configuration.limits.maxConnections)",
+            ])
         do throws(MasterError) {
             lock = try DirectoryLock(path: directory.lockPath)
             let keys = try directory.loadMasterKeys()
@@ -65,7 +76,12 @@ public final class MasterServer: Service, Sendable {
             ready(.failure(error))
             throw error
         }
-        await core.attach(Self.outlets(sockets), gate: gate(sockets)) { sockets.zapStatistics }
+        let agents = sockets.agentsAllowList
+        await core.attach(
+            Self.outlets(sockets), gate: gate(sockets), isEnrolled: { agents.isAllowed(identity: $0) },
+            allowListGeneration: { agents.generation }, budgets: [sockets.commandBudget, sockets.heartbeatBudget],
+            maxConnections: configuration.limits.maxConnections
+        ) { sockets.zapStatistics }
         logger.info(
             "master serving",
             metadata: [
@@ -119,8 +135,18 @@ public final class MasterServer: Service, Sendable {
         let tickInterval = configuration.tickInterval
         let stopSignal = self.stopSignal
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { for await message in sockets.router.messages { await core.command(message) } }
-            group.addTask { for await message in sockets.sub.messages { await core.published(message) } }
+            group.addTask {
+                for await message in sockets.router.messages {
+                    await core.command(message)
+                    sockets.commandBudget.release(message)
+                }
+            }
+            group.addTask {
+                for await message in sockets.sub.messages {
+                    await core.published(message)
+                    sockets.heartbeatBudget.release(message)
+                }
+            }
             if let control = sockets.control {
                 group.addTask { for await message in control.messages { await core.control(message) } }
             }
@@ -144,8 +170,8 @@ public final class MasterServer: Service, Sendable {
         let agents = sockets.agentsAllowList
         let monitors = sockets.monitorsAllowList
         return InboundGate(
-            maxMessageSize: configuration.maxMessageSize, isAgent: { agents.isAllowed(identity: $0) },
-            isMonitor: { monitors.isAllowed(identity: $0) })
+            maxMessageSize: configuration.maxMessageSize, agentIdentity: { agents.identity(forUserId: $0) },
+            isMonitor: { monitors.identity(forUserId: $0) != nil })
     }
 
     private static func outlets(_ sockets: MasterSockets) -> MasterOutlets {
@@ -153,8 +179,8 @@ public final class MasterServer: Service, Sendable {
         let xpub = sockets.xpub
         let control = sockets.control
         return MasterOutlets(
-            toAgent: { agentID, frame in
-                let result = try? await router.sendConfirmed(ZMQMessage(frames: [Array(agentID.utf8), frame]))
+            toAgent: { routingId, frame in
+                let result = try? await router.sendConfirmed(ZMQMessage(frames: [routingId, frame]))
                 return result == .sent
             },
             toMonitors: { topic, frame in xpub.send(ZMQMessage(frames: [Array(topic.utf8), frame])) },

@@ -28,6 +28,8 @@ struct ServerOptions: Sendable {
         try socket.setOption(.heartbeatTtl, configuration.zmtpHeartbeatTTL)
         try socket.setOption(.tcpKeepalive, 1)
         try socket.setOption(.tcpKeepaliveIdle, configuration.tcpKeepaliveIdle)
+        // An unauthenticated peer that does not finish its handshake in time is dropped (docs/security.md).
+        try socket.setOption(.handshakeIvl, configuration.limits.handshakeMillis)
         switch socket.type {
         case .router: try socket.setOption(.routerMandatory, true)
         case .sub: try socket.setOption(.subscribe, [])
@@ -37,7 +39,7 @@ struct ServerOptions: Sendable {
 }
 
 extension MasterSockets {
-    /// The ZAP domain of every master socket (wire protocol §1).
+    /// The ZAP domain of every master socket (docs/wire-protocol.md#sockets).
     static let zapDomain = "decnet"
 
     static func context(_ cleanup: inout Cleanup) throws(MasterError) -> ZMQContext {
@@ -105,9 +107,11 @@ extension MasterSockets {
 
     /// Opens a monitored CURVE server socket and binds it.
     static func bind(
-        _ thread: SocketThread, _ type: SocketType, _ endpoint: String, _ options: ServerOptions
+        _ thread: SocketThread, _ type: SocketType, _ endpoint: String, _ options: ServerOptions,
+        budget: InboundBudget? = nil
     ) async throws(MasterError) -> SocketHandle {
-        let setup = SocketSetup(type, linger: options.configuration.lingerMilliseconds, monitored: true)
+        let setup = SocketSetup(
+            type, linger: options.configuration.lingerMilliseconds, monitored: true, inboundBudget: budget)
         do {
             return try await thread.open(setup) { socket throws(ZMQError) in
                 try options.apply(to: socket)

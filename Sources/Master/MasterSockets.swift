@@ -21,12 +21,16 @@ final class MasterSockets: Sendable {
     let xpub: SocketHandle
     let control: SocketHandle?
     let endpoints: MasterEndpoints
+    /// What the command and heartbeat sockets may hold unhandled (``InboundBudget``).
+    let commandBudget: InboundBudget
+    let heartbeatBudget: InboundBudget
 
     private init(
         agentContext: ZMQContext, monitorContext: ZMQContext, agentsAllowList: AllowListAuthoriser,
         monitorsAllowList: AllowListAuthoriser, agentsZAP: ZAPHandler, monitorsZAP: ZAPHandler,
         agentThread: SocketThread, monitorThread: SocketThread, router: SocketHandle, sub: SocketHandle,
-        xpub: SocketHandle, control: SocketHandle?, endpoints: MasterEndpoints
+        xpub: SocketHandle, control: SocketHandle?, endpoints: MasterEndpoints, commandBudget: InboundBudget,
+        heartbeatBudget: InboundBudget
     ) {
         self.agentContext = agentContext
         self.monitorContext = monitorContext
@@ -41,6 +45,8 @@ final class MasterSockets: Sendable {
         self.xpub = xpub
         self.control = control
         self.endpoints = endpoints
+        self.commandBudget = commandBudget
+        self.heartbeatBudget = heartbeatBudget
     }
 
     /// Opens everything; on any failure closes what was opened and throws. The ZAP handlers start first, and no
@@ -62,10 +68,18 @@ final class MasterSockets: Sendable {
             let agentThread = try thread(agentContext, "master-agents", &cleanup)
             let monitorThread = try thread(monitorContext, "master-monitors", &cleanup)
             let options = ServerOptions(configuration: configuration, keys: keys)
+            let limits = configuration.limits
+            let commandBudget = InboundBudget(
+                perPeerBytes: max(limits.perPeerBudgetBytes, configuration.maxMessageSize),
+                totalBytes: max(limits.totalBudgetBytes, limits.perPeerBudgetBytes, configuration.maxMessageSize))
+            let heartbeatBudget = InboundBudget(
+                perPeerBytes: commandBudget.perPeerBytes, totalBytes: commandBudget.totalBytes)
             let router = try await bind(
-                agentThread, .router, configuration.endpoint(port: configuration.commandPort), options)
+                agentThread, .router, configuration.endpoint(port: configuration.commandPort), options,
+                budget: commandBudget)
             let sub = try await bind(
-                agentThread, .sub, configuration.endpoint(port: configuration.heartbeatPort), options)
+                agentThread, .sub, configuration.endpoint(port: configuration.heartbeatPort), options,
+                budget: heartbeatBudget)
             let xpub = try await bind(
                 monitorThread, .xpub, configuration.endpoint(port: configuration.monitorPort), options)
             var control: SocketHandle?
@@ -80,7 +94,7 @@ final class MasterSockets: Sendable {
                 agentContext: agentContext, monitorContext: monitorContext, agentsAllowList: agentsAllowList,
                 monitorsAllowList: monitorsAllowList, agentsZAP: agentsZAP, monitorsZAP: monitorsZAP,
                 agentThread: agentThread, monitorThread: monitorThread, router: router, sub: sub, xpub: xpub,
-                control: control, endpoints: endpoints)
+                control: control, endpoints: endpoints, commandBudget: commandBudget, heartbeatBudget: heartbeatBudget)
         } catch {
             await cleanup.run()
             throw error

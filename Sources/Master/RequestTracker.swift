@@ -47,8 +47,8 @@ public struct RequestTracker: Sendable {
     public enum Action: Sendable, Equatable {
         /// Send `frame` to the agent; `resend` when the same id went out before.
         case send(RequestKey, frame: [UInt8], resend: Bool)
-        /// The deadline passed without a result.
-        case expire(RequestKey)
+        /// The deadline passed without a result; `sent` when the agent ever received the request.
+        case expire(RequestKey, sent: Bool)
     }
 
     public enum SubmitOutcome: Sendable, Equatable {
@@ -82,8 +82,9 @@ public struct RequestTracker: Sendable {
         connected: Bool
     ) -> SubmitOutcome {
         if let existing = entries[key] {
+            // A repeated submit never moves the deadline: a client that gave up must be able to trust that the
+            // request expired when it said so (docs/control-channel.md#deadlines).
             guard existing.fingerprint == fingerprint else { return .idReused }
-            if deadline > existing.deadline { entries[key]!.deadline = deadline }
             return .attached
         }
         var entry = Entry(
@@ -148,7 +149,7 @@ public struct RequestTracker: Sendable {
             guard var entry = entries[key] else { continue }
             if now >= entry.deadline {
                 entries[key] = nil
-                actions.append(.expire(key))
+                actions.append(.expire(key, sent: entry.attempts > 0 || entry.sending))
                 continue
             }
             guard !entry.sending, isConnected(key.agentID) else { continue }
@@ -161,9 +162,18 @@ public struct RequestTracker: Sendable {
         return actions
     }
 
-    /// Forgets a request (its client gave up).
-    public mutating func cancel(_ key: RequestKey) {
-        entries[key] = nil
+    /// Forgets a request (its client gave up); returns whether the agent ever received it.
+    @discardableResult
+    public mutating func cancel(_ key: RequestKey) -> Bool? {
+        guard let entry = entries.removeValue(forKey: key) else { return nil }
+        return entry.attempts > 0 || entry.sending
+    }
+
+    /// Forgets every request of `agentID` (its key was revoked) and returns their keys.
+    public mutating func drop(agentID: String) -> [RequestKey] {
+        let keys = entries.keys.filter { $0.agentID == agentID }.sorted { $0.requestID < $1.requestID }
+        for key in keys { entries[key] = nil }
+        return keys
     }
 
     /// The outstanding requests of one agent, for the fleet view.

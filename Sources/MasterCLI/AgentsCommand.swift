@@ -26,10 +26,12 @@ struct AgentsCommand: AsyncParsableCommand {
     }
 }
 
-/// Opens a control connection for one operator command; every failure is one line on standard error and exit 1.
+/// Opens a control connection for one operator command; every failure is one line on standard error and exit 1,
+/// unless `onError` words it otherwise (a line and an exit status).
 enum ControlSession {
     static func with<T: Sendable>(
-        _ directory: String, _ body: @Sendable (ControlClient) async throws(MasterError) -> T
+        _ directory: String, onError: (MasterError) -> (String, Int32)? = { _ in nil },
+        _ body: @Sendable (ControlClient) async throws(MasterError) -> T
     ) async throws -> T {
         let client: ControlClient
         do {
@@ -43,6 +45,7 @@ enum ControlSession {
             return value
         } catch {
             await client.close()
+            if let (line, status) = onError(error) { InputFile.fail(line, status: status) }
             InputFile.fail("\(error.message) [\(error.code)]", status: 1)
         }
     }

@@ -8,7 +8,11 @@ struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
         abstract: "Apply a hydrated topology on an agent; progress on stderr, the result JSON on stdout.",
-        discussion: "Exit 0 when the agent answers status 200, 1 otherwise (also on timeout), 2 on bad input.")
+        discussion: """
+            Exit 0 when the agent answers status 200; 1 when it answers another status, or when the request expired \
+            before the agent ever received it (it is then never sent); 3 when time ran out after the agent received \
+            it (it may still complete: re-run with --id ID to fetch its result); 2 on bad input.
+            """)
 
     @OptionGroup var options: RequestOptions
 

@@ -11,7 +11,14 @@ struct RequestOptions: ParsableArguments {
     @Option(help: "The agent to send the request to.")
     var agent: String
 
-    @Option(help: "Seconds to wait for the result (the request waits this long for the agent to connect, too).")
+    @Option(
+        help: ArgumentHelp(
+            "Seconds to wait for the result, at most 604800 (the request waits this long for the agent to connect, too).",
+            discussion: """
+                When the time is up, the master ends the request. If the agent never received it, it is never sent \
+                afterwards and the command exits 1. If the agent did receive it, its outcome is unknown (it may \
+                still complete): the command says so and exits 3; re-run it with --id to fetch the stored result.
+                """))
     var timeout: Double = 600
 
     @Option(help: "Request id (default: a fresh one). Re-using an id fetches the stored result of that request.")
@@ -22,10 +29,22 @@ struct RequestOptions: ParsableArguments {
     /// Sends `request` through the serving master, prints progress on standard error and the agent's result on
     /// standard output, and exits 0 when its status is 200, 1 otherwise.
     func send(_ request: JSONValue) async throws -> Never {
-        guard timeout > 0 else { InputFile.fail("--timeout must be positive") }
+        guard timeout.isFinite, timeout > 0, timeout <= 604_800 else {
+            InputFile.fail("--timeout must be more than 0 and at most 604800 seconds")
+        }
         let agent = self.agent
         let duration = Duration.milliseconds(Int64(timeout * 1000))
-        let result = try await ControlSession.with(directory.path) { client throws(MasterError) in
+        let id = request["id"]?.stringValue ?? ""
+        let result = try await ControlSession.with(
+            directory.path,
+            onError: { error in
+                guard error.code == .pending else { return nil }
+                return (
+                    "outcome unknown: \(error.message). The agent may still complete it; fetch the result with "
+                        + "--id \(id)", 3
+                )
+            }
+        ) { client throws(MasterError) in
             try await client.submit(agentID: agent, request: request, timeout: duration) { message in
                 if let line = Self.progressLine(message) {
                     FileHandle.standardError.write(Data((line + "\n").utf8))

@@ -14,6 +14,14 @@ public enum Messages {
     /// `accepted`: sent at once for apply and teardown.
     public static func accepted(id: String) -> JSONValue { envelope("accepted", id: id, []) }
 
+    /// Master to agent: the agent's key is no longer allowed (docs/wire-protocol.md#revoked). The master stops
+    /// sending to it and cuts its connections; the agent logs it as an error and backs off before dialling again.
+    public static func revoked(agentID: String?, reason: String) -> JSONValue {
+        var members: [(String, JSONValue)] = [("reason", .string(JSONString(reason)))]
+        if let agentID { members.insert(("agent_id", .string(JSONString(agentID))), at: 0) }
+        return envelope("revoked", id: nil, members)
+    }
+
     /// `progress`: zero or more during apply and teardown.
     public static func progress(id: String, phase: Phase, done: Int, total: Int, message: String) -> JSONValue {
         envelope("progress", id: id, [

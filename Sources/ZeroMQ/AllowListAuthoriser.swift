@@ -1,5 +1,3 @@
-import FileErrors
-
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -13,14 +11,20 @@ import Synchronization
     import Darwin
 #endif
 
-/// The master's ZAP authoriser: a folder of public certificates (`*.key`) lists the clients allowed in. A client
-/// whose CURVE key is in the folder is admitted with the certificate's `agent-id` metadata as its User-Id (for a
-/// pyzmq-made certificate without metadata, the file name without `.key`); anyone else is refused with status 400.
+/// The master's ZAP authoriser: a folder of public certificates (`*.key`) lists the clients allowed in. A client's
+/// identity is its entry's file name: `agents/host-17.key` admits one key as `host-17`, and nothing the client sends
+/// can change that. A certificate whose `agent-id` metadata names another id is refused (its holder would otherwise
+/// answer under a name the operator never gave it), and so is every entry of a key listed twice.
+///
+/// The ZAP User-Id of an admitted client is its public key in Z85, so every message libzmq delivers names the key
+/// it was sent with; ``identity(forUserId:)`` maps it back through the folder as it is now, which makes a removed or
+/// replaced key count as revoked on its very next message.
 ///
 /// The folder is re-read without a restart: every decision first `stat`s the directory and reloads when it changed
 /// (a file added, removed or renamed), and at least every `rescanInterval` anyway (a file edited in place), so a
-/// removed key is refused from the next handshake on. Files that do not load are skipped and reported in
-/// ``Statistics/issues``. Thread-safe: state lives in a `Mutex`.
+/// removed key is refused from the next handshake on. A folder that is gone admits nobody; a read that fails for
+/// want of resources (descriptors, memory) keeps the last complete list, so a flood cannot revoke every agent.
+/// Thread-safe: state lives in a `Mutex`.
 public final class AllowListAuthoriser: ZAPAuthoriser {
     /// Counters and the outcome of the last load.
     public struct Statistics: Sendable, Hashable {
@@ -38,7 +42,10 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
 
     private struct Snapshot {
         var identities: [CurveKey: String] = [:]
+        var byUserId: [String: String] = [:]
         var allowedIdentities: Set<String> = []
+        /// Bumped whenever the key-to-identity map changes.
+        var generation = 0
         var directoryStamp: DirectoryStamp?
         var loadedAt: ContinuousClock.Instant?
         /// The directory changed within a second of the load: another change in the same timestamp tick could go
@@ -85,12 +92,12 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
                 return .deny("mechanism \(request.mechanism) is not allowed; use CURVE")
             }
             refresh(&state, force: false)
-            guard let identity = state.identities[key] else {
+            guard state.identities[key] != nil else {
                 state.statistics.deniedUnknownKey += 1
                 return .deny("unknown client key")
             }
             state.statistics.allowed += 1
-            return .allow(userId: identity)
+            return .allow(userId: key.z85)
         }
     }
 
@@ -102,8 +109,24 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
         }
     }
 
-    /// Whether some listed key still maps to `identity`: the per-message check that a connected client was not
-    /// revoked since its handshake.
+    /// The identity of the client whose ZAP User-Id (its Z85 public key) is `userId`, as the folder lists it now;
+    /// `nil` when the key is no longer listed: the per-message check that a connected client was not revoked.
+    public func identity(forUserId userId: String) -> String? {
+        snapshot.withLock { state in
+            refresh(&state, force: false)
+            return state.byUserId[userId]
+        }
+    }
+
+    /// A number that changes whenever the listed keys or their identities change (after a refresh).
+    public var generation: Int {
+        snapshot.withLock { state in
+            refresh(&state, force: false)
+            return state.generation
+        }
+    }
+
+    /// Whether some listed key maps to `identity`.
     public func isAllowed(identity: String) -> Bool {
         snapshot.withLock { state in
             refresh(&state, force: false)
@@ -140,40 +163,85 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
     }
 
     private func load(into state: inout Snapshot) {
-        var identities: [CurveKey: String] = [:]
-        var sources: [CurveKey: String] = [:]
         var issues: [String] = []
         let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-        } catch {
-            names = []
-            issues.append("cannot list \(directory): \(FileErrorText.describe(error))")
+        let listing = AllowListAuthoriser.list(directory)
+        if let number = listing.errno {
+            let text = String(cString: strerror(number))
+            guard !AllowListAuthoriser.isTransient(number) else {
+                state.statistics.issues = ["cannot list \(directory) (\(text)); keeping the last list"]
+                state.racy = true
+                return
+            }
+            issues.append("cannot list \(directory): \(text)")
         }
+        names = listing.names
+        var entries: [(name: String, identity: String, key: CurveKey)] = []
         for name in names where name.hasSuffix(ZMQCertificate.publicSuffix) && !name.hasPrefix(".") {
+            let identity = String(name.dropLast(ZMQCertificate.publicSuffix.count))
             let certificate: ZMQCertificate
             do {
                 certificate = try ZMQCertificate.load(path: CertificateFiles.join(directory, name))
             } catch {
+                if let number = error.errno, AllowListAuthoriser.isTransient(number) {
+                    state.statistics.issues = ["cannot read \(name) (\(error.message)); keeping the last list"]
+                    state.racy = true
+                    return
+                }
                 issues.append("\(name): \(error.message)")
                 continue
             }
-            let identity = certificate.agentId ?? String(name.dropLast(ZMQCertificate.publicSuffix.count))
             guard AllowListAuthoriser.isValidIdentity(identity) else {
-                issues.append("\(name): identity \(identity) is not a valid agent id")
+                issues.append("\(name): \(identity) is not a valid agent id; refused")
                 continue
             }
-            if let first = sources[certificate.publicKey] {
-                issues.append("\(name): the same key as \(first); \(first) wins")
+            if let claimed = certificate.agentId, claimed != identity {
+                issues.append(
+                    "\(name): its metadata names agent-id \(claimed), the file names \(identity); refused")
                 continue
             }
-            identities[certificate.publicKey] = identity
-            sources[certificate.publicKey] = name
+            entries.append((name, identity, certificate.publicKey))
         }
+        var holders: [CurveKey: [String]] = [:]
+        for entry in entries { holders[entry.key, default: []].append(entry.name) }
+        var identities: [CurveKey: String] = [:]
+        for entry in entries {
+            let names = holders[entry.key] ?? []
+            guard names.count == 1 else {
+                let others = names.filter { $0 != entry.name }.joined(separator: ", ")
+                issues.append("\(entry.name): the same key as \(others); every entry of that key is refused")
+                continue
+            }
+            identities[entry.key] = entry.identity
+        }
+        if identities != state.identities { state.generation += 1 }
         state.identities = identities
+        state.byUserId = Dictionary(uniqueKeysWithValues: identities.map { ($0.key.z85, $0.value) })
         state.allowedIdentities = Set(identities.values)
         state.statistics.loads += 1
         state.statistics.issues = issues
+    }
+
+    /// The folder's entry names, or the errno of the failure (and no names).
+    private static func list(_ directory: String) -> (names: [String], errno: Int32?) {
+        guard let stream = opendir(directory) else { return ([], errno) }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(stream) else {
+                return errno == 0 ? (names.sorted(), nil) : ([], errno)
+            }
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+    }
+
+    /// Failures that say nothing about the folder's content: the process is short of descriptors or memory.
+    private static func isTransient(_ number: Int32) -> Bool {
+        [EMFILE, ENFILE, ENOMEM, ENOBUFS, EINTR, EAGAIN].contains(number)
     }
 
     /// Agent ids of the wire protocol: 1 to 64 of `A-Z a-z 0-9 . _ -`, not starting with `.`.

@@ -90,6 +90,7 @@ extension ReactorLoop {
         do {
             for _ in 0..<ReactorLoop.receiveBatch {
                 guard let message = try entry.socket.receive(flags: .dontWait) else { return }
+                if let budget = entry.setup.inboundBudget, !budget.charge(message) { continue }
                 entry.messages.yield(message)
             }
         } catch {

@@ -15,11 +15,13 @@ public struct SocketSetup: Sendable {
     /// At most this many messages wait for a blocked socket; further sends fail with
     /// ``ZMQError/Code/resourceExhausted``.
     public var backlogLimit: Int
+    /// Bounds what is received and not yet handled (``InboundBudget``); `nil` delivers everything.
+    public var inboundBudget: InboundBudget?
 
     /// Setup with a linger of `linger` milliseconds (0 to 2000; anything else is a programmer error).
     public init(
         _ type: SocketType, linger: Int32 = 1000, monitored: Bool = false, queueWhenBlocked: Bool? = nil,
-        backlogLimit: Int = 10_000
+        backlogLimit: Int = 10_000, inboundBudget: InboundBudget? = nil
     ) {
         precondition((0...2000).contains(linger), "linger must be 0 to 2000 ms, got \(linger)")
         precondition(backlogLimit >= 0, "backlogLimit must not be negative")
@@ -28,5 +30,6 @@ public struct SocketSetup: Sendable {
         self.monitored = monitored
         self.queueWhenBlocked = queueWhenBlocked ?? (type != .router)
         self.backlogLimit = backlogLimit
+        self.inboundBudget = inboundBudget
     }
 }

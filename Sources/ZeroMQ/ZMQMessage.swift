@@ -11,12 +11,16 @@ public struct ZMQMessage: Sendable, Hashable, CustomStringConvertible {
     public var userId: String?
     /// The `Peer-Address` metadata property (the peer's IP address for tcp), when libzmq provides it.
     public var peerAddress: String?
+    /// The descriptor of the connection the message arrived on (libzmq's `__fd` property, `ZMQ_SRCFD`), for
+    /// received tcp messages. It names a connection only while that connection is open: see ``PeerConnection``.
+    public var sourceDescriptor: Int32?
 
     /// A message to send.
     public init(frames: [[UInt8]]) {
         self.frames = frames
         self.userId = nil
         self.peerAddress = nil
+        self.sourceDescriptor = nil
     }
 
     /// A message to send whose frames are the UTF-8 bytes of `strings`.
@@ -25,10 +29,11 @@ public struct ZMQMessage: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A received message with its metadata.
-    public init(frames: [[UInt8]], userId: String?, peerAddress: String?) {
+    public init(frames: [[UInt8]], userId: String?, peerAddress: String?, sourceDescriptor: Int32? = nil) {
         self.frames = frames
         self.userId = userId
         self.peerAddress = peerAddress
+        self.sourceDescriptor = sourceDescriptor
     }
 
     /// On a ROUTER socket: the routing id frame the socket put in front (`nil` for an empty message).

@@ -82,6 +82,9 @@ extension ZMQSocket {
         if message.peerAddress == nil, let value = zmq_msg_gets(msg, "Peer-Address") {
             message.peerAddress = String(cString: value)
         }
+        if message.sourceDescriptor == nil, let value = zmq_msg_gets(msg, "__fd"), let fd = Int32(String(cString: value)) {
+            message.sourceDescriptor = fd
+        }
         return zmq_msg_more(msg) != 0
     }
 

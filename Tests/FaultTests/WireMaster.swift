@@ -11,7 +11,10 @@ import ZeroMQ
 /// exactly the frames a test asks for.
 final class WireMaster: Sendable {
     struct Received: Sendable {
+        /// The agent the message says it is from (its `agent_id`), else the connection's routing id as text.
         var routingID: String
+        /// The routing id libzmq gave the connection.
+        var connection: [UInt8] = []
         var bytes: [UInt8]
         var message: JSONValue
         var type: String?
@@ -23,8 +26,12 @@ final class WireMaster: Sendable {
             message = (try? JSONParser.parse(bytes)) ?? .null
             type = message["type"]?.stringValue
             id = message["id"]?.stringValue
+            if let agent = message["agent_id"]?.stringValue { self.routingID = agent }
         }
     }
+
+    /// Each agent's connection: the routing id of its latest hello (docs/wire-protocol.md#identity).
+    let routes = Locked<[String: [UInt8]]>([:])
 
     let context: ZMQContext
     let zap: ZAPHandler
@@ -66,13 +73,15 @@ final class WireMaster: Sendable {
         }
         commandEndpoint = try await router.lastEndpoint()
         heartbeatEndpoint = try await sub.lastEndpoint()
-        let (router, sub, received, heartbeats) = (router, sub, received, heartbeats)
+        let (router, sub, received, heartbeats, routes) = (router, sub, received, heartbeats, routes)
         pump = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await message in router.messages where message.frames.count == 2 {
                         let bytes = message.frames[1]
-                        let entry = Received(routingID: message.string(at: 0), bytes: bytes)
+                        var entry = Received(routingID: message.string(at: 0), bytes: bytes)
+                        entry.connection = message.frames[0]
+                        if entry.type == "hello" { routes.withLock { $0[entry.routingID] = entry.connection } }
                         received.withLock { $0.append(entry) }
                     }
                 }
@@ -90,7 +99,8 @@ final class WireMaster: Sendable {
     /// Sends one envelope to the agent; false when the agent is not connected (ROUTER_MANDATORY).
     @discardableResult
     func send(_ agentID: String, _ message: JSONValue) -> Bool {
-        router.send(ZMQMessage(frames: [Array(agentID.utf8), PythonJSONEncoder().encode(message)]))
+        let connection = routes.withLock { $0[agentID] } ?? Array(agentID.utf8)
+        return router.send(ZMQMessage(frames: [connection, PythonJSONEncoder().encode(message)]))
     }
 
     /// Everything received for request `id`, in order.

@@ -97,7 +97,7 @@ extension TestMaster {
     /// Sends raw frames (after the routing id) and waits for the agent's next `result`.
     func exchange(_ agentID: String, frames: [[UInt8]], timeout: Duration = .seconds(30)) async throws -> JSONValue {
         let before = results(from: agentID).count
-        _ = router.value?.send(ZMQMessage(frames: [Array(agentID.utf8)] + frames))
+        _ = router.value?.send(ZMQMessage(frames: [connection(of: agentID)] + frames))
         try await waitFor("a result from \(agentID)", timeout: timeout) { self.results(from: agentID).count > before }
         return results(from: agentID)[before]
     }

@@ -5,8 +5,9 @@ import Testing
 /// The identity checks, without sockets.
 @Suite("Inbound gate and fleet view")
 struct InboundGateTests {
+    /// User-Ids are keys: "key-a" is agent a's entry, "key-b" agent b's, "key-ops" a monitor's.
     let gate = InboundGate(
-        maxMessageSize: 1024, isAgent: { ["a", "b"].contains($0) }, isMonitor: { $0 == "ops" })
+        maxMessageSize: 1024, agentIdentity: { ["key-a": "a", "key-b": "b"][$0] }, isMonitor: { $0 == "key-ops" })
 
     func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
@@ -15,20 +16,22 @@ struct InboundGateTests {
         return nil
     }
 
-    @Test func commandIdentityComesFromTheUserIdAlone() {
+    @Test func commandIdentityComesFromTheKeyAlone() throws {
         let hello = bytes(#"{"proto":1,"type":"hello","agent_id":"a"}"#)
-        #expect(reason(gate.admitCommand(frames: [bytes("a"), hello], userId: "a")) == nil)
-        #expect(reason(gate.admitCommand(frames: [bytes("a"), hello], userId: "b")) == .userIdMismatch)
+        // The routing id is only a connection handle: whatever it says, the key decides.
+        let admitted = try gate.admitCommand(frames: [bytes("b"), hello], userId: "key-a").get()
+        #expect(admitted.agentID == "a" && admitted.key == "key-a")
+        #expect(reason(gate.admitCommand(frames: [[0, 1, 2, 3, 4], hello], userId: "key-a")) == nil)
+        #expect(reason(gate.admitCommand(frames: [bytes("a"), hello], userId: "key-b")) == .agentIdMismatch)
         #expect(reason(gate.admitCommand(frames: [bytes("a"), hello], userId: nil)) == .noUserId)
-        #expect(reason(gate.admitCommand(frames: [bytes("c"), hello], userId: "c")) == .revoked)
-        #expect(reason(gate.admitCommand(frames: [bytes("ops"), hello], userId: "ops")) == .monitorKey)
-        #expect(reason(gate.admitCommand(frames: [bytes("b"), hello], userId: "b")) == .agentIdMismatch)
-        #expect(reason(gate.admitCommand(frames: [bytes("a")], userId: "a")) == .badFrames)
+        #expect(reason(gate.admitCommand(frames: [bytes("a"), hello], userId: "key-gone")) == .revoked)
+        #expect(reason(gate.admitCommand(frames: [bytes("a"), hello], userId: "key-ops")) == .monitorKey)
+        #expect(reason(gate.admitCommand(frames: [bytes("a")], userId: "key-a")) == .badFrames)
     }
 
     @Test func envelopesAreCheckedBeforeUse() {
         func check(_ text: String) -> DropReason? {
-            reason(gate.admitCommand(frames: [bytes("a"), bytes(text)], userId: "a"))
+            reason(gate.admitCommand(frames: [bytes("a"), bytes(text)], userId: "key-a"))
         }
         #expect(check("nope") == .garbage)
         #expect(check("[]") == .garbage)
@@ -47,11 +50,12 @@ struct InboundGateTests {
             }
             return nil
         }
-        #expect(check("hb.a", "a") == nil)
-        #expect(check("ev.a", "a") == nil)
-        #expect(check("hb.b", "a") == .topicMismatch)
-        #expect(check("hb.ab", "a") == .topicMismatch)
-        #expect(check("xx.a", "a") == .unexpectedType)
+        #expect(check("hb.a", "key-a") == nil)
+        #expect(check("ev.a", "key-a") == nil)
+        #expect(check("hb.b", "key-a") == .topicMismatch)
+        #expect(check("hb.ab", "key-a") == .topicMismatch)
+        #expect(check("hb.a", "key-gone") == .revoked)
+        #expect(check("xx.a", "key-a") == .unexpectedType)
     }
 
     @Test func heartbeatSequencesCountGapsPerBoot() throws {

@@ -82,17 +82,17 @@ struct MasterSecurityTests {
     @Test func anAgentClaimingAnotherAgentsIdIsDroppedAndCounted() async throws {
         let harness = try MasterHarness()
         try await harness.run { master, endpoints in
-            // agent-b's key, agent-a's routing id and hello.
+            // agent-b's key, agent-a's routing id and hello: the key says agent-b, the envelope agent-a.
             let impostor = try await harness.agent(
                 "agent-a", keys: harness.agentKeys["agent-b"]!, routingID: "agent-a", endpoints: endpoints)
             impostor.hello()
-            #expect(await eventually { (await master.counters()).dropped[.userIdMismatch] == 1 })
+            #expect(await eventually { (await master.counters()).dropped[.agentIdMismatch] == 1 })
             #expect(await master.agent("agent-a") == nil)
             // agent-b's own routing id but agent-a in the hello: the envelope's agent_id does not match.
             let liar = try await harness.agent(
                 "agent-a", keys: harness.agentKeys["agent-b"]!, routingID: "agent-b", endpoints: endpoints)
             liar.hello()
-            #expect(await eventually { (await master.counters()).dropped[.agentIdMismatch] == 1 })
+            #expect(await eventually { (await master.counters()).dropped[.agentIdMismatch] == 2 })
             #expect(await master.agent("agent-b") == nil)
             // A heartbeat on another agent's topic.
             let b = try await harness.agent("agent-b", endpoints: endpoints)

@@ -58,7 +58,7 @@ struct RequestTrackerTests {
         tracker.sendFailed(key, now: 0)
         #expect(tracker.entries[key]?.phase == .waiting)
         #expect(tracker.tick(now: 4999) { _ in false }.isEmpty)
-        #expect(tracker.tick(now: 5000) { _ in true } == [.expire(key)])
+        #expect(tracker.tick(now: 5000) { _ in true } == [.expire(key, sent: false)])
         #expect(tracker.entries.isEmpty)
     }
 

@@ -6,15 +6,23 @@ import ZeroMQ
 /// A minimal master for end-to-end tests: ZAP over an allow-list folder, a CURVE ROUTER for commands and a CURVE
 /// SUB for heartbeats on ephemeral loopback ports, recording everything it receives.
 public final class TestMaster: Sendable {
-    /// One message received on the command ROUTER: the CURVE user id, the routing id and the parsed last frame.
+    /// One message received on the command ROUTER: who sent it (the identity the allow-list gives its key), the
+    /// connection's routing id and the parsed last frame.
     public struct Received: Sendable {
+        /// The sender's identity (the allow-list entry of its key), `nil` when the key is not listed.
         public var userId: String?
+        /// Same as `userId`: the agent the sender's key belongs to.
         public var routingId: String
+        /// The routing id libzmq gave the connection.
+        public var connection: [UInt8]
         public var message: JSONValue
     }
 
     let context: ZMQContext
     public let zap: ZAPHandler
+    let allowList: AllowListAuthoriser
+    /// Each agent's connection: the routing id of its latest hello (docs/wire-protocol.md#identity).
+    let routes = Locked<[String: [UInt8]]>([:])
     let allowDirectory: String
     /// The master's CURVE key pair (agents need its public key).
     public let keys: CurveKeyPair
@@ -35,8 +43,8 @@ public final class TestMaster: Sendable {
         context = try ZMQContext()
         allowDirectory = NSTemporaryDirectory() + "allow-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: allowDirectory, withIntermediateDirectories: true)
-        zap = try ZAPHandler(
-            context: context, authoriser: try AllowListAuthoriser(directory: allowDirectory, domain: "decnet"))
+        allowList = try AllowListAuthoriser(directory: allowDirectory, domain: "decnet")
+        zap = try ZAPHandler(context: context, authoriser: allowList)
         try await zap.start()
         keys = try CurveKeyPair.generate()
         thread = try SocketThread(context: context, name: "test-master")
@@ -78,10 +86,11 @@ public final class TestMaster: Sendable {
     /// Records incoming messages until cancelled.
     public func pump() async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [sub, published] in
+            group.addTask { [sub, published, allowList] in
                 for await m in sub.messages where m.frames.count == 2 {
                     let value = (try? JSONParser.parse(m.frames[1])) ?? .null
-                    published.withLock { $0.append((m.string(at: 0), value, m.userId)) }
+                    let sender = m.userId.flatMap { allowList.identity(forUserId: $0) }
+                    published.withLock { $0.append((m.string(at: 0), value, sender)) }
                 }
             }
             group.addTask { [self] in
@@ -92,8 +101,13 @@ public final class TestMaster: Sendable {
                     }
                     for await m in r.messages {
                         let value = (try? JSONParser.parse(m.frames.last ?? [])) ?? .null
+                        let sender = m.userId.flatMap { allowList.identity(forUserId: $0) }
+                        let connection = m.frames.first ?? []
+                        if let sender, value["type"] == "hello" { routes.withLock { $0[sender] = connection } }
                         commands.withLock {
-                            $0.append(Received(userId: m.userId, routingId: m.string(at: 0), message: value))
+                            $0.append(
+                                Received(
+                                    userId: sender, routingId: sender ?? "", connection: connection, message: value))
                         }
                     }
                 }
@@ -101,14 +115,19 @@ public final class TestMaster: Sendable {
         }
     }
 
-    /// Sends `message` to the agent whose routing id is `agentID`.
+    /// Sends `message` to `agentID` over the connection of its latest hello.
     public func send(to agentID: String, _ message: JSONValue) {
-        _ = router.value?.send(ZMQMessage(frames: [Array(agentID.utf8), Messages.frame(message)]))
+        sendRaw(to: agentID, Messages.frame(message))
     }
 
-    /// Sends one raw frame (after the routing id) to `agentID`.
+    /// The routing id of `agentID`'s latest hello (its agent id when none came yet).
+    public func connection(of agentID: String) -> [UInt8] {
+        routes.withLock { $0[agentID] } ?? Array(agentID.utf8)
+    }
+
+    /// Sends one raw frame (after the routing id) to `agentID` over the connection of its latest hello.
     public func sendRaw(to agentID: String, _ frame: [UInt8]) {
-        _ = router.value?.send(ZMQMessage(frames: [Array(agentID.utf8), frame]))
+        _ = router.value?.send(ZMQMessage(frames: [connection(of: agentID), frame]))
     }
 
     /// The messages received whose `id` is `id`, in order.

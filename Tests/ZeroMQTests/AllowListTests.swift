@@ -17,22 +17,70 @@ import ZeroMQ
             directory: directory.path, name: name, overwrite: true)
     }
 
-    @Test func mapsKeysToAgentIdsWithTheFileNameAsFallback() throws {
+    @Test func theIdentityIsTheFileNameAndTheUserIdIsTheKey() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let named = try CurveKeyPair.generate().publicKey
         let bare = try CurveKeyPair.generate().publicKey
-        try write(named, "whatever", agentId: "host-17", in: directory)
+        try write(named, "host-17", agentId: "host-17", in: directory)
         try write(bare, "pyzmq-client", agentId: nil, in: directory)
         let allowList = try AllowListAuthoriser(directory: directory.path)
 
-        #expect(allowList.authorise(request(named)) == .allow(userId: "host-17"))
-        #expect(allowList.authorise(request(bare)) == .allow(userId: "pyzmq-client"))
-        #expect(allowList.identity(for: named) == "host-17")
+        #expect(allowList.authorise(request(named)) == .allow(userId: named.z85))
+        #expect(allowList.authorise(request(bare)) == .allow(userId: bare.z85))
+        #expect(allowList.identity(forUserId: named.z85) == "host-17")
+        #expect(allowList.identity(forUserId: bare.z85) == "pyzmq-client")
+        #expect(allowList.identity(forUserId: "host-17") == nil)
         #expect(allowList.identities.count == 2)
         #expect(allowList.isAllowed(identity: "host-17"))
-        #expect(!allowList.isAllowed(identity: "whatever"))
         #expect(allowList.statistics.allowed == 2)
+    }
+
+    @Test func metadataNamingAnotherAgentIsRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let evil = try CurveKeyPair.generate().publicKey
+        try write(evil, "evil", agentId: "bravo", in: directory)
+        let allowList = try AllowListAuthoriser(directory: directory.path)
+        guard case .deny = allowList.authorise(request(evil)) else {
+            Issue.record("a key whose metadata names another agent was admitted")
+            return
+        }
+        #expect(!allowList.isAllowed(identity: "bravo") && !allowList.isAllowed(identity: "evil"))
+        #expect(allowList.statistics.issues.contains { $0.hasPrefix("evil.key") && $0.contains("bravo") })
+    }
+
+    @Test func aListingThatFailsForWantOfDescriptorsKeepsTheLastList() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = try CurveKeyPair.generate().publicKey
+        try write(key, "host-1", agentId: "host-1", in: directory)
+        let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .zero)
+        #expect(allowList.identity(forUserId: key.z85) == "host-1")
+        // Use up every descriptor below a lowered soft limit, then force a reload.
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let saved = limit
+        var held: [Int32] = []
+        defer {
+            for fd in held { close(fd) }
+            var restore = saved
+            setrlimit(Int32(RLIMIT_NOFILE.rawValue), &restore)
+        }
+        var lowered = limit
+        lowered.rlim_cur = 256
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lowered)
+        while true {
+            let fd = open("/dev/null", O_RDONLY)
+            if fd < 0 { break }
+            held.append(fd)
+        }
+        allowList.reload()
+        let underPressure = allowList.identity(forUserId: key.z85)
+        for fd in held { close(fd) }
+        held.removeAll()
+        #expect(underPressure == "host-1")
+        #expect(allowList.statistics.issues.contains { $0.contains("keeping the last list") })
     }
 
     @Test func refusesUnknownKeysOtherMechanismsAndOtherDomains() throws {
@@ -57,7 +105,7 @@ import ZeroMQ
         #expect(allowList.statistics.deniedOther == 2)
         #expect(allowList.statistics.allowed == 0)
         let anyDomain = try AllowListAuthoriser(directory: directory.path, domain: nil)
-        #expect(anyDomain.authorise(request(listed, domain: "other")) == .allow(userId: "host-1"))
+        #expect(anyDomain.authorise(request(listed, domain: "other")) == .allow(userId: listed.z85))
     }
 
     @Test func followsTheFolderWithoutRestart() throws {
@@ -81,16 +129,18 @@ import ZeroMQ
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let key = try CurveKeyPair.generate().publicKey
-        try write(key, "host-1", agentId: "old-name", in: directory)
+        let other = try CurveKeyPair.generate().publicKey
+        try write(key, "host-1", agentId: "host-1", in: directory)
         let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .zero)
-        #expect(allowList.identity(for: key) == "old-name")
-        // Rewrite the file's content without touching the directory entry.
-        let text = try ZMQCertificate(publicKey: key, metadata: ["agent-id": "new-name"]).render(includeSecret: false)
+        #expect(allowList.identity(for: key) == "host-1")
+        // Rewrite the file's content (another key) without touching the directory entry.
+        let text = try ZMQCertificate(publicKey: other, metadata: ["agent-id": "host-1"]).render(includeSecret: false)
         let handle = try #require(FileHandle(forWritingAtPath: directory.file("host-1.key")))
         try handle.truncate(atOffset: 0)
         try handle.write(contentsOf: Data(text.utf8))
         try handle.close()
-        #expect(allowList.identity(for: key) == "new-name")
+        #expect(allowList.identity(for: key) == nil)
+        #expect(allowList.identity(for: other) == "host-1")
     }
 
     @Test func skipsBrokenFilesDuplicatesAndInvalidIdentitiesAndSaysSo() throws {
@@ -98,9 +148,9 @@ import ZeroMQ
         defer { directory.remove() }
         let good = try CurveKeyPair.generate().publicKey
         let duplicate = try CurveKeyPair.generate().publicKey
-        try write(good, "a-good", agentId: "good", in: directory)
-        try write(duplicate, "b-first", agentId: "first", in: directory)
-        try write(duplicate, "c-second", agentId: "second", in: directory)
+        try write(good, "good", agentId: "good", in: directory)
+        try write(duplicate, "b-first", agentId: nil, in: directory)
+        try write(duplicate, "c-second", agentId: nil, in: directory)
         try write(try CurveKeyPair.generate().publicKey, "d-bad", agentId: ".hidden", in: directory)
         try "not a certificate".write(toFile: directory.file("e-broken.key"), atomically: true, encoding: .utf8)
         try write(try CurveKeyPair.generate().publicKey, "f-secret-only", agentId: "x", in: directory)
@@ -108,9 +158,11 @@ import ZeroMQ
             atPath: directory.file("f-secret-only.key"), toPath: directory.file("f-secret-only.key_secret"))
 
         let allowList = try AllowListAuthoriser(directory: directory.path)
-        #expect(allowList.identities == [good: "good", duplicate: "first"])
+        // A key listed twice is refused under both names: nobody can tell which entry the operator meant.
+        #expect(allowList.identities == [good: "good"])
         let issues = allowList.statistics.issues
-        #expect(issues.count == 3)
+        #expect(issues.count == 4)
+        #expect(issues.contains { $0.hasPrefix("b-first.key") })
         #expect(issues.contains { $0.hasPrefix("c-second.key") })
         #expect(issues.contains { $0.hasPrefix("d-bad.key") })
         #expect(issues.contains { $0.hasPrefix("e-broken.key") })

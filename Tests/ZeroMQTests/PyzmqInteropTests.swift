@@ -54,7 +54,8 @@ import ZeroMQ
                 "client", endpoint, keyDirectory.file("master.key"), keyDirectory.file("py-agent.key_secret"), "ping",
             ])
             let request = try await next(router.messages, within: 30, "pyzmq's request")
-            #expect(request.userId == "py-agent")
+            #expect(request.userId == client.publicKey.z85)
+            #expect(world.allowList.identity(forUserId: request.userId ?? "") == "py-agent")
             #expect(request.string(at: 1) == "ping")
             router.send(ZMQMessage(frames: [request.routingId!, Array("pong".utf8)]))
             #expect(try await python.exitStatus(seconds: 30) == 0, "\(python.stderr)")

@@ -5,7 +5,7 @@ import ZeroMQ
 
 /// The socket thread with CURVE, the ZAP allow-list and monitor events, over real TCP on loopback.
 @Suite(.serialized) struct SocketThreadTests {
-    @Test func curveRoundTripCarriesTheAgentIdAsUserId() async throws {
+    @Test func curveRoundTripCarriesTheKeyAsUserIdAndTheConnection() async throws {
         try await CurveWorld.run { world in
             let keys = try world.allow(name: "host-17", agentId: "host-17")
             let (router, endpoint) = try await world.router()
@@ -15,10 +15,14 @@ import ZeroMQ
 
             #expect(dealer.send(ZMQMessage("{\"type\":\"hello\"}")))
             let request = try await next(router.messages, "the request at the ROUTER")
-            #expect(request.userId == "host-17")
+            #expect(request.userId == keys.publicKey.z85)
+            #expect(world.allowList.identity(forUserId: request.userId ?? "") == "host-17")
             #expect(request.routingId == Array("host-17".utf8))
             #expect(Array(request.body) == [Array("{\"type\":\"hello\"}".utf8)])
             #expect(request.peerAddress == "127.0.0.1")
+            // The connection the message came on: its descriptor names a live TCP connection from the dealer.
+            let connection = try #require(request.sourceDescriptor.flatMap { PeerConnection(descriptor: $0) })
+            #expect(connection.remote.hasPrefix("127.0.0.1:") && endpoint.hasSuffix(connection.local.split(separator: ":").last.map(String.init) ?? "?"))
 
             let reply = ZMQMessage(frames: [request.routingId!, Array("answer".utf8)])
             #expect(try await router.sendConfirmed(reply) == .sent)
@@ -98,7 +102,7 @@ import ZeroMQ
 
             let first = try await world.dealer(keys: keys, endpoint: endpoint, routingId: "host-a")
             first.send(ZMQMessage("one"))
-            #expect(try await next(router.messages, "the first message").userId == "host-a")
+            #expect(try await next(router.messages, "the first message").userId == keys.publicKey.z85)
             #expect(world.allowList.isAllowed(identity: "host-a"))
             await first.close()
 
@@ -111,12 +115,12 @@ import ZeroMQ
             #expect(world.allowList.statistics.deniedUnknownKey >= 1)
             await second.close()
 
-            // Listed again, under a new name: admitted again, with the new certificate's identity.
-            try world.allow(name: "renamed", agentId: "host-a2", keys: keys)
+            // Listed again, under a new name: admitted again, with the new entry's identity.
+            try world.allow(name: "host-a2", agentId: "host-a2", keys: keys)
             let third = try await world.dealer(keys: keys, endpoint: endpoint, routingId: "host-a2")
             third.send(ZMQMessage("three"))
             let message = try await next(router.messages, "the message after re-listing")
-            #expect(message.userId == "host-a2")
+            #expect(world.allowList.identity(forUserId: message.userId ?? "") == "host-a2")
             #expect(message.string(at: 1) == "three")
         }
     }
