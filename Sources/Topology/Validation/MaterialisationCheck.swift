@@ -41,7 +41,7 @@ struct MaterialisationCheck {
                 unsafe(path, raw, "a LAN name must be a string, found \(raw.typeName)")
                 continue
             }
-            let lowered = Self.pythonLowercased(name.value)
+            let lowered = PythonText.lower(name.value)
             if let problem = Self.nameProblem(lowered) {
                 unsafe(path, raw, "LAN name \(IssueText.quote(raw)) \(problem) once lower-cased for its Docker network")
             } else if prefixLength + lowered.utf8.count > Self.maxDockerNameLength {
@@ -147,20 +147,5 @@ struct MaterialisationCheck {
 
     static func isNameByte(_ b: UInt8) -> Bool {
         isAlphanumeric(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") || b == UInt8(ascii: "-")
-    }
-
-    /// Python's `str.lower()`: the full Unicode lower-case mapping of every code point (KELVIN SIGN becomes `k`,
-    /// U+0130 becomes `i` + U+0307). Final-sigma context does not matter here: Greek is never a safe name.
-    static func pythonLowercased(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for scalar in s.unicodeScalars {
-            if scalar.isASCII {
-                out.unicodeScalars.append(scalar.properties.lowercaseMapping.unicodeScalars.first ?? scalar)
-            } else {
-                out += scalar.properties.lowercaseMapping
-            }
-        }
-        return out
     }
 }
