@@ -41,7 +41,7 @@ enum HydratedInput {
     }
 
     /// An IPv4 address for the Engine API: strings verbatim; integers (which CPython's `ipaddress` accepts, and so
-    /// the validator) as dotted quads.
+    /// the validator) as dotted quads; booleans refused (docs/deviations.md#boolean-address).
     static func ipv4(_ value: JSONValue, at path: String) throws(ComposeError) -> String {
         switch value {
         case .string(let s): return s.value

@@ -8,6 +8,7 @@ extension TopologyComposer {
         let decky = try HydratedInput.object(value, at: path)
         let cfgPath = path + "/decky_config"
         let cfg = try HydratedInput.object(decky["decky_config"], at: cfgPath)
+        // A non-string name is refused (docs/deviations.md#non-string-names).
         let name = try HydratedInput.string(cfg["name"], at: cfgPath + "/name").value
         let ipsByLAN = try HydratedInput.object(cfg["ips_by_lan"], at: cfgPath + "/ips_by_lan")
         let forwardsL3 = cfg["forwards_l3"]?.isTruthy ?? false

@@ -85,8 +85,9 @@ extension TopologyComposer {
     }
 
     /// The host side of a `files` mount. DECNET resolves the knob against its own working directory, which means
-    /// nothing on an agent, so only absolute paths are accepted; they are normalised lexically (`.`, `..`, `//`)
-    /// as `Path.resolve()` does for paths without symlinks.
+    /// nothing on an agent, so only absolute paths are accepted (docs/deviations.md#files-relative), without `:` or
+    /// control characters (docs/deviations.md#files-volume-characters); they are normalised lexically (`.`, `..`,
+    /// `//`) as `Path.resolve()` does for paths without symlinks (docs/deviations.md#files-symlinks).
     static func hostFolder(_ value: JSONValue, at path: String) throws(ComposeError) -> String {
         guard case .string(let s) = value else {
             throw ComposeError(.invalidFilesPath, "files must be a string path, found \(value.typeName)", path: path)

@@ -38,6 +38,7 @@ public struct TopologyComposer: Sendable {
     public func compose(_ hydrated: JSONValue) throws(ComposeError) -> ComposePlan {
         let root = try HydratedInput.object(hydrated, at: "")
         let topology = try HydratedInput.object(root["topology"], at: "/topology")
+        // A non-string id is refused (docs/deviations.md#non-string-names).
         let topologyID = try HydratedInput.string(topology["id"], at: "/topology/id").value
         let prefix = String(String.UnicodeScalarView(topologyID.unicodeScalars.prefix(Self.prefixLength)))
         let naming = Naming(topologyID: topologyID, prefix: prefix)

@@ -1,7 +1,7 @@
 import DecnetJSON
 
 /// Refuses, before any Docker call, names that would break Docker object names or escape a file path once the
-/// composer uses them (our addition; DECNET lets Docker fail half-way).
+/// composer uses them (docs/deviations.md#docker-name-safety; DECNET lets Docker fail half-way).
 ///
 /// The composer names a LAN's bridge `decnet_t_<id8>_<lower-cased LAN name>` and a decky's base container
 /// `decnet_t_<id8>_<decky name>`, and the decky name is also the container's hostname and part of its service
