@@ -2,7 +2,8 @@
 ///
 /// Accepted beyond RFC 8259, as CPython does: the `NaN`, `Infinity` and `-Infinity` tokens, and a leading UTF-8 byte
 /// order mark (bytes input). Refused, with a `JSONParseError`: invalid UTF-8, lone surrogates (which a Swift `String`
-/// cannot hold), integers longer than CPython's 4,300-digit limit, and nesting deeper than `maxDepth`.
+/// cannot hold), integers longer than CPython's 4,300-digit limit, and nesting deeper than `maxDepth`. UTF-16 and
+/// UTF-32 input, which CPython's `json.loads` on bytes would decode, is refused (docs/deviations.md#utf8-only).
 public struct JSONParser {
     /// CPython 3.11's default `sys.get_int_max_str_digits()`.
     public static let maxIntegerDigits = 4300

@@ -159,13 +159,14 @@ struct ComposerBehaviourTests {
     @Test(arguments: [
         ("/topology/id", ["topology": ["id": 5], "lans": [], "deckies": []]),
         ("/lans", ["topology": ["id": "x"], "deckies": []]),
-        ("/deckies", ["topology": ["id": "x"], "lans": [], "deckies": [:]]),
+        ("/deckies", ["topology": ["id": "x"], "lans": [], "deckies": 5]),
+        ("/deckies/0", ["topology": ["id": "x"], "lans": [], "deckies": "d"]),
         ("/lans/0/subnet", ["topology": ["id": "x"], "lans": [["name": "a", "subnet": nil]], "deckies": []]),
         ("/deckies/0/decky_config", ["topology": ["id": "x"], "lans": [], "deckies": [["services": []]]]),
         ("/deckies/0/decky_config/ips_by_lan",
          ["topology": ["id": "x"], "lans": [], "deckies": [["services": [], "decky_config": ["name": "a"]]]]),
         ("/deckies/0/services", ["topology": ["id": "x"], "lans": [],
-                                 "deckies": [["services": "ssh", "decky_config": ["name": "a", "ips_by_lan": [:]]]]]),
+                                 "deckies": [["services": nil, "decky_config": ["name": "a", "ips_by_lan": [:]]]]]),
     ] as [(String, JSONValue)])
     func malformedShapesNameTheirPath(_ path: String, _ h: JSONValue) throws {
         #expect { try composer.compose(h) } throws: {

@@ -121,6 +121,17 @@ struct JSONParserTests {
         #expect(code(of: "\u{A0}1") != nil)  // only JSON's four whitespace characters
     }
 
+    /// CPython's `json.loads` on bytes decodes UTF-16 and UTF-32 too; the master only sends UTF-8, so we refuse
+    /// them (docs/deviations.md#utf8-only).
+    @Test(arguments: [
+        [0xFF, 0xFE, 0x7B, 0x00, 0x7D, 0x00], [0xFE, 0xFF, 0x00, 0x7B, 0x00, 0x7D], [0x7B, 0x00, 0x7D, 0x00],
+        [0x00, 0x7B, 0x00, 0x7D], [0xFF, 0xFE, 0x00, 0x00, 0x7B, 0x00, 0x00, 0x00, 0x7D, 0x00, 0x00, 0x00],
+        [0x00, 0x00, 0x00, 0x7B, 0x00, 0x00, 0x00, 0x7D],
+    ] as [[UInt8]])
+    func utf16AndUTF32AreRefused(_ bytes: [UInt8]) {
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(bytes) }
+    }
+
     @Test func scalarsAtTopLevel() throws {
         #expect(try parse("null") == nil)
         #expect(try parse("\"s\"") == "s")

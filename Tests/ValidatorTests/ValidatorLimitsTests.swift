@@ -3,8 +3,9 @@ import TestSupport
 import Testing
 @testable import Topology
 
-/// Large and hostile inputs: linear work, an issue limit instead of gigabytes of issues, and an overlap search that
-/// reports DECNET's pairs in DECNET's order without comparing every pair.
+/// Large and hostile inputs: linear work, an issue limit instead of gigabytes of issues
+/// (docs/deviations.md#issue-cap), and an overlap search that reports DECNET's pairs in DECNET's order without
+/// comparing every pair.
 @Suite("Validator limits and scale")
 struct ValidatorLimitsTests {
     static let dmz: JSONValue = ["id": "L0", "name": "dmz", "subnet": "10.0.0.0/24", "is_dmz": true]

@@ -15,12 +15,15 @@ enum HydratedInput {
         return o
     }
 
-    static func array(_ value: JSONValue?, at path: String) throws(ComposeError) -> [JSONValue] {
+    /// What `for x in value` yields in DECNET's Python: an array's elements, an object's keys, a string's
+    /// characters (each as a one-character string). Keys and characters are strings, so a row read from them fails
+    /// later, as Python's indexing of a `str` does; an empty string or object is simply nothing to iterate.
+    static func iterated(_ value: JSONValue?, at path: String) throws(ComposeError) -> [JSONValue] {
         guard let value else { throw ComposeError(.malformed, "missing array", path: path) }
-        guard case .array(let a) = value else {
+        guard let items = value.pythonIteration else {
             throw ComposeError(.malformed, "expected an array, found \(value.typeName)", path: path)
         }
-        return a
+        return Array(items)
     }
 
     static func string(_ value: JSONValue?, at path: String) throws(ComposeError) -> JSONString {
@@ -33,12 +36,12 @@ enum HydratedInput {
 
     static func strings(_ value: JSONValue?, at path: String) throws(ComposeError) -> [JSONString] {
         var out: [JSONString] = []
-        for (i, e) in try array(value, at: path).enumerated() { out.append(try string(e, at: "\(path)/\(i)")) }
+        for (i, e) in try iterated(value, at: path).enumerated() { out.append(try string(e, at: "\(path)/\(i)")) }
         return out
     }
 
     /// An IPv4 address for the Engine API: strings verbatim; integers (which CPython's `ipaddress` accepts, and so
-    /// the validator) as dotted quads.
+    /// the validator) as dotted quads; booleans refused (docs/deviations.md#boolean-address).
     static func ipv4(_ value: JSONValue, at path: String) throws(ComposeError) -> String {
         switch value {
         case .string(let s): return s.value

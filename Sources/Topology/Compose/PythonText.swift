@@ -3,16 +3,19 @@ import DecnetJSON
 /// The few Python text functions the composer reproduces: `str.lower()`, `str(value)`, `repr(value)` and
 /// `json.dumps(value)` with default arguments.
 enum PythonText {
-    /// Python's `str.lower()`: full Unicode lower-case mapping per code point, plus the Final_Sigma rule (a capital
-    /// sigma that ends a word becomes `ς`), which Swift's `lowercased()` does not apply.
+    /// Python's `str.lower()` as CPython 3.11 does it: the full lower-case mapping of every code point, plus the
+    /// Final_Sigma rule (a capital sigma that ends a word becomes `ς`), which Swift's `lowercased()` does not apply,
+    /// all with CPython's Unicode 14.0 data (`PythonUnicode`).
     static func lower(_ text: String) -> String {
         let scalars = Array(text.unicodeScalars)
         var out = String.UnicodeScalarView()
         for (i, s) in scalars.enumerated() {
-            if s.value == 0x03A3 {
+            if s.isASCII {
+                out.append(s.value >= 0x41 && s.value <= 0x5A ? Unicode.Scalar(s.value + 0x20)! : s)
+            } else if s.value == 0x03A3 {
                 out.append(isFinalSigma(scalars, at: i) ? "\u{03C2}" : "\u{03C3}")
             } else {
-                out.append(contentsOf: s.properties.lowercaseMapping.unicodeScalars)
+                out.append(contentsOf: PythonUnicode.lowercaseMapping(s).unicodeScalars)
             }
         }
         return String(out)
@@ -21,11 +24,11 @@ enum PythonText {
     /// Unicode's Final_Sigma context: a cased letter before (skipping case-ignorables) and none after.
     private static func isFinalSigma(_ scalars: [Unicode.Scalar], at i: Int) -> Bool {
         var j = i - 1
-        while j >= 0, scalars[j].properties.isCaseIgnorable { j -= 1 }
-        guard j >= 0, scalars[j].properties.isCased else { return false }
+        while j >= 0, PythonUnicode.caseClass(scalars[j]) == .ignorable { j -= 1 }
+        guard j >= 0, PythonUnicode.caseClass(scalars[j]) == .cased else { return false }
         var k = i + 1
-        while k < scalars.count, scalars[k].properties.isCaseIgnorable { k += 1 }
-        return k == scalars.count || !scalars[k].properties.isCased
+        while k < scalars.count, PythonUnicode.caseClass(scalars[k]) == .ignorable { k += 1 }
+        return k == scalars.count || PythonUnicode.caseClass(scalars[k]) != .cased
     }
 
     /// Python's `str(value)` of a JSON-decoded value: strings unchanged, everything else as `repr`.
@@ -51,7 +54,8 @@ enum PythonText {
         }
     }
 
-    /// `repr(str)`: single quotes unless the text has `'` and no `"`; non-printable code points escaped.
+    /// `repr(str)`: single quotes unless the text has `'` and no `"`; code points CPython 3.11 finds unprintable
+    /// escaped.
     static func reprString(_ text: String) -> String {
         let scalars = text.unicodeScalars
         let quote: Unicode.Scalar = scalars.contains("'") && !scalars.contains("\"") ? "\"" : "'"
@@ -66,7 +70,7 @@ enum PythonText {
             default:
                 if s.value < 0x20 || s.value == 0x7F {
                     out += "\\x" + hex(s.value, width: 2)
-                } else if s.value < 0x7F || isPrintable(s) {
+                } else if s.value < 0x7F || PythonUnicode.isPrintable(s) {
                     out.unicodeScalars.append(s)
                 } else if s.value <= 0xFF {
                     out += "\\x" + hex(s.value, width: 2)
@@ -79,17 +83,6 @@ enum PythonText {
         }
         out.unicodeScalars.append(quote)
         return out
-    }
-
-    /// CPython's `str.isprintable` for one non-ASCII code point (this Swift's Unicode tables, not CPython's 14.0).
-    private static func isPrintable(_ s: Unicode.Scalar) -> Bool {
-        switch s.properties.generalCategory {
-        case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator,
-            .spaceSeparator:
-            return false
-        default:
-            return true
-        }
     }
 
     private static func hex(_ v: UInt32, width: Int) -> String {

@@ -37,4 +37,14 @@ extension String {
 
     /// JSON Pointer escaping of one reference token.
     var jsonPointerEscaped: String { replacingScalars("~", with: "~0").replacingScalars("/", with: "~1") }
+
+    /// Python's `needle in self` for two strings: a code-point substring test (the empty string is in every string).
+    func containsScalars(_ needle: String) -> Bool {
+        let hay = Array(utf8)
+        let n = Array(needle.utf8)
+        guard !n.isEmpty else { return true }
+        guard hay.count >= n.count else { return false }
+        for i in 0...(hay.count - n.count) where hay[i..<(i + n.count)].elementsEqual(n) { return true }
+        return false
+    }
 }

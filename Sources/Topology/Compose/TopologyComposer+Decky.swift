@@ -8,14 +8,14 @@ extension TopologyComposer {
         let decky = try HydratedInput.object(value, at: path)
         let cfgPath = path + "/decky_config"
         let cfg = try HydratedInput.object(decky["decky_config"], at: cfgPath)
+        // A non-string name is refused (docs/deviations.md#non-string-names).
         let name = try HydratedInput.string(cfg["name"], at: cfgPath + "/name").value
         let ipsByLAN = try HydratedInput.object(cfg["ips_by_lan"], at: cfgPath + "/ips_by_lan")
         let forwardsL3 = cfg["forwards_l3"]?.isTruthy ?? false
         let serviceNames = try HydratedInput.strings(decky["services"], at: path + "/services")
-        var serviceConfig = JSONObject()
-        if let sc = cfg["service_config"], sc.isTruthy {
-            serviceConfig = try HydratedInput.object(sc, at: cfgPath + "/service_config")
-        }
+        // `cfg.get("service_config", {}) or {}`: only looked into (with `.get`) once a service is composed.
+        var serviceConfig: JSONValue? = cfg["service_config"]
+        if serviceConfig?.isTruthy != true { serviceConfig = Optional.none }
 
         // Networks, in ips_by_lan order; two LAN names that lower-case alike share (and overwrite) one entry.
         var networks = JSONObject()
@@ -84,15 +84,14 @@ extension TopologyComposer {
                 command: ["sleep", "infinity"], restart: Self.restartPolicy, logging: Self.logging, dependsOn: []))
 
         for def in definitions {
-            let cfgValue = serviceConfig[def.name]
-            var knobs = JSONObject()
-            if let cfgValue, cfgValue.isTruthy {
-                knobs = try HydratedInput.object(
-                    cfgValue, at: HydratedInput.pointer(cfgPath + "/service_config", def.name.value))
+            var entry: JSONValue?
+            if let serviceConfig {
+                // `service_config.get(svc, {})`: only an object has `.get`.
+                entry = try HydratedInput.object(serviceConfig, at: cfgPath + "/service_config")[def.name]
             }
             let (fragment, container) = try serviceContainer(
-                def, decky: name, knobs: knobs, knobsPath: HydratedInput.pointer(cfgPath + "/service_config", def.name.value),
-                naming: naming)
+                def, decky: name, knobs: ServiceKnobs(entry),
+                knobsPath: HydratedInput.pointer(cfgPath + "/service_config", def.name.value), naming: naming)
             builder.add(container.serviceKey, fragment: fragment, container: container)
         }
     }

@@ -4,7 +4,7 @@ extension TopologyComposer {
     /// One service container: the catalog fragment (build, container_name, restart, cap_add, environment, volumes,
     /// command, labels), then what the composer adds (HOSTNAME, network_mode, depends_on, logging, topology labels).
     func serviceContainer(
-        _ def: ServiceDefinition, decky: String, knobs: JSONObject, knobsPath: String, naming: Naming
+        _ def: ServiceDefinition, decky: String, knobs: ServiceKnobs, knobsPath: String, naming: Naming
     ) throws(ComposeError) -> (JSONObject, ContainerSpec) {
         var fragment = JSONObject()
         let image: ContainerSpec.ImageSource
@@ -29,10 +29,17 @@ extension TopologyComposer {
             switch rule.kind {
             case .constant(let text):
                 environment[rule.name] = JSONValue(text.replacingDecky(with: decky))
-            case .knob(let knob, let conversion, let defaultValue):
-                if let value = knobs[knob] ?? defaultValue { environment[rule.name] = Self.convert(value, conversion) }
+            case .knob(let knob, let conversion, let defaultValue?):
+                // `cfg.get(knob, default)`
+                let value = try knobs.get(knob, default: defaultValue, service: def.name, at: knobsPath)
+                environment[rule.name] = Self.convert(value, conversion)
+            case .knob(let knob, let conversion, nil):
+                // `if knob in cfg: env[...] = cfg[knob]`
+                if let value = try knobs.ifPresent(knob, service: def.name, at: knobsPath) {
+                    environment[rule.name] = Self.convert(value, conversion)
+                }
             case .mountDirectory(let knob, let mountPoint):
-                guard let value = knobs[knob] else { continue }
+                guard let value = try knobs.ifPresent(knob, service: def.name, at: knobsPath) else { continue }
                 let host = try Self.hostFolder(value, at: HydratedInput.pointer(knobsPath, knob))
                 environment[rule.name] = JSONValue(mountPoint)
                 volumes.append("\(host):\(mountPoint):ro")
@@ -78,8 +85,9 @@ extension TopologyComposer {
     }
 
     /// The host side of a `files` mount. DECNET resolves the knob against its own working directory, which means
-    /// nothing on an agent, so only absolute paths are accepted; they are normalised lexically (`.`, `..`, `//`)
-    /// as `Path.resolve()` does for paths without symlinks.
+    /// nothing on an agent, so only absolute paths are accepted (docs/deviations.md#files-relative), without `:` or
+    /// control characters (docs/deviations.md#files-volume-characters); they are normalised lexically (`.`, `..`,
+    /// `//`) as `Path.resolve()` does for paths without symlinks (docs/deviations.md#files-symlinks).
     static func hostFolder(_ value: JSONValue, at path: String) throws(ComposeError) -> String {
         guard case .string(let s) = value else {
             throw ComposeError(.invalidFilesPath, "files must be a string path, found \(value.typeName)", path: path)

@@ -38,13 +38,14 @@ public struct TopologyComposer: Sendable {
     public func compose(_ hydrated: JSONValue) throws(ComposeError) -> ComposePlan {
         let root = try HydratedInput.object(hydrated, at: "")
         let topology = try HydratedInput.object(root["topology"], at: "/topology")
+        // A non-string id is refused (docs/deviations.md#non-string-names).
         let topologyID = try HydratedInput.string(topology["id"], at: "/topology/id").value
         let prefix = String(String.UnicodeScalarView(topologyID.unicodeScalars.prefix(Self.prefixLength)))
         let naming = Naming(topologyID: topologyID, prefix: prefix)
 
         let lans = try readLANs(root["lans"], naming: naming)
         var builder = DocumentBuilder()
-        for (i, decky) in try HydratedInput.array(root["deckies"], at: "/deckies").enumerated() {
+        for (i, decky) in try HydratedInput.iterated(root["deckies"], at: "/deckies").enumerated() {
             try composeDecky(decky, at: "/deckies/\(i)", lans: lans, naming: naming, into: &builder)
         }
 
@@ -70,7 +71,7 @@ public struct TopologyComposer: Sendable {
 
     func readLANs(_ value: JSONValue?, naming: Naming) throws(ComposeError) -> LANs {
         var lans = LANs()
-        for (i, lan) in try HydratedInput.array(value, at: "/lans").enumerated() {
+        for (i, lan) in try HydratedInput.iterated(value, at: "/lans").enumerated() {
             let path = "/lans/\(i)"
             let o = try HydratedInput.object(lan, at: path)
             let name = try HydratedInput.string(o["name"], at: path + "/name")

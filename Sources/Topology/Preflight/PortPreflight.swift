@@ -1,5 +1,5 @@
 /// Checks, before any Docker change, that every host port a composed topology publishes can be published
-/// (deviation #11 of the spec).
+/// (docs/deviations.md#host-port-preflight).
 ///
 /// After merging a container's repeated mappings, a host port is refused when more than one container (or two
 /// different mappings) publishes it — `collision` — or when something on this host already holds it — `bound`.

@@ -1,4 +1,4 @@
-/// How what runs differs from what the stored topology should have (deviation #4: the seed's observation was blind).
+/// How what runs differs from what the stored topology should have (docs/deviations.md#observation-by-label: DECNET's observation was blind).
 public struct Drift: Sendable, Equatable {
     public var missingBridges: [String]
     public var missingContainers: [String]

@@ -1,7 +1,7 @@
 import DecnetJSON
 
 /// Refuses, before any Docker call, names that would break Docker object names or escape a file path once the
-/// composer uses them (our addition; DECNET lets Docker fail half-way).
+/// composer uses them (docs/deviations.md#docker-name-safety; DECNET lets Docker fail half-way).
 ///
 /// The composer names a LAN's bridge `decnet_t_<id8>_<lower-cased LAN name>` and a decky's base container
 /// `decnet_t_<id8>_<decky name>`, and the decky name is also the container's hostname and part of its service
@@ -41,7 +41,7 @@ struct MaterialisationCheck {
                 unsafe(path, raw, "a LAN name must be a string, found \(raw.typeName)")
                 continue
             }
-            let lowered = Self.pythonLowercased(name.value)
+            let lowered = PythonText.lower(name.value)
             if let problem = Self.nameProblem(lowered) {
                 unsafe(path, raw, "LAN name \(IssueText.quote(raw)) \(problem) once lower-cased for its Docker network")
             } else if prefixLength + lowered.utf8.count > Self.maxDockerNameLength {
@@ -147,20 +147,5 @@ struct MaterialisationCheck {
 
     static func isNameByte(_ b: UInt8) -> Bool {
         isAlphanumeric(b) || b == UInt8(ascii: "_") || b == UInt8(ascii: ".") || b == UInt8(ascii: "-")
-    }
-
-    /// Python's `str.lower()`: the full Unicode lower-case mapping of every code point (KELVIN SIGN becomes `k`,
-    /// U+0130 becomes `i` + U+0307). Final-sigma context does not matter here: Greek is never a safe name.
-    static func pythonLowercased(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for scalar in s.unicodeScalars {
-            if scalar.isASCII {
-                out.unicodeScalars.append(scalar.properties.lowercaseMapping.unicodeScalars.first ?? scalar)
-            } else {
-                out += scalar.properties.lowercaseMapping
-            }
-        }
-        return out
     }
 }

@@ -1,7 +1,7 @@
 import DecnetJSON
 
 /// DECNET's pre-deploy topology validator: the 14 seed rules, in their order, with their codes, severities and
-/// targets, plus MALFORMED where DECNET's Python would crash (deviation #3).
+/// targets, plus MALFORMED where DECNET's Python would crash (docs/deviations.md#malformed-issues).
 ///
 /// `validate` is rule-for-rule DECNET's `validate()`; `materialisationIssues` is our extra refusal of names that
 /// would break Docker object names or file paths, kept separate so the CLI can still show DECNET's verdict alone.
@@ -16,7 +16,8 @@ public struct TopologyValidator: Sendable {
     public static let malformedCode = "MALFORMED"
     /// A decky, LAN or topology id that would not make a safe Docker name; `target` is `{"path", "name"}`.
     public static let nameUnsafeCode = "NAME_UNSAFE"
-    /// At most this many issues are listed; a report that would have more says `isTruncated`. A sane topology is
+    /// At most this many issues are listed; a report that would have more says `isTruncated`
+    /// (docs/deviations.md#issue-cap). A sane topology is
     /// nowhere near it, and at a few hundred bytes an issue the full list still fits one wire envelope.
     public static let issueLimit = 10_000
 

@@ -1,7 +1,7 @@
 import DecnetJSON
 
 /// One pass of the 14 DECNET rules over one document, with the crash points of DECNET's Python turned into
-/// MALFORMED issues (deviation #3).
+/// MALFORMED issues (docs/deviations.md#malformed-issues).
 ///
 /// Each rule reads the document the way the Python rule does. Where Python would raise (missing key, non-object row,
 /// unhashable key, non-iterable value), the run reports MALFORMED at that JSON pointer, skips just that element in
