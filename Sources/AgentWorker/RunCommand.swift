@@ -5,6 +5,7 @@ import ArgumentParser
 import CLISupport
 import DecnetJSON
 import DockerEngine
+import FileErrors
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -77,6 +78,10 @@ struct RunCommand: AsyncParsableCommand {
         var logger = Logger(label: "decnet.agent")
         logger[metadataKey: "agent_id"] = "\(options.agentID)"
 
+        // The master refuses a loose master key the same way (SecretFileMode).
+        if let problem = SecretFileMode.problem(path: options.keyPath) {
+            InputFile.fail("agent key \(options.keyPath): \(problem)")
+        }
         let master: ZMQCertificate
         let own: ZMQCertificate
         do {
