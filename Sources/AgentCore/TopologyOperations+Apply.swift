@@ -23,7 +23,10 @@ extension TopologyOperations {
         progress(.validate, 0, 1, "validating")
         let report = settings.validator.validate(hydrated)
         var issues = report.issues
-        if !report.hasErrors { issues += settings.validator.materialisationIssues(hydrated) }
+        if !report.hasErrors {
+            issues += settings.validator.materialisationIssues(hydrated)
+            issues += settings.files.issues(hydrated, catalog: settings.catalog)
+        }
         let errors = issues.filter { $0.severity == .error }
         if !errors.isEmpty {
             let summary = errors.prefix(20).map { "[\($0.code)] \($0.message)" }.joined(separator: "; ")

@@ -49,6 +49,8 @@ struct RunCommand: AsyncParsableCommand {
     var baseImage: String?
     @Option(help: "Seconds between heartbeats (default 10).")
     var heartbeatInterval: String?
+    @Option(help: "The only folder `files` knobs may mount from. Default \(FilesConfinement.defaultRoot).")
+    var filesRoot: String?
     @Option(help: "Log format: text or json.")
     var logFormat: String?
     @Option(help: "JSON config file.")
@@ -61,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
             ("agent-id", agentID), ("master-endpoint", masterEndpoint), ("heartbeat-endpoint", heartbeatEndpoint),
             ("master-key", masterKey), ("key", key), ("state-dir", stateDir), ("catalog", catalog),
             ("templates-dir", templatesDir), ("base-image", baseImage), ("heartbeat-interval", heartbeatInterval),
-            ("log-format", logFormat),
+            ("log-format", logFormat), ("files-root", filesRoot),
         ] {
             if let value { flags[key] = value }
         }
@@ -121,7 +123,12 @@ struct RunCommand: AsyncParsableCommand {
             agentID: options.agentID, agentVersion: AgentVersion.current, bootID: UUID().uuidString.lowercased(),
             stateDirectory: options.stateDirectory, catalog: services, templatesRoot: absolutePath(options.templatesDirectory),
             baseImage: options.baseImage ?? TopologyComposer.defaultBaseImage,
-            heartbeatIntervalMillis: Int(options.heartbeatIntervalSeconds * 1000))
+            heartbeatIntervalMillis: Int(options.heartbeatIntervalSeconds * 1000),
+            filesRoot: absolutePath(options.filesRoot),
+            protectedPaths: [
+                folder(of: absolutePath(options.keyPath)), folder(of: absolutePath(options.masterKeyPath)),
+                client.configuration.socketPath,
+            ])
         let runtime = DockerTopologyRuntime(
             client: client, configuration: .init(stateDirectory: options.stateDirectory))
         var link = AgentLinkConfiguration(
