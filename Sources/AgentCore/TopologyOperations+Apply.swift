@@ -11,6 +11,7 @@ extension TopologyOperations {
     public func apply(_ request: ApplyRequest, progress: @escaping Progress) async -> Result<JSONValue, AgentError> {
         let hydrated = request.hydrated
         let topologyID = hydrated["topology"]?["id"]?.stringValue
+        if let refusal = await stateDirectoryRefusal() { return .failure(refusal) }
 
         progress(.verify, 0, 1, "checking the version hash")
         let actual = CanonicalHash.hash(hydrated)

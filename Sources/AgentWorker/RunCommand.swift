@@ -105,11 +105,12 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             InputFile.fail("catalog \(options.catalogPath ?? ""): \(error)")
         }
-        let lock: StateDirectoryLock
+        let lock: StateDirectoryGuard
         let store: TopologyStore
         do {
-            lock = try StateDirectoryLock(stateDirectory: options.stateDirectory)
+            lock = try StateDirectoryGuard(stateDirectory: options.stateDirectory)
             store = try TopologyStore(path: options.stateDirectory + "/" + TopologyStore.fileName)
+            lock.storeOpened()
         } catch {
             InputFile.fail("state directory \(options.stateDirectory): \(error)")
         }
@@ -141,7 +142,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let daemon = AgentDaemon(
             settings: settings, link: link, store: store, runtime: runtime,
-            runtimeService: { await runtime.run() }, logger: logger)
+            runtimeService: { await runtime.run() }, stateGuard: lock, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
