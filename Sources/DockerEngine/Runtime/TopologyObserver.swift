@@ -13,8 +13,8 @@ import Topology
 /// ```
 /// ``observe(topologyID:)`` answers from the cache while ``run()`` is running and the cache is complete, and never
 /// waits on Docker then: a cache not refreshed for `refreshInterval + staleMargin` answers "Docker is not
-/// answering" (a daemon that froze sends no event and answers no list). Before the first list it waits at most
-/// `answerWithin`; without ``run()`` it lists directly, within the client's request deadline. ``run()`` is meant for the daemon's task group: it returns when cancelled or after
+/// answering" (a daemon that froze sends no event and answers no list). Before the first list, and without
+/// ``run()``, it lists directly but waits at most `answerWithin`. ``run()`` is meant for the daemon's task group: it returns when cancelled or after
 /// ``shutdown()``, and it starts no unstructured task.
 public final class TopologyObserver: Sendable {
     struct State {
@@ -89,15 +89,15 @@ public final class TopologyObserver: Sendable {
     /// cannot be asked.
     public func observe(topologyID: String?) async -> Observation {
         let now = ContinuousClock.now
-        let (running, cached) = state.withLock { s -> (Bool, Observation?) in
-            guard s.running else { return (false, nil) }
-            if let error = s.error { return (true, Observation(error: error)) }
-            guard s.ready else { return (true, nil) }
-            if let stale = staleness(s, now: now) { return (true, Observation(error: stale)) }
-            return (true, s.cache.cachedObservation(topologyID: topologyID))
+        let cached = state.withLock { s -> Observation? in
+            guard s.running else { return nil }
+            if let error = s.error { return Observation(error: error) }
+            guard s.ready else { return nil }
+            if let stale = staleness(s, now: now) { return Observation(error: stale) }
+            return s.cache.cachedObservation(topologyID: topologyID)
         }
         if let cached { return cached }
-        guard running else { return await listDirectly(topologyID: topologyID) }
+        // Also when ``run()`` has not started yet: a daemon's first heartbeat may come before it.
         return await firstList(topologyID: topologyID)
     }
 
@@ -126,8 +126,9 @@ public final class TopologyObserver: Sendable {
         }
         if let answer { return answer }
         let message = "Docker is not answering: no answer within \(bound) s"
+        // Kept for ``run()`` too, when it starts later: a list that succeeds clears it.
         state.withLock { s in
-            if s.running && !s.ready && s.error == nil { s.error = message }
+            if !s.ready && s.error == nil && !s.shutDown { s.error = message }
         }
         return Observation(error: message)
     }
