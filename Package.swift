@@ -165,7 +165,7 @@ let package = Package(
             dependencies: ["Master", "MasterCLI", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "TestSupport"],
             path: "Tests/MasterTests"),
         .testTarget(
-            name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
+            name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "Topology", "TestSupport"],
             path: "Tests/DockerEngineTests"),
         // The agent behind a NAT in network namespaces (needs root), and the small load test; real processes.
         .testTarget(

@@ -12,12 +12,16 @@ public struct AgentSettings: Sendable {
     public var templatesRoot: String
     public var baseImage: String
     public var heartbeatIntervalMillis: Int
+    /// Where `files` knobs may point; the state directory is always protected.
+    public var files: FilesConfinement
 
     public init(
         agentID: String, agentVersion: String, bootID: String, stateDirectory: String,
         catalog: ServiceCatalog = .default, templatesRoot: String, baseImage: String = TopologyComposer.defaultBaseImage,
-        heartbeatIntervalMillis: Int = 10_000
+        heartbeatIntervalMillis: Int = 10_000, filesRoot: String = FilesConfinement.defaultRoot,
+        protectedPaths: [String] = []
     ) {
+        self.files = FilesConfinement(root: filesRoot, protectedPaths: protectedPaths + [stateDirectory])
         self.agentID = agentID
         self.agentVersion = agentVersion
         self.bootID = bootID

@@ -11,6 +11,7 @@ extension TopologyOperations {
     public func apply(_ request: ApplyRequest, progress: @escaping Progress) async -> Result<JSONValue, AgentError> {
         let hydrated = request.hydrated
         let topologyID = hydrated["topology"]?["id"]?.stringValue
+        if let refusal = await stateDirectoryRefusal() { return .failure(refusal) }
 
         progress(.verify, 0, 1, "checking the version hash")
         let actual = CanonicalHash.hash(hydrated)
@@ -23,7 +24,10 @@ extension TopologyOperations {
         progress(.validate, 0, 1, "validating")
         let report = settings.validator.validate(hydrated)
         var issues = report.issues
-        if !report.hasErrors { issues += settings.validator.materialisationIssues(hydrated) }
+        if !report.hasErrors {
+            issues += settings.validator.materialisationIssues(hydrated)
+            issues += settings.files.issues(hydrated, catalog: settings.catalog)
+        }
         let errors = issues.filter { $0.severity == .error }
         if !errors.isEmpty {
             let summary = errors.prefix(20).map { "[\($0.code)] \($0.message)" }.joined(separator: "; ")

@@ -19,13 +19,17 @@ public final class TopologyOperations: Sendable {
     let runtime: any TopologyRuntime
     let preflight: PortPreflight
     let now: @Sendable () -> Int64
+    /// Notices a state directory deleted or replaced under the agent (nil: not watched, as in one-shot commands).
+    let stateGuard: StateDirectoryGuard?
     let planCache = PlanCache()
     let stateCache = StateCache()
 
     public init(
         settings: AgentSettings, store: StoreExecutor, runtime: any TopologyRuntime,
-        preflight: PortPreflight = PortPreflight(), now: @escaping @Sendable () -> Int64 = TopologyStore.unixTime
+        preflight: PortPreflight = PortPreflight(), now: @escaping @Sendable () -> Int64 = TopologyStore.unixTime,
+        stateGuard: StateDirectoryGuard? = nil
     ) {
+        self.stateGuard = stateGuard
         self.settings = settings
         self.store = store
         self.runtime = runtime
@@ -38,6 +42,7 @@ public final class TopologyOperations: Sendable {
     /// Removes everything labelled with `topologyID`, the compose file, and the store rows of that topology.
     /// Idempotent, and works with a lost or wiped store (deviation #7).
     public func teardown(topologyID: String, progress: @escaping Progress) async -> Result<JSONValue, AgentError> {
+        if let refusal = await stateDirectoryRefusal() { return .failure(refusal) }
         // The stored blob, when it is this topology, gives the seed's bridge order (leaf LANs first).
         let applied = try? await store.run { try $0.current() }
         var order: [String] = []
@@ -84,6 +89,7 @@ public final class TopologyOperations: Sendable {
     func currentState() async -> (value: JSONValue, encoded: [UInt8]) {
         // The store is read once per write generation, and the whole object is rebuilt only when the store or the
         // observation changed: `state` is asked far more often than either changes.
+        let stateDirectoryProblem = await self.stateDirectoryProblem()
         let generation = store.generation
         let snapshot: StateCache.Snapshot
         if let cached = stateCache.snapshot(generation: generation) {
@@ -99,10 +105,17 @@ public final class TopologyOperations: Sendable {
         }
         let observeID = snapshot.applied?.topologyId ?? snapshot.attempt?.topologyId
         let observation = await runtime.observe(topologyID: observeID)
-        if let cached = stateCache.state(generation: generation, observation: observation) { return cached }
-        let state = buildState(snapshot, observation)
+        if stateDirectoryProblem == nil, let cached = stateCache.state(generation: generation, observation: observation) {
+            return cached
+        }
+        var state = buildState(snapshot, observation)
+        if let stateDirectoryProblem, case .object(var members) = state {
+            // Only while there is a problem, so a healthy agent's state object is what it always was.
+            members["state_dir"] = ["error": .string(JSONString(String(stateDirectoryProblem.prefix(300))))]
+            state = .object(members)
+        }
         let encoded = PythonJSONEncoder().encode(state)
-        if snapshot.storeError == nil {
+        if snapshot.storeError == nil && stateDirectoryProblem == nil {
             stateCache.remember((state, encoded), generation: generation, observation: observation)
         }
         return (state, encoded)
@@ -144,6 +157,18 @@ public final class TopologyOperations: Sendable {
     }
 
     // MARK: helpers
+
+    /// Why the state directory cannot be used (after trying to take it back), or nil.
+    func stateDirectoryProblem() async -> String? {
+        guard let stateGuard, stateGuard.check() != nil else { return nil }
+        return await stateGuard.recover { try await self.store.reopen(path: $0) }
+    }
+
+    /// `state_unavailable` while the state directory is lost: nothing an apply or teardown did could be recorded.
+    func stateDirectoryRefusal() async -> AgentError? {
+        guard let problem = await stateDirectoryProblem() else { return nil }
+        return AgentError(.stateUnavailable, problem, details: ["phase": "verify"])
+    }
 
     /// The compose plan of a stored topology, cached by its hash.
     func storedPlan(_ applied: AppliedTopology) throws(ComposeError) -> ComposePlan {

@@ -27,13 +27,15 @@ public final class AgentDaemon: Service {
     /// Keeps the runtime's observation current (Docker's event stream) while the daemon runs.
     let runtimeService: @Sendable () async -> Void
     let preflight: PortPreflight
+    let stateGuard: StateDirectoryGuard?
     let logger: Logger
 
     public init(
         settings: AgentSettings, link: AgentLinkConfiguration, store: TopologyStore, runtime: any TopologyRuntime,
         runtimeService: @escaping @Sendable () async -> Void = {}, preflight: PortPreflight = PortPreflight(),
-        logger: Logger
+        stateGuard: StateDirectoryGuard? = nil, logger: Logger
     ) {
+        self.stateGuard = stateGuard
         self.preflight = preflight
         self.settings = settings
         self.link = link
@@ -49,7 +51,8 @@ public final class AgentDaemon: Service {
         let context = try ZMQContext()
         let connection = try await AgentLink.connect(context: context, configuration: link, logger: logger)
         let executor = StoreExecutor(store: store)
-        let operations = TopologyOperations(settings: settings, store: executor, runtime: runtime, preflight: preflight)
+        let operations = TopologyOperations(
+            settings: settings, store: executor, runtime: runtime, preflight: preflight, stateGuard: stateGuard)
         let changes = ChangeSignal()
         let trim = IdleTrim()
         let dispatcher = CommandDispatcher(

@@ -1,3 +1,4 @@
+import AgentCore
 import AgentProtocol
 import DecnetJSON
 import FileErrors
@@ -26,6 +27,8 @@ public struct DaemonOptions: Sendable, Equatable {
     public var baseImage: String?
     public var heartbeatIntervalSeconds: Double
     public var logFormat: String
+    /// The only folder `files` knobs may mount from (`FilesConfinement`).
+    public var filesRoot: String
 
     /// One setting: its flag, environment variable and config-file key.
     public struct Key: Sendable, Hashable {
@@ -50,10 +53,11 @@ public struct DaemonOptions: Sendable, Equatable {
         public static let baseImage = Key("base-image")
         public static let heartbeatInterval = Key("heartbeat-interval")
         public static let logFormat = Key("log-format")
+        public static let filesRoot = Key("files-root")
 
         public static let all: [Key] = [
             agentID, masterEndpoint, heartbeatEndpoint, masterKey, key, stateDir, catalog, templatesDir, baseImage,
-            heartbeatInterval, logFormat,
+            heartbeatInterval, logFormat, filesRoot,
         ]
     }
 
@@ -117,7 +121,8 @@ public struct DaemonOptions: Sendable, Equatable {
             masterKeyPath: try required(.masterKey), keyPath: try required(.key),
             stateDirectory: try value(.stateDir) ?? defaultStateDirectory, catalogPath: try value(.catalog),
             templatesDirectory: try value(.templatesDir) ?? defaultTemplatesDirectory, baseImage: try value(.baseImage),
-            heartbeatIntervalSeconds: interval, logFormat: logFormat)
+            heartbeatIntervalSeconds: interval, logFormat: logFormat,
+            filesRoot: try value(.filesRoot) ?? FilesConfinement.defaultRoot)
     }
 
     /// Checks the state directory exists (creating it 0700) and is writable, with one clear line when it is not.

@@ -30,6 +30,13 @@ struct LocalCommand: AsyncParsableCommand {
 struct StateDirOption: ParsableArguments {
     @Option(help: "State directory (agent.db, compose files).")
     var stateDir: String = DaemonOptions.defaultStateDirectory
+    @Option(help: "The only folder `files` knobs may mount from (or DECNET_FILES_ROOT).")
+    var filesRoot: String?
+
+    /// The flag, else `DECNET_FILES_ROOT`, else the default.
+    var resolvedFilesRoot: String {
+        absolutePath(filesRoot ?? ProcessInfo.processInfo.environment["DECNET_FILES_ROOT"] ?? FilesConfinement.defaultRoot)
+    }
 }
 
 
@@ -39,6 +46,12 @@ func absolutePath(_ path: String) -> String {
     path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
 }
 
+/// The folder holding `path` (absolute).
+func folder(of path: String) -> String {
+    let parent = path.split(separator: "/").dropLast().joined(separator: "/")
+    return "/" + parent
+}
+
 /// What the local commands share: the store, the Docker runtime and the operations over them.
 struct LocalAgent {
     let operations: TopologyOperations
@@ -46,7 +59,10 @@ struct LocalAgent {
     let client: DockerClient
     let lock: StateDirectoryLock?
 
-    static func open(stateDir: String, catalog: ServiceCatalog, templatesDir: String, baseImage: String, exclusive: Bool) -> LocalAgent {
+    static func open(
+        stateDir: String, catalog: ServiceCatalog, templatesDir: String, baseImage: String, exclusive: Bool,
+        filesRoot: String = FilesConfinement.defaultRoot
+    ) -> LocalAgent {
         do {
             try FileManager.default.createDirectory(
                 atPath: stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -56,7 +72,7 @@ struct LocalAgent {
             let settings = AgentSettings(
                 agentID: "local", agentVersion: AgentVersion.current, bootID: UUID().uuidString.lowercased(),
                 stateDirectory: stateDir, catalog: catalog, templatesRoot: absolutePath(templatesDir),
-                baseImage: baseImage)
+                baseImage: baseImage, filesRoot: filesRoot, protectedPaths: [client.configuration.socketPath])
             let runtime = DockerTopologyRuntime(client: client, configuration: .init(stateDirectory: stateDir))
             let operations = TopologyOperations(settings: settings, store: StoreExecutor(store: store), runtime: runtime)
             return LocalAgent(operations: operations, store: store, client: client, lock: lock)
@@ -97,7 +113,7 @@ struct LocalApply: AsyncParsableCommand {
         let hydrated = InputFile.readJSON(file)
         let agent = LocalAgent.open(
             stateDir: state.stateDir, catalog: catalog.load(), templatesDir: compose.templatesDir,
-            baseImage: compose.baseImage, exclusive: true)
+            baseImage: compose.baseImage, exclusive: true, filesRoot: state.resolvedFilesRoot)
         let request = ApplyRequest(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated), supersede: supersede)
         try await agent.finish(await agent.operations.apply(request, progress: LocalAgent.progress))
     }

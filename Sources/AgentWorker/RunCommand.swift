@@ -5,6 +5,7 @@ import ArgumentParser
 import CLISupport
 import DecnetJSON
 import DockerEngine
+import FileErrors
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -48,6 +49,8 @@ struct RunCommand: AsyncParsableCommand {
     var baseImage: String?
     @Option(help: "Seconds between heartbeats (default 10).")
     var heartbeatInterval: String?
+    @Option(help: "The only folder `files` knobs may mount from. Default \(FilesConfinement.defaultRoot).")
+    var filesRoot: String?
     @Option(help: "Log format: text or json.")
     var logFormat: String?
     @Option(help: "JSON config file.")
@@ -60,7 +63,7 @@ struct RunCommand: AsyncParsableCommand {
             ("agent-id", agentID), ("master-endpoint", masterEndpoint), ("heartbeat-endpoint", heartbeatEndpoint),
             ("master-key", masterKey), ("key", key), ("state-dir", stateDir), ("catalog", catalog),
             ("templates-dir", templatesDir), ("base-image", baseImage), ("heartbeat-interval", heartbeatInterval),
-            ("log-format", logFormat),
+            ("log-format", logFormat), ("files-root", filesRoot),
         ] {
             if let value { flags[key] = value }
         }
@@ -77,6 +80,10 @@ struct RunCommand: AsyncParsableCommand {
         var logger = Logger(label: "decnet.agent")
         logger[metadataKey: "agent_id"] = "\(options.agentID)"
 
+        // The master refuses a loose master key the same way (SecretFileMode).
+        if let problem = SecretFileMode.problem(path: options.keyPath) {
+            InputFile.fail("agent key \(options.keyPath): \(problem)")
+        }
         let master: ZMQCertificate
         let own: ZMQCertificate
         do {
@@ -98,11 +105,12 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             InputFile.fail("catalog \(options.catalogPath ?? ""): \(error)")
         }
-        let lock: StateDirectoryLock
+        let lock: StateDirectoryGuard
         let store: TopologyStore
         do {
-            lock = try StateDirectoryLock(stateDirectory: options.stateDirectory)
+            lock = try StateDirectoryGuard(stateDirectory: options.stateDirectory)
             store = try TopologyStore(path: options.stateDirectory + "/" + TopologyStore.fileName)
+            lock.storeOpened()
         } catch {
             InputFile.fail("state directory \(options.stateDirectory): \(error)")
         }
@@ -116,7 +124,12 @@ struct RunCommand: AsyncParsableCommand {
             agentID: options.agentID, agentVersion: AgentVersion.current, bootID: UUID().uuidString.lowercased(),
             stateDirectory: options.stateDirectory, catalog: services, templatesRoot: absolutePath(options.templatesDirectory),
             baseImage: options.baseImage ?? TopologyComposer.defaultBaseImage,
-            heartbeatIntervalMillis: Int(options.heartbeatIntervalSeconds * 1000))
+            heartbeatIntervalMillis: Int(options.heartbeatIntervalSeconds * 1000),
+            filesRoot: absolutePath(options.filesRoot),
+            protectedPaths: [
+                folder(of: absolutePath(options.keyPath)), folder(of: absolutePath(options.masterKeyPath)),
+                client.configuration.socketPath,
+            ])
         let runtime = DockerTopologyRuntime(
             client: client, configuration: .init(stateDirectory: options.stateDirectory))
         var link = AgentLinkConfiguration(
@@ -129,7 +142,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let daemon = AgentDaemon(
             settings: settings, link: link, store: store, runtime: runtime,
-            runtimeService: { await runtime.run() }, logger: logger)
+            runtimeService: { await runtime.run() }, stateGuard: lock, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

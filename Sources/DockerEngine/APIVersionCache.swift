@@ -7,10 +7,13 @@ final class APIVersionCache: @unchecked Sendable {
     // resumed after the lock is released.
     private let lock = Mutex(())
     private var state: State = .unknown
+    private var nextFollower = 0
+
+    private typealias Follower = (id: Int, continuation: CheckedContinuation<DockerAPIVersion, any Error>)
 
     private enum State {
         case unknown
-        case negotiating([CheckedContinuation<DockerAPIVersion, any Error>])
+        case negotiating([Follower])
         case known(DockerAPIVersion)
     }
 
@@ -40,33 +43,53 @@ final class APIVersionCache: @unchecked Sendable {
                 } catch {
                     result = .failure(error)
                 }
-                let followers: [CheckedContinuation<DockerAPIVersion, any Error>] = lock.withLock { _ in
+                let followers: [Follower] = lock.withLock { _ in
                     guard case .negotiating(let followers) = state else { return [] }
                     if case .success(let version) = result { state = .known(version) } else { state = .unknown }
                     return followers
                 }
-                followers.forEach { $0.resume(with: result.mapError { $0 as any Error }) }
+                followers.forEach { $0.continuation.resume(with: result.mapError { $0 as any Error }) }
                 return try result.get()
             case .follower:
+                let id = lock.withLock { _ in
+                    nextFollower += 1
+                    return nextFollower
+                }
                 do {
-                    return try await withCheckedThrowingContinuation { continuation in
-                        let ready: DockerAPIVersion?? = lock.withLock { _ in
-                            switch state {
-                            case .negotiating(var followers):
-                                followers.append(continuation)
-                                state = .negotiating(followers)
-                                return .none
-                            case .known(let version): return .some(version)
-                            case .unknown: return .some(nil)
+                    // A follower gives up when its task is cancelled (a state request that stopped waiting), even
+                    // while the leader still waits on a daemon that does not answer.
+                    return try await withTaskCancellationHandler {
+                        try await withCheckedThrowingContinuation { continuation in
+                            let ready: DockerAPIVersion?? = lock.withLock { _ in
+                                if Task.isCancelled { return .some(nil) }
+                                switch state {
+                                case .negotiating(var followers):
+                                    followers.append((id, continuation))
+                                    state = .negotiating(followers)
+                                    return .none
+                                case .known(let version): return .some(version)
+                                case .unknown: return .some(nil)
+                                }
+                            }
+                            switch ready {
+                            case .none: break
+                            case .some(.some(let version)): continuation.resume(returning: version)
+                            case .some(.none):
+                                continuation.resume(
+                                    throwing: DockerError(.cancelled, operation: "GET /version", message: "retry"))
                             }
                         }
-                        switch ready {
-                        case .none: break
-                        case .some(.some(let version)): continuation.resume(returning: version)
-                        case .some(.none):
-                            continuation.resume(
-                                throwing: DockerError(.cancelled, operation: "GET /version", message: "retry"))
+                    } onCancel: {
+                        let cancelled: CheckedContinuation<DockerAPIVersion, any Error>? = lock.withLock { _ in
+                            guard case .negotiating(var followers) = state,
+                                let index = followers.firstIndex(where: { $0.id == id })
+                            else { return nil }
+                            let follower = followers.remove(at: index)
+                            state = .negotiating(followers)
+                            return follower.continuation
                         }
+                        cancelled?.resume(
+                            throwing: DockerError(.cancelled, operation: "GET /version", message: "cancelled"))
                     }
                 } catch let error as DockerError where error.code == .cancelled && !Task.isCancelled {
                     // The leader was cancelled or its negotiation raced with ours: negotiate again ourselves.

@@ -73,7 +73,7 @@ extension DockerClient {
         try await discard(
             DockerRequest(
                 .post, DockerRequest.path("containers", idOrName, "stop"), query: query,
-                readTimeout: .standardPlus(grace)))
+                readTimeout: .standardPlus(grace), deadline: .standardPlus(grace)))
     }
 
     /// `POST /containers/{id}/kill?signal=`: `conflict` when it is not running.
@@ -94,13 +94,13 @@ extension DockerClient {
     }
 
     /// `POST /containers/{id}/wait?condition=`: blocks until the container reaches `condition` (`not-running`,
-    /// `next-exit`, `removed`) and returns its exit status. No read timeout: cancel the task to give up.
+    /// `next-exit`, `removed`) and returns its exit status. No read timeout, and the long (build) deadline: cancel the task to give up sooner.
     public func waitContainer(_ idOrName: String, condition: String = "not-running") async throws(DockerError)
         -> WaitResult
     {
         let request = DockerRequest(
             .post, DockerRequest.path("containers", idOrName, "wait"), query: [("condition", condition)],
-            readTimeout: .none)
+            readTimeout: .none, deadline: .long)
         let answer = try await json(request)
         guard let code = answer["StatusCode"]?.intValue else {
             throw DockerError(.protocol, operation: request.operation, message: "no StatusCode in \(answer.jsonText)")

@@ -7,7 +7,8 @@ extension DockerClient {
     /// Returns once Docker accepted the subscription (a bad filter throws here). The stream then yields events until
     /// the consumer stops iterating or cancels (the dedicated connection is closed), the daemon ends it (`until`
     /// reached: finishes normally), the connection drops (finishes with `unavailable`), or the client is shut down
-    /// (finishes with `cancelled`). It has no read timeout.
+    /// (finishes with `cancelled`). Its head must come within the request deadline; then it has no read timeout (a
+    /// quiet host sends no events), and each line is capped at ``Configuration/maximumStreamLineBytes``.
     public func events(filters: DockerFilters = DockerFilters(), since: String? = nil, until: String? = nil)
         async throws(DockerError) -> AsyncThrowingStream<DockerEvent, any Error>
     {

@@ -49,13 +49,13 @@ extension DockerClient {
     }
 
     /// `POST /build` with a ready tar archive as context. The daemon answers a stream of JSON messages; an `error`
-    /// among them throws `buildFailed` with Docker's message, otherwise the image id comes back. No read timeout.
+    /// among them throws `buildFailed` with Docker's message, otherwise the image id comes back. No read timeout; the build deadline (30 minutes by default).
     public func buildImage(context: [UInt8], options: DockerBuildOptions = DockerBuildOptions())
         async throws(DockerError) -> DockerBuildResult
     {
         let request = DockerRequest(
             .post, "/build", query: options.queryItems, body: .bytes(context, contentType: "application/x-tar"),
-            readTimeout: .none)
+            readTimeout: .none, deadline: .long)
         let response = try await send(request)
         return try Self.parseBuildOutput(response.body, operation: request.operation)
     }

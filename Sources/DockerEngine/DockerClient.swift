@@ -81,6 +81,7 @@ public final class DockerClient: Sendable {
         let apiVersion = request.versioned ? try await self.apiVersion() : nil
         let (head, body) = makeHead(request, version: apiVersion)
         let timeout = readTimeout(request.readTimeout)
+        let limits = exchangeLimits(request)
         var attempt = 0
         while true {
             attempt += 1
@@ -92,7 +93,7 @@ public final class DockerClient: Sendable {
             }
             do {
                 let response = try await lease.connection.execute(
-                    operation: request.operation, head: head, body: body, readTimeout: timeout)
+                    operation: request.operation, head: head, body: body, readTimeout: timeout, limits: limits)
                 pool.release(lease, reusable: response.keepAlive)
                 return response
             } catch {
@@ -121,7 +122,7 @@ public final class DockerClient: Sendable {
         }
         do {
             let response = try await lease.connection.stream(
-                operation: request.operation, head: head, line: line, end: end)
+                operation: request.operation, head: head, limits: exchangeLimits(request), line: line, end: end)
             if let error = response.error(operation: request.operation) {
                 pool.release(lease, reusable: false)
                 throw error
@@ -185,6 +186,18 @@ public final class DockerClient: Sendable {
         let head = HTTPRequestHead(
             version: .http1_1, method: method, uri: request.target(version: version), headers: headers)
         return (head, body)
+    }
+
+    private func exchangeLimits(_ request: DockerRequest) -> HTTPExchange.Limits {
+        let deadline: Duration
+        switch request.deadline {
+        case .standard: deadline = configuration.requestTimeout
+        case .standardPlus(let extra): deadline = configuration.requestTimeout + extra
+        case .long: deadline = configuration.buildTimeout
+        }
+        return HTTPExchange.Limits(
+            deadline: .nanoseconds(deadline.nanosecondsClamped), maximumBodyBytes: configuration.maximumResponseBytes,
+            maximumLineBytes: configuration.maximumStreamLineBytes)
     }
 
     private func readTimeout(_ policy: DockerRequest.ReadTimeout) -> TimeAmount? {

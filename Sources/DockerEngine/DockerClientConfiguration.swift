@@ -16,14 +16,31 @@ extension DockerClient {
         /// How long a request may wait for the daemon's next bytes (stop adds its grace period; build, wait and
         /// events wait forever).
         public var readTimeout: Duration
+        /// The deadline of a whole request, however the daemon trickles its bytes (stop adds its grace period; an
+        /// event stream's deadline covers its head only). 60 s by default: longer than any Engine call the agent
+        /// makes on a healthy daemon, short enough that a daemon that hangs is reported within a minute.
+        public var requestTimeout: Duration
+        /// The deadline of an image build (and of `wait`): 30 minutes by default.
+        public var buildTimeout: Duration
+        /// The largest response body kept in memory, 16 MiB by default (a list of 10,000 labelled containers is
+        /// about 15 MB); more is a `protocol` error and the connection is closed.
+        public var maximumResponseBytes: Int
+        /// The longest line of a newline-delimited stream (`/events`), 1 MiB by default (an event is about 1 KB).
+        public var maximumStreamLineBytes: Int
         /// The newest API version to speak, even when the daemon offers a newer one.
         public var maximumAPIVersion: DockerAPIVersion
 
         public init(
             socketPath: String = DockerClient.defaultSocketPath, maximumConnections: Int = 4,
             connectTimeout: Duration = .seconds(5), readTimeout: Duration = .seconds(60),
-            maximumAPIVersion: DockerAPIVersion = .clientMaximum
+            maximumAPIVersion: DockerAPIVersion = .clientMaximum, requestTimeout: Duration = .seconds(60),
+            buildTimeout: Duration = .seconds(1800), maximumResponseBytes: Int = 16 << 20,
+            maximumStreamLineBytes: Int = 1 << 20
         ) {
+            self.requestTimeout = requestTimeout
+            self.buildTimeout = buildTimeout
+            self.maximumResponseBytes = maximumResponseBytes
+            self.maximumStreamLineBytes = maximumStreamLineBytes
             self.socketPath = socketPath
             self.maximumConnections = maximumConnections
             self.connectTimeout = connectTimeout

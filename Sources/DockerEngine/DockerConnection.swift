@@ -45,23 +45,25 @@ final class DockerConnection: Sendable {
     ///
     /// Cancelling the calling task closes the connection, which fails the exchange; the caller reports `cancelled`.
     func execute(
-        operation: String, head: HTTPRequestHead, body: ByteBuffer?, readTimeout: TimeAmount?
+        operation: String, head: HTTPRequestHead, body: ByteBuffer?, readTimeout: TimeAmount?,
+        limits: HTTPExchange.Limits
     ) async throws -> DockerResponse {
         let promise = channel.eventLoop.makePromise(of: DockerResponse.self)
         let exchange = HTTPExchange(
-            operation: operation, head: head, body: body, readTimeout: readTimeout, sink: .collect(promise))
+            operation: operation, head: head, body: body, readTimeout: readTimeout, limits: limits,
+            sink: .collect(promise))
         return try await send(exchange, awaiting: promise)
     }
 
     /// Sends a request whose 2xx answer is a newline-delimited stream: returns once the head arrived (or the whole
     /// answer, when it is an error), then hands every line to `line` and the end of the stream to `end`.
     func stream(
-        operation: String, head: HTTPRequestHead, line: @escaping @Sendable ([UInt8]) -> Void,
-        end: @escaping @Sendable (DockerError?) -> Void
+        operation: String, head: HTTPRequestHead, limits: HTTPExchange.Limits,
+        line: @escaping @Sendable ([UInt8]) -> Void, end: @escaping @Sendable (DockerError?) -> Void
     ) async throws -> DockerResponse {
         let promise = channel.eventLoop.makePromise(of: DockerResponse.self)
         let exchange = HTTPExchange(
-            operation: operation, head: head, body: nil, readTimeout: nil,
+            operation: operation, head: head, body: nil, readTimeout: nil, limits: limits,
             sink: .lines(head: promise, line: line, end: end))
         return try await send(exchange, awaiting: promise)
     }

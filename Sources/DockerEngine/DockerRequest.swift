@@ -28,19 +28,31 @@ public struct DockerRequest: Sendable {
         case none
     }
 
+    /// How long the whole request may take, from sending it to the end of the answer (for a stream: to its head).
+    public enum Deadline: Sendable, Equatable {
+        /// The client's ``DockerClient/Configuration/requestTimeout``.
+        case standard
+        /// The request timeout plus this much (a stop that waits for the container's own grace period).
+        case standardPlus(Duration)
+        /// The client's ``DockerClient/Configuration/buildTimeout`` (image builds, `wait`).
+        case long
+    }
+
     public var method: Method
     /// The path with every segment already percent-encoded, e.g. `/containers/abc/start`; see ``path(_:)``.
     public var path: String
     public var query: [(name: String, value: String)]
     public var body: Body
     public var readTimeout: ReadTimeout
+    public var deadline: Deadline
     /// Whether to prefix the path with the negotiated `/v1.xx` (false only for `/version` and `/_ping` before it).
     public var versioned: Bool
 
     public init(
         _ method: Method, _ path: String, query: [(name: String, value: String)] = [], body: Body = .empty,
-        readTimeout: ReadTimeout = .standard, versioned: Bool = true
+        readTimeout: ReadTimeout = .standard, deadline: Deadline = .standard, versioned: Bool = true
     ) {
+        self.deadline = deadline
         self.method = method
         self.path = path
         self.query = query

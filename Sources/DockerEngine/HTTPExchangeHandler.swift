@@ -13,11 +13,23 @@ struct HTTPExchange: Sendable {
             end: @Sendable (DockerError?) -> Void)
     }
 
+    /// What a hostile or broken daemon may cost one exchange (docs/reliability.md, "A hostile or broken host").
+    struct Limits: Sendable {
+        /// From the request's write to the end of the answer (a stream: to its head); then the exchange fails with
+        /// `timeout`, however the daemon trickles its bytes.
+        var deadline: TimeAmount
+        /// The most body bytes collected; more fails with `protocol`.
+        var maximumBodyBytes: Int
+        /// The longest line of a stream; longer fails the stream with `protocol`.
+        var maximumLineBytes: Int
+    }
+
     var operation: String
     var head: HTTPRequestHead
     var body: ByteBuffer?
     /// Longest silence allowed from the daemon before the request fails with `timeout`; nil waits forever.
     var readTimeout: TimeAmount?
+    var limits: Limits
     var sink: Sink
 }
 
@@ -41,7 +53,12 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var body: ByteBuffer?
         /// True once a 2xx head went to a `.lines` sink: body bytes are split into lines, not collected.
         var streaming = false
-        var splitter = JSONLineSplitter()
+        var splitter: JSONLineSplitter
+
+        init(exchange: HTTPExchange) {
+            self.exchange = exchange
+            splitter = JSONLineSplitter(maximumLineLength: exchange.limits.maximumLineBytes)
+        }
     }
 
     private enum State {
@@ -52,6 +69,7 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private var state: State = .idle
     private var timer: Scheduled<Void>?
+    private var deadlineTimer: Scheduled<Void>?
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let exchange = unwrapOutboundIn(data)
@@ -70,6 +88,7 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         state = .waiting(Pending(exchange: exchange))
         armTimer(context: context)
+        armDeadline(context: context, exchange)
         context.write(wrapOutboundOut(.head(exchange.head)), promise: nil)
         if let body = exchange.body, body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -87,6 +106,8 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             pending.head = head
             if case .lines(let headPromise, _, _) = pending.exchange.sink, (200..<300).contains(head.status.code) {
                 pending.streaming = true
+                // A quiet host sends no events for hours: the deadline covered the subscription, not the stream.
+                cancelDeadline()
                 headPromise.succeed(Self.response(head, body: nil))
             }
             state = .waiting(pending)
@@ -99,6 +120,12 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     fail(context: context, error)
                     return
                 }
+            } else if (pending.body?.readableBytes ?? 0) + chunk.readableBytes > pending.exchange.limits.maximumBodyBytes {
+                let limit = pending.exchange.limits.maximumBodyBytes
+                state = .waiting(pending)
+                fail(context: context, DockerError(
+                    .protocol, operation: "", message: "the daemon's answer exceeded \(limit) bytes"))
+                return
             } else if pending.body == nil {
                 pending.body = chunk
             } else {
@@ -111,6 +138,7 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             cancelTimer()
+            cancelDeadline()
             state = .idle
             switch pending.exchange.sink {
             case .collect(let promise):
@@ -165,6 +193,7 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func failPending(_ error: DockerError) {
         cancelTimer()
+        cancelDeadline()
         guard case .waiting(let pending) = state else { return }
         state = .idle
         var error = error
@@ -194,6 +223,25 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context: context,
                 DockerError(.timeout, operation: operation, message: "no answer from the daemon within \(seconds) s"))
         }
+    }
+
+    private func armDeadline(context: ChannelHandlerContext, _ exchange: HTTPExchange) {
+        cancelDeadline()
+        let operation = exchange.operation
+        let seconds = Double(exchange.limits.deadline.nanoseconds) / 1e9
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        deadlineTimer = context.eventLoop.scheduleTask(in: exchange.limits.deadline) {
+            let (handler, context) = loopBound.value
+            handler.deadlineTimer = nil
+            handler.fail(
+                context: context,
+                DockerError(.timeout, operation: operation, message: "the daemon did not answer within \(seconds) s"))
+        }
+    }
+
+    private func cancelDeadline() {
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
     }
 
     private func cancelTimer() {

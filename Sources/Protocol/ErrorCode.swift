@@ -30,12 +30,15 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let runtimeError = ErrorCode(rawValue: "runtime_error")
     /// The Docker Engine cannot be reached.
     public static let dockerUnavailable = ErrorCode(rawValue: "docker_unavailable")
+    /// The state directory was removed or replaced under the running agent: nothing could be recorded, so apply and
+    /// teardown are refused until it is back (the agent then re-opens its store and re-takes its lock).
+    public static let stateUnavailable = ErrorCode(rawValue: "state_unavailable")
     /// Anything else; the agent keeps running.
     public static let `internal` = ErrorCode(rawValue: "internal")
 
     public static let all: [ErrorCode] = [
         .badRequest, .unsupportedProto, .unknownType, .hashMismatch, .invalidTopology, .conflict, .portConflict,
-        .busy, .idReused, .tooLarge, .runtimeError, .dockerUnavailable, .internal,
+        .busy, .idReused, .tooLarge, .runtimeError, .dockerUnavailable, .stateUnavailable, .internal,
     ]
 
     /// The status number that goes with the code.
@@ -44,7 +47,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         case .conflict, .portConflict, .busy, .idReused: return 409
         case .tooLarge: return 413
         case .runtimeError, .internal: return 500
-        case .dockerUnavailable: return 503
+        case .dockerUnavailable, .stateUnavailable: return 503
         default: return 400
         }
     }

@@ -112,7 +112,7 @@ struct RequestDecoderTests {
     }
 
     @Test func statusNumbersFollowTheSeed() {
-        #expect(ErrorCode.all.count == 13)
+        #expect(ErrorCode.all.count == 14)
         #expect(ErrorCode.conflict.status == 409)
         #expect(ErrorCode.tooLarge.status == 413)
         #expect(ErrorCode.dockerUnavailable.status == 503)

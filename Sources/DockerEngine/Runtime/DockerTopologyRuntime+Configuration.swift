@@ -18,6 +18,12 @@ extension DockerTopologyRuntime {
         public var refreshInterval: Duration
         /// How long the observer waits after an event that needs a re-list, so a burst costs one list.
         public var refreshDebounce: Duration
+        /// How much later than `refreshInterval` a full list may come before the observation is reported stale
+        /// ("Docker is not answering", drift unknown): a daemon that froze sends no event and answers no list.
+        public var staleMargin: Duration
+        /// How long `state` and heartbeats wait for a first list before they report Docker as not answering;
+        /// once the observer is ready they never wait on Docker.
+        public var answerWithin: Duration
         /// Pauses between attempts to re-subscribe to Docker's events; the last one repeats.
         public var reconnectBackoff: [Duration]
         /// Called before every retry of a transient failure (logging, tests).
@@ -26,7 +32,8 @@ extension DockerTopologyRuntime {
         public init(
             stateDirectory: String, retry: RetryPolicy = .seed, stopTimeout: Int = 2, containerConcurrency: Int = 4,
             imageConcurrency: Int = 2, refreshInterval: Duration = .seconds(30),
-            refreshDebounce: Duration = .milliseconds(100),
+            refreshDebounce: Duration = .milliseconds(100), staleMargin: Duration = .seconds(15),
+            answerWithin: Duration = .seconds(2),
             reconnectBackoff: [Duration] = [
                 .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
             ],
@@ -39,6 +46,8 @@ extension DockerTopologyRuntime {
             self.imageConcurrency = imageConcurrency
             self.refreshInterval = refreshInterval
             self.refreshDebounce = refreshDebounce
+            self.staleMargin = staleMargin
+            self.answerWithin = answerWithin
             self.reconnectBackoff = reconnectBackoff
             self.onRetry = onRetry
         }

@@ -80,6 +80,7 @@ extension TopologyObserver {
                 s.cache.finishList(containers: containers, networks: networks)
                 s.ready = true
                 s.error = nil
+                s.refreshedAt = .now
             }
         } catch {
             state.withLock { $0.cache.endList() }

@@ -11,8 +11,10 @@ import Topology
 ///  beside it: a ticker asks for a full list every `refreshInterval`; events that need a list (a network
 ///  was created) ask for one too; requests within `refreshDebounce` share one list.
 /// ```
-/// ``observe(topologyID:)`` answers from the cache while ``run()`` is running and the cache is complete; otherwise
-/// it lists directly. ``run()`` is meant for the daemon's task group: it returns when cancelled or after
+/// ``observe(topologyID:)`` answers from the cache while ``run()`` is running and the cache is complete, and never
+/// waits on Docker then: a cache not refreshed for `refreshInterval + staleMargin` answers "Docker is not
+/// answering" (a daemon that froze sends no event and answers no list). Before the first list, and without
+/// ``run()``, it lists directly but waits at most `answerWithin`. ``run()`` is meant for the daemon's task group: it returns when cancelled or after
 /// ``shutdown()``, and it starts no unstructured task.
 public final class TopologyObserver: Sendable {
     struct State {
@@ -22,6 +24,8 @@ public final class TopologyObserver: Sendable {
         var ready = false
         /// Why Docker could not be asked, while the stream is down.
         var error: String?
+        /// When the last full list finished: a cache not refreshed for `refreshInterval + staleMargin` is stale.
+        var refreshedAt: ContinuousClock.Instant?
         var shutDown = false
         var stop: AsyncStream<Void>.Continuation?
     }
@@ -36,7 +40,10 @@ public final class TopologyObserver: Sendable {
     }
 
     /// Whether ``run()`` is running and the cache is complete (observations come from it).
-    public var isCurrent: Bool { state.withLock { $0.running && $0.ready && $0.error == nil } }
+    public var isCurrent: Bool {
+        let now = ContinuousClock.now
+        return state.withLock { $0.running && $0.ready && $0.error == nil && staleness($0, now: now) == nil }
+    }
 
     /// Follows Docker's events until the task is cancelled or ``shutdown()`` is called. A second concurrent call
     /// returns at once.
@@ -63,6 +70,7 @@ public final class TopologyObserver: Sendable {
             s.running = false
             s.ready = false
             s.error = nil
+            s.refreshedAt = nil
             s.stop = nil
             s.cache = ObservationCache()
         }
@@ -80,13 +88,49 @@ public final class TopologyObserver: Sendable {
     /// The labelled bridges and containers of `topologyID` (all topologies when nil); `error` set when Docker
     /// cannot be asked.
     public func observe(topologyID: String?) async -> Observation {
+        let now = ContinuousClock.now
         let cached = state.withLock { s -> Observation? in
             guard s.running else { return nil }
             if let error = s.error { return Observation(error: error) }
-            return s.ready ? s.cache.cachedObservation(topologyID: topologyID) : nil
+            guard s.ready else { return nil }
+            if let stale = staleness(s, now: now) { return Observation(error: stale) }
+            return s.cache.cachedObservation(topologyID: topologyID)
         }
         if let cached { return cached }
-        return await listDirectly(topologyID: topologyID)
+        // Also when ``run()`` has not started yet: a daemon's first heartbeat may come before it.
+        return await firstList(topologyID: topologyID)
+    }
+
+    /// Why the cache can no longer be trusted, or nil while it is refreshed on time.
+    private func staleness(_ s: State, now: ContinuousClock.Instant) -> String? {
+        guard let refreshed = s.refreshedAt else { return nil }
+        let age = now - refreshed
+        guard age > configuration.refreshInterval + configuration.staleMargin else { return nil }
+        return "Docker is not answering: nothing listed for \(age.components.seconds) s (a list is due every"
+            + " \(configuration.refreshInterval.components.seconds) s)"
+    }
+
+    /// A direct list raced against `answerWithin`, while the observer has no complete list yet. A list that does
+    /// not come in time leaves the error in place, so later calls answer at once until a list succeeds.
+    private func firstList(topologyID: String?) async -> Observation {
+        let bound = configuration.answerWithin
+        let answer = await withTaskGroup(of: Observation?.self) { group in
+            group.addTask { await self.listDirectly(topologyID: topologyID) }
+            group.addTask {
+                try? await Task.sleep(for: bound)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        if let answer { return answer }
+        let message = "Docker is not answering: no answer within \(bound) s"
+        // Kept for ``run()`` too, when it starts later: a list that succeeds clears it.
+        state.withLock { s in
+            if !s.ready && s.error == nil && !s.shutDown { s.error = message }
+        }
+        return Observation(error: message)
     }
 
     /// One direct list, for when the cache is not running.

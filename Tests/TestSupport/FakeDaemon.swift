@@ -7,10 +7,10 @@ import Foundation
 /// A scripted HTTP peer on a temporary unix socket, for what a real daemon will not do on demand: stall, send
 /// garbage, cut a stream, or close keep-alive connections. Each connection is served by its own thread running
 /// `serve`, with blocking POSIX calls (never on Swift's cooperative pool).
-final class FakeDaemon: @unchecked Sendable {
+public final class FakeDaemon: @unchecked Sendable {
     // Invariant for @unchecked Sendable: the counters and `requests` are accessed only while `lock` is held; the
     // listening descriptor is written once in init and closed once in stop().
-    let path: String
+    public let path: String
     private let listener: Int32
     private let lock = NSLock()
     private var active = 0
@@ -19,8 +19,8 @@ final class FakeDaemon: @unchecked Sendable {
     private var requestHeads: [String] = []
 
     /// One accepted connection, used from its serving thread only.
-    final class Connection {
-        let fd: Int32
+    public final class Connection {
+        public let fd: Int32
         private var buffer: [UInt8] = []
         fileprivate let daemon: FakeDaemon
 
@@ -30,7 +30,7 @@ final class FakeDaemon: @unchecked Sendable {
         }
 
         /// Reads one request head (and its Content-Length body); returns the request line, or nil at EOF.
-        func readRequest() -> String? {
+        public func readRequest() -> String? {
             while true {
                 if let end = findHeadEnd() {
                     let head = String(decoding: buffer[..<end], as: UTF8.self)
@@ -49,30 +49,35 @@ final class FakeDaemon: @unchecked Sendable {
             }
         }
 
-        func write(_ text: String) {
-            let bytes = Array(text.utf8)
+        /// Sends `text`; false once the client has closed the connection.
+        @discardableResult
+        public func write(_ text: String) -> Bool { write(bytes: Array(text.utf8)) }
+
+        @discardableResult
+        public func write(bytes: [UInt8]) -> Bool {
             var offset = 0
             while offset < bytes.count {
                 let sent = bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-                if sent <= 0 { return }
+                if sent <= 0 { return false }
                 offset += sent
             }
+            return true
         }
 
         /// A complete response with a Content-Length body.
-        func respond(_ status: String, _ body: String, headers: [String] = ["Content-Type: application/json"]) {
+        public func respond(_ status: String, _ body: String, headers: [String] = ["Content-Type: application/json"]) {
             let lines = ["HTTP/1.1 \(status)"] + headers + ["Content-Length: \(body.utf8.count)"]
             write(lines.joined(separator: "\r\n") + "\r\n\r\n" + body)
         }
 
         /// Answers the version negotiation the client does first; returns false for any other request.
-        func answerVersion(_ request: String, api: String = "1.41") -> Bool {
+        public func answerVersion(_ request: String, api: String = "1.41") -> Bool {
             guard request.hasPrefix("GET /version ") else { return false }
             respond("200 OK", #"{"Version":"fake","ApiVersion":"\#(api)","MinAPIVersion":"1.12"}"#)
             return true
         }
 
-        func pause(_ seconds: Double) { usleep(useconds_t(seconds * 1_000_000)) }
+        public func pause(_ seconds: Double) { usleep(useconds_t(seconds * 1_000_000)) }
 
         private func findHeadEnd() -> Int? {
             guard buffer.count >= 4 else { return nil }
@@ -93,7 +98,7 @@ final class FakeDaemon: @unchecked Sendable {
         }
     }
 
-    init(serve: @escaping @Sendable (Connection) -> Void) throws {
+    public init(serve: @escaping @Sendable (Connection) -> Void) throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("fake-docker-\(UUID().uuidString.prefix(8)).sock").path
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
@@ -129,15 +134,15 @@ final class FakeDaemon: @unchecked Sendable {
     }
 
     /// Connections accepted so far, and the most that were open at once.
-    var counts: (accepted: Int, peak: Int) { lock.withLock { (accepted, peak) } }
+    public var counts: (accepted: Int, peak: Int) { lock.withLock { (accepted, peak) } }
     /// Request lines received, in order.
-    var requests: [String] { heads.map { String($0.split(separator: "\r\n").first ?? "") } }
+    public var requests: [String] { heads.map { String($0.split(separator: "\r\n").first ?? "") } }
     /// Whole request heads (request line and header fields), in order.
-    var heads: [String] { lock.withLock { requestHeads } }
+    public var heads: [String] { lock.withLock { requestHeads } }
 
     fileprivate func record(_ head: String) { lock.withLock { requestHeads.append(head) } }
 
-    func stop() {
+    public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
         unlink(path)
