@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "Master",
             dependencies: [
-                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", .product(name: "Logging", package: "swift-log"),
+                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "FileErrors", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/Master"),

@@ -1,3 +1,4 @@
+import FileErrors
 import Foundation
 import ZeroMQ
 
@@ -41,11 +42,8 @@ public struct MasterDirectory: Sendable {
                     "no master key; create it with: decnet-master keygen --dir \(self.path) --name master --role master"
             )
         }
-        if info.st_mode & 0o077 != 0 {
-            throw MasterError(
-                .keys, operation: "load \(path)",
-                message: String(
-                    format: "the secret key file has mode %04o; run: chmod 600 %@", info.st_mode & 0o7777, path))
+        if let problem = SecretFileMode.problem(mode: info.st_mode, path: path) {
+            throw MasterError(.keys, operation: "load \(path)", message: problem)
         }
         let certificate: ZMQCertificate
         do {

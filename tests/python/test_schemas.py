@@ -100,7 +100,7 @@ def test_refuses_mistakes(name, message):
 def test_every_error_code_validates_only_with_its_status():
     statuses = {"bad_request": 400, "unsupported_proto": 400, "unknown_type": 400, "hash_mismatch": 400,
                 "invalid_topology": 400, "conflict": 409, "port_conflict": 409, "busy": 409, "id_reused": 409,
-                "too_large": 413, "runtime_error": 500, "docker_unavailable": 503, "internal": 500}
+                "too_large": 413, "runtime_error": 500, "docker_unavailable": 503, "state_unavailable": 503, "internal": 500}
     for code, status in statuses.items():
         for candidate in (400, 409, 413, 500, 503):
             message = {"proto": 1, "type": "result", "id": "r", "status": candidate,

@@ -3,8 +3,10 @@
 It is what DECNET's Python master would have to do to drive our agent: a ROUTER for commands and a SUB for
 heartbeats, both CURVE servers in ZAP domain `decnet`, checked by pyzmq's ThreadAuthenticator over a folder of
 public certificates made by `zmq.auth.create_certificates`. The authenticator sets each message's User-Id to the
-client's Z85 public key, so the master maps keys to agent ids itself (the allow-list entry names the agent) and drops
-any command whose routing id is not the agent its key belongs to, and any heartbeat whose topic names another agent.
+client's Z85 public key, so the master maps keys to agent ids itself (the allow-list entry names the agent). Agents
+set no routing id: the ROUTER gives each connection its own, and the master sends each agent's commands over the
+connection its latest hello came on (docs/wire-protocol.md#identity). Commands whose `agent_id` names another agent,
+and heartbeats whose topic does, are dropped.
 
 Used by the interop tests (test_agent_interop.py) and by the wire benchmark (bench/wire_bench.py).
 """
@@ -73,6 +75,7 @@ class WireMaster:
         self.commands = []
         self.heartbeats = []
         self.dropped = []
+        self.routes = {}  # agent id -> routing id of its latest hello
         self._ids = itertools.count(1)
         self.context = zmq.Context()
         # The ZAP handler runs before any CURVE server binds: without it libzmq would accept every client key.
@@ -147,12 +150,15 @@ class WireMaster:
         if len(frames) != 2:
             self.dropped.append(("bad_frames", [f.bytes for f in frames]))
             return True
-        routing_id, body = frames[0].bytes.decode("utf-8", "replace"), frames[1]
+        routing_id, body = frames[0].bytes, frames[1]
         agent_id = self.agents_by_key.get(body.get("User-Id"))
-        if agent_id is None or agent_id != routing_id:
-            self.dropped.append(("user_id_mismatch", routing_id, body.get("User-Id")))
+        message = json.loads(body.bytes)
+        if agent_id is None or message.get("agent_id", agent_id) != agent_id:
+            self.dropped.append(("agent_id_mismatch", routing_id, body.get("User-Id")))
             return True
-        self.commands.append((agent_id, json.loads(body.bytes)))
+        if message.get("type") == "hello":
+            self.routes[agent_id] = routing_id
+        self.commands.append((agent_id, message))
         return True
 
     def _receive_heartbeat(self):
@@ -204,7 +210,8 @@ class WireMaster:
         return f"{prefix}-{os.getpid()}-{next(self._ids)}"
 
     def send(self, agent_id, envelope):
-        self.router.send_multipart([agent_id.encode(), json.dumps(envelope).encode()])
+        """Sends over the connection of the agent's latest hello."""
+        self.router.send_multipart([self.routes.get(agent_id, agent_id.encode()), json.dumps(envelope).encode()])
 
     def request(self, agent_id, kind, request_id=None, **members):
         """Sends a request of type `kind` and returns its id."""
