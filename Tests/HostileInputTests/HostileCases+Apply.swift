@@ -22,7 +22,7 @@ extension HostileCases {
     static let shapes: [HostileCase] = [
         .refusedApply("hydrated an empty object", Frames.apply(id: "s1", [:]), .invalidTopology, id: "s1", issue: "MALFORMED"),
         .refusedApply("lans a string", Frames.apply(id: "s2", Frames.topology { $0["lans"] = "LAN-00" }), .invalidTopology, id: "s2", issue: "MALFORMED"),
-        .refusedApply("deckies an object", Frames.apply(id: "s3", Frames.topology { $0["deckies"] = [:] }), .invalidTopology, id: "s3", issue: "MALFORMED"),
+        .refusedApply("deckies a number", Frames.apply(id: "s3", Frames.topology { $0["deckies"] = 5 }), .invalidTopology, id: "s3", issue: "MALFORMED"),
         .refusedApply("edges missing", Frames.apply(id: "s4", Frames.topology { $0["edges"] = nil }), .invalidTopology, id: "s4", issue: "MALFORMED"),
         .refusedApply("topology member a list", Frames.apply(id: "s5", Frames.topology { $0["topology"] = [] }), .invalidTopology, id: "s5", issue: "MALFORMED"),
     ]
