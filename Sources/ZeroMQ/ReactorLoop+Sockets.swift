@@ -90,6 +90,10 @@ extension ReactorLoop {
         do {
             for _ in 0..<ReactorLoop.receiveBatch {
                 guard let message = try entry.socket.receive(flags: .dontWait) else { return }
+                if let gate = entry.setup.subscriptionGate {
+                    judge(message, by: gate, on: entry)
+                    continue
+                }
                 if let budget = entry.setup.inboundBudget, !budget.charge(message) { continue }
                 entry.messages.yield(message)
             }
@@ -103,11 +107,29 @@ extension ReactorLoop {
         }
     }
 
-    /// Reads every queued monitor event into the socket's event stream.
+    /// A subscription message on a manual XPUB: registered, removed, ignored, or its connection cut, as the gate
+    /// says. Runs before the next receive, since `ZMQ_SUBSCRIBE` applies to the pipe of the last message received.
+    /// A failing `setsockopt` (the pipe gone meanwhile) leaves the socket as it is.
+    private func judge(_ message: ZMQMessage, by gate: SubscriptionGate, on entry: SocketEntry) {
+        let (verdict, topic) = gate.admit(message)
+        switch verdict {
+        case .subscribe: try? entry.socket.setOption(.subscribe, topic)
+        case .unsubscribe: try? entry.socket.setOption(.unsubscribe, topic)
+        case .ignore: break
+        case .cut: if let descriptor = message.sourceDescriptor { PeerConnection(descriptor: descriptor)?.cut() }
+        }
+    }
+
+    /// Reads every queued monitor event into the socket's event stream (a subscription gate learns of closed
+    /// connections first).
     func drainMonitor(_ entry: SocketEntry) {
         guard let monitor = entry.monitor, !monitor.isClosed else { return }
         while let message = try? monitor.receive(flags: .dontWait) {
-            if let event = SocketEvent(frames: message.frames) { entry.events.yield(event) }
+            guard let event = SocketEvent(frames: message.frames) else { continue }
+            if let gate = entry.setup.subscriptionGate, event.kind == .closed || event.kind == .disconnected {
+                gate.closed(descriptor: Int32(truncatingIfNeeded: event.value))
+            }
+            entry.events.yield(event)
         }
     }
 

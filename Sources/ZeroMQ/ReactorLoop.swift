@@ -134,6 +134,7 @@ final class ReactorLoop {
         do {
             try socket.setOption(.linger, request.setup.linger)
             if request.setup.monitored { monitor = try attachMonitor(to: socket) }
+            if request.setup.subscriptionGate != nil { try socket.setOption(.xpubManual, true) }
             try request.configure(socket)
             precondition(!socket.isClosed, "configure must not close the socket")
         } catch {

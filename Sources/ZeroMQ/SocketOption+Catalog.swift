@@ -51,6 +51,9 @@ extension SocketOption where Value == Bool {
     public static var routerMandatory: Self { Self(ZMQ_ROUTER_MANDATORY, "routerMandatory", .bool) }
     /// `ZMQ_XPUB_VERBOSE` (write-only): an XPUB passes every subscription upstream, not only new ones.
     public static var xpubVerbose: Self { Self(ZMQ_XPUB_VERBOSE, "xpubVerbose", .bool) }
+    /// `ZMQ_XPUB_MANUAL` (write-only): an XPUB registers a subscription only when its owner sets `subscribe` after
+    /// receiving it (``SubscriptionGate``).
+    public static var xpubManual: Self { Self(ZMQ_XPUB_MANUAL, "xpubManual", .bool) }
 }
 
 extension SocketOption where Value == [UInt8] {

@@ -17,12 +17,16 @@ public struct SocketSetup: Sendable {
     public var backlogLimit: Int
     /// Bounds what is received and not yet handled (``InboundBudget``); `nil` delivers everything.
     public var inboundBudget: InboundBudget?
+    /// On an XPUB: runs it in manual mode and registers only the subscriptions the gate admits
+    /// (``SubscriptionGate``); subscription messages are then not delivered to ``SocketHandle/messages``.
+    public var subscriptionGate: SubscriptionGate?
 
     /// Setup with a linger of `linger` milliseconds (0 to 2000; anything else is a programmer error).
     public init(
         _ type: SocketType, linger: Int32 = 1000, monitored: Bool = false, queueWhenBlocked: Bool? = nil,
-        backlogLimit: Int = 10_000, inboundBudget: InboundBudget? = nil
+        backlogLimit: Int = 10_000, inboundBudget: InboundBudget? = nil, subscriptionGate: SubscriptionGate? = nil
     ) {
+        precondition(subscriptionGate == nil || type == .xpub, "a subscription gate belongs on an XPUB")
         precondition((0...2000).contains(linger), "linger must be 0 to 2000 ms, got \(linger)")
         precondition(backlogLimit >= 0, "backlogLimit must not be negative")
         self.type = type
@@ -31,5 +35,6 @@ public struct SocketSetup: Sendable {
         self.queueWhenBlocked = queueWhenBlocked ?? (type != .router)
         self.backlogLimit = backlogLimit
         self.inboundBudget = inboundBudget
+        self.subscriptionGate = subscriptionGate
     }
 }
