@@ -15,7 +15,8 @@ public final class InboundBudget: Sendable {
         /// The connection it came from, for cutting it.
         public var sourceDescriptor: Int32?
         public var bytes: Int
-        /// True when the sender itself was over its own limit (not only the socket as a whole).
+        /// True when the sender itself was over its own limit, or held more than an even share of a full socket
+        /// (the master cuts it); false when only the socket as a whole was full.
         public var peerOverLimit: Bool
     }
 
@@ -48,8 +49,12 @@ public final class InboundBudget: Sendable {
         let key = message.userId ?? ""
         return state.withLock { state in
             let peer = state.waiting[key, default: 0]
-            let peerOver = peer + bytes > perPeerBytes
-            if peerOver || state.total + bytes > totalBytes {
+            let socketOver = state.total + bytes > totalBytes
+            // When the socket as a whole is full, a peer holding more than an even share of it counts as over its
+            // own limit too (and is cut), so that a few keys flooding together cannot starve everyone else.
+            let peers = state.waiting.count + (peer == 0 ? 1 : 0)
+            let peerOver = peer + bytes > perPeerBytes || (socketOver && peer + bytes > totalBytes / peers)
+            if peerOver || socketOver {
                 state.refusedMessages += 1
                 state.refusedBytes += bytes
                 if state.refusals.count < Self.refusalsKept {
