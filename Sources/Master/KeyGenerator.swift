@@ -2,7 +2,9 @@ import Foundation
 import ZeroMQ
 
 /// Creates CURVE certificates for the fleet (`decnet-master keygen`): `NAME.key` (0644) and `NAME.key_secret`
-/// (0600) in the czmq/pyzmq ZPL format, with `role` metadata and, for agents, `agent-id` (the ZAP User-Id).
+/// (0600) in the czmq/pyzmq ZPL format, with `role` metadata and, for agents, `agent-id`. The master takes an agent's
+/// identity from the name of its allow-list entry and refuses a certificate whose `agent-id` names another
+/// (docs/wire-protocol.md#identity).
 public enum KeyGenerator {
     /// Writes a fresh key pair for `name` into `directory` (created with mode 0700 when missing) and returns the
     /// certificate. `agentID` defaults to `name` for agents; monitors and masters get one only when it is given.

@@ -32,7 +32,13 @@ extension MasterCore {
             return await controlError(client, id: nil, code: "bad_request", "submit needs agent_id and request")
         }
         let id = request["id"]?.stringValue
-        let timeout = envelope["timeout_ms"]?.integerValue?.int64Value ?? 60_000
+        // Any integer is taken and clamped by `submit` (docs/control-channel.md#deadlines), 64 bits or not.
+        let timeout: Int64
+        switch envelope["timeout_ms"] {
+        case nil, .null?: timeout = 60_000
+        case .integer(let value)?: timeout = value.int64Value ?? (value.isNegative ? .min : .max)
+        default: return await controlError(client, id: id, code: "bad_request", "timeout_ms must be an integer")
+        }
         switch await submit(agentID: agentID, request: request, timeoutMillis: timeout, subscriber: .control(client)) {
         case .failure(let error):
             await controlError(client, id: id, code: error.code.rawValue, error.message)

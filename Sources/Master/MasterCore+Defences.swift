@@ -6,9 +6,8 @@ import ZeroMQ
 /// The master's defences against peers (docs/security.md): the connection cap, connections that never speak,
 /// revocation, byte budgets, and cutting connections.
 extension MasterCore {
-    /// A connection was accepted; over the cap it is cut at once.
+    /// A connection was accepted on any of the three sockets; over the cap it is cut at once.
     func connectionAccepted(descriptor: Int32, role: MasterCounters.SocketRole, now: Int64) {
-        guard role != .monitor else { return }
         let entry = connections.accepted(descriptor: descriptor, role: role, now: now)
         guard connections.count > limits.maxConnections else { return }
         connections.closed(descriptor: descriptor)
@@ -20,7 +19,6 @@ extension MasterCore {
 
     /// A connection closed: an agent whose route ran over it is not connected any more.
     func connectionClosed(descriptor: Int32, role: MasterCounters.SocketRole) {
-        guard role != .monitor else { return }
         connections.closed(descriptor: descriptor)
         guard role == .command else { return }
         for agentID in routes.closed(descriptor: descriptor) {
@@ -52,6 +50,11 @@ extension MasterCore {
 
     /// Revokes routes whose key left the allow-list (or no longer maps to that agent), when the list changed.
     func enforceAllowList() async {
+        let issues = allowListIssues()
+        for issue in issues where !loggedAllowListIssues.contains(issue) {
+            log(.warning, "allow-list entry refused", reason: "allow_list_issue", metadata: ["issue": "\(LogText.escaped(issue))"])
+        }
+        loggedAllowListIssues = Set(issues)
         let generation = allowListGeneration()
         guard generation != lastAllowListGeneration else { return }
         lastAllowListGeneration = generation
@@ -78,6 +81,20 @@ extension MasterCore {
                 key, with: .failed(error),
                 controlMessage: ControlMessage.error(id: key.requestID, code: "revoked", message: error.message))
         }
+    }
+
+    /// Counts and logs the monitor connections the relay's socket thread cut for their subscriptions.
+    func noteSubscriptionRefusals() {
+        guard let statistics = subscriptionGate?.statistics, statistics.refused > subscriptionRefusalsSeen else { return }
+        let new = statistics.refused - subscriptionRefusalsSeen
+        subscriptionRefusalsSeen = statistics.refused
+        counters.cuts[.tooManySubscriptions, default: 0] += new
+        log(
+            .warning, "monitor connection cut: subscription refused", reason: "too_many_subscriptions",
+            metadata: [
+                "cut": "\(new)", "limit": "\(limits.subscriptionsPerMonitor)",
+                "keys": "\(statistics.refusedKeys.keys.sorted().map { LogText.escaped($0) }.joined(separator: ","))",
+            ])
     }
 
     /// Cuts the connections of keys that went over their byte budget.

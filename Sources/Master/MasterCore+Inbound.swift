@@ -13,7 +13,8 @@ extension MasterCore {
         switch gate.admitCommand(frames: message.frames, userId: message.userId) {
         case .failure(let reason):
             if reason == .revoked, let routingId = message.routingId {
-                // Tell a client whose key is gone, once per connection: the agent then backs off.
+                // Tell a client whose key is gone (on each message, until its connection is cut after the grace
+                // period): the agent then backs off.
                 let notice = Messages.revoked(agentID: nil, reason: "this key is not in the master's allow-list")
                 _ = await outlets.toAgent(routingId, Messages.frame(notice))
             }

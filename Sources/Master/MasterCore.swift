@@ -28,6 +28,12 @@ public actor MasterCore {
     var allowListGeneration: @Sendable () -> Int = { 0 }
     var lastAllowListGeneration: Int?
     var budgets: [InboundBudget] = []
+    /// The monitor relay's subscription gate, and how many of its refusals were already counted and logged.
+    var subscriptionGate: SubscriptionGate?
+    /// Problems the allow-lists' last loads found (`agents/NAME: ...`, `monitors/NAME: ...`), and those already logged.
+    var allowListIssues: @Sendable () -> [String] = { [] }
+    var loggedAllowListIssues: Set<String> = []
+    var subscriptionRefusalsSeen = 0
     /// Connections to cut once a message to them had time to leave (a `revoked` notice).
     var pendingCuts: [(at: Int64, connection: PeerConnection, reason: CutReason)] = []
     var outlets = MasterOutlets.none
@@ -64,7 +70,8 @@ public actor MasterCore {
     public func attach(
         _ outlets: MasterOutlets, gate: InboundGate? = nil,
         isEnrolled: (@Sendable (String) -> Bool)? = nil, allowListGeneration: (@Sendable () -> Int)? = nil,
-        budgets: [InboundBudget] = [], maxConnections: Int? = nil,
+        budgets: [InboundBudget] = [], subscriptionGate: SubscriptionGate? = nil, maxConnections: Int? = nil,
+        allowListIssues: (@Sendable () -> [String])? = nil,
         zapStatistics: @escaping @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?)
     ) {
         self.outlets = outlets
@@ -72,6 +79,8 @@ public actor MasterCore {
         if let isEnrolled { self.isEnrolled = isEnrolled }
         if let allowListGeneration { self.allowListGeneration = allowListGeneration }
         self.budgets = budgets
+        self.subscriptionGate = subscriptionGate
+        if let allowListIssues { self.allowListIssues = allowListIssues }
         if let maxConnections { limits.maxConnections = maxConnections }
         self.zapStatistics = zapStatistics
     }
@@ -95,7 +104,8 @@ public actor MasterCore {
         let zap = zapStatistics()
         let counted = counters.jsonValue(
             agentsZAP: zap.agents, monitorsZAP: zap.monitors, openConnections: connections.count,
-            logSuppressed: logLimiter.suppressed)
+            logSuppressed: logLimiter.suppressed, subscriptions: subscriptionGate?.statistics,
+            allowListIssues: allowListIssues())
         return ControlMessage.fleet(now: wallNow, agents: agents, counters: counted)
     }
 
@@ -262,6 +272,7 @@ public actor MasterCore {
         await enforceAllowList()
         enforceBudgets()
         enforceConnections()
+        noteSubscriptionRefusals()
         let now = clock()
         let policy = silence
         let silenced = fleet.silence(now: now) { record in policy.limit(for: record) ?? .max }

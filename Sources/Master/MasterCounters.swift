@@ -70,7 +70,8 @@ public struct MasterCounters: Sendable, Equatable {
     /// The counters as JSON, with the ZAP handlers' statistics (`zap.agents`, `zap.monitors`).
     public func jsonValue(
         agentsZAP: ZAPHandler.Statistics?, monitorsZAP: ZAPHandler.Statistics?, openConnections: Int = 0,
-        logSuppressed: [String: Int] = [:]
+        logSuppressed: [String: Int] = [:], subscriptions: SubscriptionGate.Statistics? = nil,
+        allowListIssues: [String] = []
     ) -> JSONValue {
         func zap(_ stats: ZAPHandler.Statistics?) -> JSONValue {
             guard let stats else { return .null }
@@ -120,6 +121,12 @@ public struct MasterCounters: Sendable, Equatable {
             "log_suppressed": .object(
                 JSONObject(logSuppressed.keys.sorted().map { (JSONString($0), JSONValue(logSuppressed[$0]!)) })),
             "revocations": JSONValue(revocations),
+            "allow_list": ["issues": .array(allowListIssues.prefix(100).map { .string(JSONString($0)) })],
+            "subscriptions": [
+                "held": JSONValue(subscriptions?.held ?? 0),
+                "refused_over_limit": JSONValue(subscriptions?.refusedOverLimit ?? 0),
+                "refused_too_long": JSONValue(subscriptions?.refusedTooLong ?? 0),
+            ],
         ]
     }
 }

@@ -6,7 +6,7 @@ import ZeroMQ
 ///
 /// ```
 /// DIR/master.key_secret   the master's CURVE key pair (mode 0600; `keygen --role master --name master`)
-/// DIR/agents/*.key        allow-list: public keys of agents (User-Id = `agent-id` metadata, else the file name)
+/// DIR/agents/*.key        allow-list: agents' public keys; the file name is the agent id (docs/wire-protocol.md#identity)
 /// DIR/monitors/*.key      allow-list: public keys of monitors, admitted only on the monitor socket
 /// DIR/control.ipc         the operator control channel while a master serves (owner only)
 /// DIR/master.lock         held (flock) by the serving master, so two masters never share a directory

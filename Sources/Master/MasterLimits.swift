@@ -1,7 +1,7 @@
 /// The master's bounds on what peers can make it hold (docs/security.md#resources). Every number a peer controls is
 /// held under one of these.
 public struct MasterLimits: Sendable, Hashable {
-    /// Open connections on the agent sockets at most; beyond it new connections are cut as soon as they are
+    /// Open connections on the three CURVE sockets at most; beyond it new connections are cut as soon as they are
     /// accepted. The server lowers it to fit the descriptor limit less ``descriptorReserve``.
     public var maxConnections: Int = 60_000
     /// Descriptors kept free for the master's own files, the Swift runtime and the allow-list reads.
@@ -14,8 +14,11 @@ public struct MasterLimits: Sendable, Hashable {
     public var perPeerBudgetBytes: Int = 40 << 20
     /// Bytes all peers together may have read and not yet handled.
     public var totalBudgetBytes: Int = 256 << 20
-    /// Subscriptions one monitor connection may hold on the relay.
-    public var subscriptionsPerMonitor: Int = 1_000
+    /// Subscriptions one monitor key may hold on the relay over all its connections: two topics for each of
+    /// 10,000 agents. A subscription beyond it cuts the connection that sent it (``SubscriptionGate``).
+    public var subscriptionsPerMonitor: Int = 20_000
+    /// The longest subscription topic a monitor may send, in bytes (the longest real topic is 67).
+    public var maxTopicBytes: Int = 128
     /// How long a `revoked` notice gets to leave before its connection is cut (ms).
     public var revokeGraceMillis: Int64 = 500
 
@@ -36,6 +39,8 @@ public enum CutReason: String, Sendable, CaseIterable, Comparable {
     case overCapacity = "over_capacity"
     /// The connection's key claimed to be someone else (topic or `agent_id`), or had no identity.
     case impostor
+    /// A monitor sent a subscription over its key's limit, or a topic longer than any real one.
+    case tooManySubscriptions = "too_many_subscriptions"
 
     public static func < (lhs: CutReason, rhs: CutReason) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -80,7 +80,11 @@ public final class MasterServer: Service, Sendable {
         await core.attach(
             Self.outlets(sockets), gate: gate(sockets), isEnrolled: { agents.isAllowed(identity: $0) },
             allowListGeneration: { agents.generation }, budgets: [sockets.commandBudget, sockets.heartbeatBudget],
-            maxConnections: configuration.limits.maxConnections
+            subscriptionGate: sockets.subscriptionGate, maxConnections: configuration.limits.maxConnections,
+            allowListIssues: {
+                sockets.agentsAllowList.statistics.issues.map { "agents/\($0)" }
+                    + sockets.monitorsAllowList.statistics.issues.map { "monitors/\($0)" }
+            }
         ) { sockets.zapStatistics }
         logger.info(
             "master serving",

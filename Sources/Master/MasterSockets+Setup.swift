@@ -108,10 +108,11 @@ extension MasterSockets {
     /// Opens a monitored CURVE server socket and binds it.
     static func bind(
         _ thread: SocketThread, _ type: SocketType, _ endpoint: String, _ options: ServerOptions,
-        budget: InboundBudget? = nil
+        budget: InboundBudget? = nil, subscriptionGate: SubscriptionGate? = nil
     ) async throws(MasterError) -> SocketHandle {
         let setup = SocketSetup(
-            type, linger: options.configuration.lingerMilliseconds, monitored: true, inboundBudget: budget)
+            type, linger: options.configuration.lingerMilliseconds, monitored: true, inboundBudget: budget,
+            subscriptionGate: subscriptionGate)
         do {
             return try await thread.open(setup) { socket throws(ZMQError) in
                 try options.apply(to: socket)

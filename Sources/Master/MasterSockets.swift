@@ -19,6 +19,7 @@ final class MasterSockets: Sendable {
     let router: SocketHandle
     let sub: SocketHandle
     let xpub: SocketHandle
+    let subscriptionGate: SubscriptionGate
     let control: SocketHandle?
     let endpoints: MasterEndpoints
     /// What the command and heartbeat sockets may hold unhandled (``InboundBudget``).
@@ -29,7 +30,7 @@ final class MasterSockets: Sendable {
         agentContext: ZMQContext, monitorContext: ZMQContext, agentsAllowList: AllowListAuthoriser,
         monitorsAllowList: AllowListAuthoriser, agentsZAP: ZAPHandler, monitorsZAP: ZAPHandler,
         agentThread: SocketThread, monitorThread: SocketThread, router: SocketHandle, sub: SocketHandle,
-        xpub: SocketHandle, control: SocketHandle?, endpoints: MasterEndpoints, commandBudget: InboundBudget,
+        xpub: SocketHandle, subscriptionGate: SubscriptionGate, control: SocketHandle?, endpoints: MasterEndpoints, commandBudget: InboundBudget,
         heartbeatBudget: InboundBudget
     ) {
         self.agentContext = agentContext
@@ -43,6 +44,7 @@ final class MasterSockets: Sendable {
         self.router = router
         self.sub = sub
         self.xpub = xpub
+        self.subscriptionGate = subscriptionGate
         self.control = control
         self.endpoints = endpoints
         self.commandBudget = commandBudget
@@ -62,9 +64,6 @@ final class MasterSockets: Sendable {
             let monitorsAllowList = try allowList(directory.monitorsPath, configuration)
             let agentsZAP = try await startZAP(agentContext, agentsAllowList, configuration, &cleanup)
             let monitorsZAP = try await startZAP(monitorContext, monitorsAllowList, configuration, &cleanup)
-            for issue in agentsAllowList.statistics.issues + monitorsAllowList.statistics.issues {
-                logger.warning("allow-list entry skipped", metadata: ["issue": "\(issue)"])
-            }
             let agentThread = try thread(agentContext, "master-agents", &cleanup)
             let monitorThread = try thread(monitorContext, "master-monitors", &cleanup)
             let options = ServerOptions(configuration: configuration, keys: keys)
@@ -80,8 +79,11 @@ final class MasterSockets: Sendable {
             let sub = try await bind(
                 agentThread, .sub, configuration.endpoint(port: configuration.heartbeatPort), options,
                 budget: heartbeatBudget)
+            let subscriptionGate = SubscriptionGate(
+                perKeyLimit: limits.subscriptionsPerMonitor, maxTopicBytes: limits.maxTopicBytes)
             let xpub = try await bind(
-                monitorThread, .xpub, configuration.endpoint(port: configuration.monitorPort), options)
+                monitorThread, .xpub, configuration.endpoint(port: configuration.monitorPort), options,
+                subscriptionGate: subscriptionGate)
             var control: SocketHandle?
             if configuration.controlChannel {
                 control = try await openControl(agentThread, directory, linger: configuration.lingerMilliseconds)
@@ -94,7 +96,7 @@ final class MasterSockets: Sendable {
                 agentContext: agentContext, monitorContext: monitorContext, agentsAllowList: agentsAllowList,
                 monitorsAllowList: monitorsAllowList, agentsZAP: agentsZAP, monitorsZAP: monitorsZAP,
                 agentThread: agentThread, monitorThread: monitorThread, router: router, sub: sub, xpub: xpub,
-                control: control, endpoints: endpoints, commandBudget: commandBudget, heartbeatBudget: heartbeatBudget)
+                subscriptionGate: subscriptionGate, control: control, endpoints: endpoints, commandBudget: commandBudget, heartbeatBudget: heartbeatBudget)
         } catch {
             await cleanup.run()
             throw error

@@ -9,9 +9,10 @@ struct KeygenCommand: ParsableCommand {
         abstract: "Create NAME.key (public, 0644) and NAME.key_secret (0600) in DIR; refuses to overwrite.",
         discussion: """
             The files are ZeroMQ certificates in the czmq/pyzmq format with metadata role and, for agents, \
-            agent-id (default NAME), which the master's ZAP handler returns as the agent's identity. The master \
-            needs DIR/master.key_secret (--role master --name master); copy an agent's NAME.key into the \
-            master's agents/ folder and a monitor's into monitors/.
+            agent-id (default NAME). The master needs DIR/master.key_secret (--role master --name master); \
+            copy an agent's NAME.key into the master's agents/ folder as agents/AGENT-ID.key (the file name is \
+            the agent's identity, and the master refuses a certificate whose agent-id names another agent) and a \
+            monitor's into monitors/.
             """)
 
     @Option(help: "Where to write the files (created with mode 0700 when missing).")

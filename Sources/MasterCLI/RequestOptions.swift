@@ -3,6 +3,7 @@ import CLISupport
 import DecnetJSON
 import Foundation
 import Master
+import Synchronization
 
 /// What every request command shares: the directory, the agent, the request id and the timeout.
 struct RequestOptions: ParsableArguments {
@@ -45,8 +46,11 @@ struct RequestOptions: ParsableArguments {
                 )
             }
         ) { client throws(MasterError) in
-            try await client.submit(agentID: agent, request: request, timeout: duration) { message in
-                if let line = Self.progressLine(message) {
+            // The client re-sends its submit every few seconds and each one is acknowledged: print a line only
+            // when it says something new.
+            let printed = PrintedLine()
+            return try await client.submit(agentID: agent, request: request, timeout: duration) { message in
+                if let line = Self.progressLine(message), printed.isNew(line) {
                     FileHandle.standardError.write(Data((line + "\n").utf8))
                 }
             }
@@ -75,6 +79,18 @@ struct RequestOptions: ParsableArguments {
             }
         default:
             return nil
+        }
+    }
+}
+
+/// The last progress line printed, so that a repeated one is not printed again.
+private final class PrintedLine: Sendable {
+    private let last = Mutex<String?>(nil)
+
+    func isNew(_ line: String) -> Bool {
+        last.withLock { last in
+            defer { last = line }
+            return last != line
         }
     }
 }
