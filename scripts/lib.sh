@@ -26,13 +26,13 @@ ensure_apt_packages() {
 }
 
 # Python packages for the interop and schema tests, installed for the python3 first on PATH.
-DECNET_PIP_PACKAGES=(pyzmq pytest jsonschema pyyaml)
+DECNET_PIP_PACKAGES=(pyzmq pytest pytest-timeout jsonschema pyyaml)
 
 ensure_python_packages() {
   local missing=()
   for p in "${DECNET_PIP_PACKAGES[@]}"; do
     local mod="$p"
-    case "$p" in pyzmq) mod=zmq ;; pyyaml) mod=yaml ;; esac
+    case "$p" in pyzmq) mod=zmq ;; pyyaml) mod=yaml ;; pytest-timeout) mod=pytest_timeout ;; esac
     python3 -c "import $mod" 2>/dev/null || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -45,4 +45,29 @@ ensure_python_packages() {
 # Starts dockerd when nothing answers on the socket and builds the local test images (no registry is reachable).
 ensure_docker() {
   bash "$(dirname "${BASH_SOURCE[0]}")/docker-test-env.sh"
+}
+
+# Runs a test phase with a time bound, its output line-buffered (so a CI log shows how far it got) and kept in
+# LOGFILE. When the bound passes, the phase is stopped and the Swift tests that started but never finished are named.
+#   bounded_phase SECONDS LOGFILE command...
+bounded_phase() {
+  local seconds="$1" logfile="$2"
+  shift 2
+  local status=0
+  timeout --kill-after=30 "$seconds" stdbuf -oL -eL "$@" 2>&1 | tee "$logfile" || status=${PIPESTATUS[0]}
+  if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+    log "TIME LIMIT: '$*' still ran after $seconds s and was stopped; started but not finished:"
+    python3 - "$logfile" <<'PY' >&2
+import re, sys
+started, ended = [], set()
+for line in open(sys.argv[1], errors="replace"):
+    m = re.match(r"^\S+ (Test|Suite) (.+?) (started|passed|failed|skipped)", line)
+    if m:
+        (started.append if m.group(3) == "started" else ended.add)(m.group(2))
+for name in started:
+    if name not in ended:
+        print("   ", name)
+PY
+  fi
+  return "$status"
 }

@@ -14,11 +14,17 @@ swift build --build-tests
 
 # Serially: many suites drive real processes (dockerd, agents, masters) with bounded waits, and on 2 cores Swift's
 # cooperative pool has only 2 threads, so suites running side by side starve each other's timers.
+# Each phase has a time bound far above its usual length (about 6, 5 and 12 minutes on 2 cores), so that a hang
+# fails with the name of what hung instead of running into CI's own limit.
+logs=.build/test-logs
+mkdir -p "$logs"
 log "swift test"
-swift test --skip-build --no-parallel
-bash scripts/fuzz.sh --ci  # bounded libFuzzer run over decoder, JSON, hash, validator, composer (docs/reliability.md)
+bounded_phase 2700 "$logs/swift-test.log" swift test --skip-build --no-parallel
+# A bounded libFuzzer run over decoder, JSON, hash, validator, composer (docs/reliability.md).
+bounded_phase 1500 "$logs/fuzz.log" bash scripts/fuzz.sh --ci
 
 if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then
   log "python interop tests"
-  python3 -m pytest -q tests/python
+  # Every test has its own bound too (pytest-timeout): a hung one fails with its stack, the others still run.
+  bounded_phase 1800 "$logs/pytest.log" python3 -m pytest -q -o timeout=300 tests/python
 fi
