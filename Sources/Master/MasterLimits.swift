@@ -6,6 +6,8 @@ public struct MasterLimits: Sendable, Hashable {
     public var maxConnections: Int = 60_000
     /// Descriptors kept free for the master's own files, the Swift runtime and the allow-list reads.
     public var descriptorReserve: Int = 256
+    /// `ZMQ_BACKLOG` of the three CURVE sockets (the kernel caps it at `net.core.somaxconn`, 4096 by default).
+    public var listenBacklog: Int32 = 4096
     /// `ZMQ_HANDSHAKE_IVL`: a peer that has not finished its CURVE handshake by then is dropped (ms).
     public var handshakeMillis: Int32 = 5_000
     /// An authenticated command connection that has sent nothing (not even `hello`) by then is cut (ms).
@@ -14,11 +16,13 @@ public struct MasterLimits: Sendable, Hashable {
     public var perPeerBudgetBytes: Int = 40 << 20
     /// Bytes all peers together may have read and not yet handled.
     public var totalBudgetBytes: Int = 256 << 20
-    /// Subscriptions one monitor key may hold on the relay over all its connections: two topics for each of
-    /// 10,000 agents. A subscription beyond it cuts the connection that sent it (``SubscriptionGate``).
-    public var subscriptionsPerMonitor: Int = 20_000
-    /// The longest subscription topic a monitor may send, in bytes (the longest real topic is 67).
-    public var maxTopicBytes: Int = 128
+    /// Subscriptions one monitor key may hold on the relay over all its connections. A monitor that follows more
+    /// agents than that subscribes by prefix (`hb.`, `ev.`, or everything). A subscription beyond it cuts the
+    /// connection that sent it (``SubscriptionGate``); libzmq keeps each subscription in two tries, so the worst case
+    /// (every topic at the longest length, no shared prefixes) costs about 15 MiB per monitor key.
+    public var subscriptionsPerMonitor: Int = 2_048
+    /// The longest subscription topic a monitor may send, in bytes: `hb.` or `ev.` and an agent id of up to 64.
+    public var maxTopicBytes: Int = 67
     /// How long a `revoked` notice gets to leave before its connection is cut (ms).
     public var revokeGraceMillis: Int64 = 500
 

@@ -30,9 +30,18 @@ struct ServerOptions: Sendable {
         try socket.setOption(.tcpKeepaliveIdle, configuration.tcpKeepaliveIdle)
         // An unauthenticated peer that does not finish its handshake in time is dropped (docs/security.md).
         try socket.setOption(.handshakeIvl, configuration.limits.handshakeMillis)
+        // libzmq's default queue of 100 overflows when a fleet reconnects at once (a master restart) or under a
+        // connection flood; beyond it the kernel answers with SYN cookies for connections no one ever accepts.
+        try socket.setOption(.backlog, configuration.limits.listenBacklog)
         switch socket.type {
         case .router: try socket.setOption(.routerMandatory, true)
         case .sub: try socket.setOption(.subscribe, [])
+        case .xpub:
+            // Monitors only send subscriptions. libzmq moves everything waiting in the inbound pipe into the XPUB's
+            // own queue (and its trie of manual subscriptions) each time it processes commands, which it does once
+            // per 100 messages received: a small pipe keeps that queue near 100 messages, so a monitor flooding
+            // subscriptions is cut by the gate before libzmq has taken in more than a few hundred beyond the limit.
+            try socket.setOption(.rcvhwm, 100)
         default: break
         }
     }

@@ -29,6 +29,8 @@ extension SocketOption where Value == Int32 {
     public static var reconnectIvl: Self { Self(ZMQ_RECONNECT_IVL, "reconnectIvl", .int32) }
     /// `ZMQ_RECONNECT_IVL_MAX`: the ceiling in milliseconds of the doubling reconnect interval (0 = no backoff).
     public static var reconnectIvlMax: Self { Self(ZMQ_RECONNECT_IVL_MAX, "reconnectIvlMax", .int32) }
+    /// `ZMQ_BACKLOG`: connections the kernel queues before the socket accepts them (capped by `somaxconn`).
+    public static var backlog: Self { Self(ZMQ_BACKLOG, "backlog", .int32) }
     /// `ZMQ_HANDSHAKE_IVL`: milliseconds a ZMTP/CURVE handshake may take before the connection is dropped.
     public static var handshakeIvl: Self { Self(ZMQ_HANDSHAKE_IVL, "handshakeIvl", .int32) }
     /// `ZMQ_FD` (read-only): a file descriptor that becomes readable when `events` may have changed
