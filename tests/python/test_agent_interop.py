@@ -1,5 +1,7 @@
 """A Python master written from wire-protocol.md (wire_master.py) drives the real decnet-agent binary over CURVE,
 with pyzmq-made certificates and pyzmq's ThreadAuthenticator, and checks every message against schemas/."""
+import time
+
 import pytest
 
 import topologies
@@ -85,12 +87,32 @@ class TestWithoutDocker:
         agent = fleet.start_agent()
         master = fleet.master
         master.hello(agent.agent_id)
-        master.router.send_multipart([agent.agent_id.encode(), frame.encode()])
+        master.send_raw(agent.agent_id, frame.encode())
         answer = master.wait_for(lambda: next((m for _, m in master.commands if m.get("type") == "result"), None),
                                  5, "an error result")
         assert_schema("result-error.schema.json", answer)
         assert (answer["id"], answer["error"]["code"], answer["status"]) == (request_id, code, 400)
         assert master.result(master.request(agent.agent_id, "ping"), timeout=5)["status"] == 200  # still serving
+
+    def test_a_revoked_notice_is_logged_as_an_error_and_the_agent_backs_off_then_comes_back(self, fleet):
+        agent = fleet.start_agent()
+        master = fleet.master
+        master.hello(agent.agent_id)
+        notice = {"proto": 1, "type": "revoked", "agent_id": agent.agent_id, "reason": "key removed by the test"}
+        assert_schema("revoked.schema.json", notice)
+        hellos = lambda: [m for a, m in master.commands if a == agent.agent_id and m.get("type") == "hello"]
+        before = len(hellos())
+        master.send(agent.agent_id, notice)
+        sent = time.monotonic()
+        said = "revoked this agent's key"
+        master.wait_for(lambda: said in agent.log(), 10, "the agent logging the revocation")
+        line = next(l for l in agent.log().splitlines() if said in l)
+        assert " error " in f" {line} ", f"not logged as an error: {line}"
+        # It hangs up and dials again after its back-off (the first delay, jittered), with a new hello.
+        master.wait_for(lambda: len(hellos()) > before, 30, "a new hello after the back-off")
+        assert time.monotonic() - sent >= 0.1
+        assert agent.alive()
+        assert master.result(master.request(agent.agent_id, "ping"), timeout=10)["status"] == 200
 
     def test_a_certificate_not_in_the_folder_never_gets_through(self, fleet):
         master = fleet.master

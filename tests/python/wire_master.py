@@ -209,6 +209,10 @@ class WireMaster:
     def new_id(self, prefix="req"):
         return f"{prefix}-{os.getpid()}-{next(self._ids)}"
 
+    def send_raw(self, agent_id, frame):
+        """Sends one frame of bytes, as is, over the agent's latest hello's connection."""
+        self.router.send_multipart([self.routes.get(agent_id, agent_id.encode()), frame])
+
     def send(self, agent_id, envelope):
         """Sends over the connection of the agent's latest hello."""
         self.router.send_multipart([self.routes.get(agent_id, agent_id.encode()), json.dumps(envelope).encode()])
