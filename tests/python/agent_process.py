@@ -38,7 +38,7 @@ class AgentProcess:
     """One `decnet-agent run` connected to a master; its standard error goes to `log_path`."""
 
     def __init__(self, binary, *, agent_id, master, key_file, state_dir, log_path, master_key_file=None,
-                 heartbeat_interval="1", extra=()):
+                 heartbeat_interval="1", extra=(), env=None):
         self.agent_id = agent_id
         self.log_path = pathlib.Path(log_path)
         args = [str(binary), "run", "--agent-id", agent_id,
@@ -47,7 +47,9 @@ class AgentProcess:
                 "--state-dir", str(state_dir), "--templates-dir", str(ROOT / "examples" / "templates"),
                 "--base-image", "decnet-test/busybox:latest", "--heartbeat-interval", heartbeat_interval, *extra]
         self._log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
+        environment = None if env is None else {**os.environ, **env}
+        self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log,
+                                        env=environment)
 
     @property
     def pid(self):

@@ -51,7 +51,7 @@ class Fleet:
         self.master = WireMaster(directory / "master")
         self.agents = []
 
-    def start_agent(self, enrol=True, master_key_file=None, heartbeat_interval="1"):
+    def start_agent(self, enrol=True, master_key_file=None, heartbeat_interval="1", extra=(), env=None):
         agent_id = f"pyi-{secrets.token_hex(4)}"
         public_file, secret_file = make_certificate(self.directory / agent_id, agent_id)
         if enrol:
@@ -59,8 +59,10 @@ class Fleet:
         agent = agent_process.AgentProcess(
             self.binary, agent_id=agent_id, master=self.master, key_file=secret_file,
             master_key_file=master_key_file, state_dir=self.directory / agent_id / "state",
-            log_path=self.directory / f"{agent_id}.log", heartbeat_interval=heartbeat_interval)
+            log_path=self.directory / f"{agent_id}.log", heartbeat_interval=heartbeat_interval, extra=extra, env=env)
         agent.public_file = public_file
+        agent.key_file = secret_file
+        agent.state_dir = self.directory / agent_id / "state"
         self.agents.append(agent)
         return agent
 
