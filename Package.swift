@@ -179,7 +179,7 @@ let package = Package(
                 "ZeroMQ", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DockerOutageTests"),
-        // Issue 5 items 1, 2, 5, 6: master and agent processes killed, restarted, starved of disk (real dockerd).
+        // Master and agent processes killed, restarted, starved of disk (real dockerd): docs/reliability.md#fault-tests
         .testTarget(
             name: "FaultTests",
             dependencies: [

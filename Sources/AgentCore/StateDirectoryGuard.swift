@@ -5,8 +5,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// Notices when the state directory is deleted or replaced under the running agent (docs/reliability.md, "A hostile
-/// or broken host"), and takes it back once it is there again.
+/// Notices when the state directory is deleted or replaced under the running agent (docs/reliability.md#state-folder),
+/// and takes it back once it is there again.
 ///
 /// ```
 ///  intact ──(folder or agent.db gone, or another inode)──► lost ──(a folder is back: lock, re-open)──► intact

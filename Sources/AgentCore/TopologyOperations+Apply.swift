@@ -6,8 +6,9 @@ import Topology
 
 extension TopologyOperations {
     /// Applies a hydrated topology: verify the hash, validate, compose, check conflicts and host ports, (supersede),
-    /// materialise, record. Every failure after the hash check is recorded as the last attempt (deviation #5), and
-    /// `applied_version_hash` only ever names a topology that was applied completely.
+    /// materialise, record. Every failure after the hash check is recorded as the last attempt
+    /// (docs/deviations.md#attempts), and `applied_version_hash` only ever names a topology that was applied
+    /// completely.
     public func apply(_ request: ApplyRequest, progress: @escaping Progress) async -> Result<JSONValue, AgentError> {
         let hydrated = request.hydrated
         let topologyID = hydrated["topology"]?["id"]?.stringValue
@@ -145,7 +146,8 @@ extension TopologyOperations {
                 try store.put(topologyId: topologyID, versionHash: request.versionHash, hydrated: hydrated, at: at)
             }
         } catch {
-            // Deviation #12: a failed first apply leaves nothing running. (A failed re-apply leaves what runs.)
+            // docs/deviations.md#failed-first-apply: a failed first apply leaves nothing running. (A failed re-apply
+            // leaves what runs.)
             if !wasApplied {
                 _ = try? await runtime.teardown(topologyID: topologyID, teardownOrder: plan.teardownOrder) { _ in }
                 removeComposeFiles(topologyID: topologyID)

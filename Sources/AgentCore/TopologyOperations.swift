@@ -40,7 +40,7 @@ public final class TopologyOperations: Sendable {
     // MARK: teardown
 
     /// Removes everything labelled with `topologyID`, the compose file, and the store rows of that topology.
-    /// Idempotent, and works with a lost or wiped store (deviation #7).
+    /// Idempotent, and works with a lost or wiped store (docs/deviations.md#teardown-by-label).
     public func teardown(topologyID: String, progress: @escaping Progress) async -> Result<JSONValue, AgentError> {
         if let refusal = await stateDirectoryRefusal() { return .failure(refusal) }
         // The stored blob, when it is this topology, gives the seed's bridge order (leaf LANs first).
@@ -80,7 +80,8 @@ public final class TopologyOperations: Sendable {
 
     // MARK: state
 
-    /// The state object of wire-protocol §6: the cache plus what the engine really runs, and the drift between them.
+    /// The state object (docs/wire-protocol.md#state): the cache plus what the engine really runs, and the drift
+    /// between them.
     public func state() async -> JSONValue { await currentState().value }
 
     /// The state object as compact JSON bytes, encoded once per change (the `state` request's hot path).

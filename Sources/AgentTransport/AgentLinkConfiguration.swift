@@ -1,7 +1,7 @@
 import AgentProtocol
 import ZeroMQ
 
-/// Where and how the agent dials its master (wire protocol §1, §5).
+/// Where and how the agent dials its master (docs/wire-protocol.md#sockets, docs/wire-protocol.md#liveness).
 public struct AgentLinkConfiguration: Sendable {
     public var agentID: String
     /// The master's command ROUTER, e.g. `tcp://master:8771`.

@@ -13,7 +13,7 @@ struct HTTPExchange: Sendable {
             end: @Sendable (DockerError?) -> Void)
     }
 
-    /// What a hostile or broken daemon may cost one exchange (docs/reliability.md, "A hostile or broken host").
+    /// What a hostile or broken daemon may cost one exchange (docs/reliability.md#docker-hung).
     struct Limits: Sendable {
         /// From the request's write to the end of the answer (a stream: to its head); then the exchange fails with
         /// `timeout`, however the daemon trickles its bytes.

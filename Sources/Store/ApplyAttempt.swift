@@ -1,5 +1,6 @@
-/// The last failed apply (table `attempt`, at most one row; deviation #5): shown in `state` and heartbeats so a
-/// failed first apply is visible, while `AppliedTopology.versionHash` keeps naming only complete applies.
+/// The last failed apply (table `attempt`, at most one row; docs/deviations.md#attempts): shown in `state` and
+/// heartbeats so a failed first apply is visible, while `AppliedTopology.versionHash` keeps naming only complete
+/// applies.
 public struct ApplyAttempt: Sendable, Equatable {
     public var topologyId: String
     public var versionHash: String

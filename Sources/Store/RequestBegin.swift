@@ -1,4 +1,4 @@
-/// What `TopologyStore.beginRequest` found for a request id (wire protocol §5, safe retries).
+/// What `TopologyStore.beginRequest` found for a request id (safe retries: docs/wire-protocol.md#delivery).
 public enum RequestBegin: Sendable, Equatable {
     /// First time this id is seen: it is now recorded as running and the caller executes the request.
     case new

@@ -131,7 +131,7 @@ enum StoreSchema {
 
     /// Copies the row DECNET's `current()` would report (the first by rowid) verbatim. A marker row with an empty
     /// hash (DECNET's later `record_error` upsert after a failed first apply) names no completely applied hash, so it
-    /// becomes the `attempt` row instead (deviation #5).
+    /// becomes the `attempt` row instead (docs/deviations.md#attempts).
     private static func carrySeedRow(_ connection: Connection, operation: String) throws(StoreError) {
         let select = """
             SELECT CAST(applied_version_hash AS TEXT) = '' FROM \(seedTable) ORDER BY rowid LIMIT 1

@@ -1,8 +1,8 @@
 import DecnetJSON
 
 /// The applied topology and the last failed attempt: DECNET's store rules (one topology per agent, idempotent
-/// re-put, errors annotate the applied row, clearing is idempotent) plus deviation #5 (failed applies are kept as
-/// the `attempt`, so `versionHash` only ever names a hash applied completely).
+/// re-put, errors annotate the applied row, clearing is idempotent) plus docs/deviations.md#attempts (failed applies
+/// are kept as the `attempt`, so `versionHash` only ever names a hash applied completely).
 extension TopologyStore {
     /// The applied topology, or `nil` when the agent is idle.
     public func current() throws(StoreError) -> AppliedTopology? {

@@ -1,7 +1,7 @@
 import DecnetJSON
 
-/// Request results for safe retries (wire protocol §5): a request id seen before with the same content is answered
-/// from here and never executed twice, across agent restarts.
+/// Request results for safe retries (docs/wire-protocol.md#delivery): a request id seen before with the same content
+/// is answered from here and never executed twice, across agent restarts.
 ///
 /// The fingerprint is the caller's hash of the canonical request without its `id`; the store only keeps and compares
 /// it (byte for byte). A row is `running` until `finishRequest` stores its `result` envelope.

@@ -10,8 +10,9 @@ import Synchronization
 /// The agent's local SQLite store (`<state dir>/agent.db`): the applied topology, the last failed apply attempt,
 /// request results for safe retries, and metadata.
 ///
-/// It is a cache, never a source of truth, and nothing reads it at start-up to re-apply anything (decnet-topology
-/// §8.4): opening only migrates the schema and marks requests a crashed process left running as interrupted.
+/// It is a cache, never a source of truth, and nothing reads it at start-up to re-apply anything (as at DECNET: no
+/// re-apply from the cache at boot, docs/deviations.md#contract): opening only migrates the schema and marks
+/// requests a crashed process left running as interrupted.
 ///
 /// Thread safety: the one SQLite connection, its cached statements and the parsed-blob memo (`StoreState`) are
 /// reached only inside `state.withLock` (a `Mutex`), so at most one thread uses them at a time; that invariant is

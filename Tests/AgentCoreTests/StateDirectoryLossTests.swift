@@ -7,9 +7,9 @@ import TestSupport
 import Testing
 import Topology
 
-/// The state directory removed, restored and replaced under a running agent core (docs/reliability.md, "A hostile
-/// or broken host"): reported in `state`, apply and teardown refused `state_unavailable` without touching the
-/// runtime, the store re-opened and the lock re-taken once a folder is back.
+/// The state directory removed, restored and replaced under a running agent core (docs/reliability.md#state-folder):
+/// reported in `state`, apply and teardown refused `state_unavailable` without touching the runtime, the store
+/// re-opened and the lock re-taken once a folder is back.
 @Suite(.serialized) struct StateDirectoryLossTests {
     final class Agent: Sendable {
         let directory: String

@@ -6,8 +6,8 @@ import Testing
 
 @testable import DockerEngine
 
-/// The client against a daemon that hangs, trickles, or never stops talking (docs/reliability.md, "A hostile or
-/// broken host"): every request ends by its deadline, and no answer costs more than the configured caps.
+/// The client against a daemon that hangs, trickles, or never stops talking (docs/reliability.md#docker-hung): every
+/// request ends by its deadline, and no answer costs more than the configured caps.
 @Suite struct HostileDaemonTests {
     static func client(
         _ daemon: FakeDaemon, readTimeout: Duration = .seconds(60), requestTimeout: Duration = .seconds(60),

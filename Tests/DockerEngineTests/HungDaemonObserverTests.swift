@@ -7,8 +7,8 @@ import Topology
 @testable import DockerEngine
 
 /// The runtime's observation (what `state` and heartbeats carry) against a daemon that accepts connections but
-/// never answers, and one that freezes after answering for a while (docs/reliability.md, "A hostile or broken
-/// host"): observing never waits on Docker, and a frozen daemon is reported, not taken for a quiet one.
+/// never answers, and one that freezes after answering for a while (docs/reliability.md#docker-hung): observing
+/// never waits on Docker, and a frozen daemon is reported, not taken for a quiet one.
 @Suite struct HungDaemonObserverTests {
     /// A daemon that answers the version, the lists (empty) and an event subscription (a head, then silence) until
     /// `frozen` is set; from then on it reads requests and answers none.

@@ -44,7 +44,8 @@ enum KillPoint: String, CaseIterable, Sendable, CustomTestStringConvertible {
 }
 
 extension FaultTests {
-    /// Item 2: `kill -9` of the agent in each phase of an apply, then a restart with the same state directory.
+    /// `kill -9` of the agent in each phase of an apply, then a restart with the same state directory
+    /// (docs/reliability.md#agent-kill).
     @Suite("Agent killed in every apply phase")
     struct AgentKill {
         @Test(arguments: KillPoint.allCases)

@@ -1,10 +1,11 @@
 import DecnetJSON
 import Testing
 
-/// Issue 5's fault tests (items 1, 2, 5 and 6) with real processes: `decnet-master serve` and `decnet-agent run` as
-/// children of the test, on loopback with fresh CURVE keys, against the real dockerd. One test at a time: they
-/// create containers on a 2-core machine shared with other Docker tests, and they kill processes on purpose.
-/// Results are written up in docs/reliability.md (## Faults); lines starting `FAULT-MEASURE` carry the numbers.
+/// Fault tests with real processes (master and agent killed, a full or read-only state directory, duplicate and
+/// reordered requests): `decnet-master serve` and `decnet-agent run` as children of the test, on loopback with fresh
+/// CURVE keys, against the real dockerd. One test at a time: they create containers on a 2-core machine shared with
+/// other Docker tests, and they kill processes on purpose. Results are written up in docs/reliability.md#fault-tests
+/// (and the sections it links); lines starting `FAULT-MEASURE` carry the numbers.
 @Suite("Fault tests with real processes", .serialized, .faultsNeedDocker)
 struct FaultTests {}
 

@@ -4,8 +4,8 @@ import TestSupport
 import Testing
 
 extension FaultTests {
-    /// Item 1: the master is killed with `kill -9` and restarted on the same ports and directory, while its agents
-    /// are idle and while one of them applies.
+    /// The master is killed with `kill -9` and restarted on the same ports and directory, while its agents are idle
+    /// and while one of them applies (docs/reliability.md#master-restart).
     @Suite("Master killed and restarted")
     struct MasterRestart {
         /// Three idle agents with the production reconnect settings (a random first interval of 1 to 5 s per

@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 extension FaultTests {
-    /// Item 1, the back-off: while the master stays down, the agent's connection attempts (its `connect(2)` calls
-    /// to the command port, seen with `strace` from outside) come further and further apart up to the ceiling.
+    /// The back-off after a master crash (docs/reliability.md#master-restart): while the master stays down, the
+    /// agent's connection attempts (its `connect(2)` calls to the command port, seen with `strace` from outside) come
+    /// further and further apart up to the ceiling.
     /// The production timers (1-5 s doubling to 60 s) would need minutes to reach the ceiling, so this agent runs
     /// with DECNET_RECONNECT_IVL_MS=500 and DECNET_RECONNECT_IVL_MAX_MS=4000: the same libzmq mechanism, scaled.
     @Suite("Reconnect back-off")

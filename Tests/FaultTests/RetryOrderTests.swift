@@ -3,8 +3,8 @@ import Foundation
 import Testing
 
 extension FaultTests {
-    /// Item 6: duplicate, reordered and very late requests, sent by a bare wire master (``WireMaster``) exactly as
-    /// a test orders them, to a real agent process on the real dockerd.
+    /// Duplicate, reordered and very late requests, sent by a bare wire master (``WireMaster``) exactly as a test
+    /// orders them, to a real agent process on the real dockerd (docs/reliability.md#duplicate-requests).
     @Suite("Duplicate, reordered and late requests")
     struct RetryOrder {
         @Test func answeredFromTheStoreNeverExecutedTwice() async throws {

@@ -5,8 +5,8 @@ import TestSupport
 import Testing
 
 extension FaultTests {
-    /// Item 5: the agent's state directory on a small tmpfs in a private mount namespace, filled up right before
-    /// the apply records its result, or made read-only.
+    /// The agent's state directory on a small tmpfs in a private mount namespace, filled up right before the apply
+    /// records its result, or made read-only (docs/reliability.md#disk-full).
     @Suite(
         "State directory full or read-only",
         .enabled(
@@ -107,9 +107,10 @@ extension FaultTests {
             }
         }
 
-        /// A first apply (nothing applied before) whose record cannot be written: deviation #12 wants a failed
-        /// first apply to leave nothing, so the agent removes what it created; the result says `internal`/`record`
-        /// and a retry of the id gets the same answer from memory. Once space is back a new apply succeeds.
+        /// A first apply (nothing applied before) whose record cannot be written: docs/deviations.md#failed-first-apply
+        /// wants a failed first apply to leave nothing, so the agent removes what it created; the result says
+        /// `internal`/`record` and a retry of the id gets the same answer from memory. Once space is back a new apply
+        /// succeeds.
         @Test func diskFullWhileRecordingAFirstApply() async throws {
             try await FaultWorld.run { world in
                 let agentID = "disk-full-first"

@@ -3,8 +3,9 @@ import Foundation
 import TestSupport
 import ZeroMQ
 
-/// A bare master speaking the wire protocol (wire-protocol.md §1-§3): a CURVE ROUTER for commands and a CURVE SUB
-/// for heartbeats on loopback, with ZAP over an allow-list folder, recording every envelope received byte for byte.
+/// A bare master speaking the wire protocol (docs/wire-protocol.md#sockets, docs/wire-protocol.md#keys,
+/// docs/wire-protocol.md#identity): a CURVE ROUTER for commands and a CURVE SUB for heartbeats on loopback, with ZAP
+/// over an allow-list folder, recording every envelope received byte for byte.
 ///
 /// The real master de-duplicates: a second submit of an id in flight is attached to the first and never reaches the
 /// agent. To show what the agent itself does with duplicates, reordering and late retries, this master sends

@@ -10,8 +10,8 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
         /// every table of the store, the runtime and the state directory stay exactly as they were.
         case nothing
         /// Admitted as a request and refused by the apply path (`hash_mismatch`, `invalid_topology`, `conflict`):
-        /// its request row is stored and the failure may be the new `attempt` row (deviation #5), but the applied
-        /// row, the runtime and the files stay as they were.
+        /// its request row is stored and the failure may be the new `attempt` row (docs/deviations.md#attempts), but
+        /// the applied row, the runtime and the files stay as they were.
         case requestAndAttempt
     }
 

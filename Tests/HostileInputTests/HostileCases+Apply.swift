@@ -36,8 +36,9 @@ extension HostileCases {
         .refusedApply("topology id with a NUL", Frames.apply(id: "i8", Frames.topology(id: "5d8\u{0}934e")), .invalidTopology, id: "i8", issue: "NAME_UNSAFE"),
     ]
 
-    /// Topology ids that apply accepts although a teardown naming them is refused (`bad_request`): only the first 8
-    /// characters are checked at apply. Expected to be refused; see `HostileTableTests.topologyIDsTeardownRefuses`.
+    /// Topology ids whose first 8 characters are safe in Docker names but that a teardown refuses (`bad_request`):
+    /// apply checks the whole id with the same rule and refuses them too; see
+    /// `HostileTableTests.topologyIDsThatTeardownRefusesAreRefusedByApplyToo`.
     static let idsTeardownRefuses: [JSONValue] = [
         "5d81934e/../../x", .string(JSONString("5d81934e" + Frames.long("a", 292))), ".5d81934e-4a18", "5d81934e x",
     ]

@@ -97,10 +97,10 @@ struct HostileTableTests {
         }
     }
 
-    /// Apply checks only the first 8 characters of `topology.id` (the part Docker names use), while a teardown must
-    /// name an id of 1 to 128 characters of `A-Z a-z 0-9 . _ -` not starting with `.`: a topology applied under such
-    /// an id (on an empty agent, or with `supersede`) can then never be torn down by its id. Reported; the known
-    /// issue makes this test fail once apply refuses these ids, as it should.
+    /// A teardown must name an id of 1 to 128 characters of `A-Z a-z 0-9 . _ -` not starting with `.`, and apply
+    /// checks the whole `topology.id` with the same rule (not only the first 8 characters Docker names use), so every
+    /// id a teardown refuses is refused by apply too and nothing runs: whatever is applied can be torn down by its id
+    /// (docs/reliability.md#name-refusals).
     @Test(arguments: HostileCases.idsTeardownRefuses)
     func topologyIDsThatTeardownRefusesAreRefusedByApplyToo(_ id: JSONValue) async throws {
         try await HostileAgent.withAgent(baseline: false) { agent in
@@ -116,8 +116,9 @@ struct HostileTableTests {
 
     /// Decky names are checked one by one, but a service container is named `<decky>-<service>` without the topology
     /// prefix, so a decky called `decnet_t_<id8>_b` with ssh and a decky called `b-ssh` both want the container
-    /// `decnet_t_<id8>_b-ssh`: the second silently replaces the first (the in-memory runtime keeps one, and Docker's
-    /// recreate would do the same). Reported; expected to be refused before any Docker call.
+    /// `decnet_t_<id8>_b-ssh`: the second would silently replace the first (the in-memory runtime would keep one, and
+    /// Docker's recreate would do the same). Apply refuses the collision (`NAME_COLLISION`) before any Docker call
+    /// (docs/deviations.md#docker-name-safety).
     @Test func twoDeckiesWhoseContainersShareADockerNameAreRefused() async throws {
         try await HostileAgent.withAgent(baseline: false) { agent in
             var hostile = Frames.topology(decky: 0, name: "decnet_t_5d81934e_b")

@@ -8,8 +8,9 @@ import Testing
 import Topology
 import ZeroMQ
 
-/// Item 9 on the agent's side: it accepts no connection at all (it listens on nothing and only completes a CURVE
-/// handshake with the master key it pins), its files are private, and its logs never carry a secret key.
+/// The agent's side of docs/reliability.md#peers and docs/reliability.md#secrets: it accepts no connection at all
+/// (it listens on nothing and only completes a CURVE handshake with the master key it pins), its files are private,
+/// and its logs never carry a secret key.
 /// The master's refusal to start without its ZAP handler is tested in MasterTests (MasterSecurityTests).
 @Suite("Agent security", .serialized)
 struct SecurityTests {

@@ -3,9 +3,9 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Issue 5 item 10, the CI-sized run: `scripts/load-test.sh 200 20` with this build's binaries (one master, 200
-/// simulated CURVE agents heartbeating every second for 20 s, then a master kill -9 and restart). The full
-/// 1,000-agent run is recorded in docs/reliability.md.
+/// The CI-sized load run: `scripts/load-test.sh 200 20` with this build's binaries (one master, 200 simulated CURVE
+/// agents heartbeating every second for 20 s, then a master kill -9 and restart). The full 1,000-agent run is
+/// recorded in docs/reliability.md#load.
 @Suite(.serialized)
 struct LoadTestTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -3,8 +3,9 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Issue 5 item 4: the agent behind a NAT that only lets it dial out; the link cut for longer than the ZMTP
-/// heartbeat timeout, then healed. Real `decnet-master serve` and `decnet-agent run` in namespaces made here.
+/// The agent behind a NAT that only lets it dial out; the link cut for longer than the ZMTP heartbeat timeout, then
+/// healed (docs/reliability.md#nat-partition). Real `decnet-master serve` and `decnet-agent run` in namespaces made
+/// here.
 @Suite(
     .serialized,
     .enabled(

@@ -2,8 +2,9 @@
 import DecnetJSON
 import Testing
 
-/// DECNET's store rules (decnet-tests §F) plus deviations #5 and #8: one topology per agent, idempotent re-put,
-/// errors annotate the applied row, clear is idempotent, failed applies live in `attempt`.
+/// DECNET's store rules (one topology per agent, idempotent re-put, errors annotate the applied row, clear is
+/// idempotent) plus docs/deviations.md#attempts (failed applies live in `attempt`) and docs/deviations.md#supersede
+/// (the store still refuses another topology, naming the applied id; superseding tears the old one down first).
 @Suite("Applied topology and attempts")
 struct AppliedRowTests {
     @Test func idleByDefault() throws {
@@ -114,7 +115,7 @@ struct AppliedRowTests {
         #expect(row.lastError == nil)
     }
 
-    /// Deviation #5: no marker row; a failed first apply is an attempt and the applied state stays idle.
+    /// docs/deviations.md#attempts: no marker row; a failed first apply is an attempt and the applied state stays idle.
     @Test func recordErrorWithoutAppliedRowChangesNothing() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -2,7 +2,8 @@
 import Foundation
 import Testing
 
-/// decnet-tests §G: the store is a cache with no replay path, and opening it never rewrites what it holds.
+/// As at DECNET, the store is a cache with no replay path (nothing re-applies from it at boot:
+/// docs/deviations.md#contract), and opening it never rewrites what it holds.
 @Suite("No auto-restore")
 struct NoAutoRestoreTests {
     static let storeSources = URL(fileURLWithPath: #filePath)

@@ -3,7 +3,7 @@ import DecnetJSON
 import Foundation
 import Testing
 
-/// Request results for safe retries (wire protocol §5).
+/// Request results for safe retries (docs/wire-protocol.md#delivery).
 @Suite("Request results")
 struct RequestResultTests {
     static let okResult: JSONValue = [

@@ -1,6 +1,7 @@
 import DecnetJSON
 
-/// The 27 registered, non-fleet-singleton service names of the seed (spec §3.3); `sniffer` is deliberately absent.
+/// The 27 registered, non-fleet-singleton service names of the seed (DECNET's service plugins, docs/catalog.md);
+/// `sniffer` is deliberately absent.
 enum KnownServices {
     static let names: Set<JSONString> = Set(
         [

@@ -2,8 +2,8 @@ import DecnetJSON
 import Testing
 import Topology
 
-/// Deviation #3: where DECNET's Python raises, one MALFORMED per location (RFC 6901 pointer), and the rest of the
-/// rules still run; where Python copes, no MALFORMED.
+/// docs/deviations.md#malformed-issues: where DECNET's Python raises, one MALFORMED per location (RFC 6901 pointer),
+/// and the rest of the rules still run; where Python copes, no MALFORMED.
 @Suite("MALFORMED instead of Python crashes")
 struct MalformedTests {
     @Test func documentThatIsNotAnObject() {

@@ -2,7 +2,7 @@ import DecnetJSON
 import Topology
 
 extension DockerTopologyRuntime {
-    /// Creates or reuses one bridge per LAN, in plan order (deviation #9).
+    /// Creates or reuses one bridge per LAN, in plan order (docs/deviations.md#exact-bridge-reuse).
     ///
     /// A network is reused only when its name matches exactly, it carries this topology's label, and its driver,
     /// first subnet and internal flag all match. A network of ours that differs is emptied (its endpoints

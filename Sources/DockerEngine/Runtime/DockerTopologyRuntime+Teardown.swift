@@ -3,8 +3,9 @@ import Synchronization
 import Topology
 
 extension DockerTopologyRuntime {
-    /// Removes everything labelled with `topologyID` (deviation #7): containers (service containers before their
-    /// bases), then networks (those named in `teardownOrder` first, in that order, then any other with the label).
+    /// Removes everything labelled with `topologyID` (docs/deviations.md#teardown-by-label): containers (service
+    /// containers before their bases), then networks (those named in `teardownOrder` first, in that order, then any
+    /// other with the label).
     /// Needs no stored topology; objects already gone are fine, so a second teardown removes nothing and succeeds.
     func removeTopology(
         _ topologyID: String, teardownOrder: [String], progress: @escaping @Sendable (RuntimeProgress) -> Void

@@ -2,7 +2,8 @@ import DecnetJSON
 import Topology
 
 /// The `TopologyRuntime` that drives a real Docker Engine over its unix socket, with the semantics of
-/// `docker compose up --build -d --always-recreate-deps` for everything the composer emits (deviation #10).
+/// `docker compose up --build -d --always-recreate-deps` for everything the composer emits
+/// (docs/deviations.md#engine-api).
 ///
 /// Everything it makes carries the `decnet.topology.id` label; teardown and observation find objects by that label
 /// only, and objects without it are never changed. Call ``run()`` from the daemon's task group to keep

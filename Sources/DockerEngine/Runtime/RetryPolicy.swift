@@ -1,5 +1,5 @@
-/// How the runtime retries one Docker operation that failed transiently (deviation #14): the seed's policy of three
-/// attempts, 5 s then 10 s apart, applied per operation instead of per compose run.
+/// How the runtime retries one Docker operation that failed transiently (docs/deviations.md#retries-per-operation):
+/// the seed's policy of three attempts, 5 s then 10 s apart, applied per operation instead of per compose run.
 ///
 /// Only ``DockerError/isTransient`` failures are retried (an unreachable daemon, a timeout, a 5xx that is not a missing
 /// or refused image); everything else is reported at once. Tests inject millisecond delays.

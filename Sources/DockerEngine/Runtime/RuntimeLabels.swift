@@ -4,7 +4,8 @@ import Topology
 /// The labels the runtime puts on Docker objects and finds them by.
 ///
 /// `decnet.topology.*` come from the composer (containers) or from here (networks); the `com.docker.compose.*` ones
-/// make `docker compose -p decnet-topo-<id8> ps` see the containers as its own (deviation #10).
+/// make `docker compose -p decnet-topo-<id8> ps` see the containers as its own
+/// (docs/deviations.md#labels-and-project-names).
 public enum RuntimeLabels {
     /// The topology an object belongs to: the only label teardown and observation trust.
     public static let topologyID = "decnet.topology.id"

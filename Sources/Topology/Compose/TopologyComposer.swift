@@ -1,7 +1,8 @@
 import DecnetJSON
 
 /// Turns a hydrated topology into a `ComposePlan`, following DECNET's `generate_topology_compose` rule for rule
-/// (spec §4), plus the topology labels DECNET added later (§4.6).
+/// (docs/deviations.md#contract), plus the topology labels DECNET added later
+/// (docs/deviations.md#labels-and-project-names).
 ///
 /// Each decky becomes a base container holding its LAN addresses (`sleep infinity`, `NET_ADMIN`, IP forwarding and
 /// host port publications when it forwards L3), followed by one container per catalog service sharing the base's
