@@ -71,8 +71,10 @@ actor PrivateDockerDaemon {
             try? await Task.sleep(for: .milliseconds(50))
         }
         if process.isRunning {
+            // Bounded even then: a daemon stuck in the kernel must fail the test, not hang the whole run.
             kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            let killed = ContinuousClock.now + .seconds(30)
+            while process.isRunning && ContinuousClock.now < killed { try? await Task.sleep(for: .milliseconds(50)) }
         }
     }
 
@@ -85,7 +87,8 @@ actor PrivateDockerDaemon {
         let deadline = ContinuousClock.now + timeout
         while Self.alive(target) && ContinuousClock.now < deadline { usleep(20_000) }
         if Self.alive(target) { kill(target, SIGKILL) }
-        while Self.alive(target) { usleep(20_000) }
+        let killed = ContinuousClock.now + .seconds(30)
+        while Self.alive(target) && ContinuousClock.now < killed { usleep(20_000) }
     }
 
     /// Whether `pid` is a process that has not exited (a zombie waiting to be reaped has).
@@ -101,7 +104,9 @@ actor PrivateDockerDaemon {
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/bash")
         shell.arguments = [
-            "-c", "set -o pipefail; docker save \"$1\" | docker -H \"unix://$2\" load", "load", image,
+            // Bounded: a daemon that never finishes the load fails the test instead of hanging the run.
+            "-c", "set -o pipefail; timeout 120 docker save \"$1\" | timeout 120 docker -H \"unix://$2\" load", "load",
+            image,
             socketPath,
         ]
         var environment = ProcessInfo.processInfo.environment
