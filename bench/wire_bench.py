@@ -3,7 +3,7 @@
 memory, ours next to the floor and the HTTPS anchor.
 
 Steps, each bounded in time:
-  1. a pyzmq master (tests/python/wire_master.py: ROUTER + SUB, ThreadAuthenticator) and the real
+  1. a pyzmq master (interop/wire_master.py: ROUTER + SUB, ThreadAuthenticator) and the real
      `decnet-agent run` (release build); VmRSS/VmHWM idle after start;
   2. apply a generated 20-decky topology (20 bases + 40 services: ssh + http, unique subnets) to the real dockerd;
      VmRSS/VmHWM after it; the agent's state body after the apply is the body everybody answers with;
@@ -30,7 +30,7 @@ import time
 import zmq
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "python"))
+sys.path.insert(0, str(ROOT / "interop"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import https_state  # noqa: E402

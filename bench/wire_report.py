@@ -22,7 +22,7 @@ TARGETS = [("ours", "decnet-agent run (release), pyzmq ROUTER master"),
 
 WIRE_INTRO = """`scripts/bench-wire.sh [REQUESTS] [ROUNDS]` (default 2,000 requests, 5 rounds): `state` round trips on
 loopback, sequential and with 16 in flight. One Python client measures every server: the master side is a pyzmq
-ROUTER (CURVE server, ZAP through pyzmq's ThreadAuthenticator, `tests/python/wire_master.py`) for ours and the floor,
+ROUTER (CURVE server, ZAP through pyzmq's ThreadAuthenticator, `interop/wire_master.py`) for ours and the floor,
 and keep-alive `http.client` connections presenting a client certificate (one per worker thread) for HTTPS. Rounds
 are interleaved (ours, ours with `ping`, floor, HTTPS, again); the table shows the median over rounds of each
 round's p50, p99 and req/s, and the CPU time per request of the server process (all its threads, from

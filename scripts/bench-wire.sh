@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `state` round trips over CURVE on loopback and the agent's memory, ours side by side with the anchors:
-#   ours  the real `decnet-agent run` (release build) driven by a pyzmq ROUTER master (tests/python/wire_master.py)
+#   ours  the real `decnet-agent run` (release build) driven by a pyzmq ROUTER master (interop/wire_master.py)
 #   (a)   the floor: a pyzmq DEALER echo over CURVE answering the same state body (bench/wire_floor.py)
 #   (b)   uvicorn + FastAPI over HTTPS with client certificates, same body (bench/https_state.py)
 #   seed  the seed agent's 56 state req/s and 75 MiB, as stated in the issue (not measured here)

@@ -8,7 +8,7 @@ the surrogates, what CPython 3.11 does with what this Swift toolchain says, and 
 * Sources/Topology/Compose/PythonUnicode+Table.swift: the code points where the two differ, with CPython's
   behaviour (the Swift build never needs Python);
 * Tests/Fixtures/python311_unicode.json: CPython 3.11's behaviour for every code point, as compact ranges, so the
-  Swift tests can check the emulation over the whole code space (tests/python/test_python_unicode.py checks that
+  Swift tests can check the emulation over the whole code space (interop/test_python_unicode.py checks that
   fixture against the running CPython).
 
 Three properties per code point: lower() of the one-character string; isprintable(); and the class that decides

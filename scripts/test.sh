@@ -23,8 +23,8 @@ bounded_phase 2700 "$logs/swift-test.log" swift test --skip-build --no-parallel
 # A bounded libFuzzer run over decoder, JSON, hash, validator, composer (docs/reliability.md).
 bounded_phase 1500 "$logs/fuzz.log" bash scripts/fuzz.sh --ci
 
-if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then
+if [ -d interop ] && ls interop/test_*.py >/dev/null 2>&1; then
   log "python interop tests"
   # Every test has its own bound too (pytest-timeout): a hung one fails with its stack, the others still run.
-  bounded_phase 1800 "$logs/pytest.log" python3 -m pytest -q -o timeout=300 tests/python
+  bounded_phase 1800 "$logs/pytest.log" python3 -m pytest -q -o timeout=300 interop
 fi

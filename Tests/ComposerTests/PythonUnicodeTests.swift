@@ -46,7 +46,7 @@ struct PythonUnicodeTests {
 
     /// For every code point but the surrogates, `lower()`, `isprintable()` and the Final_Sigma case class equal
     /// CPython 3.11's, as recorded in `python311_unicode.json` (scripts/gen-python-unicode.py writes it;
-    /// tests/python/test_python_unicode.py checks it against the running CPython).
+    /// interop/test_python_unicode.py checks it against the running CPython).
     @Test func everyCodePointAgreesWithCPython311() throws {
         let fixture = try Fixtures.json("python311_unicode.json")
         func ints(_ v: JSONValue) -> [Int] { (v.arrayValue ?? []).compactMap(\.intValue) }

@@ -1,13 +1,13 @@
 import DecnetJSON
 import Foundation
 
-/// Validates messages against `schemas/` with Python's `jsonschema` (tests/python/schema_check.py).
+/// Validates messages against `schemas/` with Python's `jsonschema` (interop/schema_check.py).
 public enum SchemaCheck {
     public static let script: String = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // TestSupport
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // package root
-        .appendingPathComponent("tests/python/schema_check.py").path
+        .appendingPathComponent("interop/schema_check.py").path
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String

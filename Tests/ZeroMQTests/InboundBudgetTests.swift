@@ -3,7 +3,7 @@ import Testing
 @testable import ZeroMQ
 
 /// The inbound byte budget's accounting (docs/security.md#resources). The budget on the master's real sockets, under a
-/// flood of 16 MiB envelopes, is attacked over CURVE in tests/python/test_trust_boundaries.py.
+/// flood of 16 MiB envelopes, is attacked over CURVE in interop/test_trust_boundaries.py.
 @Suite struct InboundBudgetTests {
     func message(_ bytes: Int, key: String, fd: Int32 = 5) -> ZMQMessage {
         ZMQMessage(frames: [[UInt8](repeating: 0, count: bytes)], userId: key, peerAddress: nil, sourceDescriptor: fd)

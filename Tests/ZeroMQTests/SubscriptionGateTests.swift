@@ -3,7 +3,7 @@ import Testing
 @testable import ZeroMQ
 
 /// The subscription gate's accounting (docs/security.md#resources). The gate on a real XPUB, cutting a monitor that
-/// floods subscriptions, is attacked over CURVE in tests/python/test_trust_boundaries.py.
+/// floods subscriptions, is attacked over CURVE in interop/test_trust_boundaries.py.
 @Suite struct SubscriptionGateTests {
     func message(_ flag: UInt8, _ topic: String, key: String? = "K", fd: Int32? = 7) -> ZMQMessage {
         ZMQMessage(frames: [[flag] + Array(topic.utf8)], userId: key, peerAddress: nil, sourceDescriptor: fd)

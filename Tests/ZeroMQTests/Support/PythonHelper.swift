@@ -1,7 +1,7 @@
 import Foundation
 import TestSupport
 
-/// Runs `tests/python/zmq_certs_helper.py` (pyzmq) for the interop tests. pyzmq is installed by `scripts/test.sh`;
+/// Runs `interop/zmq_certs_helper.py` (pyzmq) for the interop tests. pyzmq is installed by `scripts/test.sh`;
 /// when it is missing the tests fail with that message rather than skip.
 enum PythonHelper {
     static let script: String = URL(fileURLWithPath: #filePath)
@@ -9,7 +9,7 @@ enum PythonHelper {
         .deletingLastPathComponent()  // ZeroMQTests
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // package root
-        .appendingPathComponent("tests/python/zmq_certs_helper.py").path
+        .appendingPathComponent("interop/zmq_certs_helper.py").path
 
     struct Failure: Error, CustomStringConvertible {
         let description: String

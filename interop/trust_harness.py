@@ -34,7 +34,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 import agent_process
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN_DIR = pathlib.Path(os.environ.get("DECNET_BIN_DIR", ROOT / ".build" / "debug"))
 LOOPBACK = "127.0.0.1"
 REQUEST_TYPES = {"apply", "teardown", "state", "ping"}

@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="the fixture records CPython 3.11")
 
 

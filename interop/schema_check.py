@@ -13,7 +13,7 @@ import sys
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-SCHEMAS = pathlib.Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = pathlib.Path(__file__).resolve().parents[1] / "schemas"
 
 
 def load_registry():

@@ -12,7 +12,7 @@ import secrets
 import subprocess
 import uuid
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "topology.json"
 TOPOLOGY_LABEL = "decnet.topology.id"
 

@@ -8,7 +8,7 @@ from jsonschema import Draft202012Validator
 
 import schema_check
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 REGISTRY, BY_NAME = schema_check.load_registry()
 HASH = "0259fb69" + "0" * 56
 STATE = {"topology_id": "t-1", "applied_version_hash": HASH, "applied_at": 1776749115, "last_error": None,
