@@ -1,9 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Linux only (Debian 12 is what it is built, tested and packaged on): the code uses Glibc, /proc, epoll-backed
+// libzmq and the Docker Engine's unix socket. SwiftPM cannot name Linux as the only platform, so no `platforms`
+// entry claims another.
 let package = Package(
     name: "decnet-agent",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "decnet-agent", targets: ["AgentWorker"]),
         .executable(name: "decnet-master", targets: ["MasterCLI"]),
