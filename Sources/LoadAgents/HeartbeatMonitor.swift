@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 import Foundation
 import Synchronization
@@ -93,15 +94,15 @@ final class HeartbeatMonitor: Sendable {
     }
 
     private func record(_ message: ZMQMessage, at now: Int64, wallMillis: Int64) {
-        guard message.frames.count == 2, let envelope = try? JSONParser.parse(message.frames[1]),
-            let agent = envelope["agent_id"]?.stringValue, let seq = envelope["seq"]?.intValue,
-            let boot = envelope["boot_id"]?.stringValue,
-            message.frames[0] == Array("hb.\(agent)".utf8)
+        guard message.frames.count == 2, case .object(let envelope)? = try? JSONParser.parse(message.frames[1]),
+            let heartbeat = try? Heartbeat(envelope), !heartbeat.agentID.isEmpty,
+            message.frames[0] == Array(WireProtocol.heartbeatTopic(heartbeat.agentID).utf8)
         else {
             counts.withLock { $0.malformed += 1 }
             return
         }
-        let sentAt = envelope["sent_at"]?.integerValue?.int64Value
+        let (agent, seq, boot) = (heartbeat.agentID, heartbeat.seq, heartbeat.bootID)
+        let sentAt: Int64? = envelope["sent_at"] == nil ? nil : Int64(heartbeat.sentAtMillis)
         counts.withLock { state in
             state.receipts[agent, default: []].append(Receipt(seq: seq, at: now))
             state.bootIDs[agent, default: []].insert(boot)

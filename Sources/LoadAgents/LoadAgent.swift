@@ -151,18 +151,23 @@ final class LoadAgent: Sendable {
     /// The answer to a request: `state` and `ping` as a real agent answers them; anything else is refused, since a
     /// simulated agent has no runtime.
     func answer(_ frame: [UInt8]) -> JSONValue? {
-        guard let request = try? JSONParser.parse(frame), let id = request["id"]?.stringValue else { return nil }
-        switch request["type"]?.stringValue {
-        case "state":
+        let request: Request
+        switch RequestDecoder().decode(frame) {
+        case .success(let decoded): request = decoded
+        case .failure(let rejected): return Messages.failure(id: rejected.id, error: rejected.error)
+        }
+        let id = request.id
+        switch request.body {
+        case .state:
             return Messages.result(id: id, body: LoadAgent.idleState)
-        case "ping":
+        case .ping:
             return Messages.result(
                 id: id,
                 body: [
                     "agent_id": .string(JSONString(self.id)), "boot_id": .string(JSONString(bootID)),
                     "agent_version": .string(JSONString(LoadAgent.version)),
                 ])
-        default:
+        case .apply, .teardown:
             return Messages.failure(id: id, error: AgentError(.internal, "load-agents simulates no runtime"))
         }
     }

@@ -13,19 +13,17 @@ public struct FleetView: Sendable {
 
     /// A hello: the agent (re)connected. Returns false when required members are missing or of the wrong type.
     public mutating func hello(agentID: String, envelope: JSONObject, now: Int64) -> Bool {
-        guard case .string(let boot)? = envelope["boot_id"], case .string(let version)? = envelope["agent_version"],
-            case .object? = envelope["state"]
-        else { return false }
+        guard let hello = try? Hello(envelope) else { return false }
         var record = records[agentID] ?? AgentRecord(agentID: agentID)
         record.connected = true
         record.disconnectReason = nil
         record.connections += 1
-        record.bootID = boot.value
-        record.agentVersion = version.value
-        record.protocols = envelope["protocols"]?.arrayValue?.compactMap(\.intValue) ?? []
-        record.capabilities = envelope["capabilities"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        record.bootID = hello.bootID
+        record.agentVersion = hello.agentVersion
+        record.protocols = hello.protocols
+        record.capabilities = hello.capabilities
         record.helloAt = now
-        record.state = envelope["state"]
+        record.state = hello.state
         record.lastSeenAt = now
         records[agentID] = record
         return true
@@ -34,13 +32,12 @@ public struct FleetView: Sendable {
     /// A heartbeat: updates the state and the sequence bookkeeping. Returns the number of heartbeats this one
     /// shows missing (0 normally), or `nil` when required members are missing or of the wrong type.
     public mutating func heartbeat(agentID: String, envelope: JSONObject, now: Int64) -> Int? {
-        guard case .string(let boot)? = envelope["boot_id"], let seq = envelope["seq"]?.intValue,
-            WireLimits.sequence.contains(seq), case .object? = envelope["state"]
-        else { return nil }
+        guard let heartbeat = try? Heartbeat(envelope) else { return nil }
+        let seq = heartbeat.seq
         var record = records[agentID] ?? AgentRecord(agentID: agentID)
         var info = record.heartbeat
         var missing = 0
-        if var current = info, current.bootID == boot.value {
+        if var current = info, current.bootID == heartbeat.bootID {
             if seq > current.seq {
                 missing = seq - current.seq - 1
                 current.seq = seq
@@ -55,19 +52,19 @@ public struct FleetView: Sendable {
             // were sent before anyone listened.
             missing = info == nil ? 0 : seq - 1
             info = AgentRecord.HeartbeatInfo(
-                receivedAt: now, seq: seq, sentAt: nil, intervalMillis: nil, bootID: boot.value,
+                receivedAt: now, seq: seq, sentAt: nil, intervalMillis: nil, bootID: heartbeat.bootID,
                 count: info?.count ?? 0,
                 gaps: (info?.gaps ?? 0).addingSaturating(missing), outOfOrder: info?.outOfOrder ?? 0)
         }
         info!.receivedAt = now
         info!.count += 1
-        info!.sentAt = envelope["sent_at"]?.integerValue?.int64Value
-        info!.intervalMillis = envelope["interval_ms"]?.intValue.map(WireLimits.clampInterval)
+        info!.sentAt = envelope["sent_at"] == nil ? nil : Int64(heartbeat.sentAtMillis)
+        info!.intervalMillis = envelope["interval_ms"] == nil ? nil : WireLimits.clampInterval(heartbeat.intervalMillis)
         record.heartbeat = info
-        record.state = envelope["state"]
-        record.running = envelope["running"] ?? .null
-        if record.bootID == nil { record.bootID = boot.value }
-        if let version = envelope["agent_version"]?.stringValue { record.agentVersion = version }
+        record.state = heartbeat.state
+        record.running = heartbeat.running?.jsonValue ?? .null
+        if record.bootID == nil { record.bootID = heartbeat.bootID }
+        if !heartbeat.agentVersion.isEmpty { record.agentVersion = heartbeat.agentVersion }
         record.heard(now: now)
         records[agentID] = record
         return missing

@@ -82,8 +82,9 @@ extension MasterCore {
             await deliver(admitted.envelope, for: key)
         case .finished:
             counters.results += 1
-            let status = admitted.envelope["status"]?.intValue ?? 0
-            if type == .state, status == 200, let body = admitted.envelope["body"] {
+            let result = try? ResultMessage(admitted.envelope)
+            let status = result?.status ?? 0
+            if type == .state, case .success(let body)? = result?.outcome {
                 fleet.state(agentID: admitted.agentID, state: body, now: now)
                 fleetChanged = true
             }

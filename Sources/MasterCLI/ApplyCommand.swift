@@ -1,3 +1,4 @@
+import AgentProtocol
 import ArgumentParser
 import CLISupport
 import DecnetJSON
@@ -25,10 +26,9 @@ struct ApplyCommand: AsyncParsableCommand {
     func run() async throws {
         let hydrated = InputFile.readJSON(file)
         guard case .object = hydrated else { InputFile.fail("\(file): a hydrated topology is a JSON object") }
-        let request: JSONValue = [
-            "proto": 1, "type": "apply", "id": .string(JSONString(options.requestID)), "hydrated": hydrated,
-            "version_hash": .string(JSONString(CanonicalHash.hash(hydrated))), "supersede": .bool(supersede),
-        ]
-        try await options.send(request)
+        let request = OutgoingRequest(
+            id: options.requestID,
+            .apply(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated), supersede: supersede))
+        try await options.send(request.jsonValue)
     }
 }

@@ -1,3 +1,4 @@
+import AgentProtocol
 import ArgumentParser
 import DecnetJSON
 
@@ -9,6 +10,6 @@ struct StateCommand: AsyncParsableCommand {
     @OptionGroup var options: RequestOptions
 
     func run() async throws {
-        try await options.send(["proto": 1, "type": "state", "id": .string(JSONString(options.requestID))])
+        try await options.send(OutgoingRequest(id: options.requestID, .state).jsonValue)
     }
 }

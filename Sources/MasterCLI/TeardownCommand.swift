@@ -1,3 +1,4 @@
+import AgentProtocol
 import ArgumentParser
 import DecnetJSON
 
@@ -12,9 +13,6 @@ struct TeardownCommand: AsyncParsableCommand {
     var topologyID: String
 
     func run() async throws {
-        try await options.send([
-            "proto": 1, "type": "teardown", "id": .string(JSONString(options.requestID)),
-            "topology_id": .string(JSONString(topologyID)),
-        ])
+        try await options.send(OutgoingRequest(id: options.requestID, .teardown(topologyID: topologyID)).jsonValue)
     }
 }
