@@ -35,7 +35,9 @@ let package = Package(
         // File errors worded as the full Foundation words them (the agent links only FoundationEssentials).
         .target(name: "FileErrors", path: "Sources/FileErrors"),
         .target(name: "Topology", dependencies: ["DecnetJSON", "CSodium", "FileErrors"], path: "Sources/Topology"),
-        .target(name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite"], path: "Sources/Store"),
+        .target(
+            name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Store"),
 
         // Wire protocol v1: envelopes, error codes, request decoding (pure Swift).
         .target(name: "AgentProtocol", dependencies: ["DecnetJSON", "Topology"], path: "Sources/Protocol"),

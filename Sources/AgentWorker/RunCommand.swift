@@ -109,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
         let store: TopologyStore
         do {
             lock = try StateDirectoryGuard(stateDirectory: options.stateDirectory)
-            store = try TopologyStore(path: options.stateDirectory + "/" + TopologyStore.fileName)
+            store = try TopologyStore(path: options.stateDirectory + "/" + TopologyStore.fileName, logger: logger)
             lock.storeOpened()
         } catch {
             InputFile.fail("state directory \(options.stateDirectory): \(error)")
