@@ -69,6 +69,7 @@ let package = Package(
             name: "DockerEngine",
             dependencies: [
                 "DecnetJSON", "Topology", "FileErrors",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -131,7 +131,7 @@ struct RunCommand: AsyncParsableCommand {
                 client.configuration.socketPath,
             ])
         let runtime = DockerTopologyRuntime(
-            client: client, configuration: .init(stateDirectory: options.stateDirectory))
+            client: client, configuration: .init(stateDirectory: options.stateDirectory), logger: logger)
         var link = AgentLinkConfiguration(
             agentID: options.agentID, commandEndpoint: options.masterEndpoint,
             heartbeatEndpoint: options.heartbeatEndpoint, masterKey: master.publicKey, keys: keys)
