@@ -123,7 +123,7 @@ extension TopologyOperations {
             do {
                 _ = try await store.write { try $0.clear(topologyId: superseded.topologyId) }
             } catch {
-                // Not fatal: recording this apply replaces the applied row anyway.
+                // Left to the record step, which then refuses (`already_applied`): this line says why.
                 logger.warning("cannot clear the superseded topology from the store", metadata: [
                     "superseded_topology_id": "\(superseded.topologyId)", "error": "\(error)",
                 ])
