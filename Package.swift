@@ -126,7 +126,11 @@ let package = Package(
             path: "Sources/LoadAgents"),
 
         .target(
-            name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ", "DockerEngine"],
+            name: "TestSupport",
+            dependencies: [
+                "DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ", "DockerEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
         .testTarget(
@@ -143,13 +147,20 @@ let package = Package(
             name: "ProtocolTests", dependencies: ["AgentProtocol", "DecnetJSON", "TestSupport"],
             path: "Tests/ProtocolTests"),
         .testTarget(
-            name: "AgentCoreTests", dependencies: ["AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "Topology", "TestSupport"],
+            name: "AgentCoreTests",
+            dependencies: [
+                "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "Topology", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/AgentCoreTests"),
         .testTarget(
             name: "CLITests", dependencies: ["DecnetJSON", "TestSupport", "AgentWorker"], path: "Tests/CLITests"),
         .testTarget(
             name: "DockerRuntimeTests",
-            dependencies: ["DockerEngine", "Topology", "DecnetJSON", "TestSupport"], path: "Tests/DockerRuntimeTests"),
+            dependencies: [
+                "DockerEngine", "Topology", "DecnetJSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/DockerRuntimeTests"),
         .testTarget(
             name: "AgentTransportTests",
             dependencies: ["AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "ZeroMQ", "TestSupport"],
