@@ -37,7 +37,9 @@ let package = Package(
         // File errors worded as the full Foundation words them (the agent links only FoundationEssentials).
         .target(name: "FileErrors", path: "Sources/FileErrors"),
         .target(name: "Topology", dependencies: ["DecnetJSON", "CSodium", "FileErrors"], path: "Sources/Topology"),
-        .target(name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite"], path: "Sources/Store"),
+        .target(
+            name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Store"),
 
         // Wire protocol v1: envelopes, error codes, request decoding (pure Swift).
         .target(name: "AgentProtocol", dependencies: ["DecnetJSON", "Topology"], path: "Sources/Protocol"),
@@ -69,6 +71,7 @@ let package = Package(
             name: "DockerEngine",
             dependencies: [
                 "DecnetJSON", "Topology", "FileErrors",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -125,7 +128,11 @@ let package = Package(
             path: "Sources/LoadAgents"),
 
         .target(
-            name: "TestSupport", dependencies: ["DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ", "DockerEngine"],
+            name: "TestSupport",
+            dependencies: [
+                "DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ", "DockerEngine",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
         .testTarget(
@@ -142,13 +149,20 @@ let package = Package(
             name: "ProtocolTests", dependencies: ["AgentProtocol", "DecnetJSON", "TestSupport"],
             path: "Tests/ProtocolTests"),
         .testTarget(
-            name: "AgentCoreTests", dependencies: ["AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "Topology", "TestSupport"],
+            name: "AgentCoreTests",
+            dependencies: [
+                "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "Topology", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/AgentCoreTests"),
         .testTarget(
             name: "CLITests", dependencies: ["DecnetJSON", "TestSupport", "AgentWorker"], path: "Tests/CLITests"),
         .testTarget(
             name: "DockerRuntimeTests",
-            dependencies: ["DockerEngine", "Topology", "DecnetJSON", "TestSupport"], path: "Tests/DockerRuntimeTests"),
+            dependencies: [
+                "DockerEngine", "Topology", "DecnetJSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/DockerRuntimeTests"),
         .testTarget(
             name: "AgentTransportTests",
             dependencies: ["AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "ZeroMQ", "TestSupport"],

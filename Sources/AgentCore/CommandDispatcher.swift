@@ -184,9 +184,9 @@ public actor CommandDispatcher {
             }
             let outcome: Result<JSONValue, AgentError>
             switch request.body {
-            case .apply(let apply): outcome = await operations.apply(apply, progress: progress)
+            case .apply(let apply): outcome = await operations.apply(apply, requestID: id, progress: progress)
             case .teardown(let topologyID):
-                outcome = await operations.teardown(topologyID: topologyID, progress: progress)
+                outcome = await operations.teardown(topologyID: topologyID, requestID: id, progress: progress)
             case .state, .ping:
                 outcome = .failure(AgentError(.internal, "not a long-running request"))
             }
@@ -210,7 +210,14 @@ public actor CommandDispatcher {
         let at = now()
         do {
             _ = try await store.run { try $0.finishRequest(id: id, result: frame, at: at) }
-            _ = try? await store.run { try $0.prune(now: at) }
+            do {
+                _ = try await store.run { try $0.prune(now: at) }
+            } catch {
+                // Old results stay until the next prune succeeds; this one is stored.
+                var metadata: Logger.Metadata = ["request_id": "\(id)", "error": "\(error)"]
+                if let topologyID = Self.topologyID(of: request) { metadata["topology_id"] = "\(topologyID)" }
+                logger.warning("cannot prune old request results", metadata: metadata)
+            }
         } catch {
             logger.error("cannot store the result; retries are answered from memory", metadata: [
                 "request_id": "\(id)", "error": "\(error)",
@@ -221,6 +228,15 @@ public actor CommandDispatcher {
         running = nil
         await send(Outbound(frame: frame, event: true))
         onChange()
+    }
+
+    /// The topology an apply or teardown is about, when the request names one.
+    static func topologyID(of request: Request) -> String? {
+        switch request.body {
+        case .apply(let apply): return apply.hydrated["topology"]?["id"]?.stringValue
+        case .teardown(let topologyID): return topologyID
+        case .state, .ping: return nil
+        }
     }
 
     private func reply(_ message: JSONValue, event: Bool) async {

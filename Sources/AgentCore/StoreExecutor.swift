@@ -14,13 +14,13 @@ public final class StoreExecutor: Sendable {
     /// The store in use (replaced by ``reopen(path:)`` after the state directory came back).
     public var store: TopologyStore { current.withLock { $0 } }
 
-    /// Opens the database at `path` on the store's queue, then closes the old one and uses the new one from the
-    /// next call on; what was cached from the old one is dropped (the generation moves).
+    /// Opens the database at `path` on the store's queue (with the old one's logger), then closes the old one and
+    /// uses the new one from the next call on; what was cached from the old one is dropped (the generation moves).
     public func reopen(path: String) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             queue.async { [self] in
                 do {
-                    let fresh = try TopologyStore(path: path)
+                    let fresh = try TopologyStore(path: path, logger: store.logger)
                     let old = current.withLock { store in
                         defer { store = fresh }
                         return store

@@ -2,22 +2,30 @@ import AgentProtocol
 import AgentStore
 import DecnetJSON
 import FileErrors
+import Logging
 import Topology
 
 extension TopologyOperations {
     /// Applies a hydrated topology: verify the hash, validate, compose, check conflicts and host ports, (supersede),
     /// materialise, record. Every failure after the hash check is recorded as the last attempt
     /// (docs/deviations.md#attempts), and `applied_version_hash` only ever names a topology that was applied
-    /// completely.
-    public func apply(_ request: ApplyRequest, progress: @escaping Progress) async -> Result<JSONValue, AgentError> {
+    /// completely. `requestID` only labels the log lines.
+    public func apply(
+        _ request: ApplyRequest, requestID: String? = nil, progress: @escaping Progress
+    ) async -> Result<JSONValue, AgentError> {
         let hydrated = request.hydrated
         let topologyID = hydrated["topology"]?["id"]?.stringValue
         if let refusal = await stateDirectoryRefusal() { return .failure(refusal) }
+        let logger = self.logger(requestID: requestID, topologyID: topologyID)
+        /// Records `error` as the last attempt, then answers it.
+        func fail(_ error: AgentError) async -> Result<JSONValue, AgentError> {
+            await failed(topologyID, request, error, logger: logger)
+        }
 
         progress(.verify, 0, 1, "checking the version hash")
         let actual = CanonicalHash.hash(hydrated)
         guard actual == request.versionHash else {
-            return await failed(topologyID, request, AgentError(
+            return await fail(AgentError(
                 .hashMismatch, "master hash does not match the agent's canonical hash; refusing to apply",
                 details: ["expected": .string(JSONString(request.versionHash)), "actual": .string(JSONString(actual))]))
         }
@@ -32,7 +40,7 @@ extension TopologyOperations {
         let errors = issues.filter { $0.severity == .error }
         if !errors.isEmpty {
             let summary = errors.prefix(20).map { "[\($0.code)] \($0.message)" }.joined(separator: "; ")
-            return await failed(topologyID, request, AgentError(
+            return await fail(AgentError(
                 .invalidTopology, "\(errors.count) topology validation error(s): \(summary)",
                 details: ["issues": .array(issues.map(\.jsonValue))]))
         }
@@ -49,7 +57,7 @@ extension TopologyOperations {
             let issue = ValidationIssue(
                 code: TopologyValidator.malformedCode, message: error.message,
                 target: ["path": .string(JSONString(error.path ?? ""))])
-            return await failed(topologyID, request, AgentError(
+            return await fail(AgentError(
                 .invalidTopology, "cannot compose the topology: \(error.message)",
                 details: ["issues": .array([issue.jsonValue])]))
         }
@@ -58,7 +66,7 @@ extension TopologyOperations {
         // `decnet_t_<id8>_<decky>`, or two LAN names that differ only by case (one bridge, two subnets).
         let collisions = Self.nameCollisions(plan)
         if !collisions.isEmpty {
-            return await failed(topologyID, request, AgentError(
+            return await fail(AgentError(
                 .invalidTopology, "\(collisions.count) Docker name(s) would be used twice: "
                     + collisions.map { $0.message }.joined(separator: "; "),
                 details: ["issues": .array(collisions.map(\.jsonValue))]))
@@ -73,7 +81,7 @@ extension TopologyOperations {
         }
         let superseded = current.flatMap { $0.topologyId == topologyID ? nil : $0 }
         if let superseded, !request.supersede {
-            return await failed(topologyID, request, AgentError(
+            return await fail(AgentError(
                 .conflict, "agent already has topology \(superseded.topologyId); cannot apply \(topologyID)",
                 details: ["applied_topology_id": .string(JSONString(superseded.topologyId))]))
         }
@@ -86,37 +94,46 @@ extension TopologyOperations {
             let conflicts = try preflight.check(plan, ownedPorts: owned)
             if !conflicts.isEmpty {
                 let text = conflicts.map { "\($0.port)/\($0.proto.rawValue) (\($0.reason.rawValue))" }
-                return await failed(topologyID, request, AgentError(
+                return await fail(AgentError(
                     .portConflict, "host ports collide or are already bound: \(text.joined(separator: ", "))",
                     details: ["ports": .array(conflicts.map(\.jsonValue))]))
             }
         } catch let failure as RuntimeFailure {
-            return await failed(topologyID, request, Self.agentError(failure))
+            return await fail(Self.agentError(failure))
         } catch {
-            return await failed(topologyID, request, AgentError(
+            return await fail(AgentError(
                 .internal, "cannot check host ports: \(error)", details: ["phase": "preflight"]))
         }
 
         // From here on Docker changes. Mark the attempt first, so that an agent killed half-way tells the truth.
-        await noteAttempt(topologyID, request, "apply did not complete: the agent stopped while it was running")
+        await noteAttempt(
+            topologyID, request, "apply did not complete: the agent stopped while it was running", logger: logger)
 
         if let superseded {
+            // A stored topology the current catalog cannot compose is torn down by label alone, networks by name.
             let old = try? storedPlan( superseded)
             do throws(RuntimeFailure) {
                 _ = try await runtime.teardown(
                     topologyID: superseded.topologyId, teardownOrder: old?.teardownOrder ?? []
                 ) { p in progress(.teardown, p.done, p.total, "superseding: \(p.message)") }
             } catch {
-                return await failed(topologyID, request, Self.agentError(error))
+                return await fail(Self.agentError(error))
             }
             removeComposeFiles(topologyID: superseded.topologyId)
-            _ = try? await store.write { try $0.clear(topologyId: superseded.topologyId) }
+            do {
+                _ = try await store.write { try $0.clear(topologyId: superseded.topologyId) }
+            } catch {
+                // Left to the record step, which then refuses (`already_applied`): this line says why.
+                logger.warning("cannot clear the superseded topology from the store", metadata: [
+                    "superseded_topology_id": "\(superseded.topologyId)", "error": "\(error)",
+                ])
+            }
         }
 
         do {
             try writeComposeFile(plan)
         } catch {
-            return await failed(topologyID, request, AgentError(
+            return await fail(AgentError(
                 .internal, "cannot write the compose file: \(FileErrorText.details(error))",
                 details: ["phase": "record"]))
         }
@@ -134,9 +151,18 @@ extension TopologyOperations {
                 progress(phase, p.done, p.total, p.message)
             }
         } catch {
-            if wasApplied { _ = try? await store.write { try $0.recordError(topologyId: topologyID, message: String(error.description.prefix(500))) } }
+            if wasApplied {
+                let message = String(error.description.prefix(500))
+                do {
+                    _ = try await store.write { try $0.recordError(topologyId: topologyID, message: message) }
+                } catch let storeError {
+                    logger.warning("cannot record the failed re-apply's error on the applied topology", metadata: [
+                        "error": "\(storeError)", "apply_error": "\(message)",
+                    ])
+                }
+            }
             if !wasApplied { removeComposeFiles(topologyID: topologyID) }
-            return await failed(topologyID, request, Self.agentError(error))
+            return await fail(Self.agentError(error))
         }
 
         progress(.record, 0, 1, "recording")
@@ -149,10 +175,17 @@ extension TopologyOperations {
             // docs/deviations.md#failed-first-apply: a failed first apply leaves nothing running. (A failed re-apply
             // leaves what runs.)
             if !wasApplied {
-                _ = try? await runtime.teardown(topologyID: topologyID, teardownOrder: plan.teardownOrder) { _ in }
+                do throws(RuntimeFailure) {
+                    _ = try await runtime.teardown(topologyID: topologyID, teardownOrder: plan.teardownOrder) { _ in }
+                } catch let failure {
+                    // The labelled objects stay; the next apply or teardown finds them.
+                    logger.warning("cannot roll back an apply that could not be recorded", metadata: [
+                        "error": "\(failure.message)", "phase": "\(failure.phase)",
+                    ])
+                }
                 removeComposeFiles(topologyID: topologyID)
             }
-            return await failed(topologyID, request, AgentError(
+            return await fail(AgentError(
                 .internal, "the topology could not be recorded: \(error)",
                 details: ["phase": "record", "store": .string(JSONString((error as? StoreError)?.code.description ?? "unknown"))]))
         }
@@ -188,19 +221,25 @@ extension TopologyOperations {
 
     /// Records the failure as the last attempt (best effort: a broken store must not hide the real error).
     private func failed(
-        _ topologyID: String?, _ request: ApplyRequest, _ error: AgentError
+        _ topologyID: String?, _ request: ApplyRequest, _ error: AgentError, logger: Logger
     ) async -> Result<JSONValue, AgentError> {
-        await noteAttempt(topologyID, request, "[\(error.code.rawValue)] \(error.message)")
+        await noteAttempt(topologyID, request, "[\(error.code.rawValue)] \(error.message)", logger: logger)
         return .failure(error)
     }
 
-    private func noteAttempt(_ topologyID: String?, _ request: ApplyRequest, _ message: String) async {
+    private func noteAttempt(_ topologyID: String?, _ request: ApplyRequest, _ message: String, logger: Logger) async {
         guard let topologyID else { return }
         let at = now()
         let hash = request.versionHash
         let text = String(message.prefix(500))
-        _ = try? await store.write { store in
-            try store.recordAttempt(topologyId: topologyID, versionHash: hash, at: at, error: text)
+        do {
+            try await store.write { store in
+                try store.recordAttempt(topologyId: topologyID, versionHash: hash, at: at, error: text)
+            }
+        } catch {
+            logger.warning("cannot record the apply attempt", metadata: [
+                "error": "\(error)", "attempt": "\(text.prefix(300))",
+            ])
         }
     }
 }

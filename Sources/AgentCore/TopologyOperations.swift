@@ -6,6 +6,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Logging
 import Synchronization
 import Topology
 
@@ -21,13 +22,19 @@ public final class TopologyOperations: Sendable {
     let now: @Sendable () -> Int64
     /// Notices a state directory deleted or replaced under the agent (nil: not watched, as in one-shot commands).
     let stateGuard: StateDirectoryGuard?
+    /// What an operation could not do and did not report in its result (warning, with the request's and topology's
+    /// ids: docs/architecture.md#logs).
+    let logger: Logger
     let planCache = PlanCache()
     let stateCache = StateCache()
+
+    /// A logger that drops everything: the default for tests and tools.
+    public static let silentLogger = Logger(label: "decnet.agent.operations") { _ in SwiftLogNoOpLogHandler() }
 
     public init(
         settings: AgentSettings, store: StoreExecutor, runtime: any TopologyRuntime,
         preflight: PortPreflight = PortPreflight(), now: @escaping @Sendable () -> Int64 = TopologyStore.unixTime,
-        stateGuard: StateDirectoryGuard? = nil
+        stateGuard: StateDirectoryGuard? = nil, logger: Logger = silentLogger
     ) {
         self.stateGuard = stateGuard
         self.settings = settings
@@ -35,17 +42,28 @@ public final class TopologyOperations: Sendable {
         self.runtime = runtime
         self.preflight = preflight
         self.now = now
+        self.logger = logger
     }
 
     // MARK: teardown
 
     /// Removes everything labelled with `topologyID`, the compose file, and the store rows of that topology.
-    /// Idempotent, and works with a lost or wiped store (docs/deviations.md#teardown-by-label).
-    public func teardown(topologyID: String, progress: @escaping Progress) async -> Result<JSONValue, AgentError> {
+    /// Idempotent, and works with a lost or wiped store (docs/deviations.md#teardown-by-label). `requestID` only
+    /// labels the log lines.
+    public func teardown(
+        topologyID: String, requestID: String? = nil, progress: @escaping Progress
+    ) async -> Result<JSONValue, AgentError> {
         if let refusal = await stateDirectoryRefusal() { return .failure(refusal) }
+        let logger = self.logger(requestID: requestID, topologyID: topologyID)
         // The stored blob, when it is this topology, gives the seed's bridge order (leaf LANs first).
-        let applied = try? await store.run { try $0.current() }
+        var applied: AppliedTopology?
+        do {
+            applied = try await store.run { try $0.current() }
+        } catch {
+            logger.warning("cannot read the store; tearing down by label alone", metadata: ["error": "\(error)"])
+        }
         var order: [String] = []
+        // A stored topology the current catalog cannot compose is torn down by label alone, networks by name.
         if let applied, applied.topologyId == topologyID, let plan = try? storedPlan( applied) {
             order = plan.teardownOrder
         }
@@ -145,6 +163,7 @@ public final class TopologyOperations: Sendable {
                 "containers": JSONValue(
                     observation.containers.filter(\.running).map(\.name).sorted { JSONString($0) < JSONString($1) }),
             ]
+            // A stored topology that cannot be composed has no expected objects: drift lists only what runs.
             let expected = applied.flatMap { try? storedPlan($0) }
             let drift = Drift(expected: expected, observed: observation)
             state["drift"] = [
@@ -158,6 +177,14 @@ public final class TopologyOperations: Sendable {
     }
 
     // MARK: helpers
+
+    /// The operations' logger with the ids of the request and topology at hand.
+    func logger(requestID: String?, topologyID: String?) -> Logger {
+        var logger = self.logger
+        if let requestID { logger[metadataKey: "request_id"] = "\(requestID)" }
+        if let topologyID { logger[metadataKey: "topology_id"] = "\(topologyID)" }
+        return logger
+    }
 
     /// Why the state directory cannot be used (after trying to take it back), or nil.
     func stateDirectoryProblem() async -> String? {
@@ -198,7 +225,7 @@ public final class TopologyOperations: Sendable {
     func removeComposeFiles(topologyID: String) {
         let prefix = String(topologyID.unicodeScalars.prefix(TopologyComposer.prefixLength))
         let path = settings.topologiesDirectory + "/decnet-topology-\(prefix)-compose.yml"
-        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(atPath: path)  // often not there: expected
     }
 
     static func agentError(_ failure: RuntimeFailure) -> AgentError {

@@ -52,7 +52,8 @@ public final class AgentDaemon: Service {
         let connection = try await AgentLink.connect(context: context, configuration: link, logger: logger)
         let executor = StoreExecutor(store: store)
         let operations = TopologyOperations(
-            settings: settings, store: executor, runtime: runtime, preflight: preflight, stateGuard: stateGuard)
+            settings: settings, store: executor, runtime: runtime, preflight: preflight, stateGuard: stateGuard,
+            logger: logger)
         let changes = ChangeSignal()
         let trim = IdleTrim()
         let dispatcher = CommandDispatcher(

@@ -12,6 +12,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Logging
 import Topology
 
 /// `decnet-agent local`: the agent's own apply, teardown and state without a master, for operators and checks.
@@ -63,18 +64,25 @@ struct LocalAgent {
         stateDir: String, catalog: ServiceCatalog, templatesDir: String, baseImage: String, exclusive: Bool,
         filesRoot: String = FilesConfinement.defaultRoot
     ) -> LocalAgent {
+        // Retries and what a best-effort step could not do, as text on standard error beside the progress lines;
+        // standard output carries only the result.
+        JSONLogHandler.bootstrap(format: "text")
+        var logger = Logger(label: "decnet.agent")
+        logger[metadataKey: "agent_id"] = "local"
         do {
             try FileManager.default.createDirectory(
                 atPath: stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             let lock = exclusive ? try StateDirectoryLock(stateDirectory: stateDir) : nil
-            let store = try TopologyStore(path: stateDir + "/" + TopologyStore.fileName)
+            let store = try TopologyStore(path: stateDir + "/" + TopologyStore.fileName, logger: logger)
             let client = DockerClient(configuration: try .fromEnvironment())
             let settings = AgentSettings(
                 agentID: "local", agentVersion: AgentVersion.current, bootID: UUID().uuidString.lowercased(),
                 stateDirectory: stateDir, catalog: catalog, templatesRoot: absolutePath(templatesDir),
                 baseImage: baseImage, filesRoot: filesRoot, protectedPaths: [client.configuration.socketPath])
-            let runtime = DockerTopologyRuntime(client: client, configuration: .init(stateDirectory: stateDir))
-            let operations = TopologyOperations(settings: settings, store: StoreExecutor(store: store), runtime: runtime)
+            let runtime = DockerTopologyRuntime(
+                client: client, configuration: .init(stateDirectory: stateDir), logger: logger)
+            let operations = TopologyOperations(
+                settings: settings, store: StoreExecutor(store: store), runtime: runtime, logger: logger)
             return LocalAgent(operations: operations, store: store, client: client, lock: lock)
         } catch {
             InputFile.fail("state directory \(stateDir): \(FileErrorText.details(error))")

@@ -109,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
         let store: TopologyStore
         do {
             lock = try StateDirectoryGuard(stateDirectory: options.stateDirectory)
-            store = try TopologyStore(path: options.stateDirectory + "/" + TopologyStore.fileName)
+            store = try TopologyStore(path: options.stateDirectory + "/" + TopologyStore.fileName, logger: logger)
             lock.storeOpened()
         } catch {
             InputFile.fail("state directory \(options.stateDirectory): \(error)")
@@ -131,7 +131,7 @@ struct RunCommand: AsyncParsableCommand {
                 client.configuration.socketPath,
             ])
         let runtime = DockerTopologyRuntime(
-            client: client, configuration: .init(stateDirectory: options.stateDirectory))
+            client: client, configuration: .init(stateDirectory: options.stateDirectory), logger: logger)
         var link = AgentLinkConfiguration(
             agentID: options.agentID, commandEndpoint: options.masterEndpoint,
             heartbeatEndpoint: options.heartbeatEndpoint, masterKey: master.publicKey, keys: keys)

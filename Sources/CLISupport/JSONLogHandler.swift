@@ -5,16 +5,25 @@ import Glibc
 import Darwin
 #endif
 import Logging
+import Synchronization
 
 /// A swift-log handler writing one JSON object per line on standard error:
-/// `{"ts","level","label","message",...metadata}`. Chosen by `--log-format json`; text uses swift-log's own stream
-/// handler. Bootstrapped only by the executables, never by libraries or tests.
+/// `{"ts","level","label","message",["source",]...metadata}`, metadata values as strings. Chosen by
+/// `--log-format json` in both executables (`decnet-agent run`, `decnet-master serve`); text uses swift-log's own
+/// stream handler. Bootstrapped only by the executables, never by libraries or tests.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     public let label: String
+    /// Whether lines carry `source` (the emitting module): the master's lines always have, the agent's never had.
+    public let includeSource: Bool
+    /// One line at a time: a line longer than a pipe's atomic write would otherwise interleave with another.
+    private static let writing = Mutex(())
 
-    public init(label: String) { self.label = label }
+    public init(label: String, includeSource: Bool = false) {
+        self.label = label
+        self.includeSource = includeSource
+    }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
@@ -27,13 +36,14 @@ public struct JSONLogHandler: LogHandler {
         object["level"] = .string(JSONString(event.level.rawValue))
         object["label"] = .string(JSONString(label))
         object["message"] = .string(JSONString(event.message.description))
+        if includeSource { object["source"] = .string(JSONString(event.source)) }
         let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
         for (key, value) in merged.sorted(by: { $0.key < $1.key }) where object[key] == nil {
             object[key] = .string(JSONString(value.description))
         }
         var line = PythonJSONEncoder().encode(.object(object))
         line.append(0x0A)
-        StandardStream.writeError(line)
+        Self.writing.withLock { _ in StandardStream.writeError(line) }
     }
 
     /// Now in UTC to the millisecond, `2026-01-31T09:05:07.042Z` (ISO 8601, as `ISO8601DateFormatter` with fractional
@@ -63,11 +73,13 @@ public struct JSONLogHandler: LogHandler {
             + pad(Int32(milliseconds), 3) + "Z"
     }
 
-    /// Bootstraps swift-log once for an executable: JSON lines or text on standard error.
-    public static func bootstrap(format: String, level: Logger.Level = .info) {
+    /// Bootstraps swift-log once for an executable: JSON lines (`format` "json") or text on standard error.
+    public static func bootstrap(format: String, level: Logger.Level = .info, includeSource: Bool = false) {
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler =
-                format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+                format == "json"
+                ? JSONLogHandler(label: label, includeSource: includeSource)
+                : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }

@@ -43,12 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else { InputFile.fail("--log-level \(logLevel) is unknown") }
-        switch logFormat {
-        case "text":
-            LoggingSystem.bootstrap { label in Self.leveled(StreamLogHandler.standardError(label: label), level) }
-        case "json": LoggingSystem.bootstrap { label in Self.leveled(JSONLogHandler(label: label), level) }
-        default: InputFile.fail("--log-format must be text or json")
-        }
+        guard logFormat == "text" || logFormat == "json" else { InputFile.fail("--log-format must be text or json") }
+        JSONLogHandler.bootstrap(format: logFormat, level: level, includeSource: true)
         guard (1...1 << 30).contains(maxMessageSize) else { InputFile.fail("--max-message-size must be 1 to 2^30") }
         guard retryInterval > 0 else { InputFile.fail("--retry-interval must be positive") }
         guard silentAfter >= 0 else { InputFile.fail("--silent-after must be 0 or more") }
@@ -72,11 +68,5 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             InputFile.fail("stopped: \(error)", status: 1)
         }
-    }
-
-    static func leveled(_ handler: some LogHandler, _ level: Logger.Level) -> any LogHandler {
-        var handler = handler
-        handler.logLevel = level
-        return handler
     }
 }

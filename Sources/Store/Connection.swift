@@ -1,4 +1,5 @@
 import CSQLite
+import Logging
 
 /// One SQLite connection (`sqlite3 *`) and its cache of prepared statements.
 ///
@@ -10,11 +11,14 @@ import CSQLite
 final class Connection {
     private(set) var handle: OpaquePointer?
     let path: String
+    /// Where what the connection cannot report to a caller goes (a failed roll-back).
+    let logger: Logger
     private var cache: [String: Statement] = [:]
 
     /// Opens (and with `create`, creates) the database file at `path`.
-    init(path: String, readOnly: Bool, create: Bool) throws(StoreError) {
+    init(path: String, readOnly: Bool, create: Bool, logger: Logger = TopologyStore.silentLogger) throws(StoreError) {
         self.path = path
+        self.logger = logger
         var db: OpaquePointer?
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         flags |= readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
@@ -135,8 +139,15 @@ final class Connection {
             return value
         } catch {
             // SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR): only roll back what is open.
+            // The caller gets `body`'s error; a roll-back that fails too is only logged (docs/architecture.md#logs).
             if let db = handle, sqlite3_get_autocommit(db) == 0 {
-                _ = try? run("ROLLBACK", operation: operation)
+                do {
+                    try run("ROLLBACK", operation: operation)
+                } catch let rollback {
+                    logger.warning("could not roll back a failed transaction", metadata: [
+                        "operation": "\(operation)", "error": "\(rollback)", "cause": "\(error)",
+                    ])
+                }
             }
             throw error
         }

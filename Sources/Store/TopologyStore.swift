@@ -1,4 +1,5 @@
 import CSQLite
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -34,29 +35,37 @@ public final class TopologyStore: Sendable {
     /// How long a write waits for another connection's lock before it fails with `busy`.
     public static let busyTimeoutMilliseconds: Int32 = 5_000
 
+    /// A logger that drops everything: the default for tests and tools.
+    public static let silentLogger = Logger(label: "decnet.agent.store") { _ in SwiftLogNoOpLogHandler() }
+
     /// The database file.
     public let path: String
     public let access: Access
+    /// Where the store logs what it cannot report to a caller (a failed roll-back).
+    public let logger: Logger
     private let state: Mutex<StoreState>
 
     /// Opens `<stateDirectory>/agent.db`, creating the directory (mode 0700) and the file (mode 0600) when missing.
     /// `now` (Unix seconds) stamps requests found interrupted by a previous crash.
-    public convenience init(stateDirectory: String, access: Access = .readWrite, now: Int64 = unixTime())
-        throws(StoreError)
-    {
+    public convenience init(
+        stateDirectory: String, access: Access = .readWrite, now: Int64 = unixTime(), logger: Logger = silentLogger
+    ) throws(StoreError) {
         if access == .readWrite { try StoreFiles.makeDirectory(stateDirectory) }
         let separator = stateDirectory.hasSuffix("/") ? "" : "/"
-        try self.init(path: stateDirectory + separator + Self.fileName, access: access, now: now)
+        try self.init(path: stateDirectory + separator + Self.fileName, access: access, now: now, logger: logger)
     }
 
     /// Opens the database file at `path` (for example a DECNET `topology.db` to migrate), then configures it
     /// (WAL, `synchronous=FULL`, foreign keys, busy timeout) and migrates it forward.
-    public init(path: String, access: Access = .readWrite, now: Int64 = unixTime()) throws(StoreError) {
+    public init(path: String, access: Access = .readWrite, now: Int64 = unixTime(), logger: Logger = silentLogger)
+        throws(StoreError)
+    {
         self.path = path
         self.access = access
+        self.logger = logger
         let readOnly = access == .readOnly
         if !readOnly { try StoreFiles.prepareDatabaseFile(path) }
-        let opened = try Connection(path: path, readOnly: readOnly, create: false)
+        let opened = try Connection(path: path, readOnly: readOnly, create: false, logger: logger)
         do {
             try Self.configure(opened, readOnly: readOnly)
             try StoreSchema.migrate(opened, readOnly: readOnly, now: now)

@@ -3,6 +3,7 @@ import AgentProtocol
 import AgentStore
 import DecnetJSON
 import Foundation
+import Logging
 import Synchronization
 import TestSupport
 import Topology
@@ -18,8 +19,11 @@ final class Harness: Sendable {
     let clock = Locked<Int64>(1_776_749_115)
     let sent = Locked<[JSONValue]>([])
     let boundPorts = Locked<Set<HostPort>>([])
+    let logger: Logger
 
-    init() throws {
+    /// `logger` goes to the operations and the dispatcher (silent unless a test captures it).
+    init(logger: Logger = TopologyOperations.silentLogger) throws {
+        self.logger = logger
         directory = NSTemporaryDirectory() + "agentcore-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try TopologyStore(path: directory + "/agent.db")
@@ -32,7 +36,7 @@ final class Harness: Sendable {
         operations = TopologyOperations(
             settings: settings, store: executor, runtime: runtime,
             preflight: PortPreflight(boundPorts: { () throws(ComposeError) in bound.withLock { $0 } }),
-            now: { clock.withLock { $0 } })
+            now: { clock.withLock { $0 } }, logger: logger)
     }
 
     deinit {
@@ -45,7 +49,7 @@ final class Harness: Sendable {
         let clock = self.clock
         return CommandDispatcher(
             operations: operations, store: executor, settings: settings, now: { clock.withLock { $0 } },
-            send: { out in
+            logger: logger, send: { out in
                 let value = (try? JSONParser.parse(out.frame)) ?? .null
                 sent.withLock { $0.append(value) }
             })

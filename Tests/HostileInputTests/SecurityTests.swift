@@ -73,8 +73,8 @@ struct SecurityTests {
     }
 
     @Test func secretsNeverAppearInTraceLevelLogsThroughAFullApply() async throws {
-        let lines = Locked<[String]>([])
-        let logger = CapturingLogHandler.logger("test.secrets", into: lines)
+        let capture = LogCapture()
+        let logger = capture.logger("test.secrets")
         var keys: [CurveKeyPair] = []
         try await DaemonUnderTest.withMaster(logger: logger) { master, agent in
             keys = [agent.keys, master.keys]
@@ -99,12 +99,12 @@ struct SecurityTests {
                 master.commands.value.filter { $0.routingId == agent.id && $0.message["type"] == "hello" }.count >= 2
             }
         }
-        let log = lines.value.joined(separator: "\n")
+        let log = capture.lines.joined(separator: "\n")
         // Non-vacuous: the capture saw the handshake, the apply and the failures.
         #expect(log.contains("connected to master"))
         #expect(log.contains("rejected a command frame"))
         #expect(log.contains("failed"))
-        #expect(lines.value.count >= 8)
+        #expect(capture.entries.count >= 8)
         Self.expectNoSecret(in: log, keys: keys)
     }
 

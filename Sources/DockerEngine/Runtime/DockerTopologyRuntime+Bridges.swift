@@ -1,4 +1,5 @@
 import DecnetJSON
+import Logging
 import Topology
 
 extension DockerTopologyRuntime {
@@ -68,19 +69,32 @@ extension DockerTopologyRuntime {
     }
 
     /// Removes networks of this topology that the plan no longer has (a LAN was dropped). Best effort: a network
-    /// that still has endpoints stays, and teardown will take it.
+    /// that still has endpoints stays, and teardown will take it; any other failure is logged at warning.
     func removeStaleBridges(_ plan: ComposePlan) async {
         let wanted = Set(plan.bridges.map { JSONString($0.name) })
-        guard
-            let networks = try? await retrying(
-                "list networks",
-                { () async throws(DockerError) in
-                    try await self.client.listNetworks(filters: .label(RuntimeLabels.topologyID, plan.topologyID))
-                })
-        else { return }
+        let networks: [DockerNetwork]
+        do {
+            networks = try await retrying("list networks") { () async throws(DockerError) in
+                try await self.client.listNetworks(filters: .label(RuntimeLabels.topologyID, plan.topologyID))
+            }
+        } catch {
+            logger.warning("cannot list the topology's networks; stale bridges stay until teardown", metadata: [
+                "topology_id": "\(plan.topologyID)", "error": "\(String(describing: error).prefix(500))",
+            ])
+            return
+        }
         for network in networks where !wanted.contains(JSONString(network.name)) {
             guard RuntimeLabels.belongs(network.labels, to: plan.topologyID) else { continue }
-            try? await client.removeNetwork(network.id)
+            do {
+                try await client.removeNetwork(network.id)
+            } catch where error.code == .conflict || error.code == .notFound {
+                continue  // still has endpoints (Docker answers 403), or already gone: expected
+            } catch {
+                logger.warning("cannot remove a stale bridge; teardown will take it", metadata: [
+                    "topology_id": "\(plan.topologyID)", "network": "\(network.name)",
+                    "error": "\(String(describing: error).prefix(500))",
+                ])
+            }
         }
     }
 

@@ -169,6 +169,7 @@ extension DockerTopologyRuntime {
                 try await self.client.createContainer(name: blueprint.name, body: blueprint.body).id
             }
         } catch {
+            // A failed look-up leaves the create's own error to report.
             if error.code == .conflict, let made = try? await client.container(named: blueprint.name),
                 made.labels[RuntimeLabels.configHash] == blueprint.configHash
             {

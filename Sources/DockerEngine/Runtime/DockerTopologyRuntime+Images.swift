@@ -110,7 +110,7 @@ extension DockerTopologyRuntime {
         let request = DockerRequest(.post, "/images/create", query: query)
         let response = try await client.send(request)
         for line in response.body.split(separator: UInt8(ascii: "\n")) {
-            guard let message = try? JSONParser.parse(Array(line)) else { continue }
+            guard let message = try? JSONParser.parse(Array(line)) else { continue }  // not JSON: carries no error
             if let text = message["errorDetail"]?["message"]?.stringValue ?? message["error"]?.stringValue {
                 throw DockerError(.notFound, status: response.status, operation: request.operation, message: text)
             }

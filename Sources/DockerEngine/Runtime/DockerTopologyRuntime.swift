@@ -1,4 +1,5 @@
 import DecnetJSON
+import Logging
 import Topology
 
 /// The `TopologyRuntime` that drives a real Docker Engine over its unix socket, with the semantics of
@@ -14,11 +15,17 @@ public final class DockerTopologyRuntime: TopologyRuntime {
     public let configuration: Configuration
     /// The event-driven cache behind ``observe(topologyID:)``.
     public let observer: TopologyObserver
+    /// Retries (notice) and what a best-effort step could not do (warning), docs/architecture.md#logs.
+    public let logger: Logger
 
-    public init(client: DockerClient, configuration: Configuration) {
+    /// A logger that drops everything: the default for tests and tools.
+    public static let silentLogger = Logger(label: "decnet.agent.docker") { _ in SwiftLogNoOpLogHandler() }
+
+    public init(client: DockerClient, configuration: Configuration, logger: Logger = silentLogger) {
         self.client = client
         self.configuration = configuration
-        self.observer = TopologyObserver(client: client, configuration: configuration)
+        self.logger = logger
+        self.observer = TopologyObserver(client: client, configuration: configuration, logger: logger)
     }
 
     /// Keeps the observation cache current until the task is cancelled or ``shutdown()`` is called.
@@ -46,7 +53,7 @@ public final class DockerTopologyRuntime: TopologyRuntime {
             await removeStaleBridges(plan)
             return ledger.report
         } catch {
-            if !wasApplied { await rollBack(ledger) }
+            if !wasApplied { await rollBack(ledger, topologyID: plan.topologyID) }
             throw error
         }
     }
@@ -96,9 +103,18 @@ public final class DockerTopologyRuntime: TopologyRuntime {
         }
     }
 
-    /// Runs one Docker operation under the retry policy.
+    /// Runs one Docker operation under the retry policy; every retry is logged at notice, then handed to the
+    /// configuration's `onRetry`.
     func retrying<T>(_ operation: String, _ body: () async throws(DockerError) -> T) async throws(DockerError) -> T {
-        try await configuration.retry.run(operation, onRetry: configuration.onRetry, body)
+        let logger = self.logger
+        let onRetry = configuration.onRetry
+        return try await configuration.retry.run(operation, onRetry: { retry in
+            logger.notice("retrying a Docker operation", metadata: [
+                "operation": "\(retry.operation)", "attempt": "\(retry.attempt)", "delay": "\(retry.delay)",
+                "error": "\(String(describing: retry.error).prefix(500))",
+            ])
+            onRetry?(retry)
+        }, body)
     }
 
     /// Runs one Docker operation under the retry policy; a failure becomes a `RuntimeFailure` saying what could not
@@ -113,20 +129,32 @@ public final class DockerTopologyRuntime: TopologyRuntime {
         }
     }
 
-    /// Undoes a failed first apply: removes the containers, then the networks, this call created. Best effort.
-    func rollBack(_ ledger: MaterialiseLedger) async {
+    /// Undoes a failed first apply: removes the containers, then the networks, this call created. Best effort:
+    /// what it cannot remove is logged at warning.
+    func rollBack(_ ledger: MaterialiseLedger, topologyID: String) async {
         // One attempt per object and no retry policy: the apply has already failed, and when the failure was the
         // daemon going away every removal would otherwise wait out the full back-off (minutes for a large
         // topology). What cannot be removed now is labelled and found by the next apply or teardown.
         let created = ledger.createdObjects
+        func left(_ kind: String, _ name: String, _ error: DockerError) {
+            let message: Logger.Message =
+                error.code == .unavailable
+                ? "roll-back of a failed apply stopped: Docker is unavailable"
+                : "roll-back of a failed apply left an object behind"
+            logger.warning(message, metadata: [
+                "topology_id": "\(topologyID)", kind: "\(name)", "error": "\(String(describing: error).prefix(500))",
+            ])
+        }
         for container in created.containers {
             do {
                 try await ignoringNotFound { () async throws(DockerError) in
                     try await self.client.removeContainer(container.id, force: true, volumes: true)
                 }
             } catch where error.code == .unavailable {
+                left("container", container.name, error)
                 return
             } catch {
+                left("container", container.name, error)
                 continue
             }
         }
@@ -136,8 +164,10 @@ public final class DockerTopologyRuntime: TopologyRuntime {
                     try await self.client.removeNetwork(network.id)
                 }
             } catch where error.code == .unavailable {
+                left("network", network.name, error)
                 return
             } catch {
+                left("network", network.name, error)
                 continue
             }
         }

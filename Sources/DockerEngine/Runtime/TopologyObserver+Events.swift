@@ -1,4 +1,5 @@
 import DecnetJSON
+import Logging
 import Topology
 
 extension TopologyObserver {
@@ -24,6 +25,9 @@ extension TopologyObserver {
                     throw error
                 }
                 try await list()
+                if failures > 0 {
+                    logger.notice("following Docker's events again", metadata: ["attempts": "\(failures + 1)"])
+                }
                 failures = 0
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for stream in [containers, networks] {
@@ -37,6 +41,9 @@ extension TopologyObserver {
                     try await group.next()
                     group.cancelAll()
                 }
+                if !Task.isCancelled && !client.isShutDown {
+                    logger.notice("Docker closed its event stream; re-subscribing")
+                }
             } catch {
                 if Task.isCancelled || client.isShutDown { break }
                 let message = Self.describe(error)
@@ -44,6 +51,10 @@ extension TopologyObserver {
                     s.error = message
                     s.ready = false
                 }
+                // Once per outage at notice; each further attempt at debug (Docker may stay away for hours).
+                logger.log(
+                    level: failures == 0 ? .notice : .debug, "cannot follow Docker's events; re-subscribing",
+                    metadata: ["attempt": "\(failures + 1)", "error": "\(message.prefix(500))"])
             }
             let backoff = configuration.reconnectBackoff
             guard !backoff.isEmpty else { continue }
@@ -108,7 +119,16 @@ extension TopologyObserver {
             }
             // Only while the stream is up: after a failure the event loop re-lists when it reconnects.
             guard state.withLock({ $0.ready }) else { continue }
-            try? await list()
+            do {
+                try await list()
+            } catch where error.code == .cancelled {
+                continue  // shutting down
+            } catch {
+                // The cache keeps its last list; it is reported stale if no list succeeds in time.
+                logger.warning("cannot re-list the labelled containers and networks", metadata: [
+                    "error": "\(Self.describe(error).prefix(500))",
+                ])
+            }
         }
     }
 }

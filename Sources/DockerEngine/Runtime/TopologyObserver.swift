@@ -1,4 +1,5 @@
 import DecnetJSON
+import Logging
 import Synchronization
 import Topology
 
@@ -32,11 +33,14 @@ public final class TopologyObserver: Sendable {
 
     let client: DockerClient
     let configuration: DockerTopologyRuntime.Configuration
+    /// The event stream lost and re-established (notice), a re-list that failed (warning).
+    let logger: Logger
     let state = Mutex(State())
 
-    init(client: DockerClient, configuration: DockerTopologyRuntime.Configuration) {
+    init(client: DockerClient, configuration: DockerTopologyRuntime.Configuration, logger: Logger) {
         self.client = client
         self.configuration = configuration
+        self.logger = logger
     }
 
     /// Whether ``run()`` is running and the cache is complete (observations come from it).
