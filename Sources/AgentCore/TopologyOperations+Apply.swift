@@ -79,17 +79,17 @@ extension TopologyOperations {
         } catch {
             return .failure(AgentError(.internal, "cannot read the store: \(error)", details: ["phase": "verify"]))
         }
-        let superseded = current.flatMap { $0.topologyId == topologyID ? nil : $0 }
+        let superseded = current.flatMap { $0.topologyID == topologyID ? nil : $0 }
         if let superseded, !request.supersede {
             return await fail(AgentError(
-                .conflict, "agent already has topology \(superseded.topologyId); cannot apply \(topologyID)",
-                details: ["applied_topology_id": .string(JSONString(superseded.topologyId))]))
+                .conflict, "agent already has topology \(superseded.topologyID); cannot apply \(topologyID)",
+                details: ["applied_topology_id": .string(JSONString(superseded.topologyID))]))
         }
 
         progress(.preflight, 0, 1, "checking host ports")
         do {
             var owners = [topologyID]
-            if let superseded { owners.append(superseded.topologyId) }
+            if let superseded { owners.append(superseded.topologyID) }
             let owned = try await runtime.publishedHostPorts(topologyIDs: owners)
             let conflicts = try preflight.check(plan, ownedPorts: owned)
             if !conflicts.isEmpty {
@@ -114,18 +114,18 @@ extension TopologyOperations {
             let old = try? storedPlan( superseded)
             do throws(RuntimeFailure) {
                 _ = try await runtime.teardown(
-                    topologyID: superseded.topologyId, teardownOrder: old?.teardownOrder ?? []
+                    topologyID: superseded.topologyID, teardownOrder: old?.teardownOrder ?? []
                 ) { p in progress(.teardown, p.done, p.total, "superseding: \(p.message)") }
             } catch {
                 return await fail(Self.agentError(error))
             }
-            removeComposeFiles(topologyID: superseded.topologyId)
+            removeComposeFiles(topologyID: superseded.topologyID)
             do {
-                _ = try await store.write { try $0.clear(topologyId: superseded.topologyId) }
+                _ = try await store.write { try $0.clear(topologyID: superseded.topologyID) }
             } catch {
                 // Left to the record step, which then refuses (`already_applied`): this line says why.
                 logger.warning("cannot clear the superseded topology from the store", metadata: [
-                    "superseded_topology_id": "\(superseded.topologyId)", "error": "\(error)",
+                    "superseded_topology_id": "\(superseded.topologyID)", "error": "\(error)",
                 ])
             }
         }
@@ -134,11 +134,11 @@ extension TopologyOperations {
             try writeComposeFile(plan)
         } catch {
             return await fail(AgentError(
-                .internal, "cannot write the compose file: \(FileErrorText.details(error))",
+                .internal, "cannot write the compose file \(composeFilePath(plan)): \(FileErrorText.reason(error))",
                 details: ["phase": "record"]))
         }
 
-        let wasApplied = current?.topologyId == topologyID
+        let wasApplied = current?.topologyID == topologyID
         do throws(RuntimeFailure) {
             _ = try await runtime.materialise(plan, wasApplied: wasApplied) { p in
                 let phase: Phase
@@ -154,7 +154,7 @@ extension TopologyOperations {
             if wasApplied {
                 let message = String(error.description.prefix(500))
                 do {
-                    _ = try await store.write { try $0.recordError(topologyId: topologyID, message: message) }
+                    _ = try await store.write { try $0.recordError(topologyID: topologyID, message: message) }
                 } catch let storeError {
                     logger.warning("cannot record the failed re-apply's error on the applied topology", metadata: [
                         "error": "\(storeError)", "apply_error": "\(message)",
@@ -169,7 +169,7 @@ extension TopologyOperations {
         let at = now()
         do {
             try await store.write { store in
-                try store.put(topologyId: topologyID, versionHash: request.versionHash, hydrated: hydrated, at: at)
+                try store.put(topologyID: topologyID, versionHash: request.versionHash, hydrated: hydrated, at: at)
             }
         } catch {
             // docs/deviations.md#failed-first-apply: a failed first apply leaves nothing running. (A failed re-apply
@@ -234,7 +234,7 @@ extension TopologyOperations {
         let text = String(message.prefix(500))
         do {
             try await store.write { store in
-                try store.recordAttempt(topologyId: topologyID, versionHash: hash, at: at, error: text)
+                try store.recordAttempt(topologyID: topologyID, versionHash: hash, at: at, error: text)
             }
         } catch {
             logger.warning("cannot record the apply attempt", metadata: [

@@ -64,7 +64,7 @@ public final class TopologyOperations: Sendable {
         }
         var order: [String] = []
         // A stored topology the current catalog cannot compose is torn down by label alone, networks by name.
-        if let applied, applied.topologyId == topologyID, let plan = try? storedPlan( applied) {
+        if let applied, applied.topologyID == topologyID, let plan = try? storedPlan( applied) {
             order = plan.teardownOrder
         }
         let report: TeardownReport
@@ -78,8 +78,8 @@ public final class TopologyOperations: Sendable {
         removeComposeFiles(topologyID: topologyID)
         do {
             _ = try await store.write { store in
-                let removed = try store.clear(topologyId: topologyID)
-                if let attempt = try store.lastAttempt(), attempt.topologyId == topologyID { _ = try store.clearAttempt() }
+                let removed = try store.clear(topologyID: topologyID)
+                if let attempt = try store.lastAttempt(), attempt.topologyID == topologyID { _ = try store.clearAttempt() }
                 return removed
             }
         } catch {
@@ -122,7 +122,7 @@ public final class TopologyOperations: Sendable {
                 snapshot = StateCache.Snapshot(applied: nil, attempt: nil, storeError: "store unreadable: \(error)")
             }
         }
-        let observeID = snapshot.applied?.topologyId ?? snapshot.attempt?.topologyId
+        let observeID = snapshot.applied?.topologyID ?? snapshot.attempt?.topologyID
         let observation = await runtime.observe(topologyID: observeID)
         if stateDirectoryProblem == nil, let cached = stateCache.state(generation: generation, observation: observation) {
             return cached
@@ -144,13 +144,13 @@ public final class TopologyOperations: Sendable {
         let applied = snapshot.applied
         let attempt = snapshot.attempt
         var state = JSONObject()
-        state["topology_id"] = applied.map { .string(JSONString($0.topologyId)) } ?? .null
+        state["topology_id"] = applied.map { .string(JSONString($0.topologyID)) } ?? .null
         state["applied_version_hash"] = applied.map { .string(JSONString($0.versionHash)) } ?? .null
         state["applied_at"] = applied.map { .integer(JSONInteger($0.appliedAt)) } ?? .null
         state["last_error"] = (applied?.lastError ?? snapshot.storeError).map { .string(JSONString($0)) } ?? .null
         state["attempt"] = attempt.map { a in
             [
-                "topology_id": .string(JSONString(a.topologyId)), "version_hash": .string(JSONString(a.versionHash)),
+                "topology_id": .string(JSONString(a.topologyID)), "version_hash": .string(JSONString(a.versionHash)),
                 "at": .integer(JSONInteger(a.at)), "error": .string(JSONString(a.error)),
             ]
         } ?? .null
@@ -223,8 +223,7 @@ public final class TopologyOperations: Sendable {
     }
 
     func removeComposeFiles(topologyID: String) {
-        let prefix = String(topologyID.unicodeScalars.prefix(TopologyComposer.prefixLength))
-        let path = settings.topologiesDirectory + "/decnet-topology-\(prefix)-compose.yml"
+        let path = settings.topologiesDirectory + "/" + TopologyNaming(topologyID: topologyID).composeFileName
         try? FileManager.default.removeItem(atPath: path)  // often not there: expected
     }
 

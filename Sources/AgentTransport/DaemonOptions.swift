@@ -131,7 +131,7 @@ public struct DaemonOptions: Sendable, Equatable {
         do {
             try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw Problem("state directory \(path) cannot be created: \(FileErrorText.describe(error))")
+            throw Problem("state directory \(path) cannot be created: \(FileErrorText.reason(error))")
         }
         let probe = path + "/.write-test-\(getpid())"
         guard fm.createFile(atPath: probe, contents: Data("x".utf8)) else {

@@ -85,7 +85,7 @@ struct LocalAgent {
                 settings: settings, store: StoreExecutor(store: store), runtime: runtime, logger: logger)
             return LocalAgent(operations: operations, store: store, client: client, lock: lock)
         } catch {
-            InputFile.fail("state directory \(stateDir): \(FileErrorText.details(error))")
+            InputFile.fail("state directory \(stateDir): \(FileErrorText.reason(error))")
         }
     }
 

@@ -26,7 +26,7 @@ extension TarWriter {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: absolute)
         } catch {
-            throw Self.error("cannot list \(absolute): \(FileErrorText.describe(error))")
+            throw Self.error("cannot list \(absolute): \(FileErrorText.reason(error))")
         }
         for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
             let path = relative.isEmpty ? name : relative + "/" + name
@@ -35,7 +35,7 @@ extension TarWriter {
             do {
                 attributes = try FileManager.default.attributesOfItem(atPath: full)
             } catch {
-                throw Self.error("cannot read the attributes of \(full): \(FileErrorText.describe(error))")
+                throw Self.error("cannot read the attributes of \(full): \(FileErrorText.reason(error))")
             }
             let mode = attributes[.posixPermissions] as? Int ?? 0o644
             let modified = (attributes[.modificationDate] as? Date).map { Int($0.timeIntervalSince1970) } ?? 0
@@ -53,7 +53,7 @@ extension TarWriter {
                 do {
                     target = try FileManager.default.destinationOfSymbolicLink(atPath: full)
                 } catch {
-                    throw Self.error("cannot read the link \(full): \(FileErrorText.describe(error))")
+                    throw Self.error("cannot read the link \(full): \(FileErrorText.reason(error))")
                 }
                 try addSymbolicLink(path, target: target, modificationTime: modified)
             default:

@@ -1,5 +1,6 @@
 import AgentProtocol
 import DecnetJSON
+import FileErrors
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -68,7 +69,14 @@ public final class MasterServer: Service, Sendable {
                 "connection_cap": "\(configuration.limits.maxConnections)",
             ])
         do throws(MasterError) {
-            lock = try DirectoryLock(path: directory.lockPath)
+            do {
+                lock = try DirectoryLock(path: directory.lockPath, recordingPID: true)
+            } catch .busy {
+                throw MasterError(
+                    .locked, operation: "lock \(directory.lockPath)", message: "another master serves this directory")
+            } catch {
+                throw MasterError(.directory, operation: "lock \(directory.lockPath)", message: "\(error)")
+            }
             let keys = try directory.loadMasterKeys()
             sockets = try await MasterSockets.open(configuration, keys: keys, directory: directory, logger: logger)
         } catch {

@@ -4,7 +4,7 @@ import DecnetJSON
 ///
 /// A cache for `state` and heartbeats, never a source of truth: the agent does not re-apply it at start-up.
 public struct AppliedTopology: Sendable, Equatable {
-    public var topologyId: String
+    public var topologyID: String
     /// The canonical hash of `hydrated`; only ever a hash whose apply finished completely.
     public var versionHash: String
     /// The hydrated topology as the master sent it, parsed back with CPython semantics.
@@ -14,8 +14,8 @@ public struct AppliedTopology: Sendable, Equatable {
     /// The error of the last failed re-apply of this same topology, cleared by the next successful one.
     public var lastError: String?
 
-    public init(topologyId: String, versionHash: String, hydrated: JSONValue, appliedAt: Int64, lastError: String?) {
-        self.topologyId = topologyId
+    public init(topologyID: String, versionHash: String, hydrated: JSONValue, appliedAt: Int64, lastError: String?) {
+        self.topologyID = topologyID
         self.versionHash = versionHash
         self.hydrated = hydrated
         self.appliedAt = appliedAt

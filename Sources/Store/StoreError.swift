@@ -18,7 +18,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public init(_ rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
-        /// `put` for a topology while a different topology is applied; `existingTopologyId` names it.
+        /// `put` for a topology while a different topology is applied; `existingTopologyID` names it.
         public static let alreadyApplied = Code("already_applied")
         /// The file was written by a newer agent (`PRAGMA user_version` above what this code knows). Never downgraded.
         public static let schemaTooNew = Code("schema_too_new")
@@ -54,11 +54,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// The C `errno`, when a system call of the store itself failed.
     public var errno: Int32?
     /// For `alreadyApplied`: the topology id that is applied.
-    public var existingTopologyId: String?
+    public var existingTopologyID: String?
 
     public init(
         code: Code, operation: String, message: String, sqliteCode: Int32? = nil, sqliteExtendedCode: Int32? = nil,
-        errno: Int32? = nil, existingTopologyId: String? = nil
+        errno: Int32? = nil, existingTopologyID: String? = nil
     ) {
         self.code = code
         self.operation = operation
@@ -66,7 +66,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.sqliteCode = sqliteCode
         self.sqliteExtendedCode = sqliteExtendedCode
         self.errno = errno
-        self.existingTopologyId = existingTopologyId
+        self.existingTopologyID = existingTopologyID
     }
 
     public var description: String {

@@ -29,19 +29,19 @@ extension TopologyStore {
     /// `lastError` cleared); a different id while one is applied throws `alreadyApplied` with the applied id. A
     /// successful apply also clears the `attempt` row. The blob is stored as `PythonJSONEncoder` text (key order,
     /// big integers and `1.0` kept exactly).
-    public func put(topologyId: String, versionHash: String, hydrated: JSONValue, at: Int64) throws(StoreError) {
-        precondition(!topologyId.isEmpty, "put needs a topology id")
+    public func put(topologyID: String, versionHash: String, hydrated: JSONValue, at: Int64) throws(StoreError) {
+        precondition(!topologyID.isEmpty, "put needs a topology id")
         precondition(!versionHash.isEmpty, "put needs a version hash")
         let blob = PythonJSONEncoder().encode(hydrated)
         try withConnection("put") { (c) throws(StoreError) in
             try c.transaction(operation: "put") { () throws(StoreError) in
                 let existing = try c.row("SELECT topology_id FROM applied", operation: "put") { $0.text(0) ?? "" }
                 // Byte comparison: ids come from JSON, where Swift's canonical-equivalence `==` would be wrong.
-                if let existing, !existing.utf8.elementsEqual(topologyId.utf8) {
+                if let existing, !existing.utf8.elementsEqual(topologyID.utf8) {
                     throw StoreError(
                         code: .alreadyApplied, operation: "put",
-                        message: "topology \(existing) is applied; cannot apply \(topologyId)",
-                        existingTopologyId: existing)
+                        message: "topology \(existing) is applied; cannot apply \(topologyID)",
+                        existingTopologyID: existing)
                 }
                 try c.run(
                     """
@@ -51,34 +51,34 @@ extension TopologyStore {
                         topology_id = excluded.topology_id, version_hash = excluded.version_hash,
                         hydrated_json = excluded.hydrated_json, applied_at = excluded.applied_at, last_error = NULL
                     """,
-                    [.text(topologyId), .text(versionHash), .textBytes(blob), .integer(at)], operation: "put")
+                    [.text(topologyID), .text(versionHash), .textBytes(blob), .integer(at)], operation: "put")
                 try c.run("DELETE FROM attempt", operation: "put")
             }
         }
     }
 
-    /// Sets `lastError` on the applied row when `topologyId` is the applied topology; answers whether it did.
+    /// Sets `lastError` on the applied row when `topologyID` is the applied topology; answers whether it did.
     /// The applied hash is kept (a failed re-apply leaves the old, complete apply in place).
     @discardableResult
-    public func recordError(topologyId: String, message: String) throws(StoreError) -> Bool {
+    public func recordError(topologyID: String, message: String) throws(StoreError) -> Bool {
         try withConnection("record error") { (c) throws(StoreError) in
             try c.run(
-                "UPDATE applied SET last_error = ? WHERE topology_id = ?", [.text(message), .text(topologyId)],
+                "UPDATE applied SET last_error = ? WHERE topology_id = ?", [.text(message), .text(topologyID)],
                 operation: "record error") > 0
         }
     }
 
-    /// Forgets the applied topology `topologyId` (after teardown); answers whether a row was removed. Clearing an
+    /// Forgets the applied topology `topologyID` (after teardown); answers whether a row was removed. Clearing an
     /// id that is not applied changes nothing, which keeps teardown idempotent.
     @discardableResult
-    public func clear(topologyId: String) throws(StoreError) -> Bool {
+    public func clear(topologyID: String) throws(StoreError) -> Bool {
         try withConnection("clear") { (c) throws(StoreError) in
-            try c.run("DELETE FROM applied WHERE topology_id = ?", [.text(topologyId)], operation: "clear") > 0
+            try c.run("DELETE FROM applied WHERE topology_id = ?", [.text(topologyID)], operation: "clear") > 0
         }
     }
 
     /// Records a failed apply, replacing the previous attempt.
-    public func recordAttempt(topologyId: String, versionHash: String, at: Int64, error: String) throws(StoreError) {
+    public func recordAttempt(topologyID: String, versionHash: String, at: Int64, error: String) throws(StoreError) {
         try withConnection("record attempt") { (c) throws(StoreError) in
             _ = try c.run(
                 """
@@ -86,7 +86,7 @@ extension TopologyStore {
                 ON CONFLICT (slot) DO UPDATE SET topology_id = excluded.topology_id,
                     version_hash = excluded.version_hash, at = excluded.at, error = excluded.error
                 """,
-                [.text(topologyId), .text(versionHash), .integer(at), .text(error)], operation: "record attempt")
+                [.text(topologyID), .text(versionHash), .integer(at), .text(error)], operation: "record attempt")
         }
     }
 
@@ -118,13 +118,13 @@ extension TopologyStore {
                 message: "the stored topology \(id) is not valid JSON any more: \(error)")
         }
         return AppliedTopology(
-            topologyId: id, versionHash: hash, hydrated: hydrated, appliedAt: appliedAt, lastError: lastError)
+            topologyID: id, versionHash: hash, hydrated: hydrated, appliedAt: appliedAt, lastError: lastError)
     }
 
     private static func readAttempt(_ c: Connection) throws(StoreError) -> ApplyAttempt? {
         try c.row("SELECT topology_id, version_hash, at, error FROM attempt", operation: "last attempt") { s in
             ApplyAttempt(
-                topologyId: s.text(0) ?? "", versionHash: s.text(1) ?? "", at: s.int64(2), error: s.text(3) ?? "")
+                topologyID: s.text(0) ?? "", versionHash: s.text(1) ?? "", at: s.int64(2), error: s.text(3) ?? "")
         }
     }
 }

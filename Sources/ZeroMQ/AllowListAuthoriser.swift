@@ -195,7 +195,7 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
                 issues.append("\(name): \(identity) is not a valid agent id; refused")
                 continue
             }
-            if let claimed = certificate.agentId, claimed != identity {
+            if let claimed = certificate.agentID, claimed != identity {
                 issues.append(
                     "\(name): its metadata names agent-id \(claimed), the file names \(identity); refused")
                 continue

@@ -168,15 +168,15 @@ public final class ZAPHandler: Sendable {
                 $0.statistics.requests += 1
                 $0.statistics.malformed += 1
             }
-            let requestId = frames.count > 1 ? frames[1] : []
-            return ZAPDecision.deny(status: 500, reason: "malformed ZAP request").replyFrames(requestId: requestId)
+            let requestID = frames.count > 1 ? frames[1] : []
+            return ZAPDecision.deny(status: 500, reason: "malformed ZAP request").replyFrames(requestID: requestID)
         }
         let decision = authoriser.authorise(request)
         state.withLock { state in
             state.statistics.requests += 1
             if case .allow = decision { state.statistics.allowed += 1 } else { state.statistics.denied += 1 }
         }
-        return decision.replyFrames(requestId: request.requestId)
+        return decision.replyFrames(requestID: request.requestID)
     }
 
     private func finish() {

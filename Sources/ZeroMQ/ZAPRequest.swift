@@ -2,7 +2,7 @@
 /// address, which mechanism and the client's credentials (for CURVE, its 32-byte long-term public key).
 public struct ZAPRequest: Sendable, Hashable {
     /// The request id, echoed in the reply.
-    public let requestId: [UInt8]
+    public let requestID: [UInt8]
     /// The server socket's `ZMQ_ZAP_DOMAIN` (the wire protocol uses `decnet`).
     public let domain: String
     /// The client's IP address as text.
@@ -15,10 +15,10 @@ public struct ZAPRequest: Sendable, Hashable {
     public let credentials: [[UInt8]]
 
     public init(
-        requestId: [UInt8], domain: String, address: String, routingId: [UInt8], mechanism: String,
+        requestID: [UInt8], domain: String, address: String, routingId: [UInt8], mechanism: String,
         credentials: [[UInt8]]
     ) {
-        self.requestId = requestId
+        self.requestID = requestID
         self.domain = domain
         self.address = address
         self.routingId = routingId
@@ -41,7 +41,7 @@ public struct ZAPRequest: Sendable, Hashable {
         guard frames.count >= 6, frames[0] == Array("1.0".utf8) else { return nil }
         func text(_ index: Int) -> String { String(decoding: frames[index], as: UTF8.self) }
         self.init(
-            requestId: frames[1], domain: text(2), address: text(3), routingId: frames[4], mechanism: text(5),
+            requestID: frames[1], domain: text(2), address: text(3), routingId: frames[4], mechanism: text(5),
             credentials: Array(frames[6...]))
     }
 }
@@ -57,13 +57,13 @@ public enum ZAPDecision: Sendable, Hashable {
     public static func deny(_ reason: String) -> ZAPDecision { .deny(status: 400, reason: reason) }
 
     /// The reply frames `[version, request id, status code, status text, user id, metadata]`.
-    func replyFrames(requestId: [UInt8]) -> [[UInt8]] {
+    func replyFrames(requestID: [UInt8]) -> [[UInt8]] {
         switch self {
         case .allow(let userId):
-            return [Array("1.0".utf8), requestId, Array("200".utf8), Array("OK".utf8), Array(userId.utf8), []]
+            return [Array("1.0".utf8), requestID, Array("200".utf8), Array("OK".utf8), Array(userId.utf8), []]
         case .deny(let status, let reason):
             let code = [300, 400, 500].contains(status) ? status : 400
-            return [Array("1.0".utf8), requestId, Array(String(code).utf8), Array(reason.utf8), [], []]
+            return [Array("1.0".utf8), requestID, Array(String(code).utf8), Array(reason.utf8), [], []]
         }
     }
 }

@@ -37,7 +37,7 @@ public struct ZMQCertificate: Sendable {
     }
 
     /// The `agent-id` metadata value.
-    public var agentId: String? { metadata["agent-id"] }
+    public var agentID: String? { metadata["agent-id"] }
     /// The `role` metadata value (`agent`, `monitor` or `master`).
     public var role: String? { metadata["role"] }
 

@@ -37,7 +37,7 @@ import Topology
         func appliedOnDisk() -> String? {
             guard let store = try? TopologyStore(path: directory + "/agent.db", access: .readOnly) else { return nil }
             defer { store.close() }
-            return try? store.current()?.topologyId
+            return try? store.current()?.topologyID
         }
     }
 

@@ -224,7 +224,7 @@ struct TopologyOperationsTests {
     @Test func teardownWorksWithAWipedStore() async throws {
         let h = try Harness()
         _ = try await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress).get()
-        _ = try h.store.clear(topologyId: "5d81934e-4a18-580f-bd50-6df4ca24a41a")
+        _ = try h.store.clear(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a")
         let state = await h.operations.state()
         #expect(state["topology_id"] == .null)
         let r = try await h.operations.teardown(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a", progress: noProgress).get()

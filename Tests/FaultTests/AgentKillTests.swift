@@ -115,7 +115,7 @@ extension FaultTests {
                 } else {
                     #expect(look.applied == nil)
                     #expect(look.attempt?.versionHash == topology.hash)
-                    #expect(look.attempt?.topologyId == topology.id)
+                    #expect(look.attempt?.topologyID == topology.id)
                 }
 
                 // Restart with the same state directory: the master re-sends the request id on the new hello and

@@ -54,10 +54,10 @@ func loop(_ path: String) throws(StoreError) {
         let at = Int64(seq)
         switch seq % 4 {
         case 0:
-            try store.put(topologyId: "t-crash", versionHash: "hash-\(seq)", hydrated: loopBlob(seq), at: at)
+            try store.put(topologyID: "t-crash", versionHash: "hash-\(seq)", hydrated: loopBlob(seq), at: at)
             emit(["seq": JSONValue(seq), "op": "put"])
         case 1:
-            try store.recordAttempt(topologyId: "t-crash", versionHash: "attempt-\(seq)", at: at, error: "e\(seq)")
+            try store.recordAttempt(topologyID: "t-crash", versionHash: "attempt-\(seq)", at: at, error: "e\(seq)")
             emit(["seq": JSONValue(seq), "op": "attempt"])
         case 2:
             let begin = try store.beginRequest(id: "r\(seq)", fingerprint: "f\(seq)", type: "apply", at: at)
@@ -83,7 +83,7 @@ func fill(_ path: String) {
         let pad = String(repeating: "x", count: 2_048 * n)
         do {
             let hydrated: JSONValue = ["n": JSONValue(n), "pad": JSONValue(pad)]
-            try store.put(topologyId: "t-fill", versionHash: "h\(n)", hydrated: hydrated, at: Int64(n))
+            try store.put(topologyID: "t-fill", versionHash: "h\(n)", hydrated: hydrated, at: Int64(n))
             lastGood = n
         } catch {
             var current: JSONValue = nil
@@ -93,7 +93,7 @@ func fill(_ path: String) {
                 "current": current, "current_outcome": read,
                 "integrity": outcome { guard try store.integrityCheck() == ["ok"] else { throw error } },
                 "small_write": outcome {
-                    try store.recordAttempt(topologyId: "t-fill", versionHash: "h", at: 0, error: "full")
+                    try store.recordAttempt(topologyID: "t-fill", versionHash: "h", at: 0, error: "full")
                 },
             ])
             return
@@ -112,8 +112,8 @@ func openAndProbe(_ path: String, access: TopologyStore.Access, directory: Bool 
         return
     }
     var id: JSONValue = nil
-    let read = outcome { id = (try store.current()?.topologyId).map { JSONValue($0) } ?? nil }
-    let write = outcome { try store.recordAttempt(topologyId: "t", versionHash: "h", at: 1, error: "e") }
+    let read = outcome { id = (try store.current()?.topologyID).map { JSONValue($0) } ?? nil }
+    let write = outcome { try store.recordAttempt(topologyID: "t", versionHash: "h", at: 1, error: "e") }
     emit(["open": "ok", "read": read, "current": id, "write": write])
 }
 
@@ -141,7 +141,7 @@ case "fill":
 case "seed":
     let result = outcome {
         let store = try TopologyStore(path: path)
-        try store.put(topologyId: "t-seed", versionHash: "h-seed", hydrated: ["a": 1], at: 1)
+        try store.put(topologyID: "t-seed", versionHash: "h-seed", hydrated: ["a": 1], at: 1)
         store.close()
     }
     emit(["seed": result])

@@ -19,9 +19,9 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: hash64, hydrated: trickyHydrated, at: 1_776_749_115)
+        try store.put(topologyID: "t1", versionHash: hash64, hydrated: trickyHydrated, at: 1_776_749_115)
         let row = try #require(try store.current())
-        #expect(row.topologyId == "t1")
+        #expect(row.topologyID == "t1")
         #expect(row.versionHash == hash64)
         #expect(row.hydrated == trickyHydrated)
         #expect(row.appliedAt == 1_776_749_115)
@@ -34,7 +34,7 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: hash64, hydrated: trickyHydrated, at: 1)
+        try store.put(topologyID: "t1", versionHash: hash64, hydrated: trickyHydrated, at: 1)
         let expected = PythonJSONEncoder().encode(trickyHydrated)
         let back = try #require(try store.current()).hydrated
         #expect(PythonJSONEncoder().encode(back) == expected)
@@ -52,10 +52,10 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 10)
-        try store.recordError(topologyId: "t1", message: "boom")
-        try store.recordAttempt(topologyId: "t1", versionHash: "hash-b", at: 15, error: "compose failed")
-        try store.put(topologyId: "t1", versionHash: "hash-b", hydrated: ["k": 2], at: 20)
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 10)
+        try store.recordError(topologyID: "t1", message: "boom")
+        try store.recordAttempt(topologyID: "t1", versionHash: "hash-b", at: 15, error: "compose failed")
+        try store.put(topologyID: "t1", versionHash: "hash-b", hydrated: ["k": 2], at: 20)
         let row = try #require(try store.current())
         #expect(row.versionHash == "hash-b")
         #expect(row.hydrated == ["k": 2])
@@ -70,14 +70,14 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 10)
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 10)
         let error = try #require(throws: StoreError.self) {
-            try store.put(topologyId: "t2", versionHash: "hash-b", hydrated: ["k": 2], at: 20)
+            try store.put(topologyID: "t2", versionHash: "hash-b", hydrated: ["k": 2], at: 20)
         }
         #expect(error.code == .alreadyApplied)
-        #expect(error.existingTopologyId == "t1")
+        #expect(error.existingTopologyID == "t1")
         let row = try #require(try store.current())
-        #expect(row.topologyId == "t1")
+        #expect(row.topologyID == "t1")
         #expect(row.versionHash == "hash-a")
     }
 
@@ -89,14 +89,14 @@ struct AppliedRowTests {
         let store = try TopologyStore(stateDirectory: dir.path)
         let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
         #expect(composed == decomposed)  // the trap this test is about
-        try store.put(topologyId: composed, versionHash: "h", hydrated: [:], at: 1)
+        try store.put(topologyID: composed, versionHash: "h", hydrated: [:], at: 1)
         let error = try #require(throws: StoreError.self) {
-            try store.put(topologyId: decomposed, versionHash: "h", hydrated: [:], at: 2)
+            try store.put(topologyID: decomposed, versionHash: "h", hydrated: [:], at: 2)
         }
         #expect(error.code == .alreadyApplied)
-        #expect(try store.recordError(topologyId: decomposed, message: "x") == false)
-        #expect(try store.clear(topologyId: decomposed) == false)
-        #expect(try store.clear(topologyId: composed) == true)
+        #expect(try store.recordError(topologyID: decomposed, message: "x") == false)
+        #expect(try store.clear(topologyID: decomposed) == false)
+        #expect(try store.clear(topologyID: composed) == true)
     }
 
     /// A failed re-apply keeps the old, complete hash and shows the error; the next successful put clears it.
@@ -104,13 +104,13 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 10)
-        #expect(try store.recordError(topologyId: "t1", message: "compose up failed") == true)
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 10)
+        #expect(try store.recordError(topologyID: "t1", message: "compose up failed") == true)
         var row = try #require(try store.current())
         #expect(row.lastError == "compose up failed")
         #expect(row.versionHash == "hash-a")
         #expect(row.appliedAt == 10)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 30)
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 30)
         row = try #require(try store.current())
         #expect(row.lastError == nil)
     }
@@ -120,10 +120,10 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        #expect(try store.recordError(topologyId: "t1", message: "boom") == false)
+        #expect(try store.recordError(topologyID: "t1", message: "boom") == false)
         #expect(try store.current() == nil)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
-        #expect(try store.recordError(topologyId: "other", message: "boom") == false)
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
+        #expect(try store.recordError(topologyID: "other", message: "boom") == false)
         #expect(try store.current()?.lastError == nil)
     }
 
@@ -131,14 +131,14 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
-        #expect(try store.clear(topologyId: "t2") == false)
-        #expect(try store.current()?.topologyId == "t1")
-        #expect(try store.clear(topologyId: "t1") == true)
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
+        #expect(try store.clear(topologyID: "t2") == false)
+        #expect(try store.current()?.topologyID == "t1")
+        #expect(try store.clear(topologyID: "t1") == true)
         #expect(try store.current() == nil)
-        #expect(try store.clear(topologyId: "t1") == false)
-        try store.put(topologyId: "t2", versionHash: "hash-b", hydrated: [:], at: 2)
-        #expect(try store.current()?.topologyId == "t2")
+        #expect(try store.clear(topologyID: "t1") == false)
+        try store.put(topologyID: "t2", versionHash: "hash-b", hydrated: [:], at: 2)
+        #expect(try store.current()?.topologyID == "t2")
     }
 
     @Test func persistsAcrossReopen() throws {
@@ -146,16 +146,16 @@ struct AppliedRowTests {
         defer { dir.remove() }
         do {
             let store = try TopologyStore(stateDirectory: dir.path)
-            try store.put(topologyId: "t1", versionHash: hash64, hydrated: trickyHydrated, at: 5)
-            try store.recordAttempt(topologyId: "t2", versionHash: "hash-x", at: 6, error: "port_conflict")
+            try store.put(topologyID: "t1", versionHash: hash64, hydrated: trickyHydrated, at: 5)
+            try store.recordAttempt(topologyID: "t2", versionHash: "hash-x", at: 6, error: "port_conflict")
             store.close()
         }
         let store = try TopologyStore(stateDirectory: dir.path)
         let row = try #require(try store.current())
         let expected = AppliedTopology(
-            topologyId: "t1", versionHash: hash64, hydrated: trickyHydrated, appliedAt: 5, lastError: nil)
+            topologyID: "t1", versionHash: hash64, hydrated: trickyHydrated, appliedAt: 5, lastError: nil)
         #expect(row == expected)
-        let attempt = ApplyAttempt(topologyId: "t2", versionHash: "hash-x", at: 6, error: "port_conflict")
+        let attempt = ApplyAttempt(topologyID: "t2", versionHash: "hash-x", at: 6, error: "port_conflict")
         #expect(try store.lastAttempt() == attempt)
     }
 
@@ -163,9 +163,9 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.recordAttempt(topologyId: "t1", versionHash: "hash-a", at: 1, error: "first")
-        try store.recordAttempt(topologyId: "t2", versionHash: "hash-b", at: 2, error: "second")
-        let second = ApplyAttempt(topologyId: "t2", versionHash: "hash-b", at: 2, error: "second")
+        try store.recordAttempt(topologyID: "t1", versionHash: "hash-a", at: 1, error: "first")
+        try store.recordAttempt(topologyID: "t2", versionHash: "hash-b", at: 2, error: "second")
+        let second = ApplyAttempt(topologyID: "t2", versionHash: "hash-b", at: 2, error: "second")
         #expect(try store.lastAttempt() == second)
         #expect(try store.current() == nil)  // a failed apply never names an applied hash
         let raw = try RawDatabase(dir.database)
@@ -180,12 +180,12 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
-        try store.recordAttempt(topologyId: "t2", versionHash: "hash-b", at: 2, error: "conflict")
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
+        try store.recordAttempt(topologyID: "t2", versionHash: "hash-b", at: 2, error: "conflict")
         #expect(throws: StoreError.self) {
-            try store.put(topologyId: "t2", versionHash: "hash-b", hydrated: [:], at: 3)
+            try store.put(topologyID: "t2", versionHash: "hash-b", hydrated: [:], at: 3)
         }
-        #expect(try store.lastAttempt()?.topologyId == "t2")
+        #expect(try store.lastAttempt()?.topologyID == "t2")
     }
 
     @Test func snapshotReadsBoth() throws {
@@ -194,8 +194,8 @@ struct AppliedRowTests {
         let store = try TopologyStore(stateDirectory: dir.path)
         var snapshot = try store.snapshot()
         #expect(snapshot.applied == nil && snapshot.attempt == nil)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
-        try store.recordAttempt(topologyId: "t1", versionHash: "hash-b", at: 2, error: "e")
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
+        try store.recordAttempt(topologyID: "t1", versionHash: "hash-b", at: 2, error: "e")
         snapshot = try store.snapshot()
         #expect(snapshot.applied?.versionHash == "hash-a")
         #expect(snapshot.attempt?.versionHash == "hash-b")
@@ -206,13 +206,13 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 1)
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: ["k": 1], at: 1)
         #expect(try store.current()?.hydrated == ["k": 1])
         #expect(try store.current()?.hydrated == ["k": 1])
         try RawDatabase(dir.database).execute(#"UPDATE applied SET hydrated_json = '{"k":2}', version_hash = 'hash-b'"#)
         #expect(try store.current()?.hydrated == ["k": 2])
         #expect(try store.snapshot().applied?.versionHash == "hash-b")
-        try store.put(topologyId: "t1", versionHash: "hash-c", hydrated: ["k": 1.0], at: 3)
+        try store.put(topologyID: "t1", versionHash: "hash-c", hydrated: ["k": 1.0], at: 3)
         #expect(try store.current()?.hydrated["k"] == .float(1.0))
     }
 
@@ -221,7 +221,7 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
+        try store.put(topologyID: "t1", versionHash: "hash-a", hydrated: [:], at: 1)
         try RawDatabase(dir.database).execute("UPDATE applied SET hydrated_json = '{not json'")
         let error = try #require(throws: StoreError.self) { try store.current() }
         #expect(error.code == .corrupt)

@@ -31,7 +31,7 @@ struct MigrationTests {
         try Self.writeSeedDatabase(path, rows: ["('t-boot', '\(hash64)', '\(Self.seedBlob)', 1776749115, 'old error')"])
         let store = try TopologyStore(path: path, now: 1_800_000_000)
         let row = try #require(try store.current())
-        #expect(row.topologyId == "t-boot")
+        #expect(row.topologyID == "t-boot")
         #expect(row.versionHash == hash64)
         #expect(row.appliedAt == 1_776_749_115)
         #expect(row.lastError == "old error")
@@ -47,9 +47,9 @@ struct MigrationTests {
         #expect(try raw.rows("SELECT value FROM metadata WHERE key = 'created_from'") == [["decnet-topology-db"]])
         // The migrated store follows our rules from now on.
         let error = try #require(throws: StoreError.self) {
-            try store.put(topologyId: "t-other", versionHash: "h", hydrated: [:], at: 1)
+            try store.put(topologyID: "t-other", versionHash: "h", hydrated: [:], at: 1)
         }
-        #expect(error.existingTopologyId == "t-boot")
+        #expect(error.existingTopologyID == "t-boot")
     }
 
     /// DECNET's later marker row (failed first apply: empty hash, `{}`, time 0) names no applied hash: it becomes
@@ -60,7 +60,7 @@ struct MigrationTests {
         try Self.writeSeedDatabase(dir.database, rows: ["('t-new', '', '{}', 0, 'compose failed')"])
         let store = try TopologyStore(stateDirectory: dir.path)
         #expect(try store.current() == nil)
-        let attempt = ApplyAttempt(topologyId: "t-new", versionHash: "", at: 0, error: "compose failed")
+        let attempt = ApplyAttempt(topologyID: "t-new", versionHash: "", at: 0, error: "compose failed")
         #expect(try store.lastAttempt() == attempt)
     }
 
@@ -79,7 +79,7 @@ struct MigrationTests {
         defer { dir.remove() }
         try Self.writeSeedDatabase(dir.database, rows: ["('t-b', 'hb', '{}', 2, NULL)", "('t-a', 'ha', '{}', 1, NULL)"])
         let store = try TopologyStore(stateDirectory: dir.path)
-        #expect(try store.current()?.topologyId == "t-b")
+        #expect(try store.current()?.topologyID == "t-b")
     }
 
     /// Opening an up-to-date file twice changes no row and no version.
@@ -88,7 +88,7 @@ struct MigrationTests {
         defer { dir.remove() }
         do {
             let store = try TopologyStore(stateDirectory: dir.path, now: 100)
-            try store.put(topologyId: "t1", versionHash: "h1", hydrated: ["a": 1], at: 100)
+            try store.put(topologyID: "t1", versionHash: "h1", hydrated: ["a": 1], at: 100)
             store.close()
         }
         let dump = "SELECT * FROM applied UNION ALL SELECT key, value, 0, 0, 0, 0 FROM metadata"
@@ -109,7 +109,7 @@ struct MigrationTests {
         defer { dir.remove() }
         do {
             let store = try TopologyStore(stateDirectory: dir.path)
-            try store.put(topologyId: "t1", versionHash: "h1", hydrated: [:], at: 1)
+            try store.put(topologyID: "t1", versionHash: "h1", hydrated: [:], at: 1)
             store.close()
         }
         try RawDatabase(dir.database).execute("PRAGMA user_version = 2")
@@ -173,8 +173,8 @@ struct MigrationTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        try store.put(topologyId: "t1", versionHash: "h1", hydrated: [:], at: 1)
-        try store.recordAttempt(topologyId: "t1", versionHash: "h2", at: 2, error: "e")
+        try store.put(topologyID: "t1", versionHash: "h1", hydrated: [:], at: 1)
+        try store.recordAttempt(topologyID: "t1", versionHash: "h2", at: 2, error: "e")
         let raw = try RawDatabase(dir.database)
         #expect(throws: StoreError.self) {
             try raw.execute(

@@ -38,9 +38,9 @@ struct NoAutoRestoreTests {
             + "UNION ALL SELECT 'request', id, fingerprint, type, started_at, result_json FROM request"
         do {
             let store = try TopologyStore(stateDirectory: dir.path, now: 1)
-            try store.put(topologyId: "t-boot", versionHash: "h-boot", hydrated: trickyHydrated, at: 1)
-            try store.recordError(topologyId: "t-boot", message: "last error")
-            try store.recordAttempt(topologyId: "t-next", versionHash: "h-next", at: 2, error: "failed")
+            try store.put(topologyID: "t-boot", versionHash: "h-boot", hydrated: trickyHydrated, at: 1)
+            try store.recordError(topologyID: "t-boot", message: "last error")
+            try store.recordAttempt(topologyID: "t-next", versionHash: "h-next", at: 2, error: "failed")
             _ = try store.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 3)
             try store.finishRequest(id: "r1", result: Array("{}".utf8), at: 4)
             store.close()

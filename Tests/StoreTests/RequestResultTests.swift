@@ -148,7 +148,7 @@ struct RequestResultTests {
         let second = try TopologyStore(stateDirectory: dir.path)
         #expect(try first.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 1) == .new)
         #expect(try second.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 1) == .running)
-        try second.put(topologyId: "t1", versionHash: "h", hydrated: [:], at: 1)
-        #expect(try first.current()?.topologyId == "t1")
+        try second.put(topologyID: "t1", versionHash: "h", hydrated: [:], at: 1)
+        #expect(try first.current()?.topologyID == "t1")
     }
 }

@@ -12,7 +12,7 @@ struct StoreFileTests {
         let previous = umask(0o022)  // the usual umask would give 0644
         defer { umask(previous) }
         let store = try TopologyStore(stateDirectory: state)
-        try store.put(topologyId: "t1", versionHash: "h", hydrated: [:], at: 1)
+        try store.put(topologyID: "t1", versionHash: "h", hydrated: [:], at: 1)
         // While the store is open, WAL keeps the -wal and -shm files next to the database.
         for name in ["agent.db", "agent.db-wal", "agent.db-shm"] {
             #expect(StoreFiles.mode(of: state + "/" + name) == 0o600, "\(name)")
@@ -57,16 +57,16 @@ struct StoreFileTests {
         defer { dir.remove() }
         do {
             let store = try TopologyStore(stateDirectory: dir.path)
-            try store.put(topologyId: "t1", versionHash: "h", hydrated: ["a": 1], at: 1)
+            try store.put(topologyID: "t1", versionHash: "h", hydrated: ["a": 1], at: 1)
             _ = try store.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 1)
         }
         let store = try TopologyStore(stateDirectory: dir.path, access: .readOnly)
-        #expect(try store.current()?.topologyId == "t1")
+        #expect(try store.current()?.topologyID == "t1")
         let writes: [(String, () throws -> Void)] = [
-            ("put", { try store.put(topologyId: "t1", versionHash: "h2", hydrated: [:], at: 2) }),
-            ("recordError", { try store.recordError(topologyId: "t1", message: "x") }),
-            ("clear", { try store.clear(topologyId: "t1") }),
-            ("recordAttempt", { try store.recordAttempt(topologyId: "t1", versionHash: "h", at: 1, error: "e") }),
+            ("put", { try store.put(topologyID: "t1", versionHash: "h2", hydrated: [:], at: 2) }),
+            ("recordError", { try store.recordError(topologyID: "t1", message: "x") }),
+            ("clear", { try store.clear(topologyID: "t1") }),
+            ("recordAttempt", { try store.recordAttempt(topologyID: "t1", versionHash: "h", at: 1, error: "e") }),
             ("beginRequest", { _ = try store.beginRequest(id: "r2", fingerprint: "fp", type: "apply", at: 1) }),
             ("finishRequest", { try store.finishRequest(id: "r1", result: Array("{}".utf8), at: 1) }),
             ("prune", { try store.prune(now: .max / 2, keep: 0) }),

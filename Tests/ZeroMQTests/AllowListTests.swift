@@ -7,12 +7,12 @@ import ZeroMQ
 @Suite struct AllowListTests {
     func request(_ key: CurveKey?, domain: String = "decnet", mechanism: String = "CURVE") -> ZAPRequest {
         ZAPRequest(
-            requestId: Array("1".utf8), domain: domain, address: "127.0.0.1", routingId: [],
+            requestID: Array("1".utf8), domain: domain, address: "127.0.0.1", routingId: [],
             mechanism: mechanism, credentials: key.map { [$0.bytes] } ?? [])
     }
 
-    func write(_ key: CurveKey, _ name: String, agentId: String?, in directory: TemporaryDirectory) throws {
-        let metadata = agentId.map { ["agent-id": $0] } ?? [:]
+    func write(_ key: CurveKey, _ name: String, agentID: String?, in directory: TemporaryDirectory) throws {
+        let metadata = agentID.map { ["agent-id": $0] } ?? [:]
         try ZMQCertificate(publicKey: key, metadata: metadata).write(
             directory: directory.path, name: name, overwrite: true)
     }
@@ -22,8 +22,8 @@ import ZeroMQ
         defer { directory.remove() }
         let named = try CurveKeyPair.generate().publicKey
         let bare = try CurveKeyPair.generate().publicKey
-        try write(named, "host-17", agentId: "host-17", in: directory)
-        try write(bare, "pyzmq-client", agentId: nil, in: directory)
+        try write(named, "host-17", agentID: "host-17", in: directory)
+        try write(bare, "pyzmq-client", agentID: nil, in: directory)
         let allowList = try AllowListAuthoriser(directory: directory.path)
 
         #expect(allowList.authorise(request(named)) == .allow(userId: named.z85))
@@ -40,7 +40,7 @@ import ZeroMQ
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let evil = try CurveKeyPair.generate().publicKey
-        try write(evil, "evil", agentId: "bravo", in: directory)
+        try write(evil, "evil", agentID: "bravo", in: directory)
         let allowList = try AllowListAuthoriser(directory: directory.path)
         guard case .deny = allowList.authorise(request(evil)) else {
             Issue.record("a key whose metadata names another agent was admitted")
@@ -54,7 +54,7 @@ import ZeroMQ
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let key = try CurveKeyPair.generate().publicKey
-        try write(key, "host-1", agentId: "host-1", in: directory)
+        try write(key, "host-1", agentID: "host-1", in: directory)
         let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .zero)
         #expect(allowList.identity(forUserId: key.z85) == "host-1")
         // Use up every descriptor below a lowered soft limit, then force a reload.
@@ -87,7 +87,7 @@ import ZeroMQ
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let listed = try CurveKeyPair.generate().publicKey
-        try write(listed, "host-1", agentId: "host-1", in: directory)
+        try write(listed, "host-1", agentID: "host-1", in: directory)
         let allowList = try AllowListAuthoriser(directory: directory.path, domain: "decnet")
 
         #expect(
@@ -115,11 +115,11 @@ import ZeroMQ
         let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .seconds(3600))
         #expect(allowList.identity(for: key) == nil)
 
-        try write(key, "host-9", agentId: "host-9", in: directory)
+        try write(key, "host-9", agentID: "host-9", in: directory)
         #expect(allowList.identity(for: key) == "host-9")  // added: seen at once
         try FileManager.default.removeItem(atPath: directory.file("host-9.key"))
         #expect(allowList.identity(for: key) == nil)  // removed: refused at once
-        try write(key, "host-9", agentId: "host-9", in: directory)
+        try write(key, "host-9", agentID: "host-9", in: directory)
         try FileManager.default.moveItem(
             atPath: directory.file("host-9.key"), toPath: directory.file("host-9.key.disabled"))
         #expect(allowList.identity(for: key) == nil)  // renamed away from *.key
@@ -130,7 +130,7 @@ import ZeroMQ
         defer { directory.remove() }
         let key = try CurveKeyPair.generate().publicKey
         let other = try CurveKeyPair.generate().publicKey
-        try write(key, "host-1", agentId: "host-1", in: directory)
+        try write(key, "host-1", agentID: "host-1", in: directory)
         let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .zero)
         #expect(allowList.identity(for: key) == "host-1")
         // Rewrite the file's content (another key) without touching the directory entry.
@@ -148,12 +148,12 @@ import ZeroMQ
         defer { directory.remove() }
         let good = try CurveKeyPair.generate().publicKey
         let duplicate = try CurveKeyPair.generate().publicKey
-        try write(good, "good", agentId: "good", in: directory)
-        try write(duplicate, "b-first", agentId: nil, in: directory)
-        try write(duplicate, "c-second", agentId: nil, in: directory)
-        try write(try CurveKeyPair.generate().publicKey, "d-bad", agentId: ".hidden", in: directory)
+        try write(good, "good", agentID: "good", in: directory)
+        try write(duplicate, "b-first", agentID: nil, in: directory)
+        try write(duplicate, "c-second", agentID: nil, in: directory)
+        try write(try CurveKeyPair.generate().publicKey, "d-bad", agentID: ".hidden", in: directory)
         try "not a certificate".write(toFile: directory.file("e-broken.key"), atomically: true, encoding: .utf8)
-        try write(try CurveKeyPair.generate().publicKey, "f-secret-only", agentId: "x", in: directory)
+        try write(try CurveKeyPair.generate().publicKey, "f-secret-only", agentID: "x", in: directory)
         try FileManager.default.moveItem(
             atPath: directory.file("f-secret-only.key"), toPath: directory.file("f-secret-only.key_secret"))
 
@@ -172,7 +172,7 @@ import ZeroMQ
         #expect(throws: ZMQError.self) { try AllowListAuthoriser(directory: "/nonexistent/allow-list") }
         let directory = try TemporaryDirectory()
         let key = try CurveKeyPair.generate().publicKey
-        try write(key, "host-1", agentId: "host-1", in: directory)
+        try write(key, "host-1", agentID: "host-1", in: directory)
         let allowList = try AllowListAuthoriser(directory: directory.path)
         #expect(allowList.identity(for: key) == "host-1")
         directory.remove()

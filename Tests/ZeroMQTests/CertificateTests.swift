@@ -22,7 +22,7 @@ import ZeroMQ
         #expect(certificate.publicKey.z85 == "6BN/wIsJx962F.{-6PU}H??[8%5&ri30OvF/.D}a")
         #expect(certificate.keyPair?.secretKeyZ85 == "YqqUEah*5(oQ)F3u{)a<&#PJM:9>m-ZECG$FxBZ[")
         #expect(certificate.metadata.isEmpty)
-        #expect(certificate.agentId == nil)
+        #expect(certificate.agentID == nil)
     }
 
     @Test func toleratesMissingMetadataUnquotedValuesCommentsAndCRLF() throws {
@@ -32,7 +32,7 @@ import ZeroMQ
             + "    role = 'agent'   # trailing text after a quoted value\r\ncurve\r\n"
             + "    public-key = \"\(key.publicKey.z85)\"\r\n"
         let certificate = try ZMQCertificate.parse(text)
-        #expect(certificate.agentId == "host-17")
+        #expect(certificate.agentID == "host-17")
         #expect(certificate.role == "agent")
         #expect(certificate.publicKey == key.publicKey)
         #expect(certificate.secretKey == nil)
@@ -86,7 +86,7 @@ import ZeroMQ
         let publicOnly = try ZMQCertificate.load(path: directory.file("host-17.key"))
         #expect(publicOnly.publicKey == certificate.publicKey)
         #expect(publicOnly.secretKey == nil)
-        #expect(publicOnly.agentId == "host-17")
+        #expect(publicOnly.agentID == "host-17")
         let publicText = try String(contentsOfFile: directory.file("host-17.key"), encoding: .utf8)
         #expect(!publicText.contains("secret-key"))
         #expect(publicText.contains("    agent-id = \"host-17\"\n    role = \"agent\"\n"))

@@ -12,7 +12,7 @@ import ZeroMQ
 
     @Test func roundTripThroughTheSocketThread() async throws {
         try await CurveWorld.run { world in
-            let keys = try world.allow(name: "bench", agentId: "bench")
+            let keys = try world.allow(name: "bench", agentID: "bench")
             let (endpoint, server) = try await RawEchoServer.start(world: world)
             defer { server.stop() }
             let dealer = try await world.dealer(keys: keys, endpoint: endpoint)
@@ -37,7 +37,7 @@ import ZeroMQ
 
     @Test func roundTripOnOneThreadForComparison() async throws {
         try await CurveWorld.run { world in
-            let keys = try world.allow(name: "bench", agentId: "bench")
+            let keys = try world.allow(name: "bench", agentID: "bench")
             let (endpoint, server) = try await RawEchoServer.start(world: world)
             defer { server.stop() }
             let context = world.context

@@ -8,15 +8,15 @@ import ZeroMQ
     @Test func certificatesWrittenByPyzmqLoadHere() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        for (name, agentId) in [("plain", nil), ("with-meta", "host-17")] as [(String, String?)] {
-            let keys = try await PythonHelper.json(["create", directory.path, name] + (agentId.map { [$0] } ?? []))
+        for (name, agentID) in [("plain", nil), ("with-meta", "host-17")] as [(String, String?)] {
+            let keys = try await PythonHelper.json(["create", directory.path, name] + (agentID.map { [$0] } ?? []))
             let publicZ85 = try #require(keys["public"] ?? nil)
             let secretZ85 = try #require(keys["secret"] ?? nil)
 
             let secret = try ZMQCertificate.loadSecret(directory: directory.path, name: name)
             #expect(secret.publicKey.z85 == publicZ85)
             #expect(secret.keyPair?.secretKeyZ85 == secretZ85)
-            #expect(secret.agentId == agentId)  // pyzmq writes metadata unquoted, in the secret file only
+            #expect(secret.agentID == agentID)  // pyzmq writes metadata unquoted, in the secret file only
             let publicOnly = try ZMQCertificate.load(path: directory.file(name + ".key"))
             #expect(publicOnly.publicKey.z85 == publicZ85)
             #expect(publicOnly.secretKey == nil)

@@ -7,7 +7,7 @@ import ZeroMQ
 @Suite(.serialized) struct SocketThreadTests {
     @Test func curveRoundTripCarriesTheKeyAsUserIdAndTheConnection() async throws {
         try await CurveWorld.run { world in
-            let keys = try world.allow(name: "host-17", agentId: "host-17")
+            let keys = try world.allow(name: "host-17", agentID: "host-17")
             let (router, endpoint) = try await world.router()
             let dealer = try await world.dealer(keys: keys, endpoint: endpoint, routingId: "host-17")
             let dealerEvents = Recorder(dealer.events)
@@ -39,7 +39,7 @@ import ZeroMQ
 
     @Test func unknownKeyIsRefusedAndTheClientSeesAnAuthFailure() async throws {
         try await CurveWorld.run { world in
-            try world.allow(name: "host-17", agentId: "host-17")
+            try world.allow(name: "host-17", agentID: "host-17")
             let (router, endpoint) = try await world.router()
             let routerMessages = Recorder(router.messages)
             let stranger = try await world.dealer(keys: try CurveKeyPair.generate(), endpoint: endpoint)
@@ -58,7 +58,7 @@ import ZeroMQ
 
     @Test func clientPinningTheWrongServerKeyNeverConnects() async throws {
         try await CurveWorld.run { world in
-            let keys = try world.allow(name: "host-17", agentId: "host-17")
+            let keys = try world.allow(name: "host-17", agentID: "host-17")
             let (router, endpoint) = try await world.router()
             let routerMessages = Recorder(router.messages)
             let routerEvents = Recorder(router.events)
@@ -97,7 +97,7 @@ import ZeroMQ
 
     @Test func removingAKeyRefusesTheNextConnectionWithoutRestart() async throws {
         try await CurveWorld.run { world in
-            let keys = try world.allow(name: "host-a", agentId: "host-a")
+            let keys = try world.allow(name: "host-a", agentID: "host-a")
             let (router, endpoint) = try await world.router()
 
             let first = try await world.dealer(keys: keys, endpoint: endpoint, routingId: "host-a")
@@ -116,7 +116,7 @@ import ZeroMQ
             await second.close()
 
             // Listed again, under a new name: admitted again, with the new entry's identity.
-            try world.allow(name: "host-a2", agentId: "host-a2", keys: keys)
+            try world.allow(name: "host-a2", agentID: "host-a2", keys: keys)
             let third = try await world.dealer(keys: keys, endpoint: endpoint, routingId: "host-a2")
             third.send(ZMQMessage("three"))
             let message = try await next(router.messages, "the message after re-listing")
@@ -127,7 +127,7 @@ import ZeroMQ
 
     @Test func oversizedMessagesDisconnectThePeerAndTheServerGoesOn() async throws {
         try await CurveWorld.run { world in
-            let keys = try world.allow(name: "host-17", agentId: "host-17")
+            let keys = try world.allow(name: "host-17", agentID: "host-17")
             let limit = 1024
             let (router, endpoint) = try await world.router(
                 maxMessageSize: Int64(limit + ZMQSocket.curveMessageOverhead))

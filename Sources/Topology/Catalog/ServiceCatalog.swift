@@ -54,7 +54,7 @@ public struct ServiceCatalog: Sendable, Hashable {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw CatalogError(.unreadable, path: "", "cannot read \(path): \(FileErrorText.describe(error))")
+            throw CatalogError(.unreadable, path: "", "cannot read \(path): \(FileErrorText.reason(error))")
         }
         let json: JSONValue
         do {

@@ -11,8 +11,8 @@ import DecnetJSON
 public struct TopologyComposer: Sendable {
     /// DECNET's seed base image for decky containers and the default `BASE_IMAGE` build argument.
     public static let defaultBaseImage = "debian:bookworm-slim"
-    /// Docker name prefix length taken from the topology id.
-    public static let prefixLength = 8
+    /// Docker name prefix length taken from the topology id (``TopologyNaming``).
+    public static let prefixLength = TopologyNaming.idPrefixLength
 
     public let catalog: ServiceCatalog
     /// Folder holding one build context per catalog template (`<root>/ssh`).
@@ -41,8 +41,7 @@ public struct TopologyComposer: Sendable {
         let topology = try HydratedInput.object(root["topology"], at: "/topology")
         // A non-string id is refused (docs/deviations.md#non-string-names).
         let topologyID = try HydratedInput.string(topology["id"], at: "/topology/id").value
-        let prefix = String(String.UnicodeScalarView(topologyID.unicodeScalars.prefix(Self.prefixLength)))
-        let naming = Naming(topologyID: topologyID, prefix: prefix)
+        let naming = TopologyNaming(topologyID: topologyID)
 
         let lans = try readLANs(root["lans"], naming: naming)
         var builder = DocumentBuilder()
@@ -59,8 +58,8 @@ public struct TopologyComposer: Sendable {
         ])
         let teardown = lans.bridges.map { JSONString($0.lanName) }.sorted(by: >).map(naming.network)
         return ComposePlan(
-            topologyID: topologyID, prefix: prefix, projectName: "decnet-topo-\(prefix)",
-            composeFileName: "decnet-topology-\(prefix)-compose.yml", document: document, bridges: lans.bridges,
+            topologyID: topologyID, prefix: naming.prefix, projectName: naming.projectName,
+            composeFileName: naming.composeFileName, document: document, bridges: lans.bridges,
             teardownOrder: teardown, containers: builder.containers)
     }
 
@@ -86,17 +85,7 @@ public struct TopologyComposer: Sendable {
         return lans
     }
 
-    /// Docker names of one topology.
-    struct Naming {
-        var topologyID: String
-        var prefix: String
-
-        /// `decnet_t_<prefix>_<lan lower-cased as Python does>`.
-        func network(_ lanName: JSONString) -> String { "decnet_t_\(prefix)_\(PythonText.lower(lanName.value))" }
-
-        /// `decnet_t_<prefix>_<decky>` (case kept).
-        func baseContainer(_ decky: String) -> String { "decnet_t_\(prefix)_\(decky)" }
-    }
+    typealias Naming = TopologyNaming
 
     /// The `services` object and the matching container list, with Python dict semantics: re-using a key replaces
     /// the earlier entry in its first position.

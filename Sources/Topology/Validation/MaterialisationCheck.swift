@@ -17,9 +17,7 @@ import DecnetJSON
 struct MaterialisationCheck {
     static let maxDockerNameLength = 128
     static let maxHostnameLength = 63
-    static let namePrefix = "decnet_t_"
-    /// The composer uses this many leading code points of the topology id.
-    static let idPrefixLength = 8
+    static let idPrefixLength = TopologyNaming.idPrefixLength
 
     var out: IssueCollector
 
@@ -32,7 +30,7 @@ struct MaterialisationCheck {
         }
         let id8 = topologyPrefix(root)
         // Without a usable id, names are still checked, assuming the longest prefix.
-        let prefixLength = Self.namePrefix.utf8.count + (id8?.utf8.count ?? Self.idPrefixLength) + 1
+        let prefixLength = TopologyNaming.leadingBytes(idPrefix: id8)
         let lansPath = JSONPointer.root.appending("lans")
         for (i, lan) in objectRows(root["lans"]) {
             let path = lansPath.appending(i).appending("name")

@@ -41,11 +41,11 @@ final class CurveWorld: Sendable {
     }
 
     /// Generates a client key pair (unless given) and lists it in the allow-list folder as `NAME.key` with
-    /// `agent-id` metadata (none when `agentId` is nil, like a pyzmq-made certificate).
+    /// `agent-id` metadata (none when `agentID` is nil, like a pyzmq-made certificate).
     @discardableResult
-    func allow(name: String, agentId: String?, keys: CurveKeyPair? = nil) throws -> CurveKeyPair {
+    func allow(name: String, agentID: String?, keys: CurveKeyPair? = nil) throws -> CurveKeyPair {
         let keys = try keys ?? CurveKeyPair.generate()
-        let metadata = agentId.map { ["agent-id": $0, "role": "agent"] } ?? [:]
+        let metadata = agentID.map { ["agent-id": $0, "role": "agent"] } ?? [:]
         try ZMQCertificate(publicKey: keys.publicKey, metadata: metadata)
             .write(directory: allowDirectory.path, name: name, overwrite: true)
         return keys

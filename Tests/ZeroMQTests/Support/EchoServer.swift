@@ -25,7 +25,7 @@ final class EchoServer: Sendable {
     static func start() async throws -> EchoServer {
         let world = try await CurveWorld()
         do {
-            let clientKeys = try world.allow(name: "client", agentId: "client")
+            let clientKeys = try world.allow(name: "client", agentID: "client")
             let (router, endpoint) = try await world.router()
             return EchoServer(world: world, router: router, endpoint: endpoint, clientKeys: clientKeys)
         } catch {
