@@ -36,13 +36,15 @@ let package = Package(
         .target(name: "DecnetJSON", path: "Sources/JSON"),
         // File errors worded as the full Foundation words them (the agent links only FoundationEssentials).
         .target(name: "FileErrors", path: "Sources/FileErrors"),
-        .target(name: "Topology", dependencies: ["DecnetJSON", "CSodium", "FileErrors"], path: "Sources/Topology"),
+        // SHA-256 through libsodium: the canonical hash, request fingerprints, image and blueprint digests.
+        .target(name: "Hashing", dependencies: ["CSodium"], path: "Sources/Hashing"),
+        .target(name: "Topology", dependencies: ["DecnetJSON", "Hashing", "FileErrors"], path: "Sources/Topology"),
         .target(
             name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Store"),
 
         // Wire protocol v1: envelopes, error codes, request decoding (pure Swift).
-        .target(name: "AgentProtocol", dependencies: ["DecnetJSON", "Topology"], path: "Sources/Protocol"),
+        .target(name: "AgentProtocol", dependencies: ["DecnetJSON", "Hashing"], path: "Sources/Protocol"),
 
         // The agent's logic: topology operations, command dispatch, heartbeats. Depends on protocols, not on C.
         .target(
@@ -70,7 +72,7 @@ let package = Package(
         .target(
             name: "DockerEngine",
             dependencies: [
-                "DecnetJSON", "Topology", "FileErrors",
+                "DecnetJSON", "Topology", "Hashing", "FileErrors",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -117,7 +119,8 @@ let package = Package(
             dependencies: ["DecnetJSON", "Topology"],
             path: "Sources/Bench"),
         // libFuzzer target over the frame decoder, JSON, canonical hash, validator and composer (scripts/fuzz.sh).
-        .executableTarget(name: "fuzz-agent", dependencies: ["DecnetJSON", "Topology", "AgentProtocol"], path: "Sources/FuzzAgent"),
+        .executableTarget(
+            name: "fuzz-agent", dependencies: ["DecnetJSON", "Topology", "Hashing", "AgentProtocol"], path: "Sources/FuzzAgent"),
         // Many simulated agents in one process against a real master, for the load test (scripts/load-test.sh).
         .executableTarget(
             name: "load-agents",
@@ -172,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "HostileInputTests",
             dependencies: [
-                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "DecnetJSON", "Topology", "ZeroMQ",
+                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "DecnetJSON", "Hashing", "Topology", "ZeroMQ",
                 "CSQLite", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/HostileInputTests"),

@@ -1,5 +1,5 @@
 import DecnetJSON
-import Topology
+import Hashing
 
 /// A request from the master, decoded and checked.
 public struct Request: Sendable {

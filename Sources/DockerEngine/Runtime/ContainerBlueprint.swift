@@ -1,4 +1,5 @@
 import DecnetJSON
+import Hashing
 import Topology
 
 /// One planned container as the Engine API wants it: the `POST /containers/create` body, the bridges to connect

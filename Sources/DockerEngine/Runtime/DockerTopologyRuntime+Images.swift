@@ -1,4 +1,5 @@
 import DecnetJSON
+import Hashing
 import NIOPosix
 import Synchronization
 import Topology
