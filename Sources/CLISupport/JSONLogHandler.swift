@@ -63,11 +63,19 @@ public struct JSONLogHandler: LogHandler {
             + pad(Int32(milliseconds), 3) + "Z"
     }
 
-    /// Bootstraps swift-log once for an executable: JSON lines or text on standard error.
+    /// Bootstraps swift-log once for an executable: JSON lines or text on standard error (text without timestamps
+    /// and with syslog priorities when standard error is the journal: ``JournalLogHandler``).
     public static func bootstrap(format: String, level: Logger.Level = .info) {
+        let journal = JournalLogHandler.standardErrorIsJournal
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler =
-                format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler
+            if format == "json" {
+                handler = JSONLogHandler(label: label)
+            } else if journal {
+                handler = JournalLogHandler(label: label)
+            } else {
+                handler = StreamLogHandler.standardError(label: label)
+            }
             handler.logLevel = level
             return handler
         }
