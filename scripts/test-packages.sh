@@ -3,7 +3,11 @@
 # units with systemd-analyze verify against the unpacked packages, then, in containers of a minimal Debian 12 root file
 # system (debootstrap --variant=minbase, imported with docker import), installs each .deb with apt-get resolving only
 # its declared dependencies from Debian's mirror, and runs the binaries: --version, validate, keygen, the maintainer
-# scripts' whole life (install, reinstall, remove, purge), and an agent enrolled with a master, both from the packages.
+# scripts' whole life (install, reinstall, remove, purge), and an agent enrolled with a master, both from the packages;
+# last, both packages under a real systemd (PID 1 of a container): Type=notify, STATUS=, the sandboxed agent applying
+# the example topology on this host's Docker Engine, journal priorities, and the watchdog restarting a frozen agent.
+#
+# DECNET_PKGTEST_SYSTEMD=0 skips the systemd stage.
 #
 #   scripts/test-packages.sh              everything
 #   scripts/test-packages.sh --no-build   use the .debs already in dist/
@@ -302,6 +306,117 @@ grep -q "master stopped" /tmp/master.log
 echo PASS
 ' || status=$?
 count_container_checks enrol "$status"
+
+# 7. Under a real systemd: a container booting systemd as PID 1 (an image of the minimal root file system plus
+# systemd, cached in Docker), with the host's Docker socket mounted so the sandboxed agent drives the real Engine.
+# The units' sandboxing, Type=notify, STATUS=, the watchdog and the journal are what is checked here. Skipped, with a
+# line saying so, when this Docker Engine cannot boot systemd in a container.
+SYSTEMD_IMAGE=decnet-pkgtest/$SUITE-systemd:r$IMAGE_REVISION
+if [ "${DECNET_PKGTEST_SYSTEMD:-1}" = 1 ]; then
+  if ! docker image inspect "$SYSTEMD_IMAGE" >/dev/null 2>&1; then
+    log "building $SYSTEMD_IMAGE (the minimal root file system plus systemd)"
+    builder="decnet-pkgtest-systemd-build-$$"
+    docker run --name "$builder" "$IMAGE" bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends systemd systemd-sysv >/dev/null && rm -rf /var/lib/apt/lists/*' \
+      >"$work/systemd-image.log" 2>&1 || { docker rm -f "$builder" >/dev/null; cat "$work/systemd-image.log" >&2; exit 1; }
+    docker commit "$builder" "$SYSTEMD_IMAGE" >/dev/null
+    docker rm "$builder" >/dev/null
+  fi
+  # The offline test images (a busybox base and stand-in service templates) for the apply below.
+  docker image inspect decnet-test/busybox:latest >/dev/null 2>&1 || ensure_docker
+  box="decnet-pkgtest-systemd-$$"
+  systemd_booted() {  # up to 60 s for PID 1 to finish booting (running, or degraded when some unit failed)
+    local state
+    for _ in $(seq 120); do
+      state=$(docker exec "$1" systemctl is-system-running 2>/dev/null) || true
+      case "$state" in running | degraded) return 0 ;; esac
+      docker ps -q --filter "name=^$1\$" | grep -q . || break
+      sleep 0.5
+    done
+    echo "systemd state: ${state:-none}" >>"$work/systemd-run.log"
+    return 1
+  }
+  if docker run -d --name "$box" --cap-add SYS_ADMIN --security-opt seccomp=unconfined \
+    --security-opt apparmor=unconfined -e container=docker --tmpfs /run --tmpfs /run/lock \
+    -v /sys/fs/cgroup:/sys/fs/cgroup:rw --cgroupns=host -v /var/run/docker.sock:/var/run/docker.sock \
+    -v "$PWD/dist:/dist:ro" -v "$PWD/examples:/examples:ro" "$SYSTEMD_IMAGE" /lib/systemd/systemd \
+    >"$work/systemd-run.log" 2>&1 && systemd_booted "$box"; then
+    log "both packages under systemd (PID 1 in a container, the host's Docker Engine)"
+    status=0
+    docker exec "$box" bash -c 'set -eu
+export DEBIAN_FRONTEND=noninteractive
+TOPOLOGY=7d3f0c2a-5b1e-4c8d-9a6f-2e4b8c1d0f3a
+status_of() { systemctl show -p StatusText --value "$1"; }
+wait_for() {  # wait_for SECONDS command...: polls every 0.2 s
+  local n=$(($1 * 5)); shift
+  for _ in $(seq "$n"); do "$@" && return 0; sleep 0.2; done
+  "$@"
+}
+echo "CHECK apt-get installs both; the master postinst starts its service, which says READY with a status"
+apt-get update -qq >/tmp/apt.log 2>&1
+apt-get install -y -qq --no-install-recommends /dist/'"$MASTER_DEB"' /dist/'"$AGENT_DEB"' >/tmp/apt.log 2>&1 \
+  || { cat /tmp/apt.log; exit 1; }
+systemctl is-active --quiet decnet-master
+test "$(status_of decnet-master)" = "serving: 0 of 0 agents connected, 0 requests outstanding"
+echo PASS
+echo "CHECK the agent postinst enables but does not start an unconfigured agent, and says what to fill in"
+systemctl is-enabled --quiet decnet-agent
+if systemctl is-active --quiet decnet-agent; then exit 1; fi
+grep -q "decnet-agent: not started: set agent_id" /tmp/apt.log
+echo PASS
+echo "CHECK enrolled and configured, the agent starts as a notify service: connected, Docker observed"
+install -m 0644 -o decnet -g decnet /etc/decnet/agent/agent.key /etc/decnet/master/agents/pkg-host.key
+install -m 0644 /etc/decnet/master/master.key /etc/decnet/agent/master.key
+sed -i "s|\"agent_id\": \"\"|\"agent_id\": \"pkg-host\"|; s|\"master_endpoint\": \"\"|\"master_endpoint\": \"tcp://127.0.0.1:8771\"|; s|\"heartbeat_endpoint\": \"\"|\"heartbeat_endpoint\": \"tcp://127.0.0.1:8772\"|; s|\"templates_dir\": \"[^\"]*\"|\"templates_dir\": \"/examples/templates\", \"base_image\": \"decnet-test/busybox:latest\"|" /etc/decnet/agent.json
+systemctl restart decnet-agent
+systemctl is-active --quiet decnet-agent
+wait_for 20 sh -c "systemctl show -p StatusText --value decnet-agent | grep -q \"^connected to tcp://127.0.0.1:8771; no topology applied\$\"" \
+  || { status_of decnet-agent; journalctl -u decnet-agent --no-pager | tail; exit 1; }
+wait_for 20 sh -c "systemctl show -p StatusText --value decnet-master | grep -q \"^serving: 1 of 1 agent connected\""
+echo PASS
+echo "CHECK the sandboxed agent applies the example topology on the real Engine, and its status shows it"
+decnet-master apply --run-dir /var/lib/decnet-master --agent pkg-host --timeout 300 /examples/topology.json >/tmp/apply.json 2>/tmp/apply.log \
+  || { cat /tmp/apply.json /tmp/apply.log; journalctl -u decnet-agent --no-pager | tail -20; exit 1; }
+wait_for 20 sh -c "systemctl show -p StatusText --value decnet-agent | grep -q \"topology $TOPOLOGY applied\""
+echo PASS
+echo "CHECK teardown through the master"
+decnet-master teardown --run-dir /var/lib/decnet-master --agent pkg-host --timeout 300 "$TOPOLOGY" >/tmp/teardown.json 2>&1 \
+  || { cat /tmp/teardown.json; exit 1; }
+wait_for 20 sh -c "systemctl show -p StatusText --value decnet-agent | grep -q \"no topology applied\""
+echo PASS
+echo "CHECK journal lines carry their priority and no timestamp of their own"
+journalctl -u decnet-agent -o cat --no-pager | grep -q "^info decnet.agent: agent started agent_id=pkg-host"
+if journalctl -u decnet-agent -p warning -o cat --no-pager | grep "agent started"; then exit 1; fi
+journalctl -u decnet-agent -o verbose --no-pager | grep -B30 "MESSAGE=info decnet.agent: agent started" | grep -q "PRIORITY=6"
+echo PASS
+echo "CHECK the watchdog: a frozen agent is killed and restarted (WatchdogSec=3s for this check)"
+mkdir -p /etc/systemd/system/decnet-agent.service.d
+printf "[Service]\nWatchdogSec=3s\n" >/etc/systemd/system/decnet-agent.service.d/watchdog.conf
+systemctl daemon-reload
+systemctl restart decnet-agent
+sleep 4
+test "$(systemctl show -p NRestarts --value decnet-agent)" = 0
+kill -STOP "$(systemctl show -p MainPID --value decnet-agent)"
+wait_for 15 sh -c "test \"\$(systemctl show -p NRestarts --value decnet-agent)\" = 1"
+journalctl -u decnet-agent --no-pager | grep -q "Watchdog timeout"
+wait_for 20 systemctl is-active --quiet decnet-agent
+rm -r /etc/systemd/system/decnet-agent.service.d
+systemctl daemon-reload
+echo PASS
+echo "CHECK a stop ends cleanly; purge stops the master and removes its keys"
+systemctl stop decnet-agent
+journalctl -u decnet-agent -o cat --no-pager | tail -5 | grep -q "agent stopped"
+apt-get purge -y -qq decnet-master >/dev/null 2>&1
+if systemctl is-active --quiet decnet-master; then exit 1; fi
+test ! -e /etc/decnet/master
+echo PASS
+' >"$work/systemd.log" 2>&1 || status=$?
+    count_container_checks systemd "$status"
+  else
+    log "SKIPPED the systemd stage: this Docker Engine cannot boot systemd in a container ($(tail -1 "$work/systemd-run.log"))"
+  fi
+  docker rm -f "$box" >/dev/null 2>&1 || true
+fi
 
 elapsed=$(($(date +%s) - started))
 echo "package test: $passed passed, $failed failed ($elapsed s)"
