@@ -416,6 +416,12 @@ echo PASS
     log "SKIPPED the systemd stage: this Docker Engine cannot boot systemd in a container ($(tail -1 "$work/systemd-run.log"))"
   fi
   docker rm -f "$box" >/dev/null 2>&1 || true
+  # If the stage stopped between apply and teardown, what the agent made on this host's Engine goes here.
+  label=decnet.topology.id=7d3f0c2a-5b1e-4c8d-9a6f-2e4b8c1d0f3a
+  leftovers=$(docker ps -aq --filter "label=$label")
+  [ -z "$leftovers" ] || docker rm -f $leftovers >/dev/null 2>&1 || true
+  leftovers=$(docker network ls -q --filter "label=$label")
+  [ -z "$leftovers" ] || docker network rm $leftovers >/dev/null 2>&1 || true
 fi
 
 elapsed=$(($(date +%s) - started))
