@@ -95,7 +95,8 @@ package() {
     printf '%s\n' "$long" | fold -s -w 78 | sed 's/ *$//; s/^/ /'
   } >"$root/DEBIAN/control"
   local deb="dist/${name}_${version}_${arch}.deb"
-  dpkg-deb --root-owner-group -Zxz --build "$root" "$deb" >/dev/null
+  # xz level 3: a tenth larger than the default level 6, a third of its time (26 s for the master at 6).
+  dpkg-deb --root-owner-group -Zxz -z3 --build "$root" "$deb" >/dev/null
   log "$deb ($(du -h "$deb" | cut -f1)): Depends: $depends${recommends:+; Recommends: $recommends}"
 }
 

@@ -158,7 +158,9 @@ struct RunCommand: AsyncParsableCommand {
             notifier.isEnabled
             ? DaemonLifecycle(
                 ready: { notifier.ready(status: $0) }, status: { notifier.status($0) }, alive: { notifier.kick() },
-                stopping: { notifier.stopping(status: $0) }, interval: notifier.loopInterval())
+                // At most every 5 s (half the watchdog interval when that is shorter): often enough for
+                // `systemctl status`, rarely enough that an idle agent's code pages stay released (IdleTrim).
+                stopping: { notifier.stopping(status: $0) }, interval: notifier.loopInterval(ceiling: .seconds(5)))
             : .none
         let daemon = AgentDaemon(
             settings: settings, link: link, store: store, runtime: runtime,
