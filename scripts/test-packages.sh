@@ -252,10 +252,11 @@ test "$(stat -c "%U %a" /etc/decnet/master/master.key_secret)" = "decnet 600"
 echo PASS
 echo "CHECK the master serves from the shipped config as decnet, and answers operators through /var/lib/decnet-master"
 setpriv --reuid=decnet --regid=decnet --init-groups decnet-master serve --config /etc/decnet/master.json 2>/tmp/master.log &
+master=$!
 for i in $(seq 100); do [ -S /var/lib/decnet-master/control.ipc ] && break; sleep 0.1; done
 decnet-master agents --run-dir /var/lib/decnet-master --json | grep -q "\"agents\": \[\]"
-kill -TERM %1
-wait %1
+kill -TERM "$master"
+wait "$master"
 grep -q "master stopped" /tmp/master.log
 echo PASS
 echo "CHECK a reinstall keeps the key pair and the user"
@@ -288,7 +289,9 @@ decnet-agent run --config /etc/decnet/agent.json --check-config >/dev/null
 echo PASS
 echo "CHECK the master shows the agent connected"
 setpriv --reuid=decnet --regid=decnet --init-groups decnet-master serve --config /etc/decnet/master.json 2>/tmp/master.log &
+master=$!
 decnet-agent run --config /etc/decnet/agent.json 2>/tmp/agent.log &
+agent=$!
 for i in $(seq 150); do
   decnet-master agents --run-dir /var/lib/decnet-master --json 2>/dev/null | grep -q "\"connected\": true" && break
   sleep 0.2
@@ -297,11 +300,11 @@ decnet-master agents --run-dir /var/lib/decnet-master --json | grep -q "\"connec
   || { cat /tmp/master.log /tmp/agent.log; exit 1; }
 echo PASS
 echo "CHECK both stop cleanly on SIGTERM"
-kill -TERM %2
-wait %2
+kill -TERM "$agent"
+wait "$agent"
 grep -q "agent stopped" /tmp/agent.log
-kill -TERM %1
-wait %1
+kill -TERM "$master"
+wait "$master"
 grep -q "master stopped" /tmp/master.log
 echo PASS
 ' || status=$?
@@ -383,6 +386,16 @@ echo "CHECK teardown through the master"
 decnet-master teardown --run-dir /var/lib/decnet-master --agent pkg-host --timeout 300 "$TOPOLOGY" >/tmp/teardown.json 2>&1 \
   || { cat /tmp/teardown.json; exit 1; }
 wait_for 20 sh -c "systemctl show -p StatusText --value decnet-agent | grep -q \"no topology applied\""
+echo PASS
+echo "CHECK an upgrade (here a reinstall) restarts both running services"
+agent_pid=$(systemctl show -p MainPID --value decnet-agent)
+master_pid=$(systemctl show -p MainPID --value decnet-master)
+apt-get install -y -qq --reinstall /dist/'"$MASTER_DEB"' /dist/'"$AGENT_DEB"' >/tmp/apt.log 2>&1 || { cat /tmp/apt.log; exit 1; }
+systemctl is-active --quiet decnet-agent
+systemctl is-active --quiet decnet-master
+test "$(systemctl show -p MainPID --value decnet-agent)" != "$agent_pid"
+test "$(systemctl show -p MainPID --value decnet-master)" != "$master_pid"
+wait_for 20 sh -c "systemctl show -p StatusText --value decnet-agent | grep -q \"^connected to \""
 echo PASS
 echo "CHECK journal lines carry their priority and no timestamp of their own"
 journalctl -u decnet-agent -o cat --no-pager | grep -q "^info decnet.agent: agent started agent_id=pkg-host"
