@@ -94,12 +94,15 @@ let package = Package(
             name: "CLISupport", dependencies: ["DecnetJSON", .product(name: "Logging", package: "swift-log")],
             path: "Sources/CLISupport"),
 
+        // systemd's notification protocol (READY, STATUS, WATCHDOG, STOPPING) over NOTIFY_SOCKET, without libsystemd.
+        .target(name: "SystemdNotify", path: "Sources/SystemdNotify"),
+
         // Executables only wire things together.
         .executableTarget(
             name: "AgentWorker",
             dependencies: [
                 "DecnetJSON", "Topology", "AgentStore", "CLISupport", "AgentCore", "AgentProtocol", "AgentTransport",
-                "DockerEngine", "ZeroMQ", "FileErrors",
+                "DockerEngine", "ZeroMQ", "FileErrors", "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "MasterCLI",
             dependencies: [
-                "DecnetJSON", "Topology", "CLISupport", "Master", "AgentProtocol", "ZeroMQ",
+                "DecnetJSON", "Topology", "CLISupport", "Master", "AgentProtocol", "ZeroMQ", "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -170,6 +173,7 @@ let package = Package(
             name: "AgentTransportTests",
             dependencies: ["AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "ZeroMQ", "TestSupport"],
             path: "Tests/AgentTransportTests"),
+        .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "TestSupport"], path: "Tests/SystemdNotifyTests"),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
         // Malformed and hostile frames through the real dispatcher and over CURVE; the agent's security properties.
         .testTarget(

@@ -28,14 +28,16 @@ public final class AgentDaemon: Service {
     let runtimeService: @Sendable () async -> Void
     let preflight: PortPreflight
     let stateGuard: StateDirectoryGuard?
+    let lifecycle: DaemonLifecycle
     let logger: Logger
 
     public init(
         settings: AgentSettings, link: AgentLinkConfiguration, store: TopologyStore, runtime: any TopologyRuntime,
         runtimeService: @escaping @Sendable () async -> Void = {}, preflight: PortPreflight = PortPreflight(),
-        stateGuard: StateDirectoryGuard? = nil, logger: Logger
+        stateGuard: StateDirectoryGuard? = nil, lifecycle: DaemonLifecycle = .none, logger: Logger
     ) {
         self.stateGuard = stateGuard
+        self.lifecycle = lifecycle
         self.preflight = preflight
         self.settings = settings
         self.link = link
@@ -69,38 +71,79 @@ public final class AgentDaemon: Service {
         let settings = self.settings
         let runtimeService = self.runtimeService
         let logger = self.logger
+        let lifecycle = self.lifecycle
+        let endpoint = link.commandEndpoint
         logger.info("agent started", metadata: [
             "command_endpoint": "\(link.commandEndpoint)", "heartbeat_endpoint": "\(link.heartbeatEndpoint)",
             "boot_id": "\(settings.bootID)", "state_dir": "\(settings.stateDirectory)",
         ])
-
-        await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await runtimeService() }
-                group.addTask {
-                    await trim.run(
-                        isBusy: { await dispatcher.running != nil },
-                        released: { logger.debug("released idle code pages", metadata: ["kib": "\($0)"]) })
-                }
-                group.addTask {
-                    await connection.runConnectionWatch {
-                        trim.poke()
-                        return Messages.hello(
-                            agentID: settings.agentID, agentVersion: settings.agentVersion, bootID: settings.bootID,
-                            capabilities: Self.capabilities, state: await operations.state())
-                    }
-                }
-                group.addTask { await heartbeats.run { connection.publish(heartbeat: $0) } }
-                // Ends when cancelled (graceful shutdown); a running operation then completes or aborts first.
-                await dispatcher.run(messages: connection.messages, frame: AgentLink.envelope(of:))
-                group.cancelAll()
-            }
+        @Sendable func status() async -> String {
+            let running = await dispatcher.running.map { (id: $0.id, type: $0.type.rawValue) }
+            return AgentStatus.line(
+                link: connection.state, endpoint: endpoint, running: running, state: await operations.state())
         }
+
+        await withGracefulShutdownHandler {
+            await cancelWhenGracefulShutdown {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await runtimeService() }
+                    if let interval = lifecycle.interval {
+                        group.addTask {
+                            // The store is open and the sockets dial; the first state waits for Docker's first list
+                            // at most `answerWithin` (2 s), so Docker is observed or its error known.
+                            lifecycle.ready(await status())
+                            // The liveness loop: round trips through the socket thread and the dispatcher actor, so
+                            // it stalls (and the watchdog fires) when either hangs.
+                            while !Task.isCancelled {
+                                if await connection.isResponsive() {
+                                    _ = await dispatcher.running
+                                    lifecycle.alive()
+                                }
+                                lifecycle.status(await status())
+                                try? await Task.sleep(for: interval)
+                            }
+                        }
+                    }
+                    await Self.serve(
+                        group: &group, connection: connection, dispatcher: dispatcher, heartbeats: heartbeats,
+                        trim: trim, operations: operations, settings: settings, logger: logger)
+                }
+            }
+        } onGracefulShutdown: {
+            lifecycle.stopping("stopping: finishing the running operation, then closing the sockets")
+        }
+        lifecycle.stopping("stopping: closing the sockets")
         logger.info("agent stopping")
         // A last heartbeat so monitors see the final state, then close within the linger bound.
         connection.publish(heartbeat: await heartbeats.next())
         await connection.shutdown()
         await context.terminateOffPool()
         logger.info("agent stopped")
+    }
+
+    /// The daemon's own tasks: trimming idle memory, the connection watch (hello on every connection), heartbeats,
+    /// and the dispatcher, which ends on cancellation (graceful shutdown) after a running operation completes or
+    /// aborts.
+    private static func serve(
+        group: inout TaskGroup<Void>, connection: AgentLink, dispatcher: CommandDispatcher, heartbeats: HeartbeatSource,
+        trim: IdleTrim, operations: TopologyOperations, settings: AgentSettings, logger: Logger
+    ) async {
+        group.addTask {
+            await trim.run(
+                isBusy: { await dispatcher.running != nil },
+                released: { logger.debug("released idle code pages", metadata: ["kib": "\($0)"]) })
+        }
+        group.addTask {
+            await connection.runConnectionWatch {
+                trim.poke()
+                return Messages.hello(
+                    agentID: settings.agentID, agentVersion: settings.agentVersion, bootID: settings.bootID,
+                    capabilities: Self.capabilities, state: await operations.state())
+            }
+        }
+        group.addTask { await heartbeats.run { connection.publish(heartbeat: $0) } }
+        // Ends when cancelled (graceful shutdown); a running operation then completes or aborts first.
+        await dispatcher.run(messages: connection.messages, frame: AgentLink.envelope(of:))
+        group.cancelAll()
     }
 }

@@ -28,6 +28,27 @@ public final class AgentLink: Sendable {
     let heartbeatSchedule: RedialSchedule
     /// Set when the master said `revoked`; the connection watch then disconnects both sockets and backs off.
     let revocation = Mutex(false)
+    /// What the command socket's monitor said last, for status lines.
+    let linkState = Mutex(LinkState())
+
+    /// Whether the command connection is up, and the last problem the link ran into.
+    public struct LinkState: Sendable, Equatable {
+        public var connected = false
+        public var lastError: String?
+
+        public init(connected: Bool = false, lastError: String? = nil) {
+            self.connected = connected
+            self.lastError = lastError
+        }
+    }
+
+    /// The command connection's state now.
+    public var state: LinkState { linkState.withLock { $0 } }
+
+    /// Whether the socket thread answers: a round trip through it. False once it stopped.
+    public func isResponsive() async -> Bool {
+        (try? await dealer.perform { (_: ZMQSocket) throws(ZMQError) in true }) ?? false
+    }
 
     private init(configuration: AgentLinkConfiguration, thread: SocketThread, dealer: SocketHandle, pub: SocketHandle, logger: Logger) {
         self.configuration = configuration
@@ -103,6 +124,7 @@ public final class AgentLink: Sendable {
             "the master revoked this agent's key; backing off before dialling again",
             metadata: ["reason": "\(envelope["reason"]?.stringValue ?? "-")"])
         revocation.withLock { $0 = true }
+        linkState.withLock { $0 = LinkState(connected: false, lastError: "the master revoked this agent's key") }
         return true
     }
 
@@ -130,18 +152,25 @@ public final class AgentLink: Sendable {
         let command = (socket: dealer, endpoint: configuration.commandEndpoint, schedule: commandSchedule, name: "command")
         let heartbeat = (socket: pub, endpoint: configuration.heartbeatEndpoint, schedule: heartbeatSchedule, name: "heartbeat")
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { [dealer, logger] in
+            group.addTask { [self, dealer, logger] in
                 for await event in dealer.events {
                     command.schedule.observe(event.kind)
                     switch event.kind {
                     case .handshakeSucceeded:
+                        linkState.withLock { $0 = LinkState(connected: true, lastError: nil) }
                         logger.info("connected to master", metadata: ["endpoint": "\(event.endpoint)"])
                         let message = await hello()
                         _ = dealer.send(ZMQMessage(frames: [Messages.frame(message)]))
                     case .disconnected:
+                        linkState.withLock { $0.connected = false }
                         logger.warning("master connection lost; reconnecting", metadata: ["endpoint": "\(event.endpoint)"])
                     default:
                         if event.isHandshakeFailure {
+                            linkState.withLock {
+                                $0 = LinkState(
+                                    connected: false,
+                                    lastError: "handshake refused (wrong master key, or this agent's key is not allowed)")
+                            }
                             logger.error(
                                 "handshake with master failed (wrong master key, or this agent's key is not allowed); backing off",
                                 metadata: ["endpoint": "\(event.endpoint)", "event": "\(event)"])

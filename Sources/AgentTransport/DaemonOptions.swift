@@ -86,7 +86,7 @@ public struct DaemonOptions: Sendable, Equatable {
             if let v = environment[key.environment], !v.isEmpty { return v }
             guard let v = file?[key.file] else { return nil }
             switch v {
-            case .string(let s): return s.value
+            case .string(let s): return s.value.isEmpty ? nil : s.value  // "" in the file: not set
             case .integer(let i): return i.description
             case .float(let d): return String(d)
             default: throw Problem("config file setting '\(key.file)' must be a string or a number")

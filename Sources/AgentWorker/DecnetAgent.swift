@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 
 /// `decnet-agent`: the DECNET node agent and its operator tools.
 @main
@@ -11,10 +12,13 @@ struct DecnetAgent: AsyncParsableCommand {
             without a master or Docker.
             """,
         version: AgentVersion.current,
-        subcommands: [RunCommand.self, LocalCommand.self, HashCommand.self, ValidateCommand.self, ComposeCommand.self, CatalogCommand.self]
+        subcommands: [
+            RunCommand.self, LocalCommand.self, KeygenCommand.self, HashCommand.self, ValidateCommand.self,
+            ComposeCommand.self, CatalogCommand.self,
+        ]
     )
 }
 
 enum AgentVersion {
-    static let current = "0.1.0"
+    static let current = DecnetVersion.current
 }

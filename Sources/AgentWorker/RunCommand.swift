@@ -13,6 +13,7 @@ import Foundation
 #endif
 import Logging
 import ServiceLifecycle
+import SystemdNotify
 import Topology
 import ZeroMQ
 
@@ -26,7 +27,11 @@ struct RunCommand: AsyncParsableCommand {
             DECNET_MASTER_ENDPOINT, ...), else from the JSON config file (--config or DECNET_CONFIG; keys like \
             "agent_id"), else from its default. Stops gracefully on SIGTERM or SIGINT. Advanced, for tests only: \
             DECNET_ZMTP_HEARTBEAT_IVL_MS, _TIMEOUT_MS, _TTL_MS and DECNET_RECONNECT_IVL_MS, _IVL_MAX_MS override \
-            the link's timers (10000/30000/60000 ms, 1000-5000 ms backing off to 60000 ms).
+            the link's timers (10000/30000/60000 ms, 1000-5000 ms backing off to 60000 ms). Under systemd \
+            (Type=notify) it says READY=1 once the store is open, Docker observed (or its error known) and both \
+            sockets dial, keeps STATUS= current (link, applied topology, last error), sends WATCHDOG=1 from its \
+            liveness loop when WatchdogSec= is set, and STOPPING=1 on shutdown; text logs carry no timestamp when \
+            standard error is the journal.
             """)
 
     @Option(name: .customLong("agent-id"), help: "This agent's id (the master's allow-list names it).")
@@ -55,6 +60,10 @@ struct RunCommand: AsyncParsableCommand {
     var logFormat: String?
     @Option(help: "JSON config file.")
     var config: String?
+    @Flag(
+        name: .customLong("check-config"),
+        help: "Resolve the settings, load both keys and the catalog, check the state directory, print the settings as JSON and exit 0 (2 when something is wrong) without dialling.")
+    var checkConfig = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -105,6 +114,10 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             InputFile.fail("catalog \(options.catalogPath ?? ""): \(error)")
         }
+        if checkConfig {
+            Output.json(Self.describe(options, publicKey: keys.publicKey.z85, masterKey: master.publicKey.z85))
+            return
+        }
         let lock: StateDirectoryGuard
         let store: TopologyStore
         do {
@@ -140,15 +153,25 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             InputFile.fail("\(error)")
         }
+        let notifier = ServiceNotifier(SystemdNotifier.fromProcessEnvironment())
+        let lifecycle =
+            notifier.isEnabled
+            ? DaemonLifecycle(
+                ready: { notifier.ready(status: $0) }, status: { notifier.status($0) }, alive: { notifier.kick() },
+                // At most every 5 s (half the watchdog interval when that is shorter): often enough for
+                // `systemctl status`, rarely enough that an idle agent's code pages stay released (IdleTrim).
+                stopping: { notifier.stopping(status: $0) }, interval: notifier.loopInterval(ceiling: .seconds(5)))
+            : .none
         let daemon = AgentDaemon(
             settings: settings, link: link, store: store, runtime: runtime,
-            runtimeService: { await runtime.run() }, stateGuard: lock, logger: logger)
+            runtimeService: { await runtime.run() }, stateGuard: lock, lifecycle: lifecycle, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {
             logger.error("agent failed: \(error)")
+            notifier.stopping(status: "failed: \(error)")
             try? await client.shutdown()
             store.close()
             withExtendedLifetime(lock) {}
@@ -157,5 +180,26 @@ struct RunCommand: AsyncParsableCommand {
         try? await client.shutdown()
         store.close()
         withExtendedLifetime(lock) {}
+    }
+
+    /// The resolved settings, as `--check-config` prints them (key names as in the config file), with both public
+    /// keys so an operator can compare them with the master's allow-list.
+    static func describe(_ options: DaemonOptions, publicKey: String, masterKey: String) -> JSONValue {
+        var object = JSONObject()
+        object["agent_id"] = .string(JSONString(options.agentID))
+        object["master_endpoint"] = .string(JSONString(options.masterEndpoint))
+        object["heartbeat_endpoint"] = .string(JSONString(options.heartbeatEndpoint))
+        object["master_key"] = .string(JSONString(options.masterKeyPath))
+        object["key"] = .string(JSONString(options.keyPath))
+        object["state_dir"] = .string(JSONString(options.stateDirectory))
+        object["catalog"] = options.catalogPath.map { .string(JSONString($0)) } ?? .null
+        object["templates_dir"] = .string(JSONString(options.templatesDirectory))
+        object["base_image"] = .string(JSONString(options.baseImage ?? TopologyComposer.defaultBaseImage))
+        object["heartbeat_interval"] = .float(options.heartbeatIntervalSeconds)
+        object["log_format"] = .string(JSONString(options.logFormat))
+        object["files_root"] = .string(JSONString(options.filesRoot))
+        object["public_key"] = .string(JSONString(publicKey))
+        object["master_public_key"] = .string(JSONString(masterKey))
+        return .object(object)
     }
 }

@@ -73,13 +73,19 @@ public struct JSONLogHandler: LogHandler {
             + pad(Int32(milliseconds), 3) + "Z"
     }
 
-    /// Bootstraps swift-log once for an executable: JSON lines (`format` "json") or text on standard error.
+    /// Bootstraps swift-log once for an executable: JSON lines (`format` "json") or text on standard error (text
+    /// without timestamps and with syslog priorities when standard error is the journal: ``JournalLogHandler``).
     public static func bootstrap(format: String, level: Logger.Level = .info, includeSource: Bool = false) {
+        let journal = JournalLogHandler.standardErrorIsJournal
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler =
-                format == "json"
-                ? JSONLogHandler(label: label, includeSource: includeSource)
-                : StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler
+            if format == "json" {
+                handler = JSONLogHandler(label: label, includeSource: includeSource)
+            } else if journal {
+                handler = JournalLogHandler(label: label)
+            } else {
+                handler = StreamLogHandler.standardError(label: label)
+            }
             handler.logLevel = level
             return handler
         }

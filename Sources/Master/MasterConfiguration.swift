@@ -32,7 +32,15 @@ public struct MasterConfiguration: Sendable {
     public var tickInterval: Duration = .milliseconds(200)
     /// How often the allow-list folders are re-read even when they look unchanged.
     public var allowListRescan: Duration = .seconds(2)
-    /// Open the operator control channel at `ipc://DIRECTORY/control.ipc`.
+    /// Where `control.ipc` and `master.lock` go (`nil`: ``directory``). A packaged master keeps its keys read-only
+    /// in `/etc/decnet/master` and these in `/var/lib/decnet-master`.
+    public var runDirectory: String?
+    /// Called after every tick with the master's summary, from the loop that runs the timers: a master whose core
+    /// or timer loop hangs stops calling it (the systemd watchdog is kicked from here).
+    public var tickObserver: (@Sendable (MasterHealth) -> Void)?
+    /// Called once when the master begins to stop (systemd's `STOPPING=1` is sent from here).
+    public var onStopping: (@Sendable () -> Void)?
+    /// Open the operator control channel at `ipc://RUN_DIRECTORY/control.ipc`.
     public var controlChannel: Bool = true
     /// Starts the ZAP handler. Replaceable so tests can make it fail; the master checks afterwards that the handler
     /// really runs and refuses to start otherwise.

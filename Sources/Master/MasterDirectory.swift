@@ -11,24 +11,36 @@ import ZeroMQ
 /// DIR/control.ipc         the operator control channel while a master serves (owner only)
 /// DIR/master.lock         held (flock) by the serving master, so two masters never share a directory
 /// ```
+///
+/// `control.ipc` and `master.lock` may live in a run directory of their own (`serve --run-dir`), so that the keys'
+/// directory can stay read-only.
 public struct MasterDirectory: Sendable {
     public let path: String
+    /// Where `control.ipc` and `master.lock` are: ``path`` unless given.
+    public let runPath: String
 
     /// A relative `path` is taken from the current directory (the control socket's `ipc://` endpoint must not
     /// depend on where a client runs).
-    public init(_ path: String) {
-        self.path = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    public init(_ path: String, runPath: String? = nil) {
+        self.path = Self.absolute(path)
+        self.runPath = runPath.map(Self.absolute) ?? self.path
+    }
+
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
     public var masterSecretPath: String { file("master" + ZMQCertificate.secretSuffix) }
     public var agentsPath: String { file("agents") }
     public var monitorsPath: String { file("monitors") }
-    public var controlPath: String { file("control.ipc") }
-    public var lockPath: String { file("master.lock") }
+    public var controlPath: String { join(runPath, "control.ipc") }
+    public var lockPath: String { join(runPath, "master.lock") }
     /// `ipc://` endpoint of the control channel.
     public var controlEndpoint: String { "ipc://" + controlPath }
 
-    func file(_ name: String) -> String { path.hasSuffix("/") ? path + name : path + "/" + name }
+    func file(_ name: String) -> String { join(path, name) }
+
+    func join(_ folder: String, _ name: String) -> String { folder.hasSuffix("/") ? folder + name : folder + "/" + name }
 
     /// Loads the master's key pair. Refuses a certificate whose `role` says it is not a master's, and a secret file
     /// that group or others can read (pyzmq writes 0644: `chmod 600` it).

@@ -55,7 +55,7 @@ public final class MasterServer: Service, Sendable {
             return !state.started
         }
         precondition(first, "MasterServer.run() may be called only once")
-        let directory = MasterDirectory(configuration.directory)
+        let directory = MasterDirectory(configuration.directory, runPath: configuration.runDirectory)
         let lock: DirectoryLock
         let sockets: MasterSockets
         var configuration = self.configuration
@@ -107,6 +107,7 @@ public final class MasterServer: Service, Sendable {
             self.stop()
         }
         logger.info("master stopping")
+        configuration.onStopping?()
         await core.shutdown()
         await sockets.close()
         if sockets.control != nil { unlink(directory.controlPath) }
@@ -145,6 +146,7 @@ public final class MasterServer: Service, Sendable {
     private func serve(_ sockets: MasterSockets) async {
         let core = self.core
         let tickInterval = configuration.tickInterval
+        let tickObserver = configuration.tickObserver
         let stopSignal = self.stopSignal
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -171,6 +173,7 @@ public final class MasterServer: Service, Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: tickInterval)
                     await core.tick()
+                    if let tickObserver { tickObserver(await core.health()) }
                 }
             }
             for await _ in stopSignal {}

@@ -15,7 +15,7 @@ struct AgentsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let fleet = try await ControlSession.with(directory.path) { client throws(MasterError) in
+        let fleet = try await ControlSession.with(directory.controlDirectory) { client throws(MasterError) in
             try await client.fleet()
         }
         if json {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 
 /// `decnet-master`: the master side of the fleet: serves agents over ZeroMQ with CURVE and drives them.
 @main
@@ -12,7 +13,7 @@ struct DecnetMaster: AsyncParsableCommand {
             and heartbeat sockets, monitors/ for the relay. Operator commands (agents, apply, teardown, state, \
             watch) talk to a serving master through its control socket, DIR/control.ipc.
             """,
-        version: "0.1.0",
+        version: DecnetVersion.current,
         subcommands: [
             HashCommand.self, KeygenCommand.self, ServeCommand.self, AgentsCommand.self, ApplyCommand.self,
             TeardownCommand.self, StateCommand.self, WatchCommand.self,

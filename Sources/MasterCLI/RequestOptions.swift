@@ -37,7 +37,7 @@ struct RequestOptions: ParsableArguments {
         let duration = Duration.milliseconds(Int64(timeout * 1000))
         let id = request["id"]?.stringValue ?? ""
         let result = try await ControlSession.with(
-            directory.path,
+            directory.controlDirectory,
             onError: { error in
                 guard error.code == .pending else { return nil }
                 return (

@@ -15,13 +15,13 @@ struct WatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if once {
-            let fleet = try await ControlSession.with(directory.path) { client throws(MasterError) in
+            let fleet = try await ControlSession.with(directory.controlDirectory) { client throws(MasterError) in
                 try await client.fleet()
             }
             print(FleetTable.render(fleet), terminator: "")
             return
         }
-        try await ControlSession.with(directory.path) { client throws(MasterError) in
+        try await ControlSession.with(directory.controlDirectory) { client throws(MasterError) in
             try await client.watch { fleet in
                 // Home the cursor and clear the screen, then draw.
                 let text = "\u{1B}[H\u{1B}[2J" + Self.clock() + "\n" + FleetTable.render(fleet)

@@ -9,6 +9,12 @@ public enum Fixtures {
         .deletingLastPathComponent()  // Tests
         .appendingPathComponent("Fixtures")
 
+    /// The repository's root folder (packaging files, examples, scripts).
+    public static let repositoryRoot: String = directory
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()  // the repository
+        .path
+
     public static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
 
     public static func data(_ name: String) throws -> Data { try Data(contentsOf: url(name)) }

@@ -83,6 +83,17 @@ public final class TestMaster: Sendable {
             .write(directory: allowDirectory, name: agentID, overwrite: true)
     }
 
+    /// Lists an agent as an operator does: its public certificate file (`agent.key`, as `decnet-agent keygen` or
+    /// `decnet-master keygen` wrote it) copied into the allow-list as `AGENT-ID.key`.
+    public func allow(agentID: String, publicKeyFile: String) throws {
+        try FileManager.default.copyItem(atPath: publicKeyFile, toPath: allowDirectory + "/" + agentID + ".key")
+    }
+
+    /// Writes this master's public certificate as `directory/NAME.key`, for an agent's `--master-key`.
+    public func writePublicKey(directory: String, name: String = "master") throws {
+        try ZMQCertificate(publicKey: keys.publicKey, metadata: ["role": "master"]).write(directory: directory, name: name)
+    }
+
     /// Records incoming messages until cancelled.
     public func pump() async {
         await withTaskGroup(of: Void.self) { group in
