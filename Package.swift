@@ -23,14 +23,23 @@ let package = Package(
     targets: [
         // C libraries from Debian: libzmq3-dev, libsodium-dev, libsqlite3-dev.
         .systemLibrary(
-            name: "CZeroMQ", path: "Sources/CZeroMQ", pkgConfig: "libzmq",
-            providers: [.apt(["libzmq3-dev"])]),
+            name: "CZeroMQ",
+            path: "Sources/CZeroMQ",
+            pkgConfig: "libzmq",
+            providers: [.apt(["libzmq3-dev"])]
+        ),
         .systemLibrary(
-            name: "CSodium", path: "Sources/CSodium", pkgConfig: "libsodium",
-            providers: [.apt(["libsodium-dev"])]),
+            name: "CSodium",
+            path: "Sources/CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
         .systemLibrary(
-            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
-            providers: [.apt(["libsqlite3-dev"])]),
+            name: "CSQLite",
+            path: "Sources/CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
 
         // Pure Swift domain.
         .target(name: "DecnetJSON", path: "Sources/JSON"),
@@ -40,8 +49,10 @@ let package = Package(
         .target(name: "Hashing", dependencies: ["CSodium"], path: "Sources/Hashing"),
         .target(name: "Topology", dependencies: ["DecnetJSON", "Hashing", "FileErrors"], path: "Sources/Topology"),
         .target(
-            name: "AgentStore", dependencies: ["DecnetJSON", "CSQLite", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/Store"),
+            name: "AgentStore",
+            dependencies: ["DecnetJSON", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Store"
+        ),
 
         // Wire protocol v1: envelopes, error codes, request decoding (pure Swift).
         .target(name: "AgentProtocol", dependencies: ["DecnetJSON", "Hashing"], path: "Sources/Protocol"),
@@ -53,7 +64,8 @@ let package = Package(
                 "DecnetJSON", "Topology", "AgentStore", "AgentProtocol", "FileErrors",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Sources/AgentCore"),
+            path: "Sources/AgentCore"
+        ),
 
         // The agent's side of the wire: DEALER + PUB as CURVE clients, hello on every connection.
         .target(
@@ -63,7 +75,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/AgentTransport"),
+            path: "Sources/AgentTransport"
+        ),
 
         // libzmq wrapper: sockets owned by dedicated threads, CURVE keys, certificates, ZAP, monitor events.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium", "FileErrors"], path: "Sources/ZeroMQ"),
@@ -78,21 +91,26 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Sources/DockerEngine"),
+            path: "Sources/DockerEngine"
+        ),
 
         // The master side of the wire: ROUTER/SUB/XPUB as CURVE servers, fleet view, request retries, control channel.
         .target(
             name: "Master",
             dependencies: [
-                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "FileErrors", .product(name: "Logging", package: "swift-log"),
+                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "FileErrors",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/Master"),
+            path: "Sources/Master"
+        ),
 
         // Shared by the executables: reading operator input, writing JSON output.
         .target(
-            name: "CLISupport", dependencies: ["DecnetJSON", .product(name: "Logging", package: "swift-log")],
-            path: "Sources/CLISupport"),
+            name: "CLISupport",
+            dependencies: ["DecnetJSON", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/CLISupport"
+        ),
 
         // systemd's notification protocol (READY, STATUS, WATCHDOG, STOPPING) over NOTIFY_SOCKET, without libsystemd.
         .target(name: "SystemdNotify", path: "Sources/SystemdNotify"),
@@ -107,7 +125,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/AgentWorker"),
+            path: "Sources/AgentWorker"
+        ),
         .executableTarget(
             name: "MasterCLI",
             dependencies: [
@@ -116,14 +135,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/MasterCLI"),
+            path: "Sources/MasterCLI"
+        ),
         .executableTarget(
             name: "Bench",
             dependencies: ["DecnetJSON", "Topology"],
-            path: "Sources/Bench"),
+            path: "Sources/Bench"
+        ),
         // libFuzzer target over the frame decoder, JSON, canonical hash, validator and composer (scripts/fuzz.sh).
         .executableTarget(
-            name: "fuzz-agent", dependencies: ["DecnetJSON", "Topology", "Hashing", "AgentProtocol"], path: "Sources/FuzzAgent"),
+            name: "fuzz-agent",
+            dependencies: ["DecnetJSON", "Topology", "Hashing", "AgentProtocol"],
+            path: "Sources/FuzzAgent"
+        ),
         // Many simulated agents in one process against a real master, for the load test (scripts/load-test.sh).
         .executableTarget(
             name: "load-agents",
@@ -131,7 +155,8 @@ let package = Package(
                 "ZeroMQ", "AgentProtocol", "DecnetJSON", "Master",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/LoadAgents"),
+            path: "Sources/LoadAgents"
+        ),
 
         .target(
             name: "TestSupport",
@@ -139,61 +164,99 @@ let package = Package(
                 "DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ", "DockerEngine",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/TestSupport"),
-        .testTarget(name: "JSONTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/JSONTests"),
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
-            name: "ValidatorTests", dependencies: ["DecnetJSON", "Topology", "TestSupport"], path: "Tests/ValidatorTests"),
+            name: "JSONTests",
+            dependencies: ["DecnetJSON", "Topology", "TestSupport"],
+            path: "Tests/JSONTests"
+        ),
         .testTarget(
-            name: "ComposerTests", dependencies: ["DecnetJSON", "Topology", "FileErrors", "TestSupport"],
-            path: "Tests/ComposerTests"),
+            name: "ValidatorTests",
+            dependencies: ["DecnetJSON", "Topology", "TestSupport"],
+            path: "Tests/ValidatorTests"
+        ),
         .testTarget(
-            name: "StoreTests", dependencies: ["DecnetJSON", "AgentStore", "TestSupport"], path: "Tests/StoreTests"),
+            name: "ComposerTests",
+            dependencies: ["DecnetJSON", "Topology", "FileErrors", "TestSupport"],
+            path: "Tests/ComposerTests"
+        ),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["DecnetJSON", "AgentStore", "TestSupport"],
+            path: "Tests/StoreTests"
+        ),
         // Writes to the store until killed, for the store's kill -9 and disk-full tests.
         .executableTarget(
-            name: "store-crash-helper", dependencies: ["DecnetJSON", "AgentStore"], path: "Tests/StoreCrashHelper"),
+            name: "store-crash-helper",
+            dependencies: ["DecnetJSON", "AgentStore"],
+            path: "Tests/StoreCrashHelper"
+        ),
         .testTarget(
-            name: "ProtocolTests", dependencies: ["AgentProtocol", "DecnetJSON", "TestSupport"],
-            path: "Tests/ProtocolTests"),
+            name: "ProtocolTests",
+            dependencies: ["AgentProtocol", "DecnetJSON", "TestSupport"],
+            path: "Tests/ProtocolTests"
+        ),
         .testTarget(
             name: "AgentCoreTests",
             dependencies: [
                 "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "Topology", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/AgentCoreTests"),
+            path: "Tests/AgentCoreTests"
+        ),
         .testTarget(
-            name: "CLITests", dependencies: ["DecnetJSON", "TestSupport", "AgentWorker"], path: "Tests/CLITests"),
+            name: "CLITests",
+            dependencies: ["DecnetJSON", "TestSupport", "AgentWorker"],
+            path: "Tests/CLITests"
+        ),
         .testTarget(
             name: "DockerRuntimeTests",
             dependencies: [
-                "DockerEngine", "Topology", "DecnetJSON", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "DockerEngine", "Topology", "DecnetJSON", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/DockerRuntimeTests"),
+            path: "Tests/DockerRuntimeTests"
+        ),
         .testTarget(
             name: "AgentTransportTests",
-            dependencies: ["AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "ZeroMQ", "TestSupport"],
-            path: "Tests/AgentTransportTests"),
-        .testTarget(name: "SystemdNotifyTests", dependencies: ["SystemdNotify", "TestSupport"], path: "Tests/SystemdNotifyTests"),
+            dependencies: [
+                "AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "ZeroMQ", "TestSupport",
+            ],
+            path: "Tests/AgentTransportTests"
+        ),
+        .testTarget(
+            name: "SystemdNotifyTests",
+            dependencies: ["SystemdNotify", "TestSupport"],
+            path: "Tests/SystemdNotifyTests"
+        ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
         // Malformed and hostile frames through the real dispatcher and over CURVE; the agent's security properties.
         .testTarget(
             name: "HostileInputTests",
             dependencies: [
-                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "DecnetJSON", "Hashing", "Topology", "ZeroMQ",
+                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "DecnetJSON", "Hashing", "Topology",
+                "ZeroMQ",
                 "CSQLite", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/HostileInputTests"),
+            path: "Tests/HostileInputTests"
+        ),
         .testTarget(
             name: "MasterTests",
             dependencies: ["Master", "MasterCLI", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "TestSupport"],
-            path: "Tests/MasterTests"),
+            path: "Tests/MasterTests"
+        ),
         .testTarget(
-            name: "DockerEngineTests", dependencies: ["DecnetJSON", "DockerEngine", "Topology", "TestSupport"],
-            path: "Tests/DockerEngineTests"),
+            name: "DockerEngineTests",
+            dependencies: ["DecnetJSON", "DockerEngine", "Topology", "TestSupport"],
+            path: "Tests/DockerEngineTests"
+        ),
         // The agent behind a NAT in network namespaces (needs root), and the small load test; real processes.
         .testTarget(
-            name: "NetworkFaultTests", dependencies: ["AgentTransport", "DecnetJSON", "ZeroMQ", "TestSupport"],
-            path: "Tests/NetworkFaultTests"),
+            name: "NetworkFaultTests",
+            dependencies: ["AgentTransport", "DecnetJSON", "ZeroMQ", "TestSupport"],
+            path: "Tests/NetworkFaultTests"
+        ),
         // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
         .testTarget(
             name: "DockerOutageTests",
@@ -201,7 +264,8 @@ let package = Package(
                 "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "DecnetJSON", "DockerEngine", "Topology",
                 "ZeroMQ", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/DockerOutageTests"),
+            path: "Tests/DockerOutageTests"
+        ),
         // Master and agent processes killed, restarted, starved of disk (real dockerd): docs/reliability.md#fault-tests
         .testTarget(
             name: "FaultTests",
@@ -209,6 +273,7 @@ let package = Package(
                 "Master", "MasterCLI", "AgentWorker", "AgentStore", "ZeroMQ", "DecnetJSON", "Topology", "CSQLite",
                 "TestSupport",
             ],
-            path: "Tests/FaultTests"),
+            path: "Tests/FaultTests"
+        ),
     ]
 )

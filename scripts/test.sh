@@ -9,12 +9,16 @@ ensure_apt_packages
 ensure_python_packages
 ensure_docker
 
+# swift-nio's formatting rules (.swift-format); `swift format -i -r Sources Tests Package.swift` fixes most findings.
+log "swift format lint"
+swift format lint --strict -r Sources Tests Package.swift
+
 log "building (debug) with tests"
 swift build --build-tests
 
 # Serially: many suites drive real processes (dockerd, agents, masters) with bounded waits, and on 2 cores Swift's
 # cooperative pool has only 2 threads, so suites running side by side starve each other's timers.
-# Each phase has a time bound far above its usual length (about 6, 5 and 12 minutes on 2 cores), so that a hang
+# Each phase has a time bound far above its usual length (about 7, 2, 6 and 5 minutes on 2 cores), so that a hang
 # fails with the name of what hung instead of running into CI's own limit.
 logs=.build/test-logs
 mkdir -p "$logs"
@@ -22,6 +26,11 @@ log "swift test"
 bounded_phase 2700 "$logs/swift-test.log" swift test --skip-build --no-parallel
 # A bounded libFuzzer run over decoder, JSON, hash, validator, composer (docs/reliability.md).
 bounded_phase 1500 "$logs/fuzz.log" bash scripts/fuzz.sh --ci
+
+# The Debian packages, built from a static release build and installed on a debootstrapped Debian 12 in Docker, then
+# run under a real systemd (docs/install.md).
+log "package test"
+bounded_phase 2400 "$logs/packages.log" bash scripts/test-packages.sh
 
 if [ -d interop ] && ls interop/test_*.py >/dev/null 2>&1; then
   log "python interop tests"

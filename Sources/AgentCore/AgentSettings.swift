@@ -16,9 +16,15 @@ public struct AgentSettings: Sendable {
     public var files: FilesConfinement
 
     public init(
-        agentID: String, agentVersion: String, bootID: String, stateDirectory: String,
-        catalog: ServiceCatalog = .default, templatesRoot: String, baseImage: String = TopologyComposer.defaultBaseImage,
-        heartbeatIntervalMillis: Int = 10_000, filesRoot: String = FilesConfinement.defaultRoot,
+        agentID: String,
+        agentVersion: String,
+        bootID: String,
+        stateDirectory: String,
+        catalog: ServiceCatalog = .default,
+        templatesRoot: String,
+        baseImage: String = TopologyComposer.defaultBaseImage,
+        heartbeatIntervalMillis: Int = 10_000,
+        filesRoot: String = FilesConfinement.defaultRoot,
         protectedPaths: [String] = []
     ) {
         self.files = FilesConfinement(root: filesRoot, protectedPaths: protectedPaths + [stateDirectory])

@@ -1,7 +1,7 @@
 import AgentProtocol
 import AgentStore
-import Logging
 import DecnetJSON
+import Logging
 import Topology
 
 /// A message for the master. `event` marks the accepted/progress/result messages of apply and teardown, which the
@@ -50,10 +50,14 @@ public actor CommandDispatcher {
     private var unsaved: [String: [UInt8]] = [:]
 
     public init(
-        operations: TopologyOperations, store: StoreExecutor, settings: AgentSettings,
-        decoder: RequestDecoder = RequestDecoder(), now: @escaping @Sendable () -> Int64 = TopologyStore.unixTime,
+        operations: TopologyOperations,
+        store: StoreExecutor,
+        settings: AgentSettings,
+        decoder: RequestDecoder = RequestDecoder(),
+        now: @escaping @Sendable () -> Int64 = TopologyStore.unixTime,
         logger: Logger = Logger(label: "decnet.agent.dispatcher"),
-        onChange: @escaping @Sendable () -> Void = {}, send: @escaping Send
+        onChange: @escaping @Sendable () -> Void = {},
+        send: @escaping Send
     ) {
         self.logger = logger
         self.operations = operations
@@ -77,7 +81,8 @@ public actor CommandDispatcher {
 
     /// Handles transport messages until the stream ends, taking each one's envelope with `frame`.
     public func run<S: AsyncSequence & Sendable>(
-        messages: S, frame: @Sendable (S.Element) -> [UInt8]
+        messages: S,
+        frame: @Sendable (S.Element) -> [UInt8]
     ) async {
         await withDiscardingTaskGroup { group in
             do {
@@ -97,9 +102,13 @@ public actor CommandDispatcher {
         let request: Request
         switch decoder.decode(frame) {
         case .failure(let rejected):
-            logger.warning("rejected a command frame", metadata: [
-                "request_id": "\(rejected.id ?? "null")", "code": "\(rejected.error.code)", "bytes": "\(frame.count)",
-            ])
+            logger.warning(
+                "rejected a command frame",
+                metadata: [
+                    "request_id": "\(rejected.id ?? "null")", "code": "\(rejected.error.code)",
+                    "bytes": "\(frame.count)",
+                ]
+            )
             await reply(Messages.failure(id: rejected.id, error: rejected.error), event: false)
             return nil
         case .success(let r):
@@ -107,10 +116,17 @@ public actor CommandDispatcher {
         }
         switch request.body {
         case .ping:
-            await reply(Messages.result(id: request.id, body: [
-                "agent_id": .string(JSONString(settings.agentID)), "boot_id": .string(JSONString(settings.bootID)),
-                "agent_version": .string(JSONString(settings.agentVersion)),
-            ]), event: false)
+            await reply(
+                Messages.result(
+                    id: request.id,
+                    body: [
+                        "agent_id": .string(JSONString(settings.agentID)),
+                        "boot_id": .string(JSONString(settings.bootID)),
+                        "agent_version": .string(JSONString(settings.agentVersion)),
+                    ]
+                ),
+                event: false
+            )
             return nil
         case .state:
             let frame = Messages.resultFrame(id: request.id, encodedBody: await operations.encodedState())
@@ -124,9 +140,17 @@ public actor CommandDispatcher {
     private func admit(_ request: Request) async -> Request? {
         // A retry of the running request is answered from the store below; anything else waits its turn.
         if let running, running.id != request.id {
-            await reply(Messages.failure(id: request.id, error: AgentError(
-                .busy, "\(running.type.rawValue) \(running.id) is running",
-                details: ["running": Messages.running(id: running.id, type: running.type)])), event: false)
+            await reply(
+                Messages.failure(
+                    id: request.id,
+                    error: AgentError(
+                        .busy,
+                        "\(running.type.rawValue) \(running.id) is running",
+                        details: ["running": Messages.running(id: running.id, type: running.type)]
+                    )
+                ),
+                event: false
+            )
             return nil
         }
         let begin: RequestBegin
@@ -134,14 +158,31 @@ public actor CommandDispatcher {
             let (id, fingerprint, type, at) = (request.id, request.fingerprint, request.type.rawValue, now())
             begin = try await store.run { try $0.beginRequest(id: id, fingerprint: fingerprint, type: type, at: at) }
         } catch {
-            await reply(Messages.failure(id: request.id, error: AgentError(
-                .internal, "cannot record the request: \(error)", details: ["phase": "record"])), event: false)
+            await reply(
+                Messages.failure(
+                    id: request.id,
+                    error: AgentError(
+                        .internal,
+                        "cannot record the request: \(error)",
+                        details: ["phase": "record"]
+                    )
+                ),
+                event: false
+            )
             return nil
         }
         switch begin {
         case .reused:
-            await reply(Messages.failure(id: request.id, error: AgentError(
-                .idReused, "request id \(request.id) was already used for a different request")), event: false)
+            await reply(
+                Messages.failure(
+                    id: request.id,
+                    error: AgentError(
+                        .idReused,
+                        "request id \(request.id) was already used for a different request"
+                    )
+                ),
+                event: false
+            )
             return nil
         case .finished(let stored):
             await send(Outbound(frame: stored, event: false))
@@ -201,10 +242,13 @@ public actor CommandDispatcher {
             logger.info("succeeded", metadata: ["request_id": "\(id)", "type": "\(request.type.rawValue)"])
         case .failure(let error):
             message = Messages.failure(id: id, error: error)
-            logger.error("failed", metadata: [
-                "request_id": "\(id)", "type": "\(request.type.rawValue)", "code": "\(error.code)",
-                "error": "\(error.message.prefix(300))",
-            ])
+            logger.error(
+                "failed",
+                metadata: [
+                    "request_id": "\(id)", "type": "\(request.type.rawValue)", "code": "\(error.code)",
+                    "error": "\(error.message.prefix(300))",
+                ]
+            )
         }
         let frame = Messages.frame(message)
         let at = now()
@@ -219,9 +263,12 @@ public actor CommandDispatcher {
                 logger.warning("cannot prune old request results", metadata: metadata)
             }
         } catch {
-            logger.error("cannot store the result; retries are answered from memory", metadata: [
-                "request_id": "\(id)", "error": "\(error)",
-            ])
+            logger.error(
+                "cannot store the result; retries are answered from memory",
+                metadata: [
+                    "request_id": "\(id)", "error": "\(error)",
+                ]
+            )
             if unsaved.count >= 1_000 { unsaved.removeAll() }
             unsaved[id] = frame
         }

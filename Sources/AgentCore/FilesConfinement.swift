@@ -40,14 +40,18 @@ public struct FilesConfinement: Sendable, Equatable {
                     guard case .mountDirectory(let knob, _) = rule.kind,
                         let value = config["service_config"]?[service]?[knob]?.stringValue
                     else { continue }
-                    let path = "/deckies/\(index)/decky_config/service_config/\(Self.escaped(service))/"
+                    let path =
+                        "/deckies/\(index)/decky_config/service_config/\(Self.escaped(service))/"
                         + Self.escaped(knob)
                     let real = Self.resolve(value)
                     guard let problem = Self.problem(real, root: realRoot, protected: protected) else { continue }
-                    issues.append(ValidationIssue(
-                        code: Self.outsideRootCode,
-                        message: "files \"\(value)\" (really \(real)) \(problem)",
-                        target: ["path": .string(JSONString(path)), "name": .string(JSONString(value))]))
+                    issues.append(
+                        ValidationIssue(
+                            code: Self.outsideRootCode,
+                            message: "files \"\(value)\" (really \(real)) \(problem)",
+                            target: ["path": .string(JSONString(path)), "name": .string(JSONString(value))]
+                        )
+                    )
                 }
             }
         }

@@ -14,8 +14,11 @@ public final class HeartbeatSource: Sendable {
     public let changes: ChangeSignal
 
     public init(
-        settings: AgentSettings, operations: TopologyOperations, dispatcher: CommandDispatcher,
-        changes: ChangeSignal = ChangeSignal(), clockMillis: @escaping @Sendable () -> Int
+        settings: AgentSettings,
+        operations: TopologyOperations,
+        dispatcher: CommandDispatcher,
+        changes: ChangeSignal = ChangeSignal(),
+        clockMillis: @escaping @Sendable () -> Int
     ) {
         self.settings = settings
         self.operations = operations
@@ -35,9 +38,15 @@ public final class HeartbeatSource: Sendable {
         }
         let state = await operations.state()
         return Messages.heartbeat(
-            agentID: settings.agentID, bootID: settings.bootID, seq: n, sentAtMillis: clockMillis(),
-            intervalMillis: settings.heartbeatIntervalMillis, agentVersion: settings.agentVersion,
-            running: await dispatcher.runningJSON, state: state)
+            agentID: settings.agentID,
+            bootID: settings.bootID,
+            seq: n,
+            sentAtMillis: clockMillis(),
+            intervalMillis: settings.heartbeatIntervalMillis,
+            agentVersion: settings.agentVersion,
+            running: await dispatcher.runningJSON,
+            state: state
+        )
     }
 
     /// Publishes one heartbeat at once, then every interval and after every change, until cancelled.

@@ -1,10 +1,11 @@
 import FileErrors
+import Topology
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Topology
 
 #if canImport(Glibc)
 import Glibc

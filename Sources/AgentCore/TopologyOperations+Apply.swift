@@ -11,7 +11,9 @@ extension TopologyOperations {
     /// (docs/deviations.md#attempts), and `applied_version_hash` only ever names a topology that was applied
     /// completely. `requestID` only labels the log lines.
     public func apply(
-        _ request: ApplyRequest, requestID: String? = nil, progress: @escaping Progress
+        _ request: ApplyRequest,
+        requestID: String? = nil,
+        progress: @escaping Progress
     ) async -> Result<JSONValue, AgentError> {
         let hydrated = request.hydrated
         let topologyID = hydrated["topology"]?["id"]?.stringValue
@@ -25,9 +27,15 @@ extension TopologyOperations {
         progress(.verify, 0, 1, "checking the version hash")
         let actual = CanonicalHash.hash(hydrated)
         guard actual == request.versionHash else {
-            return await fail(AgentError(
-                .hashMismatch, "master hash does not match the agent's canonical hash; refusing to apply",
-                details: ["expected": .string(JSONString(request.versionHash)), "actual": .string(JSONString(actual))]))
+            return await fail(
+                AgentError(
+                    .hashMismatch,
+                    "master hash does not match the agent's canonical hash; refusing to apply",
+                    details: [
+                        "expected": .string(JSONString(request.versionHash)), "actual": .string(JSONString(actual)),
+                    ]
+                )
+            )
         }
 
         progress(.validate, 0, 1, "validating")
@@ -40,14 +48,23 @@ extension TopologyOperations {
         let errors = issues.filter { $0.severity == .error }
         if !errors.isEmpty {
             let summary = errors.prefix(20).map { "[\($0.code)] \($0.message)" }.joined(separator: "; ")
-            return await fail(AgentError(
-                .invalidTopology, "\(errors.count) topology validation error(s): \(summary)",
-                details: ["issues": .array(issues.map(\.jsonValue))]))
+            return await fail(
+                AgentError(
+                    .invalidTopology,
+                    "\(errors.count) topology validation error(s): \(summary)",
+                    details: ["issues": .array(issues.map(\.jsonValue))]
+                )
+            )
         }
         guard let topologyID else {
             // Unreachable after materialisationIssues, kept as a guard rather than a trap.
-            return .failure(AgentError(.invalidTopology, "hydrated topology has no topology.id",
-                                       details: ["issues": .array([])]))
+            return .failure(
+                AgentError(
+                    .invalidTopology,
+                    "hydrated topology has no topology.id",
+                    details: ["issues": .array([])]
+                )
+            )
         }
 
         let plan: ComposePlan
@@ -55,21 +72,31 @@ extension TopologyOperations {
             plan = try settings.composer.compose(hydrated).mergingDuplicatePorts()
         } catch {
             let issue = ValidationIssue(
-                code: TopologyValidator.malformedCode, message: error.message,
-                target: ["path": .string(JSONString(error.path ?? ""))])
-            return await fail(AgentError(
-                .invalidTopology, "cannot compose the topology: \(error.message)",
-                details: ["issues": .array([issue.jsonValue])]))
+                code: TopologyValidator.malformedCode,
+                message: error.message,
+                target: ["path": .string(JSONString(error.path ?? ""))]
+            )
+            return await fail(
+                AgentError(
+                    .invalidTopology,
+                    "cannot compose the topology: \(error.message)",
+                    details: ["issues": .array([issue.jsonValue])]
+                )
+            )
         }
 
         // Names the composer derives can still meet: a service container `<decky>-<svc>` and a base
         // `decnet_t_<id8>_<decky>`, or two LAN names that differ only by case (one bridge, two subnets).
         let collisions = Self.nameCollisions(plan)
         if !collisions.isEmpty {
-            return await fail(AgentError(
-                .invalidTopology, "\(collisions.count) Docker name(s) would be used twice: "
-                    + collisions.map { $0.message }.joined(separator: "; "),
-                details: ["issues": .array(collisions.map(\.jsonValue))]))
+            return await fail(
+                AgentError(
+                    .invalidTopology,
+                    "\(collisions.count) Docker name(s) would be used twice: "
+                        + collisions.map { $0.message }.joined(separator: "; "),
+                    details: ["issues": .array(collisions.map(\.jsonValue))]
+                )
+            )
         }
 
         // One topology per agent: another one applied is a conflict unless the master asked to supersede it.
@@ -81,9 +108,13 @@ extension TopologyOperations {
         }
         let superseded = current.flatMap { $0.topologyID == topologyID ? nil : $0 }
         if let superseded, !request.supersede {
-            return await fail(AgentError(
-                .conflict, "agent already has topology \(superseded.topologyID); cannot apply \(topologyID)",
-                details: ["applied_topology_id": .string(JSONString(superseded.topologyID))]))
+            return await fail(
+                AgentError(
+                    .conflict,
+                    "agent already has topology \(superseded.topologyID); cannot apply \(topologyID)",
+                    details: ["applied_topology_id": .string(JSONString(superseded.topologyID))]
+                )
+            )
         }
 
         progress(.preflight, 0, 1, "checking host ports")
@@ -94,27 +125,41 @@ extension TopologyOperations {
             let conflicts = try preflight.check(plan, ownedPorts: owned)
             if !conflicts.isEmpty {
                 let text = conflicts.map { "\($0.port)/\($0.proto.rawValue) (\($0.reason.rawValue))" }
-                return await fail(AgentError(
-                    .portConflict, "host ports collide or are already bound: \(text.joined(separator: ", "))",
-                    details: ["ports": .array(conflicts.map(\.jsonValue))]))
+                return await fail(
+                    AgentError(
+                        .portConflict,
+                        "host ports collide or are already bound: \(text.joined(separator: ", "))",
+                        details: ["ports": .array(conflicts.map(\.jsonValue))]
+                    )
+                )
             }
         } catch let failure as RuntimeFailure {
             return await fail(Self.agentError(failure))
         } catch {
-            return await fail(AgentError(
-                .internal, "cannot check host ports: \(error)", details: ["phase": "preflight"]))
+            return await fail(
+                AgentError(
+                    .internal,
+                    "cannot check host ports: \(error)",
+                    details: ["phase": "preflight"]
+                )
+            )
         }
 
         // From here on Docker changes. Mark the attempt first, so that an agent killed half-way tells the truth.
         await noteAttempt(
-            topologyID, request, "apply did not complete: the agent stopped while it was running", logger: logger)
+            topologyID,
+            request,
+            "apply did not complete: the agent stopped while it was running",
+            logger: logger
+        )
 
         if let superseded {
             // A stored topology the current catalog cannot compose is torn down by label alone, networks by name.
-            let old = try? storedPlan( superseded)
+            let old = try? storedPlan(superseded)
             do throws(RuntimeFailure) {
                 _ = try await runtime.teardown(
-                    topologyID: superseded.topologyID, teardownOrder: old?.teardownOrder ?? []
+                    topologyID: superseded.topologyID,
+                    teardownOrder: old?.teardownOrder ?? []
                 ) { p in progress(.teardown, p.done, p.total, "superseding: \(p.message)") }
             } catch {
                 return await fail(Self.agentError(error))
@@ -124,18 +169,25 @@ extension TopologyOperations {
                 _ = try await store.write { try $0.clear(topologyID: superseded.topologyID) }
             } catch {
                 // Left to the record step, which then refuses (`already_applied`): this line says why.
-                logger.warning("cannot clear the superseded topology from the store", metadata: [
-                    "superseded_topology_id": "\(superseded.topologyID)", "error": "\(error)",
-                ])
+                logger.warning(
+                    "cannot clear the superseded topology from the store",
+                    metadata: [
+                        "superseded_topology_id": "\(superseded.topologyID)", "error": "\(error)",
+                    ]
+                )
             }
         }
 
         do {
             try writeComposeFile(plan)
         } catch {
-            return await fail(AgentError(
-                .internal, "cannot write the compose file \(composeFilePath(plan)): \(FileErrorText.reason(error))",
-                details: ["phase": "record"]))
+            return await fail(
+                AgentError(
+                    .internal,
+                    "cannot write the compose file \(composeFilePath(plan)): \(FileErrorText.reason(error))",
+                    details: ["phase": "record"]
+                )
+            )
         }
 
         let wasApplied = current?.topologyID == topologyID
@@ -156,9 +208,12 @@ extension TopologyOperations {
                 do {
                     _ = try await store.write { try $0.recordError(topologyID: topologyID, message: message) }
                 } catch let storeError {
-                    logger.warning("cannot record the failed re-apply's error on the applied topology", metadata: [
-                        "error": "\(storeError)", "apply_error": "\(message)",
-                    ])
+                    logger.warning(
+                        "cannot record the failed re-apply's error on the applied topology",
+                        metadata: [
+                            "error": "\(storeError)", "apply_error": "\(message)",
+                        ]
+                    )
                 }
             }
             if !wasApplied { removeComposeFiles(topologyID: topologyID) }
@@ -179,15 +234,25 @@ extension TopologyOperations {
                     _ = try await runtime.teardown(topologyID: topologyID, teardownOrder: plan.teardownOrder) { _ in }
                 } catch let failure {
                     // The labelled objects stay; the next apply or teardown finds them.
-                    logger.warning("cannot roll back an apply that could not be recorded", metadata: [
-                        "error": "\(failure.message)", "phase": "\(failure.phase)",
-                    ])
+                    logger.warning(
+                        "cannot roll back an apply that could not be recorded",
+                        metadata: [
+                            "error": "\(failure.message)", "phase": "\(failure.phase)",
+                        ]
+                    )
                 }
                 removeComposeFiles(topologyID: topologyID)
             }
-            return await fail(AgentError(
-                .internal, "the topology could not be recorded: \(error)",
-                details: ["phase": "record", "store": .string(JSONString((error as? StoreError)?.code.description ?? "unknown"))]))
+            return await fail(
+                AgentError(
+                    .internal,
+                    "the topology could not be recorded: \(error)",
+                    details: [
+                        "phase": "record",
+                        "store": .string(JSONString((error as? StoreError)?.code.description ?? "unknown")),
+                    ]
+                )
+            )
         }
         progress(.record, 1, 1, "applied")
         return .success(["status": "applied", "version_hash": .string(JSONString(request.versionHash))])
@@ -199,10 +264,15 @@ extension TopologyOperations {
         func duplicates(_ names: [String], _ kind: String) {
             var seen = Set<JSONString>()
             var reported = Set<JSONString>()
-            for name in names.map({ JSONString($0) }) where !seen.insert(name).inserted && reported.insert(name).inserted {
-                issues.append(ValidationIssue(
-                    code: "NAME_COLLISION", message: "\(kind) name \"\(name.value)\" would be used twice",
-                    target: [kind: .string(name)]))
+            for name in names.map({ JSONString($0) })
+            where !seen.insert(name).inserted && reported.insert(name).inserted {
+                issues.append(
+                    ValidationIssue(
+                        code: "NAME_COLLISION",
+                        message: "\(kind) name \"\(name.value)\" would be used twice",
+                        target: [kind: .string(name)]
+                    )
+                )
             }
         }
         duplicates(plan.containers.map(\.containerName), "container")
@@ -221,7 +291,10 @@ extension TopologyOperations {
 
     /// Records the failure as the last attempt (best effort: a broken store must not hide the real error).
     private func failed(
-        _ topologyID: String?, _ request: ApplyRequest, _ error: AgentError, logger: Logger
+        _ topologyID: String?,
+        _ request: ApplyRequest,
+        _ error: AgentError,
+        logger: Logger
     ) async -> Result<JSONValue, AgentError> {
         await noteAttempt(topologyID, request, "[\(error.code.rawValue)] \(error.message)", logger: logger)
         return .failure(error)
@@ -237,9 +310,12 @@ extension TopologyOperations {
                 try store.recordAttempt(topologyID: topologyID, versionHash: hash, at: at, error: text)
             }
         } catch {
-            logger.warning("cannot record the apply attempt", metadata: [
-                "error": "\(error)", "attempt": "\(text.prefix(300))",
-            ])
+            logger.warning(
+                "cannot record the apply attempt",
+                metadata: [
+                    "error": "\(error)", "attempt": "\(text.prefix(300))",
+                ]
+            )
         }
     }
 }

@@ -1,14 +1,15 @@
 import AgentProtocol
 import AgentStore
 import DecnetJSON
+import Logging
+import Synchronization
+import Topology
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Synchronization
-import Topology
 
 /// The agent's three topology operations: apply, teardown and state (DECNET's topology_ops, with this project's
 /// deviations). One apply or teardown at a time is the dispatcher's job; `state` may run alongside.
@@ -32,9 +33,13 @@ public final class TopologyOperations: Sendable {
     public static let silentLogger = Logger(label: "decnet.agent.operations") { _ in SwiftLogNoOpLogHandler() }
 
     public init(
-        settings: AgentSettings, store: StoreExecutor, runtime: any TopologyRuntime,
-        preflight: PortPreflight = PortPreflight(), now: @escaping @Sendable () -> Int64 = TopologyStore.unixTime,
-        stateGuard: StateDirectoryGuard? = nil, logger: Logger = silentLogger
+        settings: AgentSettings,
+        store: StoreExecutor,
+        runtime: any TopologyRuntime,
+        preflight: PortPreflight = PortPreflight(),
+        now: @escaping @Sendable () -> Int64 = TopologyStore.unixTime,
+        stateGuard: StateDirectoryGuard? = nil,
+        logger: Logger = silentLogger
     ) {
         self.stateGuard = stateGuard
         self.settings = settings
@@ -51,7 +56,9 @@ public final class TopologyOperations: Sendable {
     /// Idempotent, and works with a lost or wiped store (docs/deviations.md#teardown-by-label). `requestID` only
     /// labels the log lines.
     public func teardown(
-        topologyID: String, requestID: String? = nil, progress: @escaping Progress
+        topologyID: String,
+        requestID: String? = nil,
+        progress: @escaping Progress
     ) async -> Result<JSONValue, AgentError> {
         if let refusal = await stateDirectoryRefusal() { return .failure(refusal) }
         let logger = self.logger(requestID: requestID, topologyID: topologyID)
@@ -64,7 +71,7 @@ public final class TopologyOperations: Sendable {
         }
         var order: [String] = []
         // A stored topology the current catalog cannot compose is torn down by label alone, networks by name.
-        if let applied, applied.topologyID == topologyID, let plan = try? storedPlan( applied) {
+        if let applied, applied.topologyID == topologyID, let plan = try? storedPlan(applied) {
             order = plan.teardownOrder
         }
         let report: TeardownReport
@@ -79,17 +86,24 @@ public final class TopologyOperations: Sendable {
         do {
             _ = try await store.write { store in
                 let removed = try store.clear(topologyID: topologyID)
-                if let attempt = try store.lastAttempt(), attempt.topologyID == topologyID { _ = try store.clearAttempt() }
+                if let attempt = try store.lastAttempt(), attempt.topologyID == topologyID {
+                    _ = try store.clearAttempt()
+                }
                 return removed
             }
         } catch {
-            return .failure(AgentError(
-                .internal, "removed the topology's containers and bridges but could not update the store: \(error)",
-                details: ["phase": "record"]))
+            return .failure(
+                AgentError(
+                    .internal,
+                    "removed the topology's containers and bridges but could not update the store: \(error)",
+                    details: ["phase": "record"]
+                )
+            )
         }
         progress(.record, 1, 1, "torn down")
         let removed: JSONValue = [
-            "containers": JSONValue(report.removedContainers.sorted()), "bridges": JSONValue(report.removedBridges.sorted()),
+            "containers": JSONValue(report.removedContainers.sorted()),
+            "bridges": JSONValue(report.removedBridges.sorted()),
         ]
         return .success([
             "status": "torn_down", "topology_id": .string(JSONString(topologyID)), "removed": removed,
@@ -124,7 +138,8 @@ public final class TopologyOperations: Sendable {
         }
         let observeID = snapshot.applied?.topologyID ?? snapshot.attempt?.topologyID
         let observation = await runtime.observe(topologyID: observeID)
-        if stateDirectoryProblem == nil, let cached = stateCache.state(generation: generation, observation: observation) {
+        if stateDirectoryProblem == nil, let cached = stateCache.state(generation: generation, observation: observation)
+        {
             return cached
         }
         var state = buildState(snapshot, observation)
@@ -148,12 +163,14 @@ public final class TopologyOperations: Sendable {
         state["applied_version_hash"] = applied.map { .string(JSONString($0.versionHash)) } ?? .null
         state["applied_at"] = applied.map { .integer(JSONInteger($0.appliedAt)) } ?? .null
         state["last_error"] = (applied?.lastError ?? snapshot.storeError).map { .string(JSONString($0)) } ?? .null
-        state["attempt"] = attempt.map { a in
-            [
-                "topology_id": .string(JSONString(a.topologyID)), "version_hash": .string(JSONString(a.versionHash)),
-                "at": .integer(JSONInteger(a.at)), "error": .string(JSONString(a.error)),
-            ]
-        } ?? .null
+        state["attempt"] =
+            attempt.map { a in
+                [
+                    "topology_id": .string(JSONString(a.topologyID)),
+                    "version_hash": .string(JSONString(a.versionHash)),
+                    "at": .integer(JSONInteger(a.at)), "error": .string(JSONString(a.error)),
+                ]
+            } ?? .null
         if let error = observation.error {
             state["observed"] = ["error": .string(JSONString(error))]
             state["drift"] = .null
@@ -161,7 +178,8 @@ public final class TopologyOperations: Sendable {
             state["observed"] = [
                 "bridges": JSONValue(observation.bridges.sorted { JSONString($0) < JSONString($1) }),
                 "containers": JSONValue(
-                    observation.containers.filter(\.running).map(\.name).sorted { JSONString($0) < JSONString($1) }),
+                    observation.containers.filter(\.running).map(\.name).sorted { JSONString($0) < JSONString($1) }
+                ),
             ]
             // A stored topology that cannot be composed has no expected objects: drift lists only what runs.
             let expected = applied.flatMap { try? storedPlan($0) }
@@ -214,8 +232,10 @@ public final class TopologyOperations: Sendable {
     func writeComposeFile(_ plan: ComposePlan) throws {
         let fm = FileManager.default
         try fm.createDirectory(
-            atPath: settings.topologiesDirectory, withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o750])
+            atPath: settings.topologiesDirectory,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o750]
+        )
         let data = Data(ComposeYAML.render(plan.document).utf8)
         let url = URL(fileURLWithPath: composeFilePath(plan))
         try data.write(to: url, options: .atomic)
@@ -232,7 +252,11 @@ public final class TopologyOperations: Sendable {
         details["docker"] = failure.engineMessage.map { .string(JSONString($0)) } ?? .null
         switch failure.kind {
         case .unavailable:
-            return AgentError(.dockerUnavailable, "the Docker Engine cannot be reached: \(failure.message)", details: details)
+            return AgentError(
+                .dockerUnavailable,
+                "the Docker Engine cannot be reached: \(failure.message)",
+                details: details
+            )
         case .failed:
             return AgentError(.runtimeError, failure.message, details: details)
         }

@@ -2,15 +2,16 @@ import AgentCore
 import AgentProtocol
 import AgentStore
 import DecnetJSON
+import Logging
+import ServiceLifecycle
+import Topology
+import ZeroMQ
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import ServiceLifecycle
-import Topology
-import ZeroMQ
 
 /// `decnet-agent run`: dials the master, answers commands, publishes heartbeats, until SIGTERM or SIGINT.
 ///
@@ -32,9 +33,15 @@ public final class AgentDaemon: Service {
     let logger: Logger
 
     public init(
-        settings: AgentSettings, link: AgentLinkConfiguration, store: TopologyStore, runtime: any TopologyRuntime,
-        runtimeService: @escaping @Sendable () async -> Void = {}, preflight: PortPreflight = PortPreflight(),
-        stateGuard: StateDirectoryGuard? = nil, lifecycle: DaemonLifecycle = .none, logger: Logger
+        settings: AgentSettings,
+        link: AgentLinkConfiguration,
+        store: TopologyStore,
+        runtime: any TopologyRuntime,
+        runtimeService: @escaping @Sendable () async -> Void = {},
+        preflight: PortPreflight = PortPreflight(),
+        stateGuard: StateDirectoryGuard? = nil,
+        lifecycle: DaemonLifecycle = .none,
+        logger: Logger
     ) {
         self.stateGuard = stateGuard
         self.lifecycle = lifecycle
@@ -54,33 +61,54 @@ public final class AgentDaemon: Service {
         let connection = try await AgentLink.connect(context: context, configuration: link, logger: logger)
         let executor = StoreExecutor(store: store)
         let operations = TopologyOperations(
-            settings: settings, store: executor, runtime: runtime, preflight: preflight, stateGuard: stateGuard,
-            logger: logger)
+            settings: settings,
+            store: executor,
+            runtime: runtime,
+            preflight: preflight,
+            stateGuard: stateGuard,
+            logger: logger
+        )
         let changes = ChangeSignal()
         let trim = IdleTrim()
         let dispatcher = CommandDispatcher(
-            operations: operations, store: executor, settings: settings,
-            decoder: RequestDecoder(maxEnvelopeBytes: link.maxEnvelopeBytes), logger: logger,
+            operations: operations,
+            store: executor,
+            settings: settings,
+            decoder: RequestDecoder(maxEnvelopeBytes: link.maxEnvelopeBytes),
+            logger: logger,
             onChange: {
                 changes.fire()
                 trim.poke()
-            }, send: { connection.send($0) })
+            },
+            send: { connection.send($0) }
+        )
         let heartbeats = HeartbeatSource(
-            settings: settings, operations: operations, dispatcher: dispatcher, changes: changes,
-            clockMillis: { Int(Date().timeIntervalSince1970 * 1000) })
+            settings: settings,
+            operations: operations,
+            dispatcher: dispatcher,
+            changes: changes,
+            clockMillis: { Int(Date().timeIntervalSince1970 * 1000) }
+        )
         let settings = self.settings
         let runtimeService = self.runtimeService
         let logger = self.logger
         let lifecycle = self.lifecycle
         let endpoint = link.commandEndpoint
-        logger.info("agent started", metadata: [
-            "command_endpoint": "\(link.commandEndpoint)", "heartbeat_endpoint": "\(link.heartbeatEndpoint)",
-            "boot_id": "\(settings.bootID)", "state_dir": "\(settings.stateDirectory)",
-        ])
+        logger.info(
+            "agent started",
+            metadata: [
+                "command_endpoint": "\(link.commandEndpoint)", "heartbeat_endpoint": "\(link.heartbeatEndpoint)",
+                "boot_id": "\(settings.bootID)", "state_dir": "\(settings.stateDirectory)",
+            ]
+        )
         @Sendable func status() async -> String {
             let running = await dispatcher.running.map { (id: $0.id, type: $0.type.rawValue) }
             return AgentStatus.line(
-                link: connection.state, endpoint: endpoint, running: running, state: await operations.state())
+                link: connection.state,
+                endpoint: endpoint,
+                running: running,
+                state: await operations.state()
+            )
         }
 
         await withGracefulShutdownHandler {
@@ -105,8 +133,15 @@ public final class AgentDaemon: Service {
                         }
                     }
                     await Self.serve(
-                        group: &group, connection: connection, dispatcher: dispatcher, heartbeats: heartbeats,
-                        trim: trim, operations: operations, settings: settings, logger: logger)
+                        group: &group,
+                        connection: connection,
+                        dispatcher: dispatcher,
+                        heartbeats: heartbeats,
+                        trim: trim,
+                        operations: operations,
+                        settings: settings,
+                        logger: logger
+                    )
                 }
             }
         } onGracefulShutdown: {
@@ -125,20 +160,31 @@ public final class AgentDaemon: Service {
     /// and the dispatcher, which ends on cancellation (graceful shutdown) after a running operation completes or
     /// aborts.
     private static func serve(
-        group: inout TaskGroup<Void>, connection: AgentLink, dispatcher: CommandDispatcher, heartbeats: HeartbeatSource,
-        trim: IdleTrim, operations: TopologyOperations, settings: AgentSettings, logger: Logger
+        group: inout TaskGroup<Void>,
+        connection: AgentLink,
+        dispatcher: CommandDispatcher,
+        heartbeats: HeartbeatSource,
+        trim: IdleTrim,
+        operations: TopologyOperations,
+        settings: AgentSettings,
+        logger: Logger
     ) async {
         group.addTask {
             await trim.run(
                 isBusy: { await dispatcher.running != nil },
-                released: { logger.debug("released idle code pages", metadata: ["kib": "\($0)"]) })
+                released: { logger.debug("released idle code pages", metadata: ["kib": "\($0)"]) }
+            )
         }
         group.addTask {
             await connection.runConnectionWatch {
                 trim.poke()
                 return Messages.hello(
-                    agentID: settings.agentID, agentVersion: settings.agentVersion, bootID: settings.bootID,
-                    capabilities: Self.capabilities, state: await operations.state())
+                    agentID: settings.agentID,
+                    agentVersion: settings.agentVersion,
+                    bootID: settings.bootID,
+                    capabilities: Self.capabilities,
+                    state: await operations.state()
+                )
             }
         }
         group.addTask { await heartbeats.run { connection.publish(heartbeat: $0) } }

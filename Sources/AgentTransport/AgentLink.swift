@@ -50,7 +50,13 @@ public final class AgentLink: Sendable {
         (try? await dealer.perform { (_: ZMQSocket) throws(ZMQError) in true }) ?? false
     }
 
-    private init(configuration: AgentLinkConfiguration, thread: SocketThread, dealer: SocketHandle, pub: SocketHandle, logger: Logger) {
+    private init(
+        configuration: AgentLinkConfiguration,
+        thread: SocketThread,
+        dealer: SocketHandle,
+        pub: SocketHandle,
+        logger: Logger
+    ) {
         self.configuration = configuration
         self.thread = thread
         self.dealer = dealer
@@ -60,7 +66,8 @@ public final class AgentLink: Sendable {
             RedialSchedule(
                 retryWindow: .milliseconds(Int(configuration.reconnectMillis) * 2 + 1000),
                 firstDelay: .milliseconds(Int(configuration.reconnectMillis)),
-                maxDelay: .milliseconds(Int(configuration.reconnectMaxMillis)))
+                maxDelay: .milliseconds(Int(configuration.reconnectMaxMillis))
+            )
         }
         self.commandSchedule = schedule()
         self.heartbeatSchedule = schedule()
@@ -68,7 +75,9 @@ public final class AgentLink: Sendable {
 
     /// Creates the sockets and starts connecting (connecting never fails for a well-formed endpoint: libzmq retries).
     public static func connect(
-        context: ZMQContext, configuration c: AgentLinkConfiguration, logger: Logger
+        context: ZMQContext,
+        configuration c: AgentLinkConfiguration,
+        logger: Logger
     ) async throws(ZMQError) -> AgentLink {
         let thread = try SocketThread(context: context, name: "decnet-agent-link")
         let common: @Sendable (ZMQSocket) throws(ZMQError) -> Void = { (s: ZMQSocket) throws(ZMQError) in
@@ -122,7 +131,8 @@ public final class AgentLink: Sendable {
         else { return false }
         logger.error(
             "the master revoked this agent's key; backing off before dialling again",
-            metadata: ["reason": "\(envelope["reason"]?.stringValue ?? "-")"])
+            metadata: ["reason": "\(envelope["reason"]?.stringValue ?? "-")"]
+        )
         revocation.withLock { $0 = true }
         linkState.withLock { $0 = LinkState(connected: false, lastError: "the master revoked this agent's key") }
         return true
@@ -134,23 +144,31 @@ public final class AgentLink: Sendable {
     public func send(_ outbound: Outbound) {
         _ = dealer.send(ZMQMessage(frames: [outbound.frame]))
         if outbound.event {
-            _ = pub.send(ZMQMessage(frames: [Array(WireProtocol.eventTopic(configuration.agentID).utf8), outbound.frame]))
+            _ = pub.send(
+                ZMQMessage(frames: [Array(WireProtocol.eventTopic(configuration.agentID).utf8), outbound.frame])
+            )
         }
     }
 
     /// Publishes a heartbeat on `hb.<agent_id>`.
     public func publish(heartbeat: JSONValue) {
-        _ = pub.send(ZMQMessage(frames: [
-            Array(WireProtocol.heartbeatTopic(configuration.agentID).utf8), Messages.frame(heartbeat),
-        ]))
+        _ = pub.send(
+            ZMQMessage(frames: [
+                Array(WireProtocol.heartbeatTopic(configuration.agentID).utf8), Messages.frame(heartbeat),
+            ])
+        )
     }
 
     /// Watches both connections and sends `hello` after every successful handshake on the command socket, until
     /// cancelled. Handshake failures (wrong master key, a key the master does not list) are logged: libzmq shows them
     /// only as monitor events. Either socket dials again by itself when libzmq would not (``RedialSchedule``).
     public func runConnectionWatch(hello: @escaping @Sendable () async -> JSONValue) async {
-        let command = (socket: dealer, endpoint: configuration.commandEndpoint, schedule: commandSchedule, name: "command")
-        let heartbeat = (socket: pub, endpoint: configuration.heartbeatEndpoint, schedule: heartbeatSchedule, name: "heartbeat")
+        let command = (
+            socket: dealer, endpoint: configuration.commandEndpoint, schedule: commandSchedule, name: "command"
+        )
+        let heartbeat = (
+            socket: pub, endpoint: configuration.heartbeatEndpoint, schedule: heartbeatSchedule, name: "heartbeat"
+        )
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self, dealer, logger] in
                 for await event in dealer.events {
@@ -163,17 +181,23 @@ public final class AgentLink: Sendable {
                         _ = dealer.send(ZMQMessage(frames: [Messages.frame(message)]))
                     case .disconnected:
                         linkState.withLock { $0.connected = false }
-                        logger.warning("master connection lost; reconnecting", metadata: ["endpoint": "\(event.endpoint)"])
+                        logger.warning(
+                            "master connection lost; reconnecting",
+                            metadata: ["endpoint": "\(event.endpoint)"]
+                        )
                     default:
                         if event.isHandshakeFailure {
                             linkState.withLock {
                                 $0 = LinkState(
                                     connected: false,
-                                    lastError: "handshake refused (wrong master key, or this agent's key is not allowed)")
+                                    lastError:
+                                        "handshake refused (wrong master key, or this agent's key is not allowed)"
+                                )
                             }
                             logger.error(
                                 "handshake with master failed (wrong master key, or this agent's key is not allowed); backing off",
-                                metadata: ["endpoint": "\(event.endpoint)", "event": "\(event)"])
+                                metadata: ["endpoint": "\(event.endpoint)", "event": "\(event)"]
+                            )
                         }
                     }
                 }
@@ -189,7 +213,10 @@ public final class AgentLink: Sendable {
             group.addTask { [self, logger] in
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(250))
-                    if revocation.withLock({ flag in defer { flag = false }; return flag }) {
+                    if revocation.withLock({ flag in
+                        defer { flag = false }
+                        return flag
+                    }) {
                         for side in [command, heartbeat] {
                             side.schedule.refused()
                             _ = try? await side.socket.perform { (s: ZMQSocket) throws(ZMQError) in
@@ -198,7 +225,10 @@ public final class AgentLink: Sendable {
                         }
                     }
                     for side in [command, heartbeat] where side.schedule.isDue() {
-                        logger.notice("dialling the master again", metadata: ["socket": "\(side.name)", "endpoint": "\(side.endpoint)"])
+                        logger.notice(
+                            "dialling the master again",
+                            metadata: ["socket": "\(side.name)", "endpoint": "\(side.endpoint)"]
+                        )
                         _ = try? await side.socket.perform { (s: ZMQSocket) throws(ZMQError) in
                             try? s.disconnect(side.endpoint)
                             try s.connect(side.endpoint)

@@ -33,7 +33,8 @@ extension AgentLinkConfiguration {
             guard let value = Int32(text), variable.range.contains(value) else {
                 throw DaemonOptions.Problem(
                     "\(variable.rawValue) '\(text)' must be a whole number of milliseconds from "
-                        + "\(variable.range.lowerBound) to \(variable.range.upperBound)")
+                        + "\(variable.range.lowerBound) to \(variable.range.upperBound)"
+                )
             }
             switch variable {
             case .zmtpHeartbeatInterval: zmtpHeartbeatIntervalMillis = value

@@ -24,11 +24,19 @@ public struct AgentLinkConfiguration: Sendable {
     public var lingerMillis: Int32
 
     public init(
-        agentID: String, commandEndpoint: String, heartbeatEndpoint: String, masterKey: CurveKey, keys: CurveKeyPair,
+        agentID: String,
+        commandEndpoint: String,
+        heartbeatEndpoint: String,
+        masterKey: CurveKey,
+        keys: CurveKeyPair,
         maxEnvelopeBytes: Int = WireProtocol.defaultMaxEnvelopeBytes,
-        reconnectMillis: Int32 = Int32.random(in: 1000...5000), reconnectMaxMillis: Int32 = 60_000,
-        zmtpHeartbeatIntervalMillis: Int32 = 10_000, zmtpHeartbeatTimeoutMillis: Int32 = 30_000,
-        zmtpHeartbeatTTLMillis: Int32 = 60_000, tcpKeepaliveIdleSeconds: Int32 = 60, lingerMillis: Int32 = 1000
+        reconnectMillis: Int32 = Int32.random(in: 1000...5000),
+        reconnectMaxMillis: Int32 = 60_000,
+        zmtpHeartbeatIntervalMillis: Int32 = 10_000,
+        zmtpHeartbeatTimeoutMillis: Int32 = 30_000,
+        zmtpHeartbeatTTLMillis: Int32 = 60_000,
+        tcpKeepaliveIdleSeconds: Int32 = 60,
+        lingerMillis: Int32 = 1000
     ) {
         self.agentID = agentID
         self.commandEndpoint = commandEndpoint

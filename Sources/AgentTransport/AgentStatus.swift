@@ -15,8 +15,10 @@ public struct DaemonLifecycle: Sendable {
     public var interval: Duration?
 
     public init(
-        ready: @escaping @Sendable (String) -> Void = { _ in }, status: @escaping @Sendable (String) -> Void = { _ in },
-        alive: @escaping @Sendable () -> Void = {}, stopping: @escaping @Sendable (String) -> Void = { _ in },
+        ready: @escaping @Sendable (String) -> Void = { _ in },
+        status: @escaping @Sendable (String) -> Void = { _ in },
+        alive: @escaping @Sendable () -> Void = {},
+        stopping: @escaping @Sendable (String) -> Void = { _ in },
         interval: Duration? = nil
     ) {
         self.ready = ready
@@ -34,11 +36,16 @@ public struct DaemonLifecycle: Sendable {
 /// `connected to tcp://m:8771; topology 7d3f0c2a-... applied (hash 0259fb69c7e4); last error: Docker: ...`
 public enum AgentStatus {
     public static func line(
-        link: AgentLink.LinkState, endpoint: String, running: (id: String, type: String)?, state: JSONValue
+        link: AgentLink.LinkState,
+        endpoint: String,
+        running: (id: String, type: String)?,
+        state: JSONValue
     ) -> String {
         var parts: [String] = []
         parts.append(link.connected ? "connected to \(endpoint)" : "dialling \(endpoint)")
-        if let running { parts.append("\(running.type == "apply" ? "applying" : "tearing down") (request \(running.id))") }
+        if let running {
+            parts.append("\(running.type == "apply" ? "applying" : "tearing down") (request \(running.id))")
+        }
         if let topology = state["topology_id"]?.stringValue {
             let hash = state["applied_version_hash"]?.stringValue.map { String($0.prefix(12)) } ?? "?"
             parts.append("topology \(topology) applied (hash \(hash))")

@@ -2,12 +2,13 @@ import AgentCore
 import AgentProtocol
 import DecnetJSON
 import FileErrors
+import Topology
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Topology
 
 #if canImport(Glibc)
 import Glibc
@@ -45,6 +46,7 @@ public struct DaemonOptions: Sendable, Equatable {
         public static let agentID = Key("agent-id")
         public static let masterEndpoint = Key("master-endpoint")
         public static let heartbeatEndpoint = Key("heartbeat-endpoint")
+        // swift-format-ignore: DontRepeatTypeInStaticProperties
         public static let masterKey = Key("master-key")
         public static let key = Key("key")
         public static let stateDir = Key("state-dir")
@@ -72,7 +74,9 @@ public struct DaemonOptions: Sendable, Equatable {
 
     /// Resolves the settings. `flags` maps flag names (without `--`) to values; `file` is the parsed config file.
     public static func resolve(
-        flags: [String: String], environment: [String: String], file: JSONValue?
+        flags: [String: String],
+        environment: [String: String],
+        file: JSONValue?
     ) throws(Problem) -> DaemonOptions {
         if let file, file.objectValue == nil { throw Problem("config file must hold a JSON object") }
         if let members = file?.objectValue?.keys {
@@ -117,19 +121,30 @@ public struct DaemonOptions: Sendable, Equatable {
             throw Problem("log format '\(logFormat)' must be text or json")
         }
         return DaemonOptions(
-            agentID: agentID, masterEndpoint: master, heartbeatEndpoint: heartbeat,
-            masterKeyPath: try required(.masterKey), keyPath: try required(.key),
-            stateDirectory: try value(.stateDir) ?? defaultStateDirectory, catalogPath: try value(.catalog),
-            templatesDirectory: try value(.templatesDir) ?? defaultTemplatesDirectory, baseImage: try value(.baseImage),
-            heartbeatIntervalSeconds: interval, logFormat: logFormat,
-            filesRoot: try value(.filesRoot) ?? FilesConfinement.defaultRoot)
+            agentID: agentID,
+            masterEndpoint: master,
+            heartbeatEndpoint: heartbeat,
+            masterKeyPath: try required(.masterKey),
+            keyPath: try required(.key),
+            stateDirectory: try value(.stateDir) ?? defaultStateDirectory,
+            catalogPath: try value(.catalog),
+            templatesDirectory: try value(.templatesDir) ?? defaultTemplatesDirectory,
+            baseImage: try value(.baseImage),
+            heartbeatIntervalSeconds: interval,
+            logFormat: logFormat,
+            filesRoot: try value(.filesRoot) ?? FilesConfinement.defaultRoot
+        )
     }
 
     /// Checks the state directory exists (creating it 0700) and is writable, with one clear line when it is not.
     public static func prepareStateDirectory(_ path: String) throws(Problem) {
         let fm = FileManager.default
         do {
-            try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try fm.createDirectory(
+                atPath: path,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         } catch {
             throw Problem("state directory \(path) cannot be created: \(FileErrorText.reason(error))")
         }

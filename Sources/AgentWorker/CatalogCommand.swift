@@ -5,7 +5,8 @@ import Topology
 struct CatalogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "catalog",
-        abstract: "Print the service catalog in use (a starting point for a --catalog file).")
+        abstract: "Print the service catalog in use (a starting point for a --catalog file)."
+    )
 
     @OptionGroup var catalog: CatalogOptions
 

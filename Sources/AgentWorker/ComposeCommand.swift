@@ -10,7 +10,8 @@ struct ComposeCommand: ParsableCommand {
         discussion: """
             The topology is validated first; when it has errors the validation report is printed instead and the \
             exit status is 1.
-            """)
+            """
+    )
 
     @Argument(help: "Hydrated topology JSON file, or - for standard input.")
     var file: String
@@ -34,7 +35,10 @@ struct ComposeCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let composer = TopologyComposer(
-            catalog: services, templatesRoot: compose.templatesDir, baseImage: compose.baseImage)
+            catalog: services,
+            templatesRoot: compose.templatesDir,
+            baseImage: compose.baseImage
+        )
         do {
             let plan = try composer.compose(hydrated)
             switch format {

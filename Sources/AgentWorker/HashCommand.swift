@@ -5,7 +5,8 @@ import Topology
 struct HashCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hash",
-        abstract: "Print the canonical version hash of a hydrated topology (as DECNET's master computes it).")
+        abstract: "Print the canonical version hash of a hydrated topology (as DECNET's master computes it)."
+    )
 
     @Argument(help: "Hydrated topology JSON file, or - for standard input.")
     var file: String

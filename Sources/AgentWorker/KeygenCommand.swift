@@ -2,25 +2,28 @@ import AgentProtocol
 import ArgumentParser
 import CLISupport
 import FileErrors
+import ZeroMQ
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import ZeroMQ
 
 /// `decnet-agent keygen`: this agent's CURVE certificate pair, without the master's binary (the Debian package's
 /// postinst makes `/etc/decnet/agent/agent.key_secret` with it).
 struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keygen",
-        abstract: "Create NAME.key (public, 0644) and NAME.key_secret (0600) in DIR for this agent; refuses to overwrite.",
+        abstract:
+            "Create NAME.key (public, 0644) and NAME.key_secret (0600) in DIR for this agent; refuses to overwrite.",
         discussion: """
             The files are ZeroMQ certificates in the czmq/pyzmq format with metadata role=agent and, when \
             --agent-id is given, agent-id. Prints the public key (Z85). Copy NAME.key into the master's agents/ \
             folder as agents/AGENT-ID.key: the master takes the agent's identity from that file name, and refuses a \
             certificate whose agent-id metadata names another agent. Same format as decnet-master keygen --role agent.
-            """)
+            """
+    )
 
     @Option(help: "Where to write the files (created with mode 0700 when missing).")
     var dir: String
@@ -40,7 +43,10 @@ struct KeygenCommand: ParsableCommand {
         }
         do {
             try FileManager.default.createDirectory(
-                atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                atPath: dir,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         } catch {
             InputFile.fail("keygen: cannot create \(dir): \(FileErrorText.reason(error))", status: 1)
         }

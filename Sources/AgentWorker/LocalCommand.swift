@@ -7,13 +7,14 @@ import CLISupport
 import DecnetJSON
 import DockerEngine
 import FileErrors
+import Logging
+import Topology
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Logging
-import Topology
 
 /// `decnet-agent local`: the agent's own apply, teardown and state without a master, for operators and checks.
 struct LocalCommand: AsyncParsableCommand {
@@ -25,7 +26,8 @@ struct LocalCommand: AsyncParsableCommand {
             materialise and record. Prints the result body as JSON (exit 0), or \
             {"status": N, "error": {"code", "message", "details"}} with the wire protocol's codes (exit 1).
             """,
-        subcommands: [LocalApply.self, LocalTeardown.self, LocalState.self])
+        subcommands: [LocalApply.self, LocalTeardown.self, LocalState.self]
+    )
 }
 
 struct StateDirOption: ParsableArguments {
@@ -36,10 +38,11 @@ struct StateDirOption: ParsableArguments {
 
     /// The flag, else `DECNET_FILES_ROOT`, else the default.
     var resolvedFilesRoot: String {
-        absolutePath(filesRoot ?? ProcessInfo.processInfo.environment["DECNET_FILES_ROOT"] ?? FilesConfinement.defaultRoot)
+        absolutePath(
+            filesRoot ?? ProcessInfo.processInfo.environment["DECNET_FILES_ROOT"] ?? FilesConfinement.defaultRoot
+        )
     }
 }
-
 
 /// Build contexts are resolved by Docker and by `docker compose` relative to nothing the agent controls: make them
 /// absolute.
@@ -61,7 +64,11 @@ struct LocalAgent {
     let lock: StateDirectoryLock?
 
     static func open(
-        stateDir: String, catalog: ServiceCatalog, templatesDir: String, baseImage: String, exclusive: Bool,
+        stateDir: String,
+        catalog: ServiceCatalog,
+        templatesDir: String,
+        baseImage: String,
+        exclusive: Bool,
         filesRoot: String = FilesConfinement.defaultRoot
     ) -> LocalAgent {
         // Retries and what a best-effort step could not do, as text on standard error beside the progress lines;
@@ -71,18 +78,35 @@ struct LocalAgent {
         logger[metadataKey: "agent_id"] = "local"
         do {
             try FileManager.default.createDirectory(
-                atPath: stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                atPath: stateDir,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
             let lock = exclusive ? try StateDirectoryLock(stateDirectory: stateDir) : nil
             let store = try TopologyStore(path: stateDir + "/" + TopologyStore.fileName, logger: logger)
             let client = DockerClient(configuration: try .fromEnvironment())
             let settings = AgentSettings(
-                agentID: "local", agentVersion: AgentVersion.current, bootID: UUID().uuidString.lowercased(),
-                stateDirectory: stateDir, catalog: catalog, templatesRoot: absolutePath(templatesDir),
-                baseImage: baseImage, filesRoot: filesRoot, protectedPaths: [client.configuration.socketPath])
+                agentID: "local",
+                agentVersion: AgentVersion.current,
+                bootID: UUID().uuidString.lowercased(),
+                stateDirectory: stateDir,
+                catalog: catalog,
+                templatesRoot: absolutePath(templatesDir),
+                baseImage: baseImage,
+                filesRoot: filesRoot,
+                protectedPaths: [client.configuration.socketPath]
+            )
             let runtime = DockerTopologyRuntime(
-                client: client, configuration: .init(stateDirectory: stateDir), logger: logger)
+                client: client,
+                configuration: .init(stateDirectory: stateDir),
+                logger: logger
+            )
             let operations = TopologyOperations(
-                settings: settings, store: StoreExecutor(store: store), runtime: runtime, logger: logger)
+                settings: settings,
+                store: StoreExecutor(store: store),
+                runtime: runtime,
+                logger: logger
+            )
             return LocalAgent(operations: operations, store: store, client: client, lock: lock)
         } catch {
             InputFile.fail("state directory \(stateDir): \(FileErrorText.reason(error))")
@@ -120,8 +144,13 @@ struct LocalApply: AsyncParsableCommand {
     func run() async throws {
         let hydrated = InputFile.readJSON(file)
         let agent = LocalAgent.open(
-            stateDir: state.stateDir, catalog: catalog.load(), templatesDir: compose.templatesDir,
-            baseImage: compose.baseImage, exclusive: true, filesRoot: state.resolvedFilesRoot)
+            stateDir: state.stateDir,
+            catalog: catalog.load(),
+            templatesDir: compose.templatesDir,
+            baseImage: compose.baseImage,
+            exclusive: true,
+            filesRoot: state.resolvedFilesRoot
+        )
         let request = ApplyRequest(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated), supersede: supersede)
         try await agent.finish(await agent.operations.apply(request, progress: LocalAgent.progress))
     }
@@ -129,7 +158,9 @@ struct LocalApply: AsyncParsableCommand {
 
 struct LocalTeardown: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "teardown", abstract: "Remove everything labelled with a topology id (works without the store).")
+        commandName: "teardown",
+        abstract: "Remove everything labelled with a topology id (works without the store)."
+    )
 
     @Argument(help: "The topology id.")
     var topologyID: String
@@ -140,15 +171,21 @@ struct LocalTeardown: AsyncParsableCommand {
             InputFile.fail("topology id must be 1 to 128 characters of A-Z a-z 0-9 . _ - not starting with '.'")
         }
         let agent = LocalAgent.open(
-            stateDir: state.stateDir, catalog: .default, templatesDir: ComposeOptions.defaultTemplatesDir,
-            baseImage: TopologyComposer.defaultBaseImage, exclusive: true)
+            stateDir: state.stateDir,
+            catalog: .default,
+            templatesDir: ComposeOptions.defaultTemplatesDir,
+            baseImage: TopologyComposer.defaultBaseImage,
+            exclusive: true
+        )
         try await agent.finish(await agent.operations.teardown(topologyID: topologyID, progress: LocalAgent.progress))
     }
 }
 
 struct LocalState: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "state", abstract: "Print the state object: the store plus what Docker really runs.")
+        commandName: "state",
+        abstract: "Print the state object: the store plus what Docker really runs."
+    )
 
     @OptionGroup var state: StateDirOption
     @OptionGroup var catalog: CatalogOptions
@@ -156,8 +193,12 @@ struct LocalState: AsyncParsableCommand {
 
     func run() async throws {
         let agent = LocalAgent.open(
-            stateDir: state.stateDir, catalog: catalog.load(), templatesDir: compose.templatesDir,
-            baseImage: compose.baseImage, exclusive: false)
+            stateDir: state.stateDir,
+            catalog: catalog.load(),
+            templatesDir: compose.templatesDir,
+            baseImage: compose.baseImage,
+            exclusive: false
+        )
         try await agent.finish(.success(await agent.operations.state()))
     }
 }

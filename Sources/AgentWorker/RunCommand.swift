@@ -6,16 +6,17 @@ import CLISupport
 import DecnetJSON
 import DockerEngine
 import FileErrors
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import ServiceLifecycle
 import SystemdNotify
 import Topology
 import ZeroMQ
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `decnet-agent run`: the fleet agent daemon.
 struct RunCommand: AsyncParsableCommand {
@@ -32,7 +33,8 @@ struct RunCommand: AsyncParsableCommand {
             sockets dial, keeps STATUS= current (link, applied topology, last error), sends WATCHDOG=1 from its \
             liveness loop when WatchdogSec= is set, and STOPPING=1 on shutdown; text logs carry no timestamp when \
             standard error is the journal.
-            """)
+            """
+    )
 
     @Option(name: .customLong("agent-id"), help: "This agent's id (the master's allow-list names it).")
     var agentID: String?
@@ -62,7 +64,9 @@ struct RunCommand: AsyncParsableCommand {
     var config: String?
     @Flag(
         name: .customLong("check-config"),
-        help: "Resolve the settings, load both keys and the catalog, check the state directory, print the settings as JSON and exit 0 (2 when something is wrong) without dialling.")
+        help:
+            "Resolve the settings, load both keys and the catalog, check the state directory, print the settings as JSON and exit 0 (2 when something is wrong) without dialling."
+    )
     var checkConfig = false
 
     func run() async throws {
@@ -134,20 +138,32 @@ struct RunCommand: AsyncParsableCommand {
             InputFile.fail("DOCKER_HOST: \(error)")
         }
         let settings = AgentSettings(
-            agentID: options.agentID, agentVersion: AgentVersion.current, bootID: UUID().uuidString.lowercased(),
-            stateDirectory: options.stateDirectory, catalog: services, templatesRoot: absolutePath(options.templatesDirectory),
+            agentID: options.agentID,
+            agentVersion: AgentVersion.current,
+            bootID: UUID().uuidString.lowercased(),
+            stateDirectory: options.stateDirectory,
+            catalog: services,
+            templatesRoot: absolutePath(options.templatesDirectory),
             baseImage: options.baseImage ?? TopologyComposer.defaultBaseImage,
             heartbeatIntervalMillis: Int(options.heartbeatIntervalSeconds * 1000),
             filesRoot: absolutePath(options.filesRoot),
             protectedPaths: [
                 folder(of: absolutePath(options.keyPath)), folder(of: absolutePath(options.masterKeyPath)),
                 client.configuration.socketPath,
-            ])
+            ]
+        )
         let runtime = DockerTopologyRuntime(
-            client: client, configuration: .init(stateDirectory: options.stateDirectory), logger: logger)
+            client: client,
+            configuration: .init(stateDirectory: options.stateDirectory),
+            logger: logger
+        )
         var link = AgentLinkConfiguration(
-            agentID: options.agentID, commandEndpoint: options.masterEndpoint,
-            heartbeatEndpoint: options.heartbeatEndpoint, masterKey: master.publicKey, keys: keys)
+            agentID: options.agentID,
+            commandEndpoint: options.masterEndpoint,
+            heartbeatEndpoint: options.heartbeatEndpoint,
+            masterKey: master.publicKey,
+            keys: keys
+        )
         do {
             try link.applyTuning(environment: environment)  // advanced DECNET_ZMTP_*_MS, DECNET_RECONNECT_*_MS
         } catch {
@@ -157,16 +173,32 @@ struct RunCommand: AsyncParsableCommand {
         let lifecycle =
             notifier.isEnabled
             ? DaemonLifecycle(
-                ready: { notifier.ready(status: $0) }, status: { notifier.status($0) }, alive: { notifier.kick() },
+                ready: { notifier.ready(status: $0) },
+                status: { notifier.status($0) },
+                alive: { notifier.kick() },
                 // At most every 5 s (half the watchdog interval when that is shorter): often enough for
                 // `systemctl status`, rarely enough that an idle agent's code pages stay released (IdleTrim).
-                stopping: { notifier.stopping(status: $0) }, interval: notifier.loopInterval(ceiling: .seconds(5)))
+                stopping: { notifier.stopping(status: $0) },
+                interval: notifier.loopInterval(ceiling: .seconds(5))
+            )
             : .none
         let daemon = AgentDaemon(
-            settings: settings, link: link, store: store, runtime: runtime,
-            runtimeService: { await runtime.run() }, stateGuard: lock, lifecycle: lifecycle, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            settings: settings,
+            link: link,
+            store: store,
+            runtime: runtime,
+            runtimeService: { await runtime.run() },
+            stateGuard: lock,
+            lifecycle: lifecycle,
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: daemon)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         do {
             try await group.run()
         } catch {

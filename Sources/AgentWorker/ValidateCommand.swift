@@ -9,7 +9,8 @@ struct ValidateCommand: ParsableCommand {
         discussion: """
             Prints {"issues": [{"severity", "code", "message", "target"}], "has_errors": bool}. \
             Exit status 0 without errors, 1 with errors, 2 for unreadable or non-JSON input.
-            """)
+            """
+    )
 
     @Argument(help: "Hydrated topology JSON file, or - for standard input.")
     var file: String

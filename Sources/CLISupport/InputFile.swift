@@ -1,4 +1,5 @@
 import DecnetJSON
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

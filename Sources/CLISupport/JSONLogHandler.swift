@@ -1,11 +1,12 @@
 import DecnetJSON
+import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
-import Synchronization
 
 /// A swift-log handler writing one JSON object per line on standard error:
 /// `{"ts","level","label","message",["source",]...metadata}`, metadata values as strings. Chosen by

@@ -1,9 +1,10 @@
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
 
 /// Text log lines for the systemd journal: no timestamp (the journal stamps every entry itself), each line
 /// prefixed with its syslog priority (`<6>` for info), which journald reads when a unit's standard error is its
@@ -25,7 +26,13 @@ public struct JournalLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         StandardStream.writeError(
-            Self.line(level: event.level, label: label, message: event.message.description, metadata: metadata.merging(event.metadata ?? [:]) { _, new in new }))
+            Self.line(
+                level: event.level,
+                label: label,
+                message: event.message.description,
+                metadata: metadata.merging(event.metadata ?? [:]) { _, new in new }
+            )
+        )
     }
 
     /// The syslog priority of a level (`sd-daemon.h`'s `SD_DEBUG` ... `SD_CRIT`).

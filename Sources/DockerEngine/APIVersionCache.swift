@@ -23,7 +23,10 @@ final class APIVersionCache: @unchecked Sendable {
         negotiate: () async throws(DockerError) -> DockerAPIVersion
     ) async throws(DockerError) -> DockerAPIVersion {
         while true {
-            enum Role { case done(DockerAPIVersion), leader, follower }
+            enum Role {
+                case done(DockerAPIVersion)
+                case leader, follower
+            }
             let role: Role = lock.withLock { _ in
                 switch state {
                 case .known(let version): return .done(version)
@@ -48,7 +51,7 @@ final class APIVersionCache: @unchecked Sendable {
                     if case .success(let version) = result { state = .known(version) } else { state = .unknown }
                     return followers
                 }
-                followers.forEach { $0.continuation.resume(with: result.mapError { $0 as any Error }) }
+                for follower in followers { follower.continuation.resume(with: result.mapError { $0 as any Error }) }
                 return try result.get()
             case .follower:
                 let id = lock.withLock { _ in
@@ -76,7 +79,8 @@ final class APIVersionCache: @unchecked Sendable {
                             case .some(.some(let version)): continuation.resume(returning: version)
                             case .some(.none):
                                 continuation.resume(
-                                    throwing: DockerError(.cancelled, operation: "GET /version", message: "retry"))
+                                    throwing: DockerError(.cancelled, operation: "GET /version", message: "retry")
+                                )
                             }
                         }
                     } onCancel: {
@@ -89,7 +93,8 @@ final class APIVersionCache: @unchecked Sendable {
                             return follower.continuation
                         }
                         cancelled?.resume(
-                            throwing: DockerError(.cancelled, operation: "GET /version", message: "cancelled"))
+                            throwing: DockerError(.cancelled, operation: "GET /version", message: "cancelled")
+                        )
                     }
                 } catch let error as DockerError where error.code == .cancelled && !Task.isCancelled {
                     // The leader was cancelled or its negotiation raced with ours: negotiate again ourselves.

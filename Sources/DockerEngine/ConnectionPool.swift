@@ -54,11 +54,17 @@ final class ConnectionPool: @unchecked Sendable {
 
     static let shutdownError = DockerError(.cancelled, operation: "", message: "the Docker client was shut down")
     static let cancelledWaiting = DockerError(
-        .cancelled, operation: "", message: "cancelled while waiting for a connection")
+        .cancelled,
+        operation: "",
+        message: "cancelled while waiting for a connection"
+    )
 
     /// Lends an idle connection, opens a new one while under the bound, or waits for one to come back.
     func lease() async throws -> Lease {
-        enum Decision { case reuse(DockerConnection), connect, wait, shutdown }
+        enum Decision {
+            case reuse(DockerConnection)
+            case connect, wait, shutdown
+        }
         var stale: [DockerConnection] = []
         let decision: Decision = lock.withLock { _ in
             if isShutdown { return .shutdown }
@@ -77,7 +83,7 @@ final class ConnectionPool: @unchecked Sendable {
             }
             return .wait
         }
-        stale.forEach { $0.close() }
+        for connection in stale { connection.close() }
         switch decision {
         case .shutdown: throw Self.shutdownError
         case .reuse(let connection): return Lease(connection: connection, reused: true, pooled: true)
@@ -149,8 +155,8 @@ final class ConnectionPool: @unchecked Sendable {
             waiters.removeAll()
             return (all, pending)
         }
-        connections.forEach { $0.close() }
-        pending.forEach { $0.resume(throwing: Self.shutdownError) }
+        for connection in connections { connection.close() }
+        for waiter in pending { waiter.resume(throwing: Self.shutdownError) }
     }
 
     private func openPooled() async throws -> Lease {

@@ -32,12 +32,15 @@ public struct DockerAPIVersion: Sendable, Hashable, Comparable, CustomStringConv
     ///
     /// Throws `unsupported` when the daemon is older than ``clientMinimum``.
     public static func negotiate(
-        daemon: DockerAPIVersion, maximum: DockerAPIVersion = .clientMaximum
+        daemon: DockerAPIVersion,
+        maximum: DockerAPIVersion = .clientMaximum
     ) throws(DockerError) -> DockerAPIVersion {
         guard daemon >= clientMinimum else {
             throw DockerError(
-                .unsupported, operation: "GET /version",
-                message: "Docker Engine API \(daemon) is older than the minimum \(clientMinimum) this agent supports")
+                .unsupported,
+                operation: "GET /version",
+                message: "Docker Engine API \(daemon) is older than the minimum \(clientMinimum) this agent supports"
+            )
         }
         return min(daemon, maximum)
     }

@@ -17,8 +17,12 @@ public struct DockerBuildOptions: Sendable, Equatable {
     public var noCache: Bool
 
     public init(
-        tags: [String] = [], dockerfile: String = "Dockerfile", buildArgs: [String: String] = [:],
-        labels: [String: String] = [:], removeIntermediate: Bool = true, forceRemoveIntermediate: Bool = true,
+        tags: [String] = [],
+        dockerfile: String = "Dockerfile",
+        buildArgs: [String: String] = [:],
+        labels: [String: String] = [:],
+        removeIntermediate: Bool = true,
+        forceRemoveIntermediate: Bool = true,
         noCache: Bool = false
     ) {
         self.tags = tags

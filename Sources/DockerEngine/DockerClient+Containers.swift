@@ -16,7 +16,10 @@ extension DockerClient {
 
     /// `GET /containers/json`: running containers, or all of them with `all`, matching `filters` (`label`, `name`
     /// (substring), `status`, `network`, ...).
-    public func listContainers(all: Bool = false, filters: DockerFilters = DockerFilters()) async throws(DockerError)
+    public func listContainers(
+        all: Bool = false,
+        filters: DockerFilters = DockerFilters()
+    ) async throws(DockerError)
         -> [DockerContainerSummary]
     {
         let request = DockerRequest(.get, "/containers/json", query: [("all", all ? "1" : "0")] + filters.queryItems)
@@ -37,7 +40,7 @@ extension DockerClient {
             let container = try await inspectContainer(name)
             // Inspect also resolves id prefixes: make sure it is the name that matched.
             return JSONString(container.name) == JSONString(name) ? container : nil
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         }
     }
@@ -57,7 +60,8 @@ extension DockerClient {
         let answer = try await json(request)
         return CreatedContainer(
             id: try answer.dockerRequiredString("Id", in: request.operation),
-            warnings: answer["Warnings"]?.dockerStrings ?? [])
+            warnings: answer["Warnings"]?.dockerStrings ?? []
+        )
     }
 
     /// `POST /containers/{id}/start`: `notModified` when it already runs.
@@ -72,8 +76,13 @@ extension DockerClient {
         let grace = Duration.seconds(timeout ?? 10)
         try await discard(
             DockerRequest(
-                .post, DockerRequest.path("containers", idOrName, "stop"), query: query,
-                readTimeout: .standardPlus(grace), deadline: .standardPlus(grace)))
+                .post,
+                DockerRequest.path("containers", idOrName, "stop"),
+                query: query,
+                readTimeout: .standardPlus(grace),
+                deadline: .standardPlus(grace)
+            )
+        )
     }
 
     /// `POST /containers/{id}/kill?signal=`: `conflict` when it is not running.
@@ -84,23 +93,37 @@ extension DockerClient {
 
     /// `DELETE /containers/{id}?force=&v=`: `force` kills a running container first, `volumes` drops its anonymous
     /// volumes; `notFound` when it is already gone, `conflict` when it runs and `force` is false.
-    public func removeContainer(_ idOrName: String, force: Bool = false, volumes: Bool = false)
+    public func removeContainer(
+        _ idOrName: String,
+        force: Bool = false,
+        volumes: Bool = false
+    )
         async throws(DockerError)
     {
         try await discard(
             DockerRequest(
-                .delete, DockerRequest.path("containers", idOrName),
-                query: [("force", force ? "1" : "0"), ("v", volumes ? "1" : "0")]))
+                .delete,
+                DockerRequest.path("containers", idOrName),
+                query: [("force", force ? "1" : "0"), ("v", volumes ? "1" : "0")]
+            )
+        )
     }
 
     /// `POST /containers/{id}/wait?condition=`: blocks until the container reaches `condition` (`not-running`,
     /// `next-exit`, `removed`) and returns its exit status. No read timeout, and the long (build) deadline: cancel the task to give up sooner.
-    public func waitContainer(_ idOrName: String, condition: String = "not-running") async throws(DockerError)
+    public func waitContainer(
+        _ idOrName: String,
+        condition: String = "not-running"
+    ) async throws(DockerError)
         -> WaitResult
     {
         let request = DockerRequest(
-            .post, DockerRequest.path("containers", idOrName, "wait"), query: [("condition", condition)],
-            readTimeout: .none, deadline: .long)
+            .post,
+            DockerRequest.path("containers", idOrName, "wait"),
+            query: [("condition", condition)],
+            readTimeout: .none,
+            deadline: .long
+        )
         let answer = try await json(request)
         guard let code = answer["StatusCode"]?.intValue else {
             throw DockerError(.protocol, operation: request.operation, message: "no StatusCode in \(answer.jsonText)")

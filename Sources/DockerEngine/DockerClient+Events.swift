@@ -9,7 +9,11 @@ extension DockerClient {
     /// reached: finishes normally), the connection drops (finishes with `unavailable`), or the client is shut down
     /// (finishes with `cancelled`). Its head must come within the request deadline; then it has no read timeout (a
     /// quiet host sends no events), and each line is capped at ``Configuration/maximumStreamLineBytes``.
-    public func events(filters: DockerFilters = DockerFilters(), since: String? = nil, until: String? = nil)
+    public func events(
+        filters: DockerFilters = DockerFilters(),
+        since: String? = nil,
+        until: String? = nil
+    )
         async throws(DockerError) -> AsyncThrowingStream<DockerEvent, any Error>
     {
         var query = filters.queryItems
@@ -29,7 +33,10 @@ extension DockerClient {
                 } catch {
                     let text = String(decoding: bytes.prefix(200), as: UTF8.self)
                     let failure = DockerError(
-                        .protocol, operation: operation, message: "unreadable event \(text): \(error)")
+                        .protocol,
+                        operation: operation,
+                        message: "unreadable event \(text): \(error)"
+                    )
                     continuation.finish(throwing: failure)
                 }
             },
@@ -39,7 +46,8 @@ extension DockerClient {
                     error = DockerError(.cancelled, operation: operation, message: ConnectionPool.shutdownError.message)
                 }
                 continuation.finish(throwing: error)
-            })
+            }
+        )
         holder.hold(lease)
         return stream
     }

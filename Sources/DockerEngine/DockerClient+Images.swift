@@ -5,13 +5,20 @@ extension DockerClient {
     /// `GET /images/{name}/json`: `notFound` when the image is not present locally.
     public func inspectImage(_ reference: String) async throws(DockerError) -> DockerImage {
         // Image references contain `/` and `:`, which the daemon's router takes verbatim in this position.
-        let request = DockerRequest(.get, "/images/" + reference.split(separator: "/").map { percentEncode(String($0)) }
-            .joined(separator: "/") + "/json")
+        let request = DockerRequest(
+            .get,
+            "/images/"
+                + reference.split(separator: "/").map { percentEncode(String($0)) }
+                .joined(separator: "/") + "/json"
+        )
         return try DockerImage(json: try await json(request), operation: request.operation)
     }
 
     /// `GET /images/json`: local images matching `filters` (`reference`, `label`, `dangling`, ...).
-    public func listImages(all: Bool = false, filters: DockerFilters = DockerFilters()) async throws(DockerError)
+    public func listImages(
+        all: Bool = false,
+        filters: DockerFilters = DockerFilters()
+    ) async throws(DockerError)
         -> [DockerImage]
     {
         let request = DockerRequest(.get, "/images/json", query: [("all", all ? "1" : "0")] + filters.queryItems)
@@ -32,7 +39,10 @@ extension DockerClient {
 
     /// Builds an image from a directory: archives it with ``TarWriter`` (on NIO's blocking-I/O thread pool, not the
     /// cooperative pool) and sends it to `POST /build`.
-    public func buildImage(contextDirectory: String, options: DockerBuildOptions = DockerBuildOptions())
+    public func buildImage(
+        contextDirectory: String,
+        options: DockerBuildOptions = DockerBuildOptions()
+    )
         async throws(DockerError) -> DockerBuildResult
     {
         let context: [UInt8]
@@ -50,12 +60,20 @@ extension DockerClient {
 
     /// `POST /build` with a ready tar archive as context. The daemon answers a stream of JSON messages; an `error`
     /// among them throws `buildFailed` with Docker's message, otherwise the image id comes back. No read timeout; the build deadline (30 minutes by default).
-    public func buildImage(context: [UInt8], options: DockerBuildOptions = DockerBuildOptions())
+    public func buildImage(
+        context: [UInt8],
+        options: DockerBuildOptions = DockerBuildOptions()
+    )
         async throws(DockerError) -> DockerBuildResult
     {
         let request = DockerRequest(
-            .post, "/build", query: options.queryItems, body: .bytes(context, contentType: "application/x-tar"),
-            readTimeout: .none, deadline: .long)
+            .post,
+            "/build",
+            query: options.queryItems,
+            body: .bytes(context, contentType: "application/x-tar"),
+            readTimeout: .none,
+            deadline: .long
+        )
         let response = try await send(request)
         return try Self.parseBuildOutput(response.body, operation: request.operation)
     }
@@ -71,8 +89,11 @@ extension DockerClient {
         for line in lines {
             guard let message = try? JSONParser.parse(line) else {
                 throw DockerError(
-                    .protocol, status: 200, operation: operation,
-                    message: "unreadable build output: \(String(decoding: line.prefix(200), as: UTF8.self))")
+                    .protocol,
+                    status: 200,
+                    operation: operation,
+                    message: "unreadable build output: \(String(decoding: line.prefix(200), as: UTF8.self))"
+                )
             }
             if let detail = message["errorDetail"]?["message"]?.stringValue ?? message["error"]?.stringValue {
                 throw DockerError(.buildFailed, status: 200, operation: operation, message: detail)
@@ -89,7 +110,11 @@ extension DockerClient {
         }
         guard let imageID else {
             throw DockerError(
-                .protocol, status: 200, operation: operation, message: "the build ended without naming an image")
+                .protocol,
+                status: 200,
+                operation: operation,
+                message: "the build ended without naming an image"
+            )
         }
         return DockerBuildResult(imageID: imageID, log: log)
     }

@@ -20,7 +20,7 @@ extension DockerClient {
         guard let match = candidates.first(where: { JSONString($0.name) == JSONString(name) }) else { return nil }
         do {
             return try await inspectNetwork(match.id)
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         }
     }
@@ -46,22 +46,26 @@ extension DockerClient {
 
     /// `POST /networks/{id}/connect`: attaches a container, optionally at a fixed IPv4 address and with aliases.
     public func connectNetwork(
-        _ network: String, container: String, ipv4Address: String? = nil, aliases: [String] = []
+        _ network: String,
+        container: String,
+        ipv4Address: String? = nil,
+        aliases: [String] = []
     ) async throws(DockerError) {
         var endpoint = JSONObject()
         if let ipv4Address { endpoint["IPAMConfig"] = ["IPv4Address": JSONValue(ipv4Address)] }
         if !aliases.isEmpty { endpoint["Aliases"] = JSONValue(aliases) }
         let body: JSONValue = ["Container": JSONValue(container), "EndpointConfig": .object(endpoint)]
         try await discard(
-            DockerRequest(.post, DockerRequest.path("networks", network, "connect"), body: .json(body)))
+            DockerRequest(.post, DockerRequest.path("networks", network, "connect"), body: .json(body))
+        )
     }
 
     /// `POST /networks/{id}/disconnect`: detaches a container; `force` also works when the container is gone or
     /// stopped.
-    public func disconnectNetwork(_ network: String, container: String, force: Bool = false) async throws(DockerError)
-    {
+    public func disconnectNetwork(_ network: String, container: String, force: Bool = false) async throws(DockerError) {
         let body: JSONValue = ["Container": JSONValue(container), "Force": .bool(force)]
         try await discard(
-            DockerRequest(.post, DockerRequest.path("networks", network, "disconnect"), body: .json(body)))
+            DockerRequest(.post, DockerRequest.path("networks", network, "disconnect"), body: .json(body))
+        )
     }
 }

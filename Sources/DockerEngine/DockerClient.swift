@@ -50,7 +50,10 @@ public final class DockerClient: Sendable {
             let body = try await self.json(request)
             guard let text = body["ApiVersion"]?.stringValue, let offered = DockerAPIVersion(text) else {
                 throw DockerError(
-                    .protocol, operation: request.operation, message: "no usable ApiVersion in \(body.jsonText)")
+                    .protocol,
+                    operation: request.operation,
+                    message: "no usable ApiVersion in \(body.jsonText)"
+                )
             }
             return try DockerAPIVersion.negotiate(daemon: offered, maximum: self.configuration.maximumAPIVersion)
         }
@@ -93,7 +96,12 @@ public final class DockerClient: Sendable {
             }
             do {
                 let response = try await lease.connection.execute(
-                    operation: request.operation, head: head, body: body, readTimeout: timeout, limits: limits)
+                    operation: request.operation,
+                    head: head,
+                    body: body,
+                    readTimeout: timeout,
+                    limits: limits
+                )
                 pool.release(lease, reusable: response.keepAlive)
                 return response
             } catch {
@@ -109,7 +117,8 @@ public final class DockerClient: Sendable {
 
     /// Opens a dedicated connection and starts a newline-delimited stream; see ``DockerConnection/stream``.
     func openStream(
-        _ request: DockerRequest, line: @escaping @Sendable ([UInt8]) -> Void,
+        _ request: DockerRequest,
+        line: @escaping @Sendable ([UInt8]) -> Void,
         end: @escaping @Sendable (DockerError?) -> Void
     ) async throws(DockerError) -> (ConnectionPool.Lease, DockerResponse) {
         let apiVersion = request.versioned ? try await self.apiVersion() : nil
@@ -122,7 +131,12 @@ public final class DockerClient: Sendable {
         }
         do {
             let response = try await lease.connection.stream(
-                operation: request.operation, head: head, limits: exchangeLimits(request), line: line, end: end)
+                operation: request.operation,
+                head: head,
+                limits: exchangeLimits(request),
+                line: line,
+                end: end
+            )
             if let error = response.error(operation: request.operation) {
                 pool.release(lease, reusable: false)
                 throw error
@@ -184,7 +198,11 @@ public final class DockerClient: Sendable {
         }
         let method = HTTPMethod(rawValue: request.method.rawValue)
         let head = HTTPRequestHead(
-            version: .http1_1, method: method, uri: request.target(version: version), headers: headers)
+            version: .http1_1,
+            method: method,
+            uri: request.target(version: version),
+            headers: headers
+        )
         return (head, body)
     }
 
@@ -196,8 +214,10 @@ public final class DockerClient: Sendable {
         case .long: deadline = configuration.buildTimeout
         }
         return HTTPExchange.Limits(
-            deadline: .nanoseconds(deadline.nanosecondsClamped), maximumBodyBytes: configuration.maximumResponseBytes,
-            maximumLineBytes: configuration.maximumStreamLineBytes)
+            deadline: .nanoseconds(deadline.nanosecondsClamped),
+            maximumBodyBytes: configuration.maximumResponseBytes,
+            maximumLineBytes: configuration.maximumStreamLineBytes
+        )
     }
 
     private func readTimeout(_ policy: DockerRequest.ReadTimeout) -> TimeAmount? {

@@ -31,10 +31,14 @@ extension DockerClient {
         public var maximumAPIVersion: DockerAPIVersion
 
         public init(
-            socketPath: String = DockerClient.defaultSocketPath, maximumConnections: Int = 4,
-            connectTimeout: Duration = .seconds(5), readTimeout: Duration = .seconds(60),
-            maximumAPIVersion: DockerAPIVersion = .clientMaximum, requestTimeout: Duration = .seconds(60),
-            buildTimeout: Duration = .seconds(1800), maximumResponseBytes: Int = 16 << 20,
+            socketPath: String = DockerClient.defaultSocketPath,
+            maximumConnections: Int = 4,
+            connectTimeout: Duration = .seconds(5),
+            readTimeout: Duration = .seconds(60),
+            maximumAPIVersion: DockerAPIVersion = .clientMaximum,
+            requestTimeout: Duration = .seconds(60),
+            buildTimeout: Duration = .seconds(1800),
+            maximumResponseBytes: Int = 16 << 20,
             maximumStreamLineBytes: Int = 1 << 20
         ) {
             self.requestTimeout = requestTimeout
@@ -62,14 +66,18 @@ extension DockerClient {
             let scheme = "unix://"
             guard host.hasPrefix(scheme) else {
                 throw DockerError(
-                    .unsupported, operation: "DOCKER_HOST",
-                    message: "DOCKER_HOST=\(host) is not supported: only unix:///path/to/docker.sock is")
+                    .unsupported,
+                    operation: "DOCKER_HOST",
+                    message: "DOCKER_HOST=\(host) is not supported: only unix:///path/to/docker.sock is"
+                )
             }
             let path = String(host.dropFirst(scheme.count))
             guard path.hasPrefix("/") else {
                 throw DockerError(
-                    .unsupported, operation: "DOCKER_HOST",
-                    message: "DOCKER_HOST=\(host) does not name an absolute socket path")
+                    .unsupported,
+                    operation: "DOCKER_HOST",
+                    message: "DOCKER_HOST=\(host) does not name an absolute socket path"
+                )
             }
             return path
         }

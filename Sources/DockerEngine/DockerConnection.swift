@@ -17,7 +17,9 @@ final class DockerConnection: Sendable {
     /// Connects to `socketPath`; failures (no socket, refused, permission) become `unavailable`, a slow connect
     /// becomes `timeout`.
     static func connect(
-        group: any EventLoopGroup, socketPath: String, connectTimeout: TimeAmount
+        group: any EventLoopGroup,
+        socketPath: String,
+        connectTimeout: TimeAmount
     ) async throws(DockerError) -> DockerConnection {
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(connectTimeout)
@@ -32,12 +34,16 @@ final class DockerConnection: Sendable {
             return DockerConnection(channel: channel)
         } catch ChannelError.connectTimeout(let amount) {
             throw DockerError(
-                .timeout, operation: "connect \(socketPath)",
-                message: "no connection to \(socketPath) within \(Double(amount.nanoseconds) / 1e9) s")
+                .timeout,
+                operation: "connect \(socketPath)",
+                message: "no connection to \(socketPath) within \(Double(amount.nanoseconds) / 1e9) s"
+            )
         } catch {
             throw DockerError(
-                .unavailable, operation: "connect \(socketPath)",
-                message: "cannot connect to the Docker socket \(socketPath): \(error)")
+                .unavailable,
+                operation: "connect \(socketPath)",
+                message: "cannot connect to the Docker socket \(socketPath): \(error)"
+            )
         }
     }
 
@@ -45,30 +51,49 @@ final class DockerConnection: Sendable {
     ///
     /// Cancelling the calling task closes the connection, which fails the exchange; the caller reports `cancelled`.
     func execute(
-        operation: String, head: HTTPRequestHead, body: ByteBuffer?, readTimeout: TimeAmount?,
+        operation: String,
+        head: HTTPRequestHead,
+        body: ByteBuffer?,
+        readTimeout: TimeAmount?,
         limits: HTTPExchange.Limits
     ) async throws -> DockerResponse {
         let promise = channel.eventLoop.makePromise(of: DockerResponse.self)
         let exchange = HTTPExchange(
-            operation: operation, head: head, body: body, readTimeout: readTimeout, limits: limits,
-            sink: .collect(promise))
+            operation: operation,
+            head: head,
+            body: body,
+            readTimeout: readTimeout,
+            limits: limits,
+            sink: .collect(promise)
+        )
         return try await send(exchange, awaiting: promise)
     }
 
     /// Sends a request whose 2xx answer is a newline-delimited stream: returns once the head arrived (or the whole
     /// answer, when it is an error), then hands every line to `line` and the end of the stream to `end`.
     func stream(
-        operation: String, head: HTTPRequestHead, limits: HTTPExchange.Limits,
-        line: @escaping @Sendable ([UInt8]) -> Void, end: @escaping @Sendable (DockerError?) -> Void
+        operation: String,
+        head: HTTPRequestHead,
+        limits: HTTPExchange.Limits,
+        line: @escaping @Sendable ([UInt8]) -> Void,
+        end: @escaping @Sendable (DockerError?) -> Void
     ) async throws -> DockerResponse {
         let promise = channel.eventLoop.makePromise(of: DockerResponse.self)
         let exchange = HTTPExchange(
-            operation: operation, head: head, body: nil, readTimeout: nil, limits: limits,
-            sink: .lines(head: promise, line: line, end: end))
+            operation: operation,
+            head: head,
+            body: nil,
+            readTimeout: nil,
+            limits: limits,
+            sink: .lines(head: promise, line: line, end: end)
+        )
         return try await send(exchange, awaiting: promise)
     }
 
-    private func send(_ exchange: HTTPExchange, awaiting promise: EventLoopPromise<DockerResponse>) async throws
+    private func send(
+        _ exchange: HTTPExchange,
+        awaiting promise: EventLoopPromise<DockerResponse>
+    ) async throws
         -> DockerResponse
     {
         let operation = exchange.operation

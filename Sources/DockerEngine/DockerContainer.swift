@@ -50,10 +50,14 @@ public struct DockerContainer: Sendable, Equatable {
         imageID = json["Image"]?.stringValue ?? ""
         let state = json["State"]
         self.state = State(
-            status: state?["Status"]?.stringValue ?? "", isRunning: state?["Running"]?.boolValue ?? false,
-            exitCode: state?["ExitCode"]?.intValue ?? 0, pid: state?["Pid"]?.intValue ?? 0,
-            error: state?["Error"]?.stringValue ?? "", startedAt: state?["StartedAt"]?.stringValue ?? "",
-            finishedAt: state?["FinishedAt"]?.stringValue ?? "")
+            status: state?["Status"]?.stringValue ?? "",
+            isRunning: state?["Running"]?.boolValue ?? false,
+            exitCode: state?["ExitCode"]?.intValue ?? 0,
+            pid: state?["Pid"]?.intValue ?? 0,
+            error: state?["Error"]?.stringValue ?? "",
+            startedAt: state?["StartedAt"]?.stringValue ?? "",
+            finishedAt: state?["FinishedAt"]?.stringValue ?? ""
+        )
         labels = json["Config"]?["Labels"]?.dockerStringMap ?? [:]
         networks = Self.endpoints(json["NetworkSettings"]?["Networks"])
     }
@@ -68,11 +72,14 @@ public struct DockerContainer: Sendable, Equatable {
             let value = member.value
             let requested = value["IPAMConfig"]?["IPv4Address"]?.stringValue
             return Endpoint(
-                networkName: member.key.value, networkID: value["NetworkID"]?.stringValue ?? "",
+                networkName: member.key.value,
+                networkID: value["NetworkID"]?.stringValue ?? "",
                 ipAddress: value["IPAddress"]?.stringValue ?? "",
                 requestedIPv4Address: requested.flatMap { $0.isEmpty ? nil : $0 },
-                gateway: value["Gateway"]?.stringValue ?? "", macAddress: value["MacAddress"]?.stringValue ?? "",
-                aliases: value["Aliases"]?.dockerStrings ?? [])
+                gateway: value["Gateway"]?.stringValue ?? "",
+                macAddress: value["MacAddress"]?.stringValue ?? "",
+                aliases: value["Aliases"]?.dockerStrings ?? []
+            )
         }
         .sorted { JSONString($0.networkName) < JSONString($1.networkName) }
     }

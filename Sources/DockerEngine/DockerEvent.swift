@@ -18,7 +18,10 @@ public struct DockerEvent: Sendable, Equatable {
     public init(json: JSONValue, operation: String = "GET /events") throws(DockerError) {
         guard json.objectValue != nil else {
             throw DockerError(
-                .protocol, operation: operation, message: "an event that is not an object: \(json.jsonText)")
+                .protocol,
+                operation: operation,
+                message: "an event that is not an object: \(json.jsonText)"
+            )
         }
         raw = json
         type = json["Type"]?.stringValue ?? ""

@@ -49,14 +49,18 @@ public struct DockerNetwork: Sendable, Equatable {
         pools = (json["IPAM"]?["Config"]?.arrayValue ?? []).compactMap { pool in
             guard let subnet = pool["Subnet"]?.stringValue else { return nil }
             return Pool(
-                subnet: subnet, gateway: pool["Gateway"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
-                ipRange: pool["IPRange"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 })
+                subnet: subnet,
+                gateway: pool["Gateway"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 },
+                ipRange: pool["IPRange"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+            )
         }
         labels = json["Labels"]?.dockerStringMap ?? [:]
         containers = (json["Containers"]?.objectValue?.members ?? []).map { member in
             Attachment(
-                containerID: member.key.value, name: member.value["Name"]?.stringValue ?? "",
-                ipv4Address: member.value["IPv4Address"]?.stringValue ?? "")
+                containerID: member.key.value,
+                name: member.value["Name"]?.stringValue ?? "",
+                ipv4Address: member.value["IPv4Address"]?.stringValue ?? ""
+            )
         }
         .sorted { JSONString($0.name) < JSONString($1.name) }
     }

@@ -16,8 +16,13 @@ public struct DockerNetworkSpec: Sendable, Equatable {
     public var options: [String: String]
 
     public init(
-        name: String, driver: String = "bridge", isInternal: Bool = false, pools: [DockerNetwork.Pool] = [],
-        labels: [String: String] = [:], checkDuplicate: Bool = true, isAttachable: Bool = false,
+        name: String,
+        driver: String = "bridge",
+        isInternal: Bool = false,
+        pools: [DockerNetwork.Pool] = [],
+        labels: [String: String] = [:],
+        checkDuplicate: Bool = true,
+        isAttachable: Bool = false,
         options: [String: String] = [:]
     ) {
         self.name = name

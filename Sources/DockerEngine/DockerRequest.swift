@@ -6,7 +6,11 @@ import DecnetJSON
 /// client does not wrap.
 public struct DockerRequest: Sendable {
     public enum Method: String, Sendable {
-        case get = "GET", post = "POST", put = "PUT", delete = "DELETE", head = "HEAD"
+        case get = "GET"
+        case post = "POST"
+        case put = "PUT"
+        case delete = "DELETE"
+        case head = "HEAD"
     }
 
     /// What travels in the request body.
@@ -49,8 +53,13 @@ public struct DockerRequest: Sendable {
     public var versioned: Bool
 
     public init(
-        _ method: Method, _ path: String, query: [(name: String, value: String)] = [], body: Body = .empty,
-        readTimeout: ReadTimeout = .standard, deadline: Deadline = .standard, versioned: Bool = true
+        _ method: Method,
+        _ path: String,
+        query: [(name: String, value: String)] = [],
+        body: Body = .empty,
+        readTimeout: ReadTimeout = .standard,
+        deadline: Deadline = .standard,
+        versioned: Bool = true
     ) {
         self.deadline = deadline
         self.method = method

@@ -28,8 +28,11 @@ public struct DockerResponse: Sendable {
             return try JSONParser.parse(body)
         } catch {
             throw DockerError(
-                .protocol, status: status, operation: operation,
-                message: "response is not JSON (\(error)): \(Self.preview(body))")
+                .protocol,
+                status: status,
+                operation: operation,
+                message: "response is not JSON (\(error)): \(Self.preview(body))"
+            )
         }
     }
 

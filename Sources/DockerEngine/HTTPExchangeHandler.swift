@@ -9,8 +9,10 @@ struct HTTPExchange: Sendable {
         /// For a 2xx answer complete `head` at once (empty body) and pass each newline-delimited line to `line`, then
         /// call `end` (nil when the daemon ended the stream). A non-2xx answer is collected and completes `head`.
         case lines(
-            head: EventLoopPromise<DockerResponse>, line: @Sendable ([UInt8]) -> Void,
-            end: @Sendable (DockerError?) -> Void)
+            head: EventLoopPromise<DockerResponse>,
+            line: @Sendable ([UInt8]) -> Void,
+            end: @Sendable (DockerError?) -> Void
+        )
     }
 
     /// What a hostile or broken daemon may cost one exchange (docs/reliability.md#docker-hung).
@@ -76,8 +78,10 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch state {
         case .closed:
             Self.fail(
-                exchange, streaming: false,
-                DockerError(.unavailable, operation: exchange.operation, message: "the connection is closed"))
+                exchange,
+                streaming: false,
+                DockerError(.unavailable, operation: exchange.operation, message: "the connection is closed")
+            )
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         case .waiting:
@@ -120,11 +124,19 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     fail(context: context, error)
                     return
                 }
-            } else if (pending.body?.readableBytes ?? 0) + chunk.readableBytes > pending.exchange.limits.maximumBodyBytes {
+            } else if (pending.body?.readableBytes ?? 0) + chunk.readableBytes
+                > pending.exchange.limits.maximumBodyBytes
+            {
                 let limit = pending.exchange.limits.maximumBodyBytes
                 state = .waiting(pending)
-                fail(context: context, DockerError(
-                    .protocol, operation: "", message: "the daemon's answer exceeded \(limit) bytes"))
+                fail(
+                    context: context,
+                    DockerError(
+                        .protocol,
+                        operation: "",
+                        message: "the daemon's answer exceeded \(limit) bytes"
+                    )
+                )
                 return
             } else if pending.body == nil {
                 pending.body = chunk
@@ -221,7 +233,8 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             handler.timer = nil
             handler.fail(
                 context: context,
-                DockerError(.timeout, operation: operation, message: "no answer from the daemon within \(seconds) s"))
+                DockerError(.timeout, operation: operation, message: "no answer from the daemon within \(seconds) s")
+            )
         }
     }
 
@@ -235,7 +248,8 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             handler.deadlineTimer = nil
             handler.fail(
                 context: context,
-                DockerError(.timeout, operation: operation, message: "the daemon did not answer within \(seconds) s"))
+                DockerError(.timeout, operation: operation, message: "the daemon did not answer within \(seconds) s")
+            )
         }
     }
 
@@ -254,6 +268,7 @@ final class HTTPExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler {
             status: Int(head.status.code),
             headers: head.headers.map { ($0.name, $0.value) },
             body: body.map { Array($0.readableBytesView) } ?? [],
-            keepAlive: head.isKeepAlive)
+            keepAlive: head.isKeepAlive
+        )
     }
 }

@@ -32,7 +32,10 @@ public struct JSONLineSplitter: Sendable {
         if pending.count > maximumLineLength {
             pending.removeAll()
             throw DockerError(
-                .protocol, operation: "stream", message: "a stream line exceeded \(maximumLineLength) bytes")
+                .protocol,
+                operation: "stream",
+                message: "a stream line exceeded \(maximumLineLength) bytes"
+            )
         }
         return lines
     }

@@ -1,10 +1,11 @@
 import FileErrors
+import Topology
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Topology
 
 extension TarWriter {
     /// Archives everything under `directory` (not the directory itself), in code-point order of names so the same

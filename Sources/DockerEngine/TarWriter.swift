@@ -12,7 +12,11 @@ public struct TarWriter: Sendable {
     public init() {}
 
     /// Adds a directory entry (its name gets a trailing `/`).
-    public mutating func addDirectory(_ path: String, mode: Int = 0o755, modificationTime: Int = 0)
+    public mutating func addDirectory(
+        _ path: String,
+        mode: Int = 0o755,
+        modificationTime: Int = 0
+    )
         throws(DockerError)
     {
         let name = try Self.checked(path)
@@ -20,7 +24,12 @@ public struct TarWriter: Sendable {
     }
 
     /// Adds a regular file with its contents.
-    public mutating func addFile(_ path: String, contents: [UInt8], mode: Int = 0o644, modificationTime: Int = 0)
+    public mutating func addFile(
+        _ path: String,
+        contents: [UInt8],
+        mode: Int = 0o644,
+        modificationTime: Int = 0
+    )
         throws(DockerError)
     {
         let name = try Self.checked(path)
@@ -30,7 +39,11 @@ public struct TarWriter: Sendable {
     }
 
     /// Adds a symbolic link to `target` (at most 100 bytes, stored as is).
-    public mutating func addSymbolicLink(_ path: String, target: String, modificationTime: Int = 0)
+    public mutating func addSymbolicLink(
+        _ path: String,
+        target: String,
+        modificationTime: Int = 0
+    )
         throws(DockerError)
     {
         let name = try Self.checked(path)
@@ -38,7 +51,13 @@ public struct TarWriter: Sendable {
             throw Self.error("the link target of \(path) is longer than 100 bytes")
         }
         try appendHeader(
-            path: name, mode: 0o777, size: 0, modificationTime: modificationTime, type: "2", linkName: target)
+            path: name,
+            mode: 0o777,
+            size: 0,
+            modificationTime: modificationTime,
+            type: "2",
+            linkName: target
+        )
     }
 
     /// The complete archive: the entries followed by two zero blocks.
@@ -73,7 +92,12 @@ public struct TarWriter: Sendable {
     }
 
     private mutating func appendHeader(
-        path: String, mode: Int, size: Int, modificationTime: Int, type: Character, linkName: String = ""
+        path: String,
+        mode: Int,
+        size: Int,
+        modificationTime: Int,
+        type: Character,
+        linkName: String = ""
     ) throws(DockerError) {
         let (prefix, name) = try Self.splitPath(path)
         guard size < 0o777_7777_7777 + 1 else { throw Self.error("\(path) is too large for a ustar archive") }

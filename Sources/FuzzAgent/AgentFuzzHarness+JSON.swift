@@ -10,7 +10,9 @@ extension AgentFuzzHarness {
         let canonical = CanonicalWriter.canonicalBytes(value, dropKey: { _ in false })
         FuzzInvariant.check(canonical.allSatisfy { $0 < 0x80 }, "canonical bytes are not ASCII")
         FuzzInvariant.check(
-            canonical == PythonJSONEncoder.canonical.encode(value), "CanonicalWriter and PythonJSONEncoder disagree")
+            canonical == PythonJSONEncoder.canonical.encode(value),
+            "CanonicalWriter and PythonJSONEncoder disagree"
+        )
 
         guard let reparsed = try? JSONParser.parse(canonical) else {
             let text = String(decoding: canonical.prefix(200), as: UTF8.self)
@@ -18,7 +20,8 @@ extension AgentFuzzHarness {
         }
         FuzzInvariant.check(
             CanonicalWriter.canonicalBytes(reparsed, dropKey: { _ in false }) == canonical,
-            "canonical form is not a fixed point")
+            "canonical form is not a fixed point"
+        )
         if !containsNaN(value) {
             FuzzInvariant.check(reparsed == value, "canonical bytes re-parse to a different value")
         }
@@ -29,7 +32,8 @@ extension AgentFuzzHarness {
         }
         FuzzInvariant.check(
             CanonicalWriter.canonicalBytes(fromCompact, dropKey: { _ in false }) == canonical,
-            "compact JSON re-parses to a different value")
+            "compact JSON re-parses to a different value"
+        )
 
         let hash = CanonicalHash.hash(value)
         FuzzInvariant.check(hash.utf8.count == 64, "hash is not 64 hex digits")

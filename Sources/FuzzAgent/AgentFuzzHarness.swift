@@ -48,7 +48,9 @@ enum AgentFuzzHarness {
                 FuzzInvariant.fail("the rejection answer is not JSON")
             }
             FuzzInvariant.check(
-                answer["error"]?["code"]?.stringValue == rejected.error.code.rawValue, "answer lost its error code")
+                answer["error"]?["code"]?.stringValue == rejected.error.code.rawValue,
+                "answer lost its error code"
+            )
             FuzzInvariant.check(answer["id"]?.stringValue == rejected.id, "answer lost its id")
         }
     }
@@ -56,7 +58,9 @@ enum AgentFuzzHarness {
     /// Under the small limit, a longer frame is `too_large` with a null id; anything else decodes exactly as with the
     /// real limit.
     static func checkSmallLimit(
-        _ small: Result<Request, RejectedRequest>, against full: Result<Request, RejectedRequest>, size: Int
+        _ small: Result<Request, RejectedRequest>,
+        against full: Result<Request, RejectedRequest>,
+        size: Int
     ) {
         switch (small, full) {
         case (.failure(let s), _) where size > smallLimit:

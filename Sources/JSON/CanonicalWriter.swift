@@ -71,7 +71,10 @@ public struct CanonicalWriter {
     }
 
     private static func writeMembers<C: Collection<Int>>(
-        _ order: C, _ members: [JSONObject.Member], _ out: OutputBuffer, _ dropKey: (JSONString) -> Bool
+        _ order: C,
+        _ members: [JSONObject.Member],
+        _ out: OutputBuffer,
+        _ dropKey: (JSONString) -> Bool
     ) {
         var first = true
         for i in order {
@@ -230,7 +233,10 @@ final class OutputBuffer {
                 magnitude /= 10
                 k += 1
             }
-            if v < 0 { base[count] = UInt8(ascii: "-"); count += 1 }
+            if v < 0 {
+                base[count] = UInt8(ascii: "-")
+                count += 1
+            }
             for j in 0..<k { base[count + j] = scratch[k - 1 - j] }
             return k
         }

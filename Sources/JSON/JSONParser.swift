@@ -21,7 +21,8 @@ public struct JSONParser {
     }
 
     public static func parse(
-        _ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int = defaultMaxDepth
+        _ bytes: UnsafeBufferPointer<UInt8>,
+        maxDepth: Int = defaultMaxDepth
     ) throws(JSONParseError) -> JSONValue {
         var p = JSONParser(bytes, maxDepth: maxDepth)
         return try p.parseDocument()
@@ -60,7 +61,9 @@ public struct JSONParser {
     }
 
     private func unexpected(_ what: String) -> JSONParseError {
-        if pos >= buf.count { return JSONParseError(.unexpectedEnd, at: pos, "unexpected end of input, expecting \(what)") }
+        if pos >= buf.count {
+            return JSONParseError(.unexpectedEnd, at: pos, "unexpected end of input, expecting \(what)")
+        }
         let b = buf[pos]
         let shown = (b >= 0x20 && b < 0x7F) ? "'\(Character(Unicode.Scalar(b)))'" : "byte 0x\(String(b, radix: 16))"
         return JSONParseError(.unexpectedCharacter, at: pos, "unexpected \(shown), expecting \(what)")
@@ -72,11 +75,21 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(JSONString(try parseString()))
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
-        case UInt8(ascii: "N"): try expectLiteral("NaN"); return .float(.nan)
-        case UInt8(ascii: "I"): try expectLiteral("Infinity"); return .float(.infinity)
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
+        case UInt8(ascii: "N"):
+            try expectLiteral("NaN")
+            return .float(.nan)
+        case UInt8(ascii: "I"):
+            try expectLiteral("Infinity")
+            return .float(.infinity)
         case UInt8(ascii: "-"):
             if pos + 1 < buf.count, buf[pos + 1] == UInt8(ascii: "I") {
                 pos += 1
@@ -241,10 +254,17 @@ public struct JSONParser {
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                         } else {
                             throw JSONParseError(
-                                .loneSurrogate, at: escapeStart, "lone surrogate \\u\(hex4(code)) in string")
+                                .loneSurrogate,
+                                at: escapeStart,
+                                "lone surrogate \\u\(hex4(code)) in string"
+                            )
                         }
                     } else {
-                        throw JSONParseError(.loneSurrogate, at: escapeStart, "lone surrogate \\u\(hex4(code)) in string")
+                        throw JSONParseError(
+                            .loneSurrogate,
+                            at: escapeStart,
+                            "lone surrogate \\u\(hex4(code)) in string"
+                        )
                     }
                 } else if code >= 0xDC00 && code <= 0xDFFF {
                     throw JSONParseError(.loneSurrogate, at: escapeStart, "lone surrogate \\u\(hex4(code)) in string")
@@ -366,8 +386,10 @@ public struct JSONParser {
         let digitCount = token.count - (token[0] == UInt8(ascii: "-") ? 1 : 0)
         if digitCount > JSONParser.maxIntegerDigits {
             throw JSONParseError(
-                .integerTooLong, at: start,
-                "integer literal has \(digitCount) digits, more than the limit of \(JSONParser.maxIntegerDigits)")
+                .integerTooLong,
+                at: start,
+                "integer literal has \(digitCount) digits, more than the limit of \(JSONParser.maxIntegerDigits)"
+            )
         }
         guard let i = JSONInteger(decimal: text) else {
             throw JSONParseError(.unexpectedCharacter, at: start, "malformed number")

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The open-files limit (`RLIMIT_NOFILE`): every simulated agent needs about six descriptors (four ZeroMQ sockets'

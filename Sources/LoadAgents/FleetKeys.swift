@@ -35,7 +35,10 @@ struct FleetKeys: Sendable {
         for path in [agentsPath, monitorsPath] {
             do {
                 try FileManager.default.createDirectory(
-                    atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    atPath: path,
+                    withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700]
+                )
             } catch {
                 throw ZMQError(.io, operation: "create \(path)", message: error.localizedDescription)
             }

@@ -40,7 +40,11 @@ final class HeartbeatMonitor: Sendable {
     }
 
     /// Opens the SUB in a context of its own and starts dialling `endpoint`.
-    static func connect(endpoint: String, keys: CurveKeyPair, masterKey: CurveKey) async throws(ZMQError)
+    static func connect(
+        endpoint: String,
+        keys: CurveKeyPair,
+        masterKey: CurveKey
+    ) async throws(ZMQError)
         -> HeartbeatMonitor
     {
         let context = try ZMQContext()

@@ -43,7 +43,10 @@ final class LoadAgent: Sendable {
 
     /// Opens both sockets on `thread` and starts dialling.
     static func open(
-        on thread: SocketThread, id: String, keys: CurveKeyPair, link: LinkSettings
+        on thread: SocketThread,
+        id: String,
+        keys: CurveKeyPair,
+        link: LinkSettings
     ) async throws(ZMQError) -> LoadAgent {
         let reconnect = Int32.random(in: link.reconnectMillis)
         let common: @Sendable (ZMQSocket) throws(ZMQError) -> Void = { (s: ZMQSocket) throws(ZMQError) in
@@ -136,16 +139,27 @@ final class LoadAgent: Sendable {
             return state.seq
         }
         let message = Messages.heartbeat(
-            agentID: id, bootID: bootID, seq: seq, sentAtMillis: Int(Date().timeIntervalSince1970 * 1000),
-            intervalMillis: intervalMillis, agentVersion: LoadAgent.version, running: .null, state: LoadAgent.idleState)
+            agentID: id,
+            bootID: bootID,
+            seq: seq,
+            sentAtMillis: Int(Date().timeIntervalSince1970 * 1000),
+            intervalMillis: intervalMillis,
+            agentVersion: LoadAgent.version,
+            running: .null,
+            state: LoadAgent.idleState
+        )
         publisher.send(ZMQMessage(frames: [Array(WireProtocol.heartbeatTopic(id).utf8), Messages.frame(message)]))
         return seq
     }
 
     func hello() -> JSONValue {
         Messages.hello(
-            agentID: id, agentVersion: LoadAgent.version, bootID: bootID, capabilities: ["state", "ping"],
-            state: LoadAgent.idleState)
+            agentID: id,
+            agentVersion: LoadAgent.version,
+            bootID: bootID,
+            capabilities: ["state", "ping"],
+            state: LoadAgent.idleState
+        )
     }
 
     /// The answer to a request: `state` and `ping` as a real agent answers them; anything else is refused, since a
@@ -166,7 +180,8 @@ final class LoadAgent: Sendable {
                 body: [
                     "agent_id": .string(JSONString(self.id)), "boot_id": .string(JSONString(bootID)),
                     "agent_version": .string(JSONString(LoadAgent.version)),
-                ])
+                ]
+            )
         case .apply, .teardown:
             return Messages.failure(id: id, error: AgentError(.internal, "load-agents simulates no runtime"))
         }

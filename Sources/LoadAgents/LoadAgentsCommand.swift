@@ -19,12 +19,15 @@ struct LoadAgentsCommand: AsyncParsableCommand {
             agent, gaps, relay latency, master CPU and memory from /proc) is written to --report; the run then keeps \
             heartbeating for up to --observe seconds (or until SIGTERM/SIGINT) to watch a master restart, and \
             rewrites the report with the reconnection it saw. Talks only to the endpoints it is given.
-            """)
+            """
+    )
 
     @Option(help: "Number of simulated agents.")
     var agents = 1000
     @Option(
-        name: .customLong("master-dir"), help: "The master's directory: master.key is read, agents/ and monitors/ written.")
+        name: .customLong("master-dir"),
+        help: "The master's directory: master.key is read, agents/ and monitors/ written."
+    )
     var masterDir: String
     @Option(help: "The master's command endpoint; heartbeat and monitor endpoints default to its port + 1 and + 2.")
     var endpoint = "tcp://127.0.0.1:8771"
@@ -71,8 +74,11 @@ struct LoadAgentsCommand: AsyncParsableCommand {
         let master = try ZMQCertificate.load(path: masterDir + "/master.key")
         let siblings = LinkSettings.defaultSiblings(of: endpoint)
         let link = LinkSettings(
-            commandEndpoint: endpoint, heartbeatEndpoint: heartbeatEndpoint ?? siblings!.heartbeat,
-            monitorEndpoint: monitorEndpoint ?? siblings!.monitor, masterKey: master.publicKey)
+            commandEndpoint: endpoint,
+            heartbeatEndpoint: heartbeatEndpoint ?? siblings!.heartbeat,
+            monitorEndpoint: monitorEndpoint ?? siblings!.monitor,
+            masterKey: master.publicKey
+        )
         let clock = FleetClock()
         var setup = JSONObject()
         setup["open_files_limit"] = JSONValue(limit)
@@ -84,13 +90,29 @@ struct LoadAgentsCommand: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(Int64(enrolWait * 1000)))
 
         let monitor = try await HeartbeatMonitor.connect(
-            endpoint: link.monitorEndpoint, keys: keys.monitor, masterKey: master.publicKey)
+            endpoint: link.monitorEndpoint,
+            keys: keys.monitor,
+            masterKey: master.publicKey
+        )
         let fleet = try await SimulatedFleet.open(keys: keys, link: link, agentsPerShard: agentsPerThread)
         let run = LoadRun(
             options: LoadOptions(
-                agents: agents, masterDir: masterDir, heartbeatInterval: heartbeatInterval, duration: duration,
-                report: report, masterPID: masterPID, connectTimeout: connectTimeout, observe: observe, grace: grace),
-            fleet: fleet, monitor: monitor, clock: clock, setup: setup, signals: SignalWatch())
+                agents: agents,
+                masterDir: masterDir,
+                heartbeatInterval: heartbeatInterval,
+                duration: duration,
+                report: report,
+                masterPID: masterPID,
+                connectTimeout: connectTimeout,
+                observe: observe,
+                grace: grace
+            ),
+            fleet: fleet,
+            monitor: monitor,
+            clock: clock,
+            setup: setup,
+            signals: SignalWatch()
+        )
         let succeeded = await withTaskGroup(of: Void.self) { group -> Bool in
             group.addTask { await fleet.run(clock: clock) }
             group.addTask { await monitor.run(clock: clock) }

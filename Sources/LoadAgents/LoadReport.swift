@@ -5,7 +5,10 @@ enum LoadReport {
     /// Heartbeat accounting for one phase: per agent, the heartbeats with `seq` up to `endSeqs[agent]` that were
     /// sent while the master was subscribed, against the distinct ones the monitor received.
     static func accounting(
-        agents: [LoadAgent.State], ids: [String], endSeqs: [Int], monitor: HeartbeatMonitor.Counts
+        agents: [LoadAgent.State],
+        ids: [String],
+        endSeqs: [Int],
+        monitor: HeartbeatMonitor.Counts
     ) -> JSONValue {
         var totals = (sent: 0, unsubscribed: 0, received: 0, duplicates: 0, outOfOrder: 0, lost: 0)
         var perAgent: [JSONValue] = []
@@ -55,7 +58,10 @@ enum LoadReport {
     /// The reconnection after a master restart, seen from the agents: for every agent its first disconnection
     /// after `afterMillis`, its next handshake, its next subscription, and its first heartbeat received after that.
     static func reconnection(
-        agents: [LoadAgent.State], ids: [String], monitor: HeartbeatMonitor.Counts, afterMillis: Int64
+        agents: [LoadAgent.State],
+        ids: [String],
+        monitor: HeartbeatMonitor.Counts,
+        afterMillis: Int64
     ) -> JSONValue {
         var disconnectedAt: [Int64] = []
         var backAt: [Int64] = []

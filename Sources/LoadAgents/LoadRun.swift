@@ -53,8 +53,11 @@ struct LoadRun: Sendable {
                 LoadOptions.log("observing for up to \(options.observe) s (SIGTERM ends it)")
                 _ = await signals.sleep(seconds: options.observe)
                 report["restart"] = LoadReport.reconnection(
-                    agents: fleet.agents.map(\.snapshot), ids: fleet.agents.map(\.id), monitor: monitor.snapshot,
-                    afterMillis: steady.endMillis)
+                    agents: fleet.agents.map(\.snapshot),
+                    ids: fleet.agents.map(\.id),
+                    monitor: monitor.snapshot,
+                    afterMillis: steady.endMillis
+                )
                 LoadOptions.log("restart: \(report["restart"]!.jsonText)")
             }
             report["complete"] = true
@@ -101,12 +104,15 @@ struct LoadRun: Sendable {
         let countersAfter = await masterCounters()
 
         var steady = LoadReport.accounting(
-            agents: fleet.agents.map(\.snapshot), ids: fleet.agents.map(\.id), endSeqs: endSeqs,
+            agents: fleet.agents.map(\.snapshot),
+            ids: fleet.agents.map(\.id),
+            endSeqs: endSeqs,
             monitor: monitor.snapshot
         ).objectValue!
         steady["seconds"] = .float(Double(stop - start) / 1000)
         steady["heartbeats_per_second"] = .float(
-            ProcessSampler.rounded(Double(steady["sent"]?.intValue ?? 0) / max(0.001, Double(stop - start) / 1000)))
+            ProcessSampler.rounded(Double(steady["sent"]?.intValue ?? 0) / max(0.001, Double(stop - start) / 1000))
+        )
         steady["relay_latency_ms"] = LoadReport.latency(monitor.snapshot.latencies)
         steady["schedule_lag_ms"] = ["max": .integer(JSONInteger(schedule.max)), "mean": .float(schedule.mean)]
         steady["master_process"] = masterSampler.map { $0.summary(masterSamples) } ?? .null

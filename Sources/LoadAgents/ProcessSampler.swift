@@ -26,8 +26,11 @@ struct ProcessSampler: Sendable {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
         return Sample(
-            atMillis: millis, cpuTicks: user + system, rssKiB: Self.kibibytes("VmRSS", in: status),
-            hwmKiB: Self.kibibytes("VmHWM", in: status))
+            atMillis: millis,
+            cpuTicks: user + system,
+            rssKiB: Self.kibibytes("VmRSS", in: status),
+            hwmKiB: Self.kibibytes("VmHWM", in: status)
+        )
     }
 
     static func kibibytes(_ key: String, in status: String) -> Int {

@@ -20,7 +20,11 @@ final class SimulatedFleet: Sendable {
     }
 
     /// Creates the shards and opens every agent's sockets (they start dialling at once).
-    static func open(keys: FleetKeys, link: LinkSettings, agentsPerShard: Int) async throws(ZMQError)
+    static func open(
+        keys: FleetKeys,
+        link: LinkSettings,
+        agentsPerShard: Int
+    ) async throws(ZMQError)
         -> SimulatedFleet
     {
         precondition((1...maxAgentsPerShard).contains(agentsPerShard), "a context holds at most 170 simulated agents")
@@ -46,7 +50,8 @@ final class SimulatedFleet: Sendable {
                     for member in members {
                         do throws(ZMQError) {
                             agents.append(
-                                try await LoadAgent.open(on: thread, id: member.id, keys: member.keys, link: link))
+                                try await LoadAgent.open(on: thread, id: member.id, keys: member.keys, link: link)
+                            )
                         } catch {
                             return (index, .failure(error))
                         }

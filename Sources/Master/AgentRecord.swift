@@ -82,7 +82,9 @@ public struct AgentRecord: Sendable {
     /// The record as `agents --json` and the control channel show it; ages are relative to `now` (monotonic), and
     /// instants are shown in Unix milliseconds through `wallNow`, the wall clock read at `now`.
     public func jsonValue(now: Int64, wallNow: Int64? = nil, pending: [JSONValue] = []) -> JSONValue {
-        let wall = { (instant: Int64) -> Int64 in (wallNow ?? now).subtractingSaturating(now.subtractingSaturating(instant)) }
+        let wall = { (instant: Int64) -> Int64 in
+            (wallNow ?? now).subtractingSaturating(now.subtractingSaturating(instant))
+        }
         var object = JSONObject()
         object["agent_id"] = .string(JSONString(agentID))
         object["connected"] = .bool(connected)

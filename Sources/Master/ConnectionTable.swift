@@ -25,8 +25,12 @@ struct ConnectionTable: Sendable {
     @discardableResult
     mutating func accepted(descriptor: Int32, role: MasterCounters.SocketRole, now: Int64) -> Entry {
         let entry = Entry(
-            role: role, connection: PeerConnection(descriptor: descriptor), acceptedAt: now, key: nil,
-            lastMessageAt: nil)
+            role: role,
+            connection: PeerConnection(descriptor: descriptor),
+            acceptedAt: now,
+            key: nil,
+            lastMessageAt: nil
+        )
         entries[descriptor] = entry
         return entry
     }

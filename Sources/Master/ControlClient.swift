@@ -25,8 +25,10 @@ public final class ControlClient: Sendable {
         let layout = MasterDirectory(directory)
         guard FileManager.default.fileExists(atPath: layout.controlPath) else {
             throw MasterError(
-                .notServing, operation: "connect \(layout.controlEndpoint)",
-                message: "no master serves \(directory) (start one with: decnet-master serve --dir \(directory))")
+                .notServing,
+                operation: "connect \(layout.controlEndpoint)",
+                message: "no master serves \(directory) (start one with: decnet-master serve --dir \(directory))"
+            )
         }
         do throws(ZMQError) {
             let context = try ZMQContext(requireCurve: false)
@@ -73,7 +75,10 @@ public final class ControlClient: Sendable {
     /// ``MasterError/Code/timeout`` when no result came within `timeout` (plus a grace for the master's own verdict),
     /// or the master's refusal.
     public func submit(
-        agentID: String, request: JSONValue, timeout: Duration, resendEvery: Duration = .seconds(3),
+        agentID: String,
+        request: JSONValue,
+        timeout: Duration,
+        resendEvery: Duration = .seconds(3),
         onMessage: @escaping @Sendable (JSONObject) -> Void = { _ in }
     ) async throws(MasterError) -> JSONObject {
         // Every re-send asks for what is left of the one deadline, so re-sends never move it (the master keeps the
@@ -82,15 +87,21 @@ public final class ControlClient: Sendable {
         let submit: @Sendable () -> JSONValue = {
             let left = MasterCore.milliseconds(deadline - ContinuousClock.now)
             return ControlMessage.submit(
-                agentID: agentID, request: request, timeoutMillis: Int(WireLimits.clampTimeout(left)))
+                agentID: agentID,
+                request: request,
+                timeoutMillis: Int(WireLimits.clampTimeout(left))
+            )
         }
         let requestID = request["id"]?.stringValue
         send(submit())
         let result = await receive(
-            until: timeout + .seconds(5), resend: (submit, resendEvery),
+            until: timeout + .seconds(5),
+            resend: (submit, resendEvery),
             onTimeout: MasterError(
-                .pending, operation: "submit \(requestID ?? "")",
-                message: "no verdict from the master in time; the request may still be pending there")
+                .pending,
+                operation: "submit \(requestID ?? "")",
+                message: "no verdict from the master in time; the request may still be pending there"
+            )
         ) { message -> Result<JSONObject, MasterError>? in
             guard message["id"]?.stringValue == requestID else { return nil }
             switch message["type"]?.stringValue {
@@ -99,7 +110,8 @@ public final class ControlClient: Sendable {
                 let text = message["error"]?["message"]?.stringValue ?? "refused"
                 if code == "timeout", message["error"]?["sent"]?.boolValue == true { code = "pending" }
                 return .failure(
-                    MasterError(MasterError.Code(code), operation: "submit \(requestID ?? "")", message: text))
+                    MasterError(MasterError.Code(code), operation: "submit \(requestID ?? "")", message: text)
+                )
             case "answer":
                 onMessage(message)
                 if case .object(let inner)? = message["message"], inner["type"]?.stringValue == "result" {
@@ -116,10 +128,12 @@ public final class ControlClient: Sendable {
 
     /// Receives fleet snapshots until `onSnapshot` returns false, renewing the subscription every 10 s.
     public func watch(
-        renewEvery: Duration = .seconds(10), onSnapshot: @escaping @Sendable (JSONObject) -> Bool
+        renewEvery: Duration = .seconds(10),
+        onSnapshot: @escaping @Sendable (JSONObject) -> Bool
     ) async throws(MasterError) {
         send(ControlMessage.watch())
-        let result = await receive(until: .seconds(10 * 365 * 86_400), resend: ({ ControlMessage.watch() }, renewEvery)) {
+        let result = await receive(until: .seconds(10 * 365 * 86_400), resend: ({ ControlMessage.watch() }, renewEvery))
+        {
             message -> Result<Void, MasterError>? in
             guard message["type"]?.stringValue == "fleet" else { return nil }
             return onSnapshot(message) ? nil : .success(())
@@ -129,8 +143,13 @@ public final class ControlClient: Sendable {
 
     /// Reads control messages until `handle` returns a verdict, re-sending a message on a period, with a deadline.
     private func receive<T: Sendable>(
-        until timeout: Duration, resend: (message: @Sendable () -> JSONValue, every: Duration)?,
-        onTimeout: MasterError = MasterError(.timeout, operation: "control", message: "no answer from the master in time"),
+        until timeout: Duration,
+        resend: (message: @Sendable () -> JSONValue, every: Duration)?,
+        onTimeout: MasterError = MasterError(
+            .timeout,
+            operation: "control",
+            message: "no answer from the master in time"
+        ),
         _ handle: @escaping @Sendable (JSONObject) -> Result<T, MasterError>?
     ) async -> Result<T, MasterError> {
         let messages = socket.messages

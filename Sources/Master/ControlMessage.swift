@@ -31,7 +31,8 @@ public enum ControlMessage {
             [
                 ("agent_id", .string(JSONString(agentID))), ("timeout_ms", .integer(JSONInteger(timeoutMillis))),
                 ("request", request),
-            ])
+            ]
+        )
     }
 
     /// Subscribes to fleet snapshots for 30 s; clients renew it every 10 s.
@@ -51,7 +52,8 @@ public enum ControlMessage {
             [
                 ("agent_id", .string(JSONString(agentID))), ("id", .string(JSONString(id))),
                 ("agent_connected", .bool(agentConnected)),
-            ])
+            ]
+        )
     }
 
     /// An answer from the agent to a submitted request, the agent's envelope verbatim under `message`.
@@ -60,7 +62,8 @@ public enum ControlMessage {
             "answer",
             [
                 ("agent_id", .string(JSONString(agentID))), ("id", .string(JSONString(id))), ("message", message),
-            ])
+            ]
+        )
     }
 
     /// A control request failed; `id` is the request id it concerned, when there is one.
@@ -68,7 +71,10 @@ public enum ControlMessage {
     public static func error(id: String?, code: String, message: String, sent: Bool? = nil) -> JSONValue {
         var error: JSONObject = ["code": .string(JSONString(code)), "message": .string(JSONString(message))]
         if let sent { error["sent"] = .bool(sent) }
-        return envelope("control_error", [("id", id.map { .string(JSONString($0)) } ?? .null), ("error", .object(error))])
+        return envelope(
+            "control_error",
+            [("id", id.map { .string(JSONString($0)) } ?? .null), ("error", .object(error))]
+        )
     }
 
     /// Compact UTF-8 bytes for one frame.

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The process's descriptor limit (`RLIMIT_NOFILE`). A master facing thousands of peers raises its soft limit to

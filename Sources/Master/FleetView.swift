@@ -52,9 +52,15 @@ public struct FleetView: Sendable {
             // were sent before anyone listened.
             missing = info == nil ? 0 : seq - 1
             info = AgentRecord.HeartbeatInfo(
-                receivedAt: now, seq: seq, sentAt: nil, intervalMillis: nil, bootID: heartbeat.bootID,
+                receivedAt: now,
+                seq: seq,
+                sentAt: nil,
+                intervalMillis: nil,
+                bootID: heartbeat.bootID,
                 count: info?.count ?? 0,
-                gaps: (info?.gaps ?? 0).addingSaturating(missing), outOfOrder: info?.outOfOrder ?? 0)
+                gaps: (info?.gaps ?? 0).addingSaturating(missing),
+                outOfOrder: info?.outOfOrder ?? 0
+            )
         }
         info!.receivedAt = now
         info!.count += 1

@@ -14,7 +14,8 @@ public struct InboundGate: Sendable {
     public var maxMessageSize: Int
 
     public init(
-        maxMessageSize: Int, agentIdentity: @escaping @Sendable (String) -> String?,
+        maxMessageSize: Int,
+        agentIdentity: @escaping @Sendable (String) -> String?,
         isMonitor: @escaping @Sendable (String) -> Bool
     ) {
         self.maxMessageSize = maxMessageSize

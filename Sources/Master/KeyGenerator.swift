@@ -11,26 +11,39 @@ public enum KeyGenerator {
     /// Refuses to replace existing files, and names that are not safe file names and valid agent ids.
     @discardableResult
     public static func generate(
-        directory: String, name: String, role: KeyRole, agentID: String? = nil
+        directory: String,
+        name: String,
+        role: KeyRole,
+        agentID: String? = nil
     ) throws(MasterError) -> ZMQCertificate {
         let operation = "keygen \(name)"
         guard AllowListAuthoriser.isValidIdentity(name) else {
             throw MasterError(
-                .badRequest, operation: operation,
-                message: "a key name is 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
+                .badRequest,
+                operation: operation,
+                message: "a key name is 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'"
+            )
         }
         let identity = agentID ?? (role == .agent ? name : nil)
         if let identity, !AllowListAuthoriser.isValidIdentity(identity) {
             throw MasterError(
-                .badRequest, operation: operation,
-                message: "agent id \(identity) is not 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
+                .badRequest,
+                operation: operation,
+                message: "agent id \(identity) is not 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'"
+            )
         }
         do {
             try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                atPath: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         } catch {
             throw MasterError(
-                .io, operation: operation, message: "cannot create \(directory): \(error.localizedDescription)")
+                .io,
+                operation: operation,
+                message: "cannot create \(directory): \(error.localizedDescription)"
+            )
         }
         var metadata = ["role": role.rawValue]
         if let identity { metadata["agent-id"] = identity }

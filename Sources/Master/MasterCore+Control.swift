@@ -12,7 +12,11 @@ extension MasterCore {
             case .object(let envelope) = value, let type = envelope["type"]?.stringValue
         else {
             return await controlError(
-                client, id: nil, code: "bad_request", "a control message is a JSON object with a type")
+                client,
+                id: nil,
+                code: "bad_request",
+                "a control message is a JSON object with a type"
+            )
         }
         switch type {
         case "fleet":
@@ -51,7 +55,9 @@ extension MasterCore {
         counters.controlErrors += 1
         logger.notice("control request refused", metadata: ["code": "\(code)", "message": "\(text)"])
         _ = await outlets.toControl(
-            client, ControlMessage.frame(ControlMessage.error(id: id, code: code, message: text)))
+            client,
+            ControlMessage.frame(ControlMessage.error(id: id, code: code, message: text))
+        )
     }
 
     /// Pushes a snapshot to every watcher when the fleet changed (at most every ``watchPushInterval``), and forgets
@@ -69,13 +75,18 @@ extension MasterCore {
 
     /// Registers an in-process subscriber and submits; the stream ends after the result or a failure.
     func submitLocal(
-        agentID: String, request: JSONObject, timeoutMillis: Int64
+        agentID: String,
+        request: JSONObject,
+        timeoutMillis: Int64
     ) async -> Result<AsyncStream<RequestEvent>, MasterError> {
         nextLocalID += 1
         let (stream, continuation) = AsyncStream.makeStream(of: RequestEvent.self)
         let outcome = await submit(
-            agentID: agentID, request: request, timeoutMillis: timeoutMillis,
-            subscriber: .local(id: nextLocalID, continuation))
+            agentID: agentID,
+            request: request,
+            timeoutMillis: timeoutMillis,
+            subscriber: .local(id: nextLocalID, continuation)
+        )
         switch outcome {
         case .failure(let error):
             continuation.finish()

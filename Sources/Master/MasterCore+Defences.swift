@@ -13,8 +13,11 @@ extension MasterCore {
         connections.closed(descriptor: descriptor)
         if let connection = entry.connection { cut(connection, reason: .overCapacity) }
         log(
-            .warning, "connection refused: the master is at its connection cap", reason: "over_capacity",
-            metadata: ["open": "\(connections.count)", "cap": "\(limits.maxConnections)", "socket": "\(role.rawValue)"])
+            .warning,
+            "connection refused: the master is at its connection cap",
+            reason: "over_capacity",
+            metadata: ["open": "\(connections.count)", "cap": "\(limits.maxConnections)", "socket": "\(role.rawValue)"]
+        )
     }
 
     /// A connection closed: an agent whose route ran over it is not connected any more.
@@ -52,7 +55,12 @@ extension MasterCore {
     func enforceAllowList() async {
         let issues = allowListIssues()
         for issue in issues where !loggedAllowListIssues.contains(issue) {
-            log(.warning, "allow-list entry refused", reason: "allow_list_issue", metadata: ["issue": "\(LogText.escaped(issue))"])
+            log(
+                .warning,
+                "allow-list entry refused",
+                reason: "allow_list_issue",
+                metadata: ["issue": "\(LogText.escaped(issue))"]
+            )
         }
         loggedAllowListIssues = Set(issues)
         let generation = allowListGeneration()
@@ -71,30 +79,39 @@ extension MasterCore {
         fleet.revoked(agentID: agentID)
         fleetChanged = true
         logger.warning(
-            "agent key revoked; its connections are cut", metadata: ["agent": "\(agentID)", "reason": "\(reason)"])
+            "agent key revoked; its connections are cut",
+            metadata: ["agent": "\(agentID)", "reason": "\(reason)"]
+        )
         let notice = Messages.revoked(agentID: agentID, reason: reason)
         _ = await outlets.toAgent(route.routingId, Messages.frame(notice))
         cutConnections(of: route.key, route: route, reason: .revoked, graceMillis: limits.revokeGraceMillis)
         for key in tracker.drop(agentID: agentID) {
             let error = MasterError(.revoked, operation: "request \(key)", message: "the agent's key was revoked")
             await finish(
-                key, with: .failed(error),
-                controlMessage: ControlMessage.error(id: key.requestID, code: "revoked", message: error.message))
+                key,
+                with: .failed(error),
+                controlMessage: ControlMessage.error(id: key.requestID, code: "revoked", message: error.message)
+            )
         }
     }
 
     /// Counts and logs the monitor connections the relay's socket thread cut for their subscriptions.
     func noteSubscriptionRefusals() {
-        guard let statistics = subscriptionGate?.statistics, statistics.refused > subscriptionRefusalsSeen else { return }
+        guard let statistics = subscriptionGate?.statistics, statistics.refused > subscriptionRefusalsSeen else {
+            return
+        }
         let new = statistics.refused - subscriptionRefusalsSeen
         subscriptionRefusalsSeen = statistics.refused
         counters.cuts[.tooManySubscriptions, default: 0] += new
         log(
-            .warning, "monitor connection cut: subscription refused", reason: "too_many_subscriptions",
+            .warning,
+            "monitor connection cut: subscription refused",
+            reason: "too_many_subscriptions",
             metadata: [
                 "cut": "\(new)", "limit": "\(limits.subscriptionsPerMonitor)",
                 "keys": "\(statistics.refusedKeys.keys.sorted().map { LogText.escaped($0) }.joined(separator: ","))",
-            ])
+            ]
+        )
     }
 
     /// Cuts the connections of keys that went over their byte budget.
@@ -103,8 +120,11 @@ extension MasterCore {
             for refusal in budget.takeRefusals() {
                 counters.drop(.overBudget)
                 log(
-                    .warning, "message dropped: over budget", reason: "over_budget",
-                    metadata: ["key": "\(refusal.userId ?? "-")", "bytes": "\(refusal.bytes)"])
+                    .warning,
+                    "message dropped: over budget",
+                    reason: "over_budget",
+                    metadata: ["key": "\(refusal.userId ?? "-")", "bytes": "\(refusal.bytes)"]
+                )
                 guard refusal.peerOverLimit, let connection = connections.connection(on: refusal.sourceDescriptor)
                 else { continue }
                 connections.closed(descriptor: connection.descriptor)
@@ -119,8 +139,11 @@ extension MasterCore {
         for connection in connections.mute(olderThan: limits.firstMessageMillis, now: now) {
             cut(connection, reason: .mute)
             log(
-                .notice, "connection cut: authenticated but silent (a routing id already in use, or not an agent)",
-                reason: "mute", metadata: ["connection": "\(connection)"])
+                .notice,
+                "connection cut: authenticated but silent (a routing id already in use, or not an agent)",
+                reason: "mute",
+                metadata: ["connection": "\(connection)"]
+            )
         }
         let due = pendingCuts.filter { $0.at <= now }
         pendingCuts.removeAll { $0.at <= now }

@@ -27,8 +27,11 @@ extension MasterCore {
         if let displaced = routes.heard(agentID: agentID, routingId: routingId) {
             fleet.closed(agentID: displaced)
             log(
-                .warning, "a routing id changed hands; its old agent waits for a new hello", reason: "route_taken",
-                metadata: ["agent": "\(displaced)", "now_from": "\(agentID)"])
+                .warning,
+                "a routing id changed hands; its old agent waits for a new hello",
+                reason: "route_taken",
+                metadata: ["agent": "\(displaced)", "now_from": "\(agentID)"]
+            )
         }
         switch admitted.type {
         case "hello":
@@ -36,8 +39,11 @@ extension MasterCore {
                 return drop(.malformed, socket: "command", message: message)
             }
             let route = AgentRoutes.Route(
-                routingId: routingId, key: admitted.key,
-                connection: connections.connection(on: message.sourceDescriptor), since: now)
+                routingId: routingId,
+                key: admitted.key,
+                connection: connections.connection(on: message.sourceDescriptor),
+                since: now
+            )
             if let previous = routes.hello(agentID: agentID, route: route), let old = previous.connection,
                 old != route.connection
             {
@@ -51,7 +57,8 @@ extension MasterCore {
                     "agent": "\(agentID)", "boot_id": "\(LogText.escaped(record?.bootID ?? ""))",
                     "version": "\(LogText.escaped(record?.agentVersion ?? ""))",
                     "connections": "\(record?.connections ?? 0)",
-                ])
+                ]
+            )
             await perform(tracker.hello(agentID: agentID, now: now))
         case "accepted", "progress", "result":
             heard(agentID) { $0.seen(agentID: agentID, now: now) }
@@ -66,8 +73,13 @@ extension MasterCore {
         guard case .string(let id)? = admitted.envelope["id"] else {
             counters.staleAnswers += 1
             log(
-                .warning, "agent answered a request it could not read", reason: "unreadable_answer",
-                metadata: ["agent": "\(admitted.agentID)", "answer": "\(LogText.escaped(admitted.envelope.jsonSummary))"])
+                .warning,
+                "agent answered a request it could not read",
+                reason: "unreadable_answer",
+                metadata: [
+                    "agent": "\(admitted.agentID)", "answer": "\(LogText.escaped(admitted.envelope.jsonSummary))",
+                ]
+            )
             return
         }
         let key = RequestKey(agentID: admitted.agentID, requestID: id.value)
@@ -77,7 +89,10 @@ extension MasterCore {
             counters.staleAnswers += 1
             logger.debug(
                 "answer for no outstanding request",
-                metadata: ["request": "\(LogText.escaped(key.description))", "type": "\(LogText.escaped(admitted.type))"])
+                metadata: [
+                    "request": "\(LogText.escaped(key.description))", "type": "\(LogText.escaped(admitted.type))",
+                ]
+            )
         case .alive:
             await deliver(admitted.envelope, for: key)
         case .finished:
@@ -90,16 +105,22 @@ extension MasterCore {
             }
             logger.info("request finished", metadata: ["request": "\(key)", "status": "\(status)"])
             await finish(
-                key, with: .answer(admitted.envelope),
+                key,
+                with: .answer(admitted.envelope),
                 controlMessage: ControlMessage.answer(
-                    agentID: key.agentID, id: key.requestID, message: .object(admitted.envelope)))
+                    agentID: key.agentID,
+                    id: key.requestID,
+                    message: .object(admitted.envelope)
+                )
+            )
         }
     }
 
     /// Hands an `accepted` or `progress` to every subscriber; control clients that are gone are forgotten.
     private func deliver(_ envelope: JSONObject, for key: RequestKey) async {
         let frame = ControlMessage.frame(
-            ControlMessage.answer(agentID: key.agentID, id: key.requestID, message: .object(envelope)))
+            ControlMessage.answer(agentID: key.agentID, id: key.requestID, message: .object(envelope))
+        )
         for subscriber in subscribers[key] ?? [] {
             switch subscriber {
             case .local(_, let continuation):
@@ -135,8 +156,11 @@ extension MasterCore {
             if missing > 0 {
                 counters.heartbeatGaps = counters.heartbeatGaps.addingSaturating(missing)
                 log(
-                    .notice, "heartbeats missing", reason: "heartbeat_gap",
-                    metadata: ["agent": "\(admitted.agentID)", "missing": "\(missing)"])
+                    .notice,
+                    "heartbeats missing",
+                    reason: "heartbeat_gap",
+                    metadata: ["agent": "\(admitted.agentID)", "missing": "\(missing)"]
+                )
             }
             fleetChanged = true
             counters.relayedHeartbeats += 1

@@ -53,8 +53,12 @@ public actor MasterCore {
     static let watchPushInterval: Int64 = 500
 
     public init(
-        gate: InboundGate, retryInterval: Duration, silence: SilencePolicy = SilencePolicy(),
-        limits: MasterLimits = MasterLimits(), logger: Logger, clock: @escaping @Sendable () -> Int64,
+        gate: InboundGate,
+        retryInterval: Duration,
+        silence: SilencePolicy = SilencePolicy(),
+        limits: MasterLimits = MasterLimits(),
+        logger: Logger,
+        clock: @escaping @Sendable () -> Int64,
         wallClock: @escaping @Sendable () -> Int64 = MasterConfiguration.systemMillis
     ) {
         self.gate = gate
@@ -68,9 +72,13 @@ public actor MasterCore {
 
     /// Connects the core to its sockets, its identity checks and the ZAP handlers' statistics.
     public func attach(
-        _ outlets: MasterOutlets, gate: InboundGate? = nil,
-        isEnrolled: (@Sendable (String) -> Bool)? = nil, allowListGeneration: (@Sendable () -> Int)? = nil,
-        budgets: [InboundBudget] = [], subscriptionGate: SubscriptionGate? = nil, maxConnections: Int? = nil,
+        _ outlets: MasterOutlets,
+        gate: InboundGate? = nil,
+        isEnrolled: (@Sendable (String) -> Bool)? = nil,
+        allowListGeneration: (@Sendable () -> Int)? = nil,
+        budgets: [InboundBudget] = [],
+        subscriptionGate: SubscriptionGate? = nil,
+        maxConnections: Int? = nil,
         allowListIssues: (@Sendable () -> [String])? = nil,
         zapStatistics: @escaping @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?)
     ) {
@@ -99,13 +107,20 @@ public actor MasterCore {
         let wallNow = wallClock()
         let agents = fleet.sortedRecords.map { record in
             record.jsonValue(
-                now: now, wallNow: wallNow, pending: tracker.pending(agentID: record.agentID).map(Self.pendingJSON))
+                now: now,
+                wallNow: wallNow,
+                pending: tracker.pending(agentID: record.agentID).map(Self.pendingJSON)
+            )
         }
         let zap = zapStatistics()
         let counted = counters.jsonValue(
-            agentsZAP: zap.agents, monitorsZAP: zap.monitors, openConnections: connections.count,
-            logSuppressed: logLimiter.suppressed, subscriptions: subscriptionGate?.statistics,
-            allowListIssues: allowListIssues())
+            agentsZAP: zap.agents,
+            monitorsZAP: zap.monitors,
+            openConnections: connections.count,
+            logSuppressed: logLimiter.suppressed,
+            subscriptions: subscriptionGate?.statistics,
+            allowListIssues: allowListIssues()
+        )
         return ControlMessage.fleet(now: wallNow, agents: agents, counters: counted)
     }
 
@@ -127,8 +142,11 @@ public actor MasterCore {
             connectionClosed(descriptor: Int32(truncatingIfNeeded: event.value), role: role)
         case .handshakeFailedAuth, .handshakeFailedProtocol, .handshakeFailedNoDetail:
             log(
-                .warning, "handshake refused", reason: "handshake_refused",
-                metadata: ["socket": "\(role.rawValue)", "event": "\(event.kind)", "value": "\(event.value)"])
+                .warning,
+                "handshake refused",
+                reason: "handshake_refused",
+                metadata: ["socket": "\(role.rawValue)", "event": "\(event.kind)", "value": "\(event.value)"]
+            )
         default:
             break
         }
@@ -148,20 +166,27 @@ public actor MasterCore {
     /// Takes a wire request for `agentID` (checked with the agent's own decoder) and sends it when the agent is
     /// connected; `subscriber` hears every answer.
     func submit(
-        agentID: String, request: JSONObject, timeoutMillis: Int64, subscriber: Subscriber
+        agentID: String,
+        request: JSONObject,
+        timeoutMillis: Int64,
+        subscriber: Subscriber
     ) async -> Result<(key: RequestKey, connected: Bool), MasterError> {
         guard !stopped else {
             return .failure(MasterError(.shutdown, operation: "submit", message: "the master is stopping"))
         }
         guard Identifiers.isValidAgentID(agentID) else {
             return .failure(
-                MasterError(.badRequest, operation: "submit", message: "\(agentID) is not a valid agent id"))
+                MasterError(.badRequest, operation: "submit", message: "\(agentID) is not a valid agent id")
+            )
         }
         guard isEnrolled(agentID) else {
             return .failure(
                 MasterError(
-                    .notEnrolled, operation: "submit",
-                    message: "\(agentID) has no key in the master's agents/ folder; nothing is sent to it"))
+                    .notEnrolled,
+                    operation: "submit",
+                    message: "\(agentID) has no key in the master's agents/ folder; nothing is sent to it"
+                )
+            )
         }
         let decoded: Request
         switch RequestDecoder().decode(request) {
@@ -173,13 +198,22 @@ public actor MasterCore {
         let now = clock()
         let connected = isReachable(agentID)
         let outcome = tracker.submit(
-            key: key, type: decoded.type, frame: Messages.frame(.object(request)), fingerprint: decoded.fingerprint,
-            deadline: now + Self.clampedTimeout(timeoutMillis), now: now, connected: connected)
+            key: key,
+            type: decoded.type,
+            frame: Messages.frame(.object(request)),
+            fingerprint: decoded.fingerprint,
+            deadline: now + Self.clampedTimeout(timeoutMillis),
+            now: now,
+            connected: connected
+        )
         switch outcome {
         case .idReused:
             return .failure(
                 MasterError(
-                    .idReused, operation: "submit", message: "request id \(decoded.id) is in flight with other content")
+                    .idReused,
+                    operation: "submit",
+                    message: "request id \(decoded.id) is in flight with other content"
+                )
             )
         case .attached:
             addSubscriber(subscriber, for: key)
@@ -193,7 +227,8 @@ public actor MasterCore {
                 metadata: [
                     "agent": "\(agentID)", "id": "\(decoded.id)",
                     "type": "\(decoded.type.rawValue)", "connected": "\(connected)",
-                ])
+                ]
+            )
             await perform(actions)
         }
         return .success((key, connected))
@@ -246,9 +281,15 @@ public actor MasterCore {
                     : "no result before the deadline; the request was never sent and never will be"
                 let error = MasterError(.timeout, operation: "request \(key)", message: text)
                 await finish(
-                    key, with: .failed(error),
+                    key,
+                    with: .failed(error),
                     controlMessage: ControlMessage.error(
-                        id: key.requestID, code: "timeout", message: text, sent: sent))
+                        id: key.requestID,
+                        code: "timeout",
+                        message: text,
+                        sent: sent
+                    )
+                )
             }
         }
     }
@@ -286,7 +327,8 @@ public actor MasterCore {
                     "agent": "\(agentID)",
                     "last_seen_ms_ago": "\(now - (record?.lastSeenAt ?? now))",
                     "limit_ms": "\(record.flatMap { policy.limit(for: $0) } ?? 0)",
-                ])
+                ]
+            )
         }
         let reachable = Set(routes.routes.keys.filter { fleet.isConnected($0) })
         await perform(tracker.tick(now: now) { reachable.contains($0) })
@@ -299,9 +341,14 @@ public actor MasterCore {
         for key in subscribers.keys {
             let error = MasterError(.shutdown, operation: "request \(key)", message: "the master stopped")
             await finish(
-                key, with: .failed(error),
+                key,
+                with: .failed(error),
                 controlMessage: ControlMessage.error(
-                    id: key.requestID, code: "shutdown", message: error.message))
+                    id: key.requestID,
+                    code: "shutdown",
+                    message: error.message
+                )
+            )
         }
     }
 

@@ -69,8 +69,11 @@ public struct MasterCounters: Sendable, Equatable {
 
     /// The counters as JSON, with the ZAP handlers' statistics (`zap.agents`, `zap.monitors`).
     public func jsonValue(
-        agentsZAP: ZAPHandler.Statistics?, monitorsZAP: ZAPHandler.Statistics?, openConnections: Int = 0,
-        logSuppressed: [String: Int] = [:], subscriptions: SubscriptionGate.Statistics? = nil,
+        agentsZAP: ZAPHandler.Statistics?,
+        monitorsZAP: ZAPHandler.Statistics?,
+        openConnections: Int = 0,
+        logSuppressed: [String: Int] = [:],
+        subscriptions: SubscriptionGate.Statistics? = nil,
         allowListIssues: [String] = []
     ) -> JSONValue {
         func zap(_ stats: ZAPHandler.Statistics?) -> JSONValue {
@@ -114,12 +117,14 @@ public struct MasterCounters: Sendable, Equatable {
             "control_errors": JSONValue(controlErrors),
             "connections": [
                 "cut": .object(
-                    JSONObject(CutReason.allCases.sorted().map { (JSONString($0.rawValue), JSONValue(cuts[$0] ?? 0)) })),
+                    JSONObject(CutReason.allCases.sorted().map { (JSONString($0.rawValue), JSONValue(cuts[$0] ?? 0)) })
+                ),
                 "refused": JSONValue(cuts[.overCapacity] ?? 0),
                 "open": JSONValue(openConnections),
             ],
             "log_suppressed": .object(
-                JSONObject(logSuppressed.keys.sorted().map { (JSONString($0), JSONValue(logSuppressed[$0]!)) })),
+                JSONObject(logSuppressed.keys.sorted().map { (JSONString($0), JSONValue(logSuppressed[$0]!)) })
+            ),
             "revocations": JSONValue(revocations),
             "allow_list": ["issues": .array(allowListIssues.prefix(100).map { .string(JSONString($0)) })],
             "subscriptions": [

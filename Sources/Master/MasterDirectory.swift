@@ -40,7 +40,9 @@ public struct MasterDirectory: Sendable {
 
     func file(_ name: String) -> String { join(path, name) }
 
-    func join(_ folder: String, _ name: String) -> String { folder.hasSuffix("/") ? folder + name : folder + "/" + name }
+    func join(_ folder: String, _ name: String) -> String {
+        folder.hasSuffix("/") ? folder + name : folder + "/" + name
+    }
 
     /// Loads the master's key pair. Refuses a certificate whose `role` says it is not a master's, and a secret file
     /// that group or others can read (pyzmq writes 0644: `chmod 600` it).
@@ -49,7 +51,8 @@ public struct MasterDirectory: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw MasterError(
-                .keys, operation: "load \(path)",
+                .keys,
+                operation: "load \(path)",
                 message:
                     "no master key; create it with: decnet-master keygen --dir \(self.path) --name master --role master"
             )
@@ -65,7 +68,10 @@ public struct MasterDirectory: Sendable {
         }
         if let role = certificate.role, role != KeyRole.master.rawValue {
             throw MasterError(
-                .keys, operation: "load \(path)", message: "the certificate's role is \(role), not master")
+                .keys,
+                operation: "load \(path)",
+                message: "the certificate's role is \(role), not master"
+            )
         }
         guard let pair = certificate.keyPair else {
             throw MasterError(.keys, operation: "load \(path)", message: "the certificate has no secret key")
@@ -80,8 +86,10 @@ public struct MasterDirectory: Sendable {
             guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue
             else {
                 throw MasterError(
-                    .directory, operation: "allow-list \(folder)",
-                    message: "missing; create it and put the public .key files of the clients allowed in there")
+                    .directory,
+                    operation: "allow-list \(folder)",
+                    message: "missing; create it and put the public .key files of the clients allowed in there"
+                )
             }
         }
     }

@@ -33,7 +33,10 @@ extension MasterCore {
     /// The summary now.
     public func health() -> MasterHealth {
         MasterHealth(
-            knownAgents: fleet.records.count, connectedAgents: fleet.records.values.count { $0.connected },
-            outstandingRequests: tracker.entries.count, allowListIssues: allowListIssues())
+            knownAgents: fleet.records.count,
+            connectedAgents: fleet.records.values.count { $0.connected },
+            outstandingRequests: tracker.entries.count,
+            allowListIssues: allowListIssues()
+        )
     }
 }

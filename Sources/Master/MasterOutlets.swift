@@ -21,5 +21,8 @@ public struct MasterOutlets: Sendable {
 
     /// Outlets that drop everything (before the sockets are open).
     public static let none = MasterOutlets(
-        toAgent: { _, _ in false }, toMonitors: { _, _ in }, toControl: { _, _ in false })
+        toAgent: { _, _ in false },
+        toMonitors: { _, _ in },
+        toControl: { _, _ in false }
+    )
 }

@@ -8,13 +8,17 @@ extension MasterServer {
     /// failure when `timeout` passes first. Waits for the agent to connect when it is not; re-sends the same id
     /// when the agent reconnects or stays quiet. Throws when the request is malformed.
     public func submit(
-        agentID: String, request: JSONValue, timeout: Duration
+        agentID: String,
+        request: JSONValue,
+        timeout: Duration
     ) async throws(MasterError) -> AsyncStream<RequestEvent> {
         guard case .object(let envelope) = request else {
             throw MasterError(.badRequest, operation: "submit", message: "a request is a JSON object")
         }
         return try await core.submitLocal(
-            agentID: agentID, request: envelope, timeoutMillis: MasterCore.milliseconds(timeout)
+            agentID: agentID,
+            request: envelope,
+            timeoutMillis: MasterCore.milliseconds(timeout)
         ).get()
     }
 
@@ -46,7 +50,8 @@ extension MasterServer {
     /// Runs a master for the duration of `body`: starts it, waits until it serves (throwing its start-up error),
     /// runs `body`, then stops it and waits until everything is closed.
     public static func withRunning<T: Sendable>(
-        _ configuration: MasterConfiguration, logger: Logger = Logger(label: "decnet.master"),
+        _ configuration: MasterConfiguration,
+        logger: Logger = Logger(label: "decnet.master"),
         _ body: @Sendable (MasterServer) async throws -> T
     ) async throws -> T {
         let server = MasterServer(configuration: configuration, logger: logger)

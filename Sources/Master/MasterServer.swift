@@ -38,11 +38,19 @@ public final class MasterServer: Service, Sendable {
         self.logger = logger
         // Until the sockets are open nobody can send anything; the real gate comes with them.
         let closedGate = InboundGate(
-            maxMessageSize: configuration.maxMessageSize, agentIdentity: { _ in nil }, isMonitor: { _ in false })
+            maxMessageSize: configuration.maxMessageSize,
+            agentIdentity: { _ in nil },
+            isMonitor: { _ in false }
+        )
         self.core = MasterCore(
-            gate: closedGate, retryInterval: configuration.retryInterval, silence: configuration.silence,
-            limits: configuration.limits, logger: logger, clock: configuration.clockMillis,
-            wallClock: configuration.wallClockMillis)
+            gate: closedGate,
+            retryInterval: configuration.retryInterval,
+            silence: configuration.silence,
+            limits: configuration.limits,
+            logger: logger,
+            clock: configuration.clockMillis,
+            wallClock: configuration.wallClockMillis
+        )
         (stopSignal, stopSink) = AsyncStream.makeStream(of: Void.self)
     }
 
@@ -61,19 +69,25 @@ public final class MasterServer: Service, Sendable {
         var configuration = self.configuration
         let descriptors = DescriptorLimit.raise()
         configuration.limits.maxConnections = min(
-            configuration.limits.maxConnections, max(16, descriptors.soft - configuration.limits.descriptorReserve))
+            configuration.limits.maxConnections,
+            max(16, descriptors.soft - configuration.limits.descriptorReserve)
+        )
         logger.info(
             "descriptor limit",
             metadata: [
                 "soft": "\(descriptors.soft)", "hard": "\(descriptors.hard)",
                 "connection_cap": "\(configuration.limits.maxConnections)",
-            ])
+            ]
+        )
         do throws(MasterError) {
             do {
                 lock = try DirectoryLock(path: directory.lockPath, recordingPID: true)
             } catch .busy {
                 throw MasterError(
-                    .locked, operation: "lock \(directory.lockPath)", message: "another master serves this directory")
+                    .locked,
+                    operation: "lock \(directory.lockPath)",
+                    message: "another master serves this directory"
+                )
             } catch {
                 throw MasterError(.directory, operation: "lock \(directory.lockPath)", message: "\(error)")
             }
@@ -85,10 +99,15 @@ public final class MasterServer: Service, Sendable {
             throw error
         }
         let agents = sockets.agentsAllowList
+        // swift-format-ignore: OnlyOneTrailingClosureArgument
         await core.attach(
-            Self.outlets(sockets), gate: gate(sockets), isEnrolled: { agents.isAllowed(identity: $0) },
-            allowListGeneration: { agents.generation }, budgets: [sockets.commandBudget, sockets.heartbeatBudget],
-            subscriptionGate: sockets.subscriptionGate, maxConnections: configuration.limits.maxConnections,
+            Self.outlets(sockets),
+            gate: gate(sockets),
+            isEnrolled: { agents.isAllowed(identity: $0) },
+            allowListGeneration: { agents.generation },
+            budgets: [sockets.commandBudget, sockets.heartbeatBudget],
+            subscriptionGate: sockets.subscriptionGate,
+            maxConnections: configuration.limits.maxConnections,
             allowListIssues: {
                 sockets.agentsAllowList.statistics.issues.map { "agents/\($0)" }
                     + sockets.monitorsAllowList.statistics.issues.map { "monitors/\($0)" }
@@ -99,7 +118,8 @@ public final class MasterServer: Service, Sendable {
             metadata: [
                 "command": "\(sockets.endpoints.command)", "heartbeat": "\(sockets.endpoints.heartbeat)",
                 "monitor": "\(sockets.endpoints.monitor)", "control": "\(sockets.endpoints.control ?? "-")",
-            ])
+            ]
+        )
         ready(.success(sockets.endpoints))
         await withGracefulShutdownHandler {
             await serve(sockets)
@@ -185,8 +205,10 @@ public final class MasterServer: Service, Sendable {
         let agents = sockets.agentsAllowList
         let monitors = sockets.monitorsAllowList
         return InboundGate(
-            maxMessageSize: configuration.maxMessageSize, agentIdentity: { agents.identity(forUserId: $0) },
-            isMonitor: { monitors.identity(forUserId: $0) != nil })
+            maxMessageSize: configuration.maxMessageSize,
+            agentIdentity: { agents.identity(forUserId: $0) },
+            isMonitor: { monitors.identity(forUserId: $0) != nil }
+        )
     }
 
     private static func outlets(_ sockets: MasterSockets) -> MasterOutlets {
@@ -203,6 +225,7 @@ public final class MasterServer: Service, Sendable {
                 guard let control else { return false }
                 let result = try? await control.sendConfirmed(ZMQMessage(frames: [client, frame]))
                 return result == .sent
-            })
+            }
+        )
     }
 }

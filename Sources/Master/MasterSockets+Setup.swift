@@ -61,21 +61,32 @@ extension MasterSockets {
         }
     }
 
-    static func allowList(_ path: String, _ configuration: MasterConfiguration) throws(MasterError)
+    static func allowList(
+        _ path: String,
+        _ configuration: MasterConfiguration
+    ) throws(MasterError)
         -> AllowListAuthoriser
     {
         do {
             return try AllowListAuthoriser(
-                directory: path, domain: zapDomain, rescanInterval: configuration.allowListRescan)
+                directory: path,
+                domain: zapDomain,
+                rescanInterval: configuration.allowListRescan
+            )
         } catch {
             throw MasterError(
-                .zapHandler, operation: "allow-list \(path)", message: "cannot start the ZAP handler: \(error.message)")
+                .zapHandler,
+                operation: "allow-list \(path)",
+                message: "cannot start the ZAP handler: \(error.message)"
+            )
         }
     }
 
     /// Starts a ZAP handler and checks it really runs: the master refuses to go on otherwise.
     static func startZAP(
-        _ context: ZMQContext, _ authoriser: AllowListAuthoriser, _ configuration: MasterConfiguration,
+        _ context: ZMQContext,
+        _ authoriser: AllowListAuthoriser,
+        _ configuration: MasterConfiguration,
         _ cleanup: inout Cleanup
     ) async throws(MasterError) -> ZAPHandler {
         let handler: ZAPHandler
@@ -90,19 +101,26 @@ extension MasterSockets {
             try handler.requireRunning()
         } catch {
             throw MasterError(
-                .zapHandler, operation: "ZAP handler for \(authoriser.directory)",
+                .zapHandler,
+                operation: "ZAP handler for \(authoriser.directory)",
                 message: "refusing to start: CURVE without a running ZAP handler would admit any key (\(error.message))"
             )
         }
         guard context.hasZAPHandler else {
             throw MasterError(
-                .zapHandler, operation: "ZAP handler for \(authoriser.directory)",
-                message: "refusing to start: no ZAP handler is bound in the master's context")
+                .zapHandler,
+                operation: "ZAP handler for \(authoriser.directory)",
+                message: "refusing to start: no ZAP handler is bound in the master's context"
+            )
         }
         return handler
     }
 
-    static func thread(_ context: ZMQContext, _ name: String, _ cleanup: inout Cleanup) throws(MasterError)
+    static func thread(
+        _ context: ZMQContext,
+        _ name: String,
+        _ cleanup: inout Cleanup
+    ) throws(MasterError)
         -> SocketThread
     {
         do {
@@ -116,12 +134,20 @@ extension MasterSockets {
 
     /// Opens a monitored CURVE server socket and binds it.
     static func bind(
-        _ thread: SocketThread, _ type: SocketType, _ endpoint: String, _ options: ServerOptions,
-        budget: InboundBudget? = nil, subscriptionGate: SubscriptionGate? = nil
+        _ thread: SocketThread,
+        _ type: SocketType,
+        _ endpoint: String,
+        _ options: ServerOptions,
+        budget: InboundBudget? = nil,
+        subscriptionGate: SubscriptionGate? = nil
     ) async throws(MasterError) -> SocketHandle {
         let setup = SocketSetup(
-            type, linger: options.configuration.lingerMilliseconds, monitored: true, inboundBudget: budget,
-            subscriptionGate: subscriptionGate)
+            type,
+            linger: options.configuration.lingerMilliseconds,
+            monitored: true,
+            inboundBudget: budget,
+            subscriptionGate: subscriptionGate
+        )
         do {
             return try await thread.open(setup) { socket throws(ZMQError) in
                 try options.apply(to: socket)
@@ -135,7 +161,9 @@ extension MasterSockets {
     /// The control channel: a plain ROUTER on `ipc://DIR/control.ipc`, created under umask 0077 and then set to
     /// mode 0600, so only the master's user can connect (the directory lock keeps a second master away).
     static func openControl(
-        _ thread: SocketThread, _ directory: MasterDirectory, linger: Int32
+        _ thread: SocketThread,
+        _ directory: MasterDirectory,
+        linger: Int32
     ) async throws(MasterError) -> SocketHandle {
         let endpoint = directory.controlEndpoint
         let path = directory.controlPath

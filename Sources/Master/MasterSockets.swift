@@ -27,10 +27,21 @@ final class MasterSockets: Sendable {
     let heartbeatBudget: InboundBudget
 
     private init(
-        agentContext: ZMQContext, monitorContext: ZMQContext, agentsAllowList: AllowListAuthoriser,
-        monitorsAllowList: AllowListAuthoriser, agentsZAP: ZAPHandler, monitorsZAP: ZAPHandler,
-        agentThread: SocketThread, monitorThread: SocketThread, router: SocketHandle, sub: SocketHandle,
-        xpub: SocketHandle, subscriptionGate: SubscriptionGate, control: SocketHandle?, endpoints: MasterEndpoints, commandBudget: InboundBudget,
+        agentContext: ZMQContext,
+        monitorContext: ZMQContext,
+        agentsAllowList: AllowListAuthoriser,
+        monitorsAllowList: AllowListAuthoriser,
+        agentsZAP: ZAPHandler,
+        monitorsZAP: ZAPHandler,
+        agentThread: SocketThread,
+        monitorThread: SocketThread,
+        router: SocketHandle,
+        sub: SocketHandle,
+        xpub: SocketHandle,
+        subscriptionGate: SubscriptionGate,
+        control: SocketHandle?,
+        endpoints: MasterEndpoints,
+        commandBudget: InboundBudget,
         heartbeatBudget: InboundBudget
     ) {
         self.agentContext = agentContext
@@ -54,7 +65,10 @@ final class MasterSockets: Sendable {
     /// Opens everything; on any failure closes what was opened and throws. The ZAP handlers start first, and no
     /// CURVE server is created unless both are running.
     static func open(
-        _ configuration: MasterConfiguration, keys: CurveKeyPair, directory: MasterDirectory, logger: Logger
+        _ configuration: MasterConfiguration,
+        keys: CurveKeyPair,
+        directory: MasterDirectory,
+        logger: Logger
     ) async throws(MasterError) -> MasterSockets {
         var cleanup = Cleanup()
         do throws(MasterError) {
@@ -70,33 +84,66 @@ final class MasterSockets: Sendable {
             let limits = configuration.limits
             let commandBudget = InboundBudget(
                 perPeerBytes: max(limits.perPeerBudgetBytes, configuration.maxMessageSize),
-                totalBytes: max(limits.totalBudgetBytes, limits.perPeerBudgetBytes, configuration.maxMessageSize))
+                totalBytes: max(limits.totalBudgetBytes, limits.perPeerBudgetBytes, configuration.maxMessageSize)
+            )
             let heartbeatBudget = InboundBudget(
-                perPeerBytes: commandBudget.perPeerBytes, totalBytes: commandBudget.totalBytes)
+                perPeerBytes: commandBudget.perPeerBytes,
+                totalBytes: commandBudget.totalBytes
+            )
             let router = try await bind(
-                agentThread, .router, configuration.endpoint(port: configuration.commandPort), options,
-                budget: commandBudget)
+                agentThread,
+                .router,
+                configuration.endpoint(port: configuration.commandPort),
+                options,
+                budget: commandBudget
+            )
             let sub = try await bind(
-                agentThread, .sub, configuration.endpoint(port: configuration.heartbeatPort), options,
-                budget: heartbeatBudget)
+                agentThread,
+                .sub,
+                configuration.endpoint(port: configuration.heartbeatPort),
+                options,
+                budget: heartbeatBudget
+            )
             let subscriptionGate = SubscriptionGate(
-                perKeyLimit: limits.subscriptionsPerMonitor, maxTopicBytes: limits.maxTopicBytes)
+                perKeyLimit: limits.subscriptionsPerMonitor,
+                maxTopicBytes: limits.maxTopicBytes
+            )
             let xpub = try await bind(
-                monitorThread, .xpub, configuration.endpoint(port: configuration.monitorPort), options,
-                subscriptionGate: subscriptionGate)
+                monitorThread,
+                .xpub,
+                configuration.endpoint(port: configuration.monitorPort),
+                options,
+                subscriptionGate: subscriptionGate
+            )
             var control: SocketHandle?
             if configuration.controlChannel {
                 control = try await openControl(agentThread, directory, linger: configuration.lingerMilliseconds)
             }
             let endpoints = MasterEndpoints(
-                command: try await resolved(router), heartbeat: try await resolved(sub),
-                monitor: try await resolved(xpub), control: control == nil ? nil : directory.controlEndpoint)
+                command: try await resolved(router),
+                heartbeat: try await resolved(sub),
+                monitor: try await resolved(xpub),
+                control: control == nil ? nil : directory.controlEndpoint
+            )
             cleanup.disarm()
             return MasterSockets(
-                agentContext: agentContext, monitorContext: monitorContext, agentsAllowList: agentsAllowList,
-                monitorsAllowList: monitorsAllowList, agentsZAP: agentsZAP, monitorsZAP: monitorsZAP,
-                agentThread: agentThread, monitorThread: monitorThread, router: router, sub: sub, xpub: xpub,
-                subscriptionGate: subscriptionGate, control: control, endpoints: endpoints, commandBudget: commandBudget, heartbeatBudget: heartbeatBudget)
+                agentContext: agentContext,
+                monitorContext: monitorContext,
+                agentsAllowList: agentsAllowList,
+                monitorsAllowList: monitorsAllowList,
+                agentsZAP: agentsZAP,
+                monitorsZAP: monitorsZAP,
+                agentThread: agentThread,
+                monitorThread: monitorThread,
+                router: router,
+                sub: sub,
+                xpub: xpub,
+                subscriptionGate: subscriptionGate,
+                control: control,
+                endpoints: endpoints,
+                commandBudget: commandBudget,
+                heartbeatBudget: heartbeatBudget
+            )
         } catch {
             await cleanup.run()
             throw error

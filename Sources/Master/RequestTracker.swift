@@ -78,7 +78,12 @@ public struct RequestTracker: Sendable {
     }
 
     public mutating func submit(
-        key: RequestKey, type: RequestType, frame: [UInt8], fingerprint: String, deadline: Int64, now: Int64,
+        key: RequestKey,
+        type: RequestType,
+        frame: [UInt8],
+        fingerprint: String,
+        deadline: Int64,
+        now: Int64,
         connected: Bool
     ) -> SubmitOutcome {
         if let existing = entries[key] {
@@ -88,8 +93,16 @@ public struct RequestTracker: Sendable {
             return .attached
         }
         var entry = Entry(
-            key: key, type: type, frame: frame, fingerprint: fingerprint, deadline: deadline, phase: .waiting,
-            lastActivity: now, attempts: 0, sending: false)
+            key: key,
+            type: type,
+            frame: frame,
+            fingerprint: fingerprint,
+            deadline: deadline,
+            phase: .waiting,
+            lastActivity: now,
+            attempts: 0,
+            sending: false
+        )
         var actions: [Action] = []
         if connected {
             entry.sending = true

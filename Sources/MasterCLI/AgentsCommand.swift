@@ -7,7 +7,8 @@ import Master
 struct AgentsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
-        abstract: "List agents: connected, last heartbeat age, applied hash, drift; and the master's counters.")
+        abstract: "List agents: connected, last heartbeat age, applied hash, drift; and the master's counters."
+    )
 
     @OptionGroup var directory: DirectoryOptions
 
@@ -30,7 +31,8 @@ struct AgentsCommand: AsyncParsableCommand {
 /// unless `onError` words it otherwise (a line and an exit status).
 enum ControlSession {
     static func with<T: Sendable>(
-        _ directory: String, onError: (MasterError) -> (String, Int32)? = { _ in nil },
+        _ directory: String,
+        onError: (MasterError) -> (String, Int32)? = { _ in nil },
         _ body: @Sendable (ControlClient) async throws(MasterError) -> T
     ) async throws -> T {
         let client: ControlClient

@@ -13,7 +13,8 @@ struct ApplyCommand: AsyncParsableCommand {
             Exit 0 when the agent answers status 200; 1 when it answers another status, or when the request expired \
             before the agent ever received it (it is then never sent); 3 when time ran out after the agent received \
             it (it may still complete: re-run with --id ID to fetch its result); 2 on bad input.
-            """)
+            """
+    )
 
     @OptionGroup var options: RequestOptions
 
@@ -28,7 +29,8 @@ struct ApplyCommand: AsyncParsableCommand {
         guard case .object = hydrated else { InputFile.fail("\(file): a hydrated topology is a JSON object") }
         let request = OutgoingRequest(
             id: options.requestID,
-            .apply(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated), supersede: supersede))
+            .apply(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated), supersede: supersede)
+        )
         try await options.send(request.jsonValue)
     }
 }

@@ -11,7 +11,8 @@ struct DirectoryOptions: ParsableArguments {
 
     @Option(
         name: .customLong("run-dir"),
-        help: "Folder of control.ipc and master.lock (default: $DECNET_MASTER_RUN_DIR, else the master's directory).")
+        help: "Folder of control.ipc and master.lock (default: $DECNET_MASTER_RUN_DIR, else the master's directory)."
+    )
     var runDir: String?
 
     static var environment: [String: String] { ProcessInfo.processInfo.environment }

@@ -13,7 +13,8 @@ struct KeygenCommand: ParsableCommand {
             copy an agent's NAME.key into the master's agents/ folder as agents/AGENT-ID.key (the file name is \
             the agent's identity, and the master refuses a certificate whose agent-id names another agent) and a \
             monitor's into monitors/.
-            """)
+            """
+    )
 
     @Option(help: "Where to write the files (created with mode 0700 when missing).")
     var dir: String

@@ -19,7 +19,9 @@ struct RequestOptions: ParsableArguments {
                 When the time is up, the master ends the request. If the agent never received it, it is never sent \
                 afterwards and the command exits 1. If the agent did receive it, its outcome is unknown (it may \
                 still complete): the command says so and exits 3; re-run it with --id to fetch the stored result.
-                """))
+                """
+        )
+    )
     var timeout: Double = 600
 
     @Option(help: "Request id (default: a fresh one). Re-using an id fetches the stored result of that request.")
@@ -36,6 +38,7 @@ struct RequestOptions: ParsableArguments {
         let agent = self.agent
         let duration = Duration.milliseconds(Int64(timeout * 1000))
         let id = request["id"]?.stringValue ?? ""
+        // swift-format-ignore: OnlyOneTrailingClosureArgument
         let result = try await ControlSession.with(
             directory.controlDirectory,
             onError: { error in

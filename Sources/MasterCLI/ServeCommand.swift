@@ -18,7 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
             its sockets are bound behind their ZAP handlers, keeps STATUS= current, sends WATCHDOG=1 from its timer \
             loop when WatchdogSec= is set, and STOPPING=1 on shutdown; text logs carry no timestamp when standard \
             error is the journal.
-            """)
+            """
+    )
 
     @OptionGroup var directory: DirectoryOptions
 
@@ -39,12 +40,14 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("retry-interval"),
-        help: "Seconds without news before a request is re-sent (same id; default 10).")
+        help: "Seconds without news before a request is re-sent (same id; default 10)."
+    )
     var retryInterval: Double?
 
     @Option(
         name: .customLong("silent-after"),
-        help: "Heartbeat intervals without a word after which an agent is shown disconnected (0: never; default 3).")
+        help: "Heartbeat intervals without a word after which an agent is shown disconnected (0: never; default 3)."
+    )
     var silentAfter: Int?
 
     @Option(name: .customLong("log-format"), help: "text or json (one object per line), on standard error.")
@@ -63,11 +66,22 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             settings = try ServeSettings.resolve(
                 flags: .init(
-                    dir: directory.dir, runDir: directory.runDir, bindHost: bindHost, commandPort: commandPort,
-                    heartbeatPort: heartbeatPort, monitorPort: monitorPort, maxMessageSize: maxMessageSize,
-                    retryInterval: retryInterval, silentAfter: silentAfter, logFormat: logFormat, logLevel: logLevel),
-                environment: environment, file: configPath.map { InputFile.readJSON($0) },
-                currentDirectory: FileManager.default.currentDirectoryPath)
+                    dir: directory.dir,
+                    runDir: directory.runDir,
+                    bindHost: bindHost,
+                    commandPort: commandPort,
+                    heartbeatPort: heartbeatPort,
+                    monitorPort: monitorPort,
+                    maxMessageSize: maxMessageSize,
+                    retryInterval: retryInterval,
+                    silentAfter: silentAfter,
+                    logFormat: logFormat,
+                    logLevel: logLevel
+                ),
+                environment: environment,
+                file: configPath.map { InputFile.readJSON($0) },
+                currentDirectory: FileManager.default.currentDirectoryPath
+            )
         } catch {
             InputFile.fail("\(error)")
         }
@@ -97,7 +111,11 @@ struct ServeCommand: AsyncParsableCommand {
         let server = MasterServer(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: [.init(service: server)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         let readiness = Task {
             // Bound, ZAP handlers running (the master refuses to bind without them), control socket open.
             guard let endpoints = try? await server.endpoints() else { return }

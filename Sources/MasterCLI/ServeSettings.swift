@@ -42,10 +42,15 @@ struct ServeSettings: Equatable {
     }
 
     static func resolve(
-        flags: Flags, environment: [String: String], file: JSONValue?, currentDirectory: String
+        flags: Flags,
+        environment: [String: String],
+        file: JSONValue?,
+        currentDirectory: String
     ) throws -> ServeSettings {
         if let file {
-            guard let members = file.objectValue else { throw Problem(description: "config file must hold a JSON object") }
+            guard let members = file.objectValue else {
+                throw Problem(description: "config file must hold a JSON object")
+            }
             if let unknown = members.keys.first(where: { !fileKeys.contains($0.value) }) {
                 throw Problem(description: "config file has an unknown setting '\(unknown.value)'")
             }
@@ -78,7 +83,8 @@ struct ServeSettings: Equatable {
         }
         var settings = ServeSettings(
             directory: try flags.dir ?? environmentValue("DECNET_MASTER_DIR") ?? string("dir") ?? currentDirectory,
-            runDirectory: try flags.runDir ?? environmentValue("DECNET_MASTER_RUN_DIR") ?? string("run_dir"))
+            runDirectory: try flags.runDir ?? environmentValue("DECNET_MASTER_RUN_DIR") ?? string("run_dir")
+        )
         settings.bindHost = try flags.bindHost ?? string("bind_host") ?? settings.bindHost
         settings.commandPort = try flags.commandPort ?? integer("command_port") ?? settings.commandPort
         settings.heartbeatPort = try flags.heartbeatPort ?? integer("heartbeat_port") ?? settings.heartbeatPort

@@ -5,7 +5,9 @@ import DecnetJSON
 /// `decnet-master teardown`: removes a topology from an agent.
 struct TeardownCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "teardown", abstract: "Tear a topology down on an agent; the result JSON on stdout.")
+        commandName: "teardown",
+        abstract: "Tear a topology down on an agent; the result JSON on stdout."
+    )
 
     @OptionGroup var options: RequestOptions
 

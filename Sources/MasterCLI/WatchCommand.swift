@@ -6,7 +6,9 @@ import Master
 /// `decnet-master watch`: a live table of the fleet, redrawn whenever a heartbeat changes it.
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "watch", abstract: "A live table of the fleet, redrawn from heartbeats (Ctrl-C to stop).")
+        commandName: "watch",
+        abstract: "A live table of the fleet, redrawn from heartbeats (Ctrl-C to stop)."
+    )
 
     @OptionGroup var directory: DirectoryOptions
 

@@ -24,10 +24,14 @@ public enum Messages {
 
     /// `progress`: zero or more during apply and teardown.
     public static func progress(id: String, phase: Phase, done: Int, total: Int, message: String) -> JSONValue {
-        envelope("progress", id: id, [
-            ("phase", .string(JSONString(phase.rawValue))), ("done", .integer(JSONInteger(done))),
-            ("total", .integer(JSONInteger(total))), ("message", .string(JSONString(message))),
-        ])
+        envelope(
+            "progress",
+            id: id,
+            [
+                ("phase", .string(JSONString(phase.rawValue))), ("done", .integer(JSONInteger(done))),
+                ("total", .integer(JSONInteger(total))), ("message", .string(JSONString(message))),
+            ]
+        )
     }
 
     /// A successful `result` (status 200) with its body.
@@ -60,14 +64,22 @@ public enum Messages {
 
     /// `hello`: the first message on every (re)connection of the command socket.
     public static func hello(
-        agentID: String, agentVersion: String, bootID: String, capabilities: [String], state: JSONValue
+        agentID: String,
+        agentVersion: String,
+        bootID: String,
+        capabilities: [String],
+        state: JSONValue
     ) -> JSONValue {
-        envelope("hello", id: nil, [
-            ("agent_id", .string(JSONString(agentID))), ("agent_version", .string(JSONString(agentVersion))),
-            ("boot_id", .string(JSONString(bootID))),
-            ("protocols", .array(WireProtocol.supportedVersions.map { .integer(JSONInteger($0)) })),
-            ("capabilities", .array(capabilities.map { .string(JSONString($0)) })), ("state", state),
-        ])
+        envelope(
+            "hello",
+            id: nil,
+            [
+                ("agent_id", .string(JSONString(agentID))), ("agent_version", .string(JSONString(agentVersion))),
+                ("boot_id", .string(JSONString(bootID))),
+                ("protocols", .array(WireProtocol.supportedVersions.map { .integer(JSONInteger($0)) })),
+                ("capabilities", .array(capabilities.map { .string(JSONString($0)) })), ("state", state),
+            ]
+        )
     }
 
     /// What is running, for `running` in heartbeats and `details.running` of `busy`.
@@ -77,15 +89,25 @@ public enum Messages {
 
     /// `heartbeat`: a full snapshot, published on `hb.<agent_id>`.
     public static func heartbeat(
-        agentID: String, bootID: String, seq: Int, sentAtMillis: Int, intervalMillis: Int, agentVersion: String,
-        running: JSONValue, state: JSONValue
+        agentID: String,
+        bootID: String,
+        seq: Int,
+        sentAtMillis: Int,
+        intervalMillis: Int,
+        agentVersion: String,
+        running: JSONValue,
+        state: JSONValue
     ) -> JSONValue {
-        envelope("heartbeat", id: nil, [
-            ("agent_id", .string(JSONString(agentID))), ("boot_id", .string(JSONString(bootID))),
-            ("seq", .integer(JSONInteger(seq))), ("sent_at", .integer(JSONInteger(sentAtMillis))),
-            ("interval_ms", .integer(JSONInteger(intervalMillis))),
-            ("agent_version", .string(JSONString(agentVersion))), ("running", running), ("state", state),
-        ])
+        envelope(
+            "heartbeat",
+            id: nil,
+            [
+                ("agent_id", .string(JSONString(agentID))), ("boot_id", .string(JSONString(bootID))),
+                ("seq", .integer(JSONInteger(seq))), ("sent_at", .integer(JSONInteger(sentAtMillis))),
+                ("interval_ms", .integer(JSONInteger(intervalMillis))),
+                ("agent_version", .string(JSONString(agentVersion))), ("running", running), ("state", state),
+            ]
+        )
     }
 
     /// Compact UTF-8 bytes of a message, as sent in one frame.

@@ -56,22 +56,45 @@ public struct RequestDecoder: Sendable {
 
     public func decode(_ frame: [UInt8]) -> Result<Request, RejectedRequest> {
         if frame.count > maxEnvelopeBytes {
-            return .failure(RejectedRequest(id: nil, error: AgentError(
-                .tooLarge, "envelope of \(frame.count) bytes is over the limit of \(maxEnvelopeBytes) bytes",
-                details: ["limit": .integer(JSONInteger(maxEnvelopeBytes)), "size": .integer(JSONInteger(frame.count))])))
+            return .failure(
+                RejectedRequest(
+                    id: nil,
+                    error: AgentError(
+                        .tooLarge,
+                        "envelope of \(frame.count) bytes is over the limit of \(maxEnvelopeBytes) bytes",
+                        details: [
+                            "limit": .integer(JSONInteger(maxEnvelopeBytes)),
+                            "size": .integer(JSONInteger(frame.count)),
+                        ]
+                    )
+                )
+            )
         }
         let value: JSONValue
         do {
             value = try JSONParser.parse(frame, maxDepth: WireProtocol.maxDepth)
         } catch {
-            return .failure(RejectedRequest(id: nil, error: AgentError(
-                .badRequest, "envelope is not valid JSON: \(error.message)",
-                details: ["path": "", "offset": .integer(JSONInteger(error.offset)),
-                          "parse_error": .string(JSONString(error.code.rawValue))])))
+            return .failure(
+                RejectedRequest(
+                    id: nil,
+                    error: AgentError(
+                        .badRequest,
+                        "envelope is not valid JSON: \(error.message)",
+                        details: [
+                            "path": "", "offset": .integer(JSONInteger(error.offset)),
+                            "parse_error": .string(JSONString(error.code.rawValue)),
+                        ]
+                    )
+                )
+            )
         }
         guard case .object(let envelope) = value else {
-            return .failure(RejectedRequest(
-                id: nil, error: .badRequest("envelope must be a JSON object, got \(value.typeName)", path: "")))
+            return .failure(
+                RejectedRequest(
+                    id: nil,
+                    error: .badRequest("envelope must be a JSON object, got \(value.typeName)", path: "")
+                )
+            )
         }
         return decode(envelope)
     }
@@ -82,8 +105,15 @@ public struct RequestDecoder: Sendable {
             return .failure(RejectedRequest(id: nil, error: .badRequest("member 'id' is missing", path: "/id")))
         }
         guard case .string(let idString) = idValue, Identifiers.isValidRequestID(idString.value) else {
-            return .failure(RejectedRequest(id: nil, error: .badRequest(
-                "member 'id' must be 1 to 128 characters of A-Z a-z 0-9 . _ : -", path: "/id")))
+            return .failure(
+                RejectedRequest(
+                    id: nil,
+                    error: .badRequest(
+                        "member 'id' must be 1 to 128 characters of A-Z a-z 0-9 . _ : -",
+                        path: "/id"
+                    )
+                )
+            )
         }
         let id = idString.value
         func reject(_ error: AgentError) -> Result<Request, RejectedRequest> {
@@ -94,9 +124,13 @@ public struct RequestDecoder: Sendable {
         case nil: return reject(.badRequest("member 'proto' is missing", path: "/proto"))
         case .integer(let p):
             if p.intValue != WireProtocol.version {
-                return reject(AgentError(
-                    .unsupportedProto, "protocol version \(p) is not supported",
-                    details: ["supported": .array(WireProtocol.supportedVersions.map { .integer(JSONInteger($0)) })]))
+                return reject(
+                    AgentError(
+                        .unsupportedProto,
+                        "protocol version \(p) is not supported",
+                        details: ["supported": .array(WireProtocol.supportedVersions.map { .integer(JSONInteger($0)) })]
+                    )
+                )
             }
         case let other?:
             return reject(.badRequest("member 'proto' must be an integer, got \(other.typeName)", path: "/proto"))
@@ -109,9 +143,13 @@ public struct RequestDecoder: Sendable {
             return reject(.badRequest("member 'type' must be a string, got \(typeValue.typeName)", path: "/type"))
         }
         guard let type = RequestType(rawValue: typeString.value) else {
-            return reject(AgentError(
-                .unknownType, "'\(typeString.value.prefix(64))' is not a request type",
-                details: ["supported": .array(RequestType.allCases.map { .string(JSONString($0.rawValue)) })]))
+            return reject(
+                AgentError(
+                    .unknownType,
+                    "'\(typeString.value.prefix(64))' is not a request type",
+                    details: ["supported": .array(RequestType.allCases.map { .string(JSONString($0.rawValue)) })]
+                )
+            )
         }
 
         let body: Request.Body
@@ -123,12 +161,17 @@ public struct RequestDecoder: Sendable {
                 return reject(.badRequest("member 'topology_id' is missing", path: "/topology_id"))
             }
             guard case .string(let tid) = t else {
-                return reject(.badRequest("member 'topology_id' must be a string, got \(t.typeName)", path: "/topology_id"))
+                return reject(
+                    .badRequest("member 'topology_id' must be a string, got \(t.typeName)", path: "/topology_id")
+                )
             }
             guard Identifiers.isValidTopologyID(tid.value) else {
-                return reject(.badRequest(
-                    "member 'topology_id' must be 1 to 128 characters of A-Z a-z 0-9 . _ - not starting with '.'",
-                    path: "/topology_id"))
+                return reject(
+                    .badRequest(
+                        "member 'topology_id' must be 1 to 128 characters of A-Z a-z 0-9 . _ - not starting with '.'",
+                        path: "/topology_id"
+                    )
+                )
             }
             body = .teardown(topologyID: tid.value)
         case .apply:
@@ -142,14 +185,18 @@ public struct RequestDecoder: Sendable {
                 return reject(.badRequest("member 'version_hash' is missing", path: "/version_hash"))
             }
             guard case .string(let hash) = v else {
-                return reject(.badRequest("member 'version_hash' must be a string, got \(v.typeName)", path: "/version_hash"))
+                return reject(
+                    .badRequest("member 'version_hash' must be a string, got \(v.typeName)", path: "/version_hash")
+                )
             }
             var supersede = false
             switch envelope["supersede"] {
             case nil, .null?: break
             case .bool(let b)?: supersede = b
             case let other?:
-                return reject(.badRequest("member 'supersede' must be a boolean, got \(other.typeName)", path: "/supersede"))
+                return reject(
+                    .badRequest("member 'supersede' must be a boolean, got \(other.typeName)", path: "/supersede")
+                )
             }
             body = .apply(ApplyRequest(hydrated: h, versionHash: hash.value, supersede: supersede))
         }

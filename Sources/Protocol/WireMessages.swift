@@ -40,8 +40,12 @@ public struct Hello: Sendable, Equatable {
     public var state: JSONValue
 
     public init(
-        agentID: String, agentVersion: String, bootID: String, protocols: [Int] = WireProtocol.supportedVersions,
-        capabilities: [String], state: JSONValue
+        agentID: String,
+        agentVersion: String,
+        bootID: String,
+        protocols: [Int] = WireProtocol.supportedVersions,
+        capabilities: [String],
+        state: JSONValue
     ) {
         self.agentID = agentID
         self.agentVersion = agentVersion
@@ -59,24 +63,31 @@ public struct Hello: Sendable, Equatable {
         agentID = try m.optionalString("agent_id") ?? ""
         agentVersion = try m.string("agent_version")
         bootID = try m.string("boot_id")
-        protocols = try m.optionalArray("protocols")?.enumerated().map { index, value throws(MessageError) in
-            guard let n = value.intValue else {
-                throw .badRequest("hello.protocols[\(index)] is not an integer", path: "protocols[\(index)]")
-            }
-            return n
-        } ?? []
-        capabilities = try m.optionalArray("capabilities")?.enumerated().map { index, value throws(MessageError) in
-            guard let s = value.stringValue else {
-                throw .badRequest("hello.capabilities[\(index)] is not a string", path: "capabilities[\(index)]")
-            }
-            return s
-        } ?? []
+        protocols =
+            try m.optionalArray("protocols")?.enumerated().map { index, value throws(MessageError) in
+                guard let n = value.intValue else {
+                    throw .badRequest("hello.protocols[\(index)] is not an integer", path: "protocols[\(index)]")
+                }
+                return n
+            } ?? []
+        capabilities =
+            try m.optionalArray("capabilities")?.enumerated().map { index, value throws(MessageError) in
+                guard let s = value.stringValue else {
+                    throw .badRequest("hello.capabilities[\(index)] is not a string", path: "capabilities[\(index)]")
+                }
+                return s
+            } ?? []
         state = try m.object("state")
     }
 
     public var jsonValue: JSONValue {
         var value = Messages.hello(
-            agentID: agentID, agentVersion: agentVersion, bootID: bootID, capabilities: capabilities, state: state)
+            agentID: agentID,
+            agentVersion: agentVersion,
+            bootID: bootID,
+            capabilities: capabilities,
+            state: state
+        )
         if protocols != WireProtocol.supportedVersions, case .object(var object) = value {
             object["protocols"] = .array(protocols.map { .integer(JSONInteger($0)) })
             value = .object(object)
@@ -98,8 +109,14 @@ public struct Heartbeat: Sendable, Equatable {
     public var state: JSONValue
 
     public init(
-        agentID: String, bootID: String, seq: Int, sentAtMillis: Int, intervalMillis: Int, agentVersion: String,
-        running: RunningRequest?, state: JSONValue
+        agentID: String,
+        bootID: String,
+        seq: Int,
+        sentAtMillis: Int,
+        intervalMillis: Int,
+        agentVersion: String,
+        running: RunningRequest?,
+        state: JSONValue
     ) {
         self.agentID = agentID
         self.bootID = bootID
@@ -134,8 +151,15 @@ public struct Heartbeat: Sendable, Equatable {
 
     public var jsonValue: JSONValue {
         Messages.heartbeat(
-            agentID: agentID, bootID: bootID, seq: seq, sentAtMillis: sentAtMillis, intervalMillis: intervalMillis,
-            agentVersion: agentVersion, running: running?.jsonValue ?? .null, state: state)
+            agentID: agentID,
+            bootID: bootID,
+            seq: seq,
+            sentAtMillis: sentAtMillis,
+            intervalMillis: intervalMillis,
+            agentVersion: agentVersion,
+            running: running?.jsonValue ?? .null,
+            state: state
+        )
     }
 }
 

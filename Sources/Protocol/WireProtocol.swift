@@ -36,7 +36,8 @@ public enum Identifiers {
     /// `id`: 1 to 128 characters of `A-Z a-z 0-9 . _ : -`.
     public static func isValidRequestID(_ s: String) -> Bool {
         let u = s.utf8
-        return (1...128).contains(u.count) && u.allSatisfy { isAlnum($0) || $0 == 0x2E || $0 == 0x5F || $0 == 0x3A || $0 == 0x2D }
+        return (1...128).contains(u.count)
+            && u.allSatisfy { isAlnum($0) || $0 == 0x2E || $0 == 0x5F || $0 == 0x3A || $0 == 0x2D }
     }
 
     /// `agent_id`: 1 to 64 characters of `A-Z a-z 0-9 . _ -`, not starting with `.`.

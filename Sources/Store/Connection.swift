@@ -100,7 +100,10 @@ final class Connection {
 
     /// Reads the first row of a query, or `nil` when it has none.
     func row<T>(
-        _ sql: String, _ values: [SQLiteValue] = [], operation: String, _ read: (Statement) throws(StoreError) -> T
+        _ sql: String,
+        _ values: [SQLiteValue] = [],
+        operation: String,
+        _ read: (Statement) throws(StoreError) -> T
     ) throws(StoreError) -> T? {
         try statement(sql, operation: operation).run(values, operation: operation) { (s) throws(StoreError) -> T? in
             try s.step(operation: operation) ? read(s) : nil
@@ -109,7 +112,10 @@ final class Connection {
 
     /// Reads every row of a query.
     func rows<T>(
-        _ sql: String, _ values: [SQLiteValue] = [], operation: String, _ read: (Statement) throws(StoreError) -> T
+        _ sql: String,
+        _ values: [SQLiteValue] = [],
+        operation: String,
+        _ read: (Statement) throws(StoreError) -> T
     ) throws(StoreError) -> [T] {
         try statement(sql, operation: operation).run(values, operation: operation) { (s) throws(StoreError) -> [T] in
             var result: [T] = []
@@ -130,7 +136,9 @@ final class Connection {
     }
 
     private func inTransaction<T>(
-        begin: String, operation: String, _ body: () throws(StoreError) -> T
+        begin: String,
+        operation: String,
+        _ body: () throws(StoreError) -> T
     ) throws(StoreError) -> T {
         try run(begin, operation: operation)
         do {
@@ -144,9 +152,12 @@ final class Connection {
                 do {
                     try run("ROLLBACK", operation: operation)
                 } catch let rollback {
-                    logger.warning("could not roll back a failed transaction", metadata: [
-                        "operation": "\(operation)", "error": "\(rollback)", "cause": "\(error)",
-                    ])
+                    logger.warning(
+                        "could not roll back a failed transaction",
+                        metadata: [
+                            "operation": "\(operation)", "error": "\(rollback)", "cause": "\(error)",
+                        ]
+                    )
                 }
             }
             throw error

@@ -43,7 +43,11 @@ final class Statement {
 
     /// Binds `values` to parameters 1...n, calls `body` to step and read rows, then resets the statement whatever
     /// happens, so it can be reused and holds no lock.
-    func run<T>(_ values: [SQLiteValue], operation: String, _ body: (Statement) throws(StoreError) -> T)
+    func run<T>(
+        _ values: [SQLiteValue],
+        operation: String,
+        _ body: (Statement) throws(StoreError) -> T
+    )
         throws(StoreError) -> T
     {
         defer {
@@ -52,7 +56,8 @@ final class Statement {
         }
         precondition(
             Int(sqlite3_bind_parameter_count(handle)) == values.count,
-            "\(values.count) values for the parameters of \(sql)")
+            "\(values.count) values for the parameters of \(sql)"
+        )
         for (offset, value) in values.enumerated() {
             try bind(value, at: Int32(offset + 1), operation: operation)
         }

@@ -1,9 +1,9 @@
 import CSQLite
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The one error type of the agent's store: a stable `code` to switch on, the operation that failed, and the
@@ -57,8 +57,13 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var existingTopologyID: String?
 
     public init(
-        code: Code, operation: String, message: String, sqliteCode: Int32? = nil, sqliteExtendedCode: Int32? = nil,
-        errno: Int32? = nil, existingTopologyID: String? = nil
+        code: Code,
+        operation: String,
+        message: String,
+        sqliteCode: Int32? = nil,
+        sqliteExtendedCode: Int32? = nil,
+        errno: Int32? = nil,
+        existingTopologyID: String? = nil
     ) {
         self.code = code
         self.operation = operation
@@ -104,8 +109,13 @@ extension StoreError {
             }
         }
         return StoreError(
-            code: storeCode, operation: operation, message: message, sqliteCode: primary,
-            sqliteExtendedCode: code, errno: systemErrno != 0 ? systemErrno : nil)
+            code: storeCode,
+            operation: operation,
+            message: message,
+            sqliteCode: primary,
+            sqliteExtendedCode: code,
+            errno: systemErrno != 0 ? systemErrno : nil
+        )
     }
 
     /// Builds an error from a failed system call's `errno`.
@@ -117,7 +127,11 @@ extension StoreError {
         default: code = .io
         }
         return StoreError(
-            code: code, operation: operation, message: String(cString: strerror(errorNumber)), errno: errorNumber)
+            code: code,
+            operation: operation,
+            message: String(cString: strerror(errorNumber)),
+            errno: errorNumber
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// File-system preparation done before SQLite touches the database, so the file and its `-wal`/`-shm` siblings are

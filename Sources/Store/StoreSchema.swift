@@ -61,8 +61,10 @@ enum StoreSchema {
         guard found < currentVersion else { return found }
         guard !readOnly else {
             throw StoreError(
-                code: .readOnly, operation: "migrate",
-                message: "schema version \(found) needs a migration to \(currentVersion), but the store is read-only")
+                code: .readOnly,
+                operation: "migrate",
+                message: "schema version \(found) needs a migration to \(currentVersion), but the store is read-only"
+            )
         }
         return try connection.transaction(operation: "migrate") { () throws(StoreError) -> Int64 in
             let version = try check(connection)  // another process may have migrated meanwhile
@@ -79,18 +81,25 @@ enum StoreSchema {
         let application = try connection.scalarInt("PRAGMA application_id", operation: "read schema version")
         if application != 0 && application != applicationID {
             throw StoreError(
-                code: .unknownSchema, operation: "open \(connection.path)",
-                message: "the file belongs to another application (application_id \(application))")
+                code: .unknownSchema,
+                operation: "open \(connection.path)",
+                message: "the file belongs to another application (application_id \(application))"
+            )
         }
         if version > currentVersion {
             throw StoreError(
-                code: .schemaTooNew, operation: "open \(connection.path)",
+                code: .schemaTooNew,
+                operation: "open \(connection.path)",
                 message: "schema version \(version) was written by a newer agent; this agent knows up to "
-                    + "\(currentVersion) and will not downgrade it")
+                    + "\(currentVersion) and will not downgrade it"
+            )
         }
         if version < 0 {
             throw StoreError(
-                code: .unknownSchema, operation: "open \(connection.path)", message: "schema version \(version)")
+                code: .unknownSchema,
+                operation: "open \(connection.path)",
+                message: "schema version \(version)"
+            )
         }
         return version
     }
@@ -111,19 +120,25 @@ enum StoreSchema {
             }
             guard seedColumns.isSubset(of: columns) else {
                 throw StoreError(
-                    code: .unknownSchema, operation: operation,
-                    message: "table \(seedTable) lacks DECNET's columns (has \(columns.sorted()))")
+                    code: .unknownSchema,
+                    operation: operation,
+                    message: "table \(seedTable) lacks DECNET's columns (has \(columns.sorted()))"
+                )
             }
             fromSeed = true
         default:
             throw StoreError(
-                code: .unknownSchema, operation: operation,
-                message: "an unversioned database with unknown tables \(tables.sorted()); refusing to touch it")
+                code: .unknownSchema,
+                operation: operation,
+                message: "an unversioned database with unknown tables \(tables.sorted()); refusing to touch it"
+            )
         }
         try connection.execute(script: version1, operation: operation)
         try connection.run(
             "INSERT INTO metadata (key, value) VALUES ('created_at', ?), ('created_from', ?)",
-            [.text(String(now)), .text(fromSeed ? "decnet-topology-db" : "empty")], operation: operation)
+            [.text(String(now)), .text(fromSeed ? "decnet-topology-db" : "empty")],
+            operation: operation
+        )
         guard fromSeed else { return }
         try carrySeedRow(connection, operation: operation)
         try connection.run("DROP TABLE \(seedTable)", operation: operation)
@@ -144,7 +159,9 @@ enum StoreSchema {
                 SELECT 1, CAST(topology_id AS TEXT), '', CAST(applied_at AS INTEGER),
                        COALESCE(CAST(last_error AS TEXT), '')
                 FROM \(seedTable) ORDER BY rowid LIMIT 1
-                """, operation: operation)
+                """,
+                operation: operation
+            )
         } else {
             try connection.run(
                 """
@@ -152,7 +169,9 @@ enum StoreSchema {
                 SELECT 1, CAST(topology_id AS TEXT), CAST(applied_version_hash AS TEXT),
                        CAST(hydrated_blob_json AS TEXT), CAST(applied_at AS INTEGER), CAST(last_error AS TEXT)
                 FROM \(seedTable) ORDER BY rowid LIMIT 1
-                """, operation: operation)
+                """,
+                operation: operation
+            )
         }
     }
 }

@@ -39,9 +39,11 @@ extension TopologyStore {
                 // Byte comparison: ids come from JSON, where Swift's canonical-equivalence `==` would be wrong.
                 if let existing, !existing.utf8.elementsEqual(topologyID.utf8) {
                     throw StoreError(
-                        code: .alreadyApplied, operation: "put",
+                        code: .alreadyApplied,
+                        operation: "put",
                         message: "topology \(existing) is applied; cannot apply \(topologyID)",
-                        existingTopologyID: existing)
+                        existingTopologyID: existing
+                    )
                 }
                 try c.run(
                     """
@@ -51,7 +53,9 @@ extension TopologyStore {
                         topology_id = excluded.topology_id, version_hash = excluded.version_hash,
                         hydrated_json = excluded.hydrated_json, applied_at = excluded.applied_at, last_error = NULL
                     """,
-                    [.text(topologyID), .text(versionHash), .textBytes(blob), .integer(at)], operation: "put")
+                    [.text(topologyID), .text(versionHash), .textBytes(blob), .integer(at)],
+                    operation: "put"
+                )
                 try c.run("DELETE FROM attempt", operation: "put")
             }
         }
@@ -63,8 +67,10 @@ extension TopologyStore {
     public func recordError(topologyID: String, message: String) throws(StoreError) -> Bool {
         try withConnection("record error") { (c) throws(StoreError) in
             try c.run(
-                "UPDATE applied SET last_error = ? WHERE topology_id = ?", [.text(message), .text(topologyID)],
-                operation: "record error") > 0
+                "UPDATE applied SET last_error = ? WHERE topology_id = ?",
+                [.text(message), .text(topologyID)],
+                operation: "record error"
+            ) > 0
         }
     }
 
@@ -86,7 +92,9 @@ extension TopologyStore {
                 ON CONFLICT (slot) DO UPDATE SET topology_id = excluded.topology_id,
                     version_hash = excluded.version_hash, at = excluded.at, error = excluded.error
                 """,
-                [.text(topologyID), .text(versionHash), .integer(at), .text(error)], operation: "record attempt")
+                [.text(topologyID), .text(versionHash), .integer(at), .text(error)],
+                operation: "record attempt"
+            )
         }
     }
 
@@ -114,17 +122,28 @@ extension TopologyStore {
             hydrated = try state.hydrated(blob)
         } catch {
             throw StoreError(
-                code: .corrupt, operation: "current",
-                message: "the stored topology \(id) is not valid JSON any more: \(error)")
+                code: .corrupt,
+                operation: "current",
+                message: "the stored topology \(id) is not valid JSON any more: \(error)"
+            )
         }
         return AppliedTopology(
-            topologyID: id, versionHash: hash, hydrated: hydrated, appliedAt: appliedAt, lastError: lastError)
+            topologyID: id,
+            versionHash: hash,
+            hydrated: hydrated,
+            appliedAt: appliedAt,
+            lastError: lastError
+        )
     }
 
     private static func readAttempt(_ c: Connection) throws(StoreError) -> ApplyAttempt? {
         try c.row("SELECT topology_id, version_hash, at, error FROM attempt", operation: "last attempt") { s in
             ApplyAttempt(
-                topologyID: s.text(0) ?? "", versionHash: s.text(1) ?? "", at: s.int64(2), error: s.text(3) ?? "")
+                topologyID: s.text(0) ?? "",
+                versionHash: s.text(1) ?? "",
+                at: s.int64(2),
+                error: s.text(3) ?? ""
+            )
         }
     }
 }

@@ -29,14 +29,21 @@ extension TopologyStore {
 
     /// Looks the request id up and, when it is new, records it as running (in one transaction, so two deliveries of
     /// one request cannot both be `.new`).
-    public func beginRequest(id: String, fingerprint: String, type: String, at: Int64) throws(StoreError)
+    public func beginRequest(
+        id: String,
+        fingerprint: String,
+        type: String,
+        at: Int64
+    ) throws(StoreError)
         -> RequestBegin
     {
         let operation = "begin request"
         return try withConnection(operation) { (c) throws(StoreError) in
             try c.transaction(operation: operation) { () throws(StoreError) -> RequestBegin in
                 let found = try c.row(
-                    "SELECT fingerprint, result_json FROM request WHERE id = ?", [.text(id)], operation: operation
+                    "SELECT fingerprint, result_json FROM request WHERE id = ?",
+                    [.text(id)],
+                    operation: operation
                 ) { s in (s.bytes(0) ?? [], s.bytes(1)) }
                 if let (storedFingerprint, result) = found {
                     guard storedFingerprint.elementsEqual(fingerprint.utf8) else { return .reused }
@@ -44,7 +51,9 @@ extension TopologyStore {
                 }
                 try c.run(
                     "INSERT INTO request (id, fingerprint, type, started_at) VALUES (?, ?, ?, ?)",
-                    [.text(id), .text(fingerprint), .text(type), .integer(at)], operation: operation)
+                    [.text(id), .text(fingerprint), .text(type), .integer(at)],
+                    operation: operation
+                )
                 return .new
             }
         }
@@ -57,7 +66,9 @@ extension TopologyStore {
         try withConnection("finish request") { (c) throws(StoreError) in
             try c.run(
                 "UPDATE request SET finished_at = ?, result_json = ? WHERE id = ? AND result_json IS NULL",
-                [.integer(at), .textBytes(result), .text(id)], operation: "finish request") > 0
+                [.integer(at), .textBytes(result), .text(id)],
+                operation: "finish request"
+            ) > 0
         }
     }
 
@@ -71,7 +82,9 @@ extension TopologyStore {
     /// newest `keep` requests; running requests are never deleted. Answers how many rows went.
     @discardableResult
     public func prune(
-        now: Int64, maxAge: Int64 = requestRetentionSeconds, keep: Int = requestRetentionCount
+        now: Int64,
+        maxAge: Int64 = requestRetentionSeconds,
+        keep: Int = requestRetentionCount
     ) throws(StoreError) -> Int {
         precondition(maxAge >= 0 && keep >= 0, "negative retention")
         return try withConnection("prune requests") { (c) throws(StoreError) in
@@ -80,7 +93,10 @@ extension TopologyStore {
                 DELETE FROM request
                 WHERE result_json IS NOT NULL AND finished_at < ?
                   AND seq NOT IN (SELECT seq FROM request ORDER BY seq DESC LIMIT ?)
-                """, [.integer(now - maxAge), .integer(Int64(keep))], operation: "prune requests")
+                """,
+                [.integer(now - maxAge), .integer(Int64(keep))],
+                operation: "prune requests"
+            )
         }
     }
 
@@ -95,7 +111,9 @@ extension TopologyStore {
             for (seq, id) in running {
                 try c.run(
                     "UPDATE request SET finished_at = ?, result_json = ? WHERE seq = ? AND result_json IS NULL",
-                    [.integer(now), .textBytes(interruptedResult(id: id)), .integer(seq)], operation: operation)
+                    [.integer(now), .textBytes(interruptedResult(id: id)), .integer(seq)],
+                    operation: operation
+                )
             }
         }
     }

@@ -3,9 +3,9 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The agent's local SQLite store (`<state dir>/agent.db`): the applied topology, the last failed apply attempt,
@@ -48,7 +48,10 @@ public final class TopologyStore: Sendable {
     /// Opens `<stateDirectory>/agent.db`, creating the directory (mode 0700) and the file (mode 0600) when missing.
     /// `now` (Unix seconds) stamps requests found interrupted by a previous crash.
     public convenience init(
-        stateDirectory: String, access: Access = .readWrite, now: Int64 = unixTime(), logger: Logger = silentLogger
+        stateDirectory: String,
+        access: Access = .readWrite,
+        now: Int64 = unixTime(),
+        logger: Logger = silentLogger
     ) throws(StoreError) {
         if access == .readWrite { try StoreFiles.makeDirectory(stateDirectory) }
         let separator = stateDirectory.hasSuffix("/") ? "" : "/"
@@ -57,7 +60,12 @@ public final class TopologyStore: Sendable {
 
     /// Opens the database file at `path` (for example a DECNET `topology.db` to migrate), then configures it
     /// (WAL, `synchronous=FULL`, foreign keys, busy timeout) and migrates it forward.
-    public init(path: String, access: Access = .readWrite, now: Int64 = unixTime(), logger: Logger = silentLogger)
+    public init(
+        path: String,
+        access: Access = .readWrite,
+        now: Int64 = unixTime(),
+        logger: Logger = silentLogger
+    )
         throws(StoreError)
     {
         self.path = path
@@ -97,14 +105,20 @@ public final class TopologyStore: Sendable {
     public static func unixTime() -> Int64 { Int64(time(nil)) }
 
     /// Runs `body` with the connection while holding the lock; the only way any method reaches SQLite.
-    func withConnection<T: Sendable>(_ operation: String, _ body: (Connection) throws(StoreError) -> T)
+    func withConnection<T: Sendable>(
+        _ operation: String,
+        _ body: (Connection) throws(StoreError) -> T
+    )
         throws(StoreError) -> T
     {
         try withState(operation) { (s: inout StoreState) throws(StoreError) -> T in try body(s.connection) }
     }
 
     /// Runs `body` with the whole lock-protected state (connection and memo).
-    func withState<T: Sendable>(_ operation: String, _ body: (inout StoreState) throws(StoreError) -> T)
+    func withState<T: Sendable>(
+        _ operation: String,
+        _ body: (inout StoreState) throws(StoreError) -> T
+    )
         throws(StoreError) -> T
     {
         try state.withLock { (s: inout StoreState) throws(StoreError) -> T in
@@ -122,15 +136,20 @@ public final class TopologyStore: Sendable {
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)
         if !readOnly && connection.isReadOnly {
             throw StoreError(
-                code: .readOnly, operation: operation,
-                message: "the database can only be opened read-only (read-only file system or permissions)")
+                code: .readOnly,
+                operation: operation,
+                message: "the database can only be opened read-only (read-only file system or permissions)"
+            )
         }
         try connection.run("PRAGMA foreign_keys = ON", operation: operation)
         if readOnly { return }
         let mode = try connection.scalarText("PRAGMA journal_mode = WAL", operation: operation)
         guard mode?.lowercased() == "wal" else {
             throw StoreError(
-                code: .io, operation: operation, message: "could not switch to WAL (journal mode is \(mode ?? "?"))")
+                code: .io,
+                operation: operation,
+                message: "could not switch to WAL (journal mode is \(mode ?? "?"))"
+            )
         }
         // After the journal mode: with WAL, FULL syncs the log on every commit, so a commit survives power loss.
         try connection.run("PRAGMA synchronous = FULL", operation: operation)

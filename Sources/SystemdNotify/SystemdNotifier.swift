@@ -57,7 +57,8 @@ public struct SystemdNotifier: Sendable {
     public init(environment: [String: String], pid: Int32 = getpid()) {
         self.init(
             address: environment["NOTIFY_SOCKET"].flatMap(Address.init),
-            watchdogInterval: Self.watchdogInterval(environment: environment, pid: pid))
+            watchdogInterval: Self.watchdogInterval(environment: environment, pid: pid)
+        )
     }
 
     /// From this process's environment.

@@ -21,7 +21,9 @@ public enum CanonicalHash {
         case 6: return u.elementsEqual("status".utf8)
         case 7: return u.elementsEqual("version".utf8)
         case 9: return u.elementsEqual("last_seen".utf8)
-        case 10: return u.elementsEqual("created_at".utf8) || u.elementsEqual("updated_at".utf8) || u.elementsEqual("last_error".utf8)
+        case 10:
+            return u.elementsEqual("created_at".utf8) || u.elementsEqual("updated_at".utf8)
+                || u.elementsEqual("last_error".utf8)
         case 17: return u.elementsEqual("status_changed_at".utf8)
         default: return false
         }

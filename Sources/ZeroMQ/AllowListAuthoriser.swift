@@ -1,14 +1,15 @@
+import Synchronization
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The master's ZAP authoriser: a folder of public certificates (`*.key`) lists the clients allowed in. A client's
@@ -197,7 +198,8 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
             }
             if let claimed = certificate.agentID, claimed != identity {
                 issues.append(
-                    "\(name): its metadata names agent-id \(claimed), the file names \(identity); refused")
+                    "\(name): its metadata names agent-id \(claimed), the file names \(identity); refused"
+                )
                 continue
             }
             entries.append((name, identity, certificate.publicKey))
@@ -258,7 +260,10 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
         var info = stat()
         guard stat(directory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
         return DirectoryStamp(
-            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), seconds: info.st_mtim.tv_sec,
-            nanoseconds: info.st_mtim.tv_nsec)
+            device: UInt64(info.st_dev),
+            inode: UInt64(info.st_ino),
+            seconds: info.st_mtim.tv_sec,
+            nanoseconds: info.st_mtim.tv_nsec
+        )
     }
 }

@@ -21,8 +21,10 @@ public struct CurveKey: Sendable, Hashable, CustomStringConvertible {
     public init(z85: String) throws(ZMQError) {
         guard z85.utf8.count == CurveKey.z85Count, let bytes = Z85.decode(z85) else {
             throw ZMQError(
-                .invalidKey, operation: "CurveKey",
-                message: "a CURVE key is 40 Z85 characters, got \(z85.utf8.count) characters or invalid text")
+                .invalidKey,
+                operation: "CurveKey",
+                message: "a CURVE key is 40 Z85 characters, got \(z85.utf8.count) characters or invalid text"
+            )
         }
         self.bytes = bytes
     }

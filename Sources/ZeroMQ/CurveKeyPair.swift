@@ -30,8 +30,10 @@ public struct CurveKeyPair: Sendable {
     public init(secretKey: SecretBytes) throws(ZMQError) {
         guard secretKey.count == CurveKey.byteCount else {
             throw ZMQError(
-                .invalidKey, operation: "CurveKeyPair",
-                message: "a CURVE secret key has 32 bytes, got \(secretKey.count)")
+                .invalidKey,
+                operation: "CurveKeyPair",
+                message: "a CURVE secret key has 32 bytes, got \(secretKey.count)"
+            )
         }
         try ZMQContext.checkCurve()
         let secretText = CurveKeyPair.encodeSecret(secretKey)
@@ -68,12 +70,18 @@ public struct CurveKeyPair: Sendable {
             Result { () throws(ZMQError) -> SecretBytes in
                 guard source.count == CurveKey.z85Count else {
                     throw ZMQError(
-                        .invalidKey, operation: "CurveKeyPair", message: "a CURVE secret key is 40 Z85 characters")
+                        .invalidKey,
+                        operation: "CurveKeyPair",
+                        message: "a CURVE secret key is 40 Z85 characters"
+                    )
                 }
                 return try SecretBytes(count: CurveKey.byteCount) { (target) throws(ZMQError) in
                     if !Z85.decode(UnsafeRawBufferPointer(source), into: target) {
                         throw ZMQError(
-                            .invalidKey, operation: "CurveKeyPair", message: "the secret key is not valid Z85")
+                            .invalidKey,
+                            operation: "CurveKeyPair",
+                            message: "the secret key is not valid Z85"
+                        )
                     }
                 }
             }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Starts OS threads that are not part of Swift's cooperative pool, for work that blocks in libzmq.
@@ -32,14 +32,19 @@ enum DedicatedThread {
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         let context = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         #if canImport(Glibc)
-            var thread = pthread_t()
+        var thread = pthread_t()
         #else
-            var thread: pthread_t?
+        var thread: pthread_t?
         #endif
-        let result = pthread_create(&thread, &attributes, { raw in
-            DedicatedThread.run(raw)
-            return nil
-        }, context)
+        let result = pthread_create(
+            &thread,
+            &attributes,
+            { raw in
+                DedicatedThread.run(raw)
+                return nil
+            },
+            context
+        )
         guard result == 0 else {
             Unmanaged<Start>.fromOpaque(context).release()
             fatalError("cannot start the thread \(name): pthread_create returned \(result)")
@@ -58,12 +63,12 @@ enum DedicatedThread {
     private static func nameCurrentThread(_ name: String) {
         let bytes = Array(name.utf8.prefix(15))
         #if canImport(Glibc)
-            let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-            guard fd >= 0 else { return }
-            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
         #else
-            _ = pthread_setname_np((bytes + [0]).map { CChar(bitPattern: $0) })
+        _ = pthread_setname_np((bytes + [0]).map { CChar(bitPattern: $0) })
         #endif
     }
 }

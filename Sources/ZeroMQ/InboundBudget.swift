@@ -60,8 +60,12 @@ public final class InboundBudget: Sendable {
                 if state.refusals.count < Self.refusalsKept {
                     state.refusals.append(
                         Refusal(
-                            userId: message.userId, sourceDescriptor: message.sourceDescriptor, bytes: bytes,
-                            peerOverLimit: peerOver))
+                            userId: message.userId,
+                            sourceDescriptor: message.sourceDescriptor,
+                            bytes: bytes,
+                            peerOverLimit: peerOver
+                        )
+                    )
                 }
                 return false
             }

@@ -12,8 +12,12 @@ final class SocketEntry {
     var backlogHead = 0
 
     init(
-        id: Int, setup: SocketSetup, socket: ZMQSocket, monitor: ZMQSocket?,
-        messages: AsyncStream<ZMQMessage>.Continuation, events: AsyncStream<SocketEvent>.Continuation
+        id: Int,
+        setup: SocketSetup,
+        socket: ZMQSocket,
+        monitor: ZMQSocket?,
+        messages: AsyncStream<ZMQMessage>.Continuation,
+        events: AsyncStream<SocketEvent>.Continuation
     ) {
         self.id = id
         self.setup = setup
@@ -50,8 +54,10 @@ extension ReactorLoop {
         }
         guard entry.backlogCount < entry.setup.backlogLimit else {
             let error = ZMQError(
-                .resourceExhausted, operation: "send",
-                message: "\(entry.backlogCount) messages already wait for the \(entry.setup.type) socket")
+                .resourceExhausted,
+                operation: "send",
+                message: "\(entry.backlogCount) messages already wait for the \(entry.setup.type) socket"
+            )
             completion?.resume(returning: .failure(error))
             return
         }

@@ -150,8 +150,13 @@ final class ReactorLoop {
         }
         if monitor == nil { request.events.finish() }
         let entry = SocketEntry(
-            id: request.id, setup: request.setup, socket: socket, monitor: monitor, messages: request.messages,
-            events: request.events)
+            id: request.id,
+            setup: request.setup,
+            socket: socket,
+            monitor: monitor,
+            messages: request.messages,
+            events: request.events
+        )
         entries[entry.id] = entry
         order.append(entry)
         itemsStale = true

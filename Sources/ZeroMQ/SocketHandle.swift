@@ -42,7 +42,8 @@ public struct SocketHandle: Sendable {
             let command = ReactorCommand.perform(
                 socket: id,
                 run: { socket in completion.resume(returning: Result { () throws(ZMQError) in try body(socket) }) },
-                fail: { error in completion.resume(returning: .failure(error)) })
+                fail: { error in completion.resume(returning: .failure(error)) }
+            )
             if !core.submit(command) { command.fail(stoppedError("perform")) }
         }
         return try result.get()

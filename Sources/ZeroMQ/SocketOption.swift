@@ -33,32 +33,40 @@ struct OptionCodec<Value>: Sendable {
 extension OptionCodec where Value == Int32 {
     static var int32: Self {
         Self(
-            capacity: 4, encode: { value, body in withUnsafeBytes(of: value) { body($0) } },
-            decode: { $0.loadUnaligned(as: Int32.self) })
+            capacity: 4,
+            encode: { value, body in withUnsafeBytes(of: value) { body($0) } },
+            decode: { $0.loadUnaligned(as: Int32.self) }
+        )
     }
 }
 
 extension OptionCodec where Value == Int64 {
     static var int64: Self {
         Self(
-            capacity: 8, encode: { value, body in withUnsafeBytes(of: value) { body($0) } },
-            decode: { $0.loadUnaligned(as: Int64.self) })
+            capacity: 8,
+            encode: { value, body in withUnsafeBytes(of: value) { body($0) } },
+            decode: { $0.loadUnaligned(as: Int64.self) }
+        )
     }
 }
 
 extension OptionCodec where Value == Bool {
     static var bool: Self {
         Self(
-            capacity: 4, encode: { value, body in withUnsafeBytes(of: Int32(value ? 1 : 0)) { body($0) } },
-            decode: { $0.loadUnaligned(as: Int32.self) != 0 })
+            capacity: 4,
+            encode: { value, body in withUnsafeBytes(of: Int32(value ? 1 : 0)) { body($0) } },
+            decode: { $0.loadUnaligned(as: Int32.self) != 0 }
+        )
     }
 }
 
 extension OptionCodec where Value == PollEvents {
     static var events: Self {
         Self(
-            capacity: 4, encode: { value, body in withUnsafeBytes(of: Int32(value.rawValue)) { body($0) } },
-            decode: { PollEvents(rawValue: Int16(truncatingIfNeeded: $0.loadUnaligned(as: Int32.self))) })
+            capacity: 4,
+            encode: { value, body in withUnsafeBytes(of: Int32(value.rawValue)) { body($0) } },
+            decode: { PollEvents(rawValue: Int16(truncatingIfNeeded: $0.loadUnaligned(as: Int32.self))) }
+        )
     }
 }
 
@@ -77,7 +85,8 @@ extension OptionCodec where Value == String {
             decode: { bytes in
                 let text = bytes.prefix { $0 != 0 }
                 return String(decoding: text, as: UTF8.self)
-            })
+            }
+        )
     }
 }
 
@@ -85,16 +94,20 @@ extension OptionCodec where Value == CurveKey {
     /// Keys travel as 32 binary bytes (libzmq also accepts 40 Z85 characters, not used here).
     static var curveKey: Self {
         Self(
-            capacity: CurveKey.byteCount, encode: { value, body in value.bytes.withUnsafeBytes { body($0) } },
-            decode: { (bytes) throws(ZMQError) in try CurveKey(bytes: Array(bytes)) })
+            capacity: CurveKey.byteCount,
+            encode: { value, body in value.bytes.withUnsafeBytes { body($0) } },
+            decode: { (bytes) throws(ZMQError) in try CurveKey(bytes: Array(bytes)) }
+        )
     }
 }
 
 extension OptionCodec where Value == SecretBytes {
     static var secret: Self {
         Self(
-            capacity: CurveKey.byteCount, encode: { value, body in value.withUnsafeBytes { body($0) } },
-            decode: { bytes in SecretBytes(count: bytes.count) { $0.copyMemory(from: bytes) } })
+            capacity: CurveKey.byteCount,
+            encode: { value, body in value.withUnsafeBytes { body($0) } },
+            decode: { bytes in SecretBytes(count: bytes.count) { $0.copyMemory(from: bytes) } }
+        )
     }
 }
 

@@ -23,8 +23,13 @@ public struct SocketSetup: Sendable {
 
     /// Setup with a linger of `linger` milliseconds (0 to 2000; anything else is a programmer error).
     public init(
-        _ type: SocketType, linger: Int32 = 1000, monitored: Bool = false, queueWhenBlocked: Bool? = nil,
-        backlogLimit: Int = 10_000, inboundBudget: InboundBudget? = nil, subscriptionGate: SubscriptionGate? = nil
+        _ type: SocketType,
+        linger: Int32 = 1000,
+        monitored: Bool = false,
+        queueWhenBlocked: Bool? = nil,
+        backlogLimit: Int = 10_000,
+        inboundBudget: InboundBudget? = nil,
+        subscriptionGate: SubscriptionGate? = nil
     ) {
         precondition(subscriptionGate == nil || type == .xpub, "a subscription gate belongs on an XPUB")
         precondition((0...2000).contains(linger), "linger must be 0 to 2000 ms, got \(linger)")

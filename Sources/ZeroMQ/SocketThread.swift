@@ -33,7 +33,8 @@ public final class SocketThread: Sendable {
     /// bind or connect; keep it short, other sockets wait). Throws what `configure` threw (the socket is then closed),
     /// or ``ZMQError/Code/reactorStopped``.
     public func open(
-        _ setup: SocketSetup, configure: @escaping @Sendable (ZMQSocket) throws(ZMQError) -> Void
+        _ setup: SocketSetup,
+        configure: @escaping @Sendable (ZMQSocket) throws(ZMQError) -> Void
     ) async throws(ZMQError) -> SocketHandle {
         let id = core.makeSocketId()
         let (messages, messageContinuation) = AsyncStream.makeStream(of: ZMQMessage.self)
@@ -41,8 +42,14 @@ public final class SocketThread: Sendable {
         let result = await withCheckedContinuation { (completion: CheckedContinuation<Result<Void, ZMQError>, Never>) in
             let command = ReactorCommand.open(
                 OpenRequest(
-                    id: id, setup: setup, configure: configure, messages: messageContinuation,
-                    events: eventContinuation, completion: completion))
+                    id: id,
+                    setup: setup,
+                    configure: configure,
+                    messages: messageContinuation,
+                    events: eventContinuation,
+                    completion: completion
+                )
+            )
             if !core.submit(command) { command.fail(stoppedError("open")) }
         }
         try result.get()
@@ -51,7 +58,9 @@ public final class SocketThread: Sendable {
 
     /// ``open(_:configure:)`` with a ``SocketSetup`` built from these arguments.
     public func open(
-        _ type: SocketType, linger: Int32 = 1000, monitored: Bool = false,
+        _ type: SocketType,
+        linger: Int32 = 1000,
+        monitored: Bool = false,
         configure: @escaping @Sendable (ZMQSocket) throws(ZMQError) -> Void
     ) async throws(ZMQError) -> SocketHandle {
         try await open(SocketSetup(type, linger: linger, monitored: monitored), configure: configure)

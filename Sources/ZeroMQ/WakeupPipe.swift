@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// A self-pipe that wakes a thread blocked in `zmq_poll` (which polls raw file descriptors alongside sockets).
@@ -18,7 +18,11 @@ final class WakeupPipe: Sendable {
         guard pipe(&fds) == 0 else {
             let number = errno
             throw ZMQError(
-                .resourceExhausted, operation: "pipe", message: String(cString: strerror(number)), errno: number)
+                .resourceExhausted,
+                operation: "pipe",
+                message: String(cString: strerror(number)),
+                errno: number
+            )
         }
         for fd in fds {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)

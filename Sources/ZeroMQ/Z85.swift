@@ -5,7 +5,8 @@
 /// the tests check it against libzmq's functions.
 public enum Z85 {
     static let alphabet: [UInt8] = Array(
-        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8)
+        "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#".utf8
+    )
 
     /// Character value + 1 for each ASCII byte, 0 for bytes outside the alphabet.
     static let decodeTable: [UInt8] = {

@@ -66,7 +66,10 @@ public final class ZAPHandler: Sendable {
         }
         guard fresh else {
             throw ZMQError(
-                .zapHandlerAlreadyRunning, operation: "ZAPHandler.start", message: "start() was called before")
+                .zapHandlerAlreadyRunning,
+                operation: "ZAPHandler.start",
+                message: "start() was called before"
+            )
         }
         let result = await withCheckedContinuation { (started: CheckedContinuation<Result<Void, ZMQError>, Never>) in
             DedicatedThread.start(name: "zmq-zap") { self.run(started: started) }
@@ -82,7 +85,10 @@ public final class ZAPHandler: Sendable {
     public func requireRunning() throws(ZMQError) {
         guard isRunning else {
             throw ZMQError(
-                .zapHandlerMissing, operation: "ZAPHandler.requireRunning", message: "the ZAP handler is not running")
+                .zapHandlerMissing,
+                operation: "ZAPHandler.requireRunning",
+                message: "the ZAP handler is not running"
+            )
         }
     }
 
@@ -118,8 +124,11 @@ public final class ZAPHandler: Sendable {
                 socket.close()
                 throw error.code == .addressInUse
                     ? ZMQError(
-                        .zapHandlerAlreadyRunning, operation: "bind \(ZAPHandler.endpoint)",
-                        message: "another ZAP handler is bound in this context", errno: error.errno)
+                        .zapHandlerAlreadyRunning,
+                        operation: "bind \(ZAPHandler.endpoint)",
+                        message: "another ZAP handler is bound in this context",
+                        errno: error.errno
+                    )
                     : error
             }
         } catch {
@@ -192,7 +201,8 @@ public final class ZAPHandler: Sendable {
 extension ZAPHandler {
     /// A handler deciding with a closure.
     public convenience init(
-        context: ZMQContext, authorise: @escaping @Sendable (ZAPRequest) -> ZAPDecision
+        context: ZMQContext,
+        authorise: @escaping @Sendable (ZAPRequest) -> ZAPDecision
     ) throws(ZMQError) {
         try self.init(context: context, authoriser: ClosureAuthoriser(authorise))
     }

@@ -15,7 +15,11 @@ public struct ZAPRequest: Sendable, Hashable {
     public let credentials: [[UInt8]]
 
     public init(
-        requestID: [UInt8], domain: String, address: String, routingId: [UInt8], mechanism: String,
+        requestID: [UInt8],
+        domain: String,
+        address: String,
+        routingId: [UInt8],
+        mechanism: String,
         credentials: [[UInt8]]
     ) {
         self.requestID = requestID
@@ -41,8 +45,13 @@ public struct ZAPRequest: Sendable, Hashable {
         guard frames.count >= 6, frames[0] == Array("1.0".utf8) else { return nil }
         func text(_ index: Int) -> String { String(decoding: frames[index], as: UTF8.self) }
         self.init(
-            requestID: frames[1], domain: text(2), address: text(3), routingId: frames[4], mechanism: text(5),
-            credentials: Array(frames[6...]))
+            requestID: frames[1],
+            domain: text(2),
+            address: text(3),
+            routingId: frames[4],
+            mechanism: text(5),
+            credentials: Array(frames[6...])
+        )
     }
 }
 

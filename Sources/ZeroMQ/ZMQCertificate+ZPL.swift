@@ -112,7 +112,10 @@ extension ZMQCertificate {
         let valueValid = !value.contains { $0 == "\n" || $0 == "\r" } && !(value.contains("\"") && value.contains("'"))
         guard valueValid else {
             throw ZMQError(
-                .invalidCertificate, operation: "render", message: "metadata value of \(name) cannot be written in ZPL")
+                .invalidCertificate,
+                operation: "render",
+                message: "metadata value of \(name) cannot be written in ZPL"
+            )
         }
     }
 }

@@ -58,8 +58,10 @@ public struct ZMQCertificate: Sendable {
         let certificate = try load(path: CertificateFiles.join(directory, name + secretSuffix))
         guard certificate.secretKey != nil else {
             throw ZMQError(
-                .invalidCertificate, operation: "load \(name + secretSuffix)",
-                message: "the secret certificate has no secret-key")
+                .invalidCertificate,
+                operation: "load \(name + secretSuffix)",
+                message: "the secret certificate has no secret-key"
+            )
         }
         return certificate
     }

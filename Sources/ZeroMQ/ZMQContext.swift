@@ -45,8 +45,10 @@ public final class ZMQContext: @unchecked Sendable {
     public static func checkCurve() throws(ZMQError) {
         guard hasCurve else {
             throw ZMQError(
-                .curveUnavailable, operation: "zmq_has(\"curve\")",
-                message: "libzmq \(version) was built without CURVE support (needs libsodium); refusing to start")
+                .curveUnavailable,
+                operation: "zmq_has(\"curve\")",
+                message: "libzmq \(version) was built without CURVE support (needs libsodium); refusing to start"
+            )
         }
     }
 

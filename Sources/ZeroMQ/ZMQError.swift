@@ -1,9 +1,9 @@
 import CZeroMQ
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// The one error type of the ZeroMQ module: a stable `code` to switch on, the operation that failed and, when libzmq

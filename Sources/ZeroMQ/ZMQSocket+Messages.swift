@@ -29,8 +29,11 @@ extension ZMQSocket {
                     // Only the first frame can be refused: libzmq counts a multipart message as one.
                     guard index == 0 else {
                         throw ZMQError(
-                            .system, operation: "zmq_send",
-                            message: "libzmq refused frame \(index) of a multipart message", errno: number)
+                            .system,
+                            operation: "zmq_send",
+                            message: "libzmq refused frame \(index) of a multipart message",
+                            errno: number
+                        )
                     }
                     return .wouldBlock
                 }
@@ -57,7 +60,9 @@ extension ZMQSocket {
     /// Receives one frame into `message`: `nil` on `EAGAIN`, otherwise whether more frames follow.
     /// The `zmq_msg_t` lives only inside this function: init, receive, copy the bytes out, close.
     private func receiveFrame(
-        _ handle: UnsafeMutableRawPointer, flags: Int32, into message: inout ZMQMessage
+        _ handle: UnsafeMutableRawPointer,
+        flags: Int32,
+        into message: inout ZMQMessage
     ) throws(ZMQError) -> Bool? {
         // Heap storage keeps the address stable: a small message's bytes live inside the zmq_msg_t itself.
         let msg = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
@@ -82,7 +87,9 @@ extension ZMQSocket {
         if message.peerAddress == nil, let value = zmq_msg_gets(msg, "Peer-Address") {
             message.peerAddress = String(cString: value)
         }
-        if message.sourceDescriptor == nil, let value = zmq_msg_gets(msg, "__fd"), let fd = Int32(String(cString: value)) {
+        if message.sourceDescriptor == nil, let value = zmq_msg_gets(msg, "__fd"),
+            let fd = Int32(String(cString: value))
+        {
             message.sourceDescriptor = fd
         }
         return zmq_msg_more(msg) != 0

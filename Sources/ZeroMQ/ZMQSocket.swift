@@ -59,8 +59,10 @@ public final class ZMQSocket {
         let handle = requireHandle("bind")
         if isCurveServer && !context.hasZAPHandler {
             throw ZMQError(
-                .zapHandlerMissing, operation: "bind \(endpoint)",
-                message: "a CURVE server must not bind before a ZAP handler runs in its context")
+                .zapHandlerMissing,
+                operation: "bind \(endpoint)",
+                message: "a CURVE server must not bind before a ZAP handler runs in its context"
+            )
         }
         try check(zmq_bind(handle, endpoint), "bind \(endpoint)")
     }

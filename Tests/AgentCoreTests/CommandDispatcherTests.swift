@@ -89,7 +89,9 @@ struct CommandDispatcherTests {
         feed.yield(Self.applyFrame(id: "r2"))
         try await h.waitFor("accepted") { $0["id"] == "r2" && $0["type"] == "accepted" }
         feed.yield(Self.applyFrame(id: "r2"))
-        try await h.waitFor("second accepted") { _ in h.messages(id: "r2").filter { $0["type"] == "accepted" }.count == 2 }
+        try await h.waitFor("second accepted") { _ in
+            h.messages(id: "r2").filter { $0["type"] == "accepted" }.count == 2
+        }
         h.runtime.gate.open()
         try await h.waitFor("result") { $0["id"] == "r2" && $0["type"] == "result" }
         feed.finish()
@@ -117,7 +119,11 @@ struct CommandDispatcherTests {
         let h = try Harness()
         let dispatcher = h.dispatcher()
         let source = HeartbeatSource(
-            settings: h.settings, operations: h.operations, dispatcher: dispatcher, clockMillis: { 1_776_749_115_000 })
+            settings: h.settings,
+            operations: h.operations,
+            dispatcher: dispatcher,
+            clockMillis: { 1_776_749_115_000 }
+        )
         let first = await source.next()
         let second = await source.next()
         #expect(first["type"] == "heartbeat")
@@ -132,13 +138,19 @@ struct CommandDispatcherTests {
     @Test func heartbeatLoopPublishesAtOnceAndAfterChanges() async throws {
         let h = try Harness()
         let source = HeartbeatSource(
-            settings: h.settings, operations: h.operations, dispatcher: h.dispatcher(), clockMillis: { 0 })
+            settings: h.settings,
+            operations: h.operations,
+            dispatcher: h.dispatcher(),
+            clockMillis: { 0 }
+        )
         let published = Locked<[JSONValue]>([])
         let loop = Task { await source.run { hb in published.withLock { $0.append(hb) } } }
         let deadline = ContinuousClock.now + .seconds(10)
         while published.value.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         source.changed()
-        while published.value.count < 2 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        while published.value.count < 2 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         loop.cancel()
         await loop.value
         #expect(published.value.count >= 2)

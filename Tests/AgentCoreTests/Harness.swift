@@ -29,14 +29,22 @@ final class Harness: Sendable {
         store = try TopologyStore(path: directory + "/agent.db")
         executor = StoreExecutor(store: store)
         settings = AgentSettings(
-            agentID: "agent-1", agentVersion: "test", bootID: "boot-1", stateDirectory: directory,
-            templatesRoot: "/nonexistent/templates")
+            agentID: "agent-1",
+            agentVersion: "test",
+            bootID: "boot-1",
+            stateDirectory: directory,
+            templatesRoot: "/nonexistent/templates"
+        )
         let clock = self.clock
         let bound = self.boundPorts
         operations = TopologyOperations(
-            settings: settings, store: executor, runtime: runtime,
+            settings: settings,
+            store: executor,
+            runtime: runtime,
             preflight: PortPreflight(boundPorts: { () throws(ComposeError) in bound.withLock { $0 } }),
-            now: { clock.withLock { $0 } }, logger: logger)
+            now: { clock.withLock { $0 } },
+            logger: logger
+        )
     }
 
     deinit {
@@ -48,11 +56,16 @@ final class Harness: Sendable {
         let sent = self.sent
         let clock = self.clock
         return CommandDispatcher(
-            operations: operations, store: executor, settings: settings, now: { clock.withLock { $0 } },
-            logger: logger, send: { out in
+            operations: operations,
+            store: executor,
+            settings: settings,
+            now: { clock.withLock { $0 } },
+            logger: logger,
+            send: { out in
                 let value = (try? JSONParser.parse(out.frame)) ?? .null
                 sent.withLock { $0.append(value) }
-            })
+            }
+        )
     }
 
     var messages: [JSONValue] { sent.withLock { $0 } }

@@ -25,10 +25,18 @@ import Topology
             executor = StoreExecutor(store: try TopologyStore(path: directory + "/agent.db"))
             guardian.storeOpened()
             let settings = AgentSettings(
-                agentID: "agent-1", agentVersion: "test", bootID: "boot-1", stateDirectory: directory,
-                templatesRoot: "/nonexistent/templates")
+                agentID: "agent-1",
+                agentVersion: "test",
+                bootID: "boot-1",
+                stateDirectory: directory,
+                templatesRoot: "/nonexistent/templates"
+            )
             operations = TopologyOperations(
-                settings: settings, store: executor, runtime: runtime, stateGuard: guardian)
+                settings: settings,
+                store: executor,
+                runtime: runtime,
+                stateGuard: guardian
+            )
         }
 
         deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -89,7 +97,9 @@ import Topology
         let replaced = await agent.operations.state()
         #expect(replaced["state_dir"] == nil)
         #expect(throws: StateDirectoryLock.Busy.self) { _ = try StateDirectoryLock(stateDirectory: agent.directory) }
-        #expect((try? await agent.operations.apply(Topologies.apply(Topologies.two), progress: noProgress).get()) != nil)
+        #expect(
+            (try? await agent.operations.apply(Topologies.apply(Topologies.two), progress: noProgress).get()) != nil
+        )
         #expect(agent.appliedOnDisk() != nil)
     }
 
@@ -102,8 +112,15 @@ import Topology
         let other = try StateDirectoryLock(stateDirectory: agent.directory)
         let state = await agent.operations.state()
         #expect(state["state_dir"]?["error"]?.stringValue?.contains("cannot be used") == true, "\(state.jsonText)")
-        guard case .failure(let error) = await agent.operations.apply(Topologies.apply(Topologies.two), progress: noProgress)
-        else { Issue.record("apply ran in a folder another agent holds"); return }
+        guard
+            case .failure(let error) = await agent.operations.apply(
+                Topologies.apply(Topologies.two),
+                progress: noProgress
+            )
+        else {
+            Issue.record("apply ran in a folder another agent holds")
+            return
+        }
         #expect(error.code == .stateUnavailable)
         withExtendedLifetime(other) {}
     }

@@ -25,7 +25,8 @@ struct SwallowedErrorLogTests {
             try c.execute(
                 script: "CREATE TRIGGER injected_\(table)_\(event) BEFORE \(event) ON \(table) "
                     + "BEGIN SELECT RAISE(ABORT, 'injected'); END;",
-                operation: "inject a fault")
+                operation: "inject a fault"
+            )
         }
     }
 
@@ -85,7 +86,8 @@ struct SwallowedErrorLogTests {
                     INSERT INTO request (id, fingerprint, type, started_at, finished_at, result_json)
                     SELECT 'old-' || i, 'f', 'apply', 0, 0, '{}' FROM n;
                     """,
-                operation: "old results")
+                operation: "old results"
+            )
         }
         try Self.failing(h, "DELETE", on: "request")
         try await Self.dispatch(h, [Self.apply("p1", Self.a)])

@@ -32,9 +32,11 @@ struct TopologyOperationsTests {
         #expect(state["applied_version_hash"] == .string(JSONString(hashA)))
         #expect(state["applied_at"]?.intValue == 1_776_749_115)
         #expect(state["observed"]?["bridges"] == ["decnet_t_5d81934e_lan-00", "decnet_t_5d81934e_lan-01"])
-        #expect(state["drift"] == [
-            "missing_bridges": [], "missing_containers": [], "stopped_containers": [], "unexpected_containers": [],
-        ])
+        #expect(
+            state["drift"] == [
+                "missing_bridges": [], "missing_containers": [], "stopped_containers": [], "unexpected_containers": [],
+            ]
+        )
         let composeFile = h.directory + "/topologies/decnet-topology-5d81934e-compose.yml"
         #expect(FileManager.default.fileExists(atPath: composeFile))
 
@@ -60,12 +62,18 @@ struct TopologyOperationsTests {
         #expect(h.runtime.calls.count == callsBefore)
 
         // teardown B: OK, nothing removed, A still applied
-        let tb = try await h.operations.teardown(topologyID: "b0000000-0000-0000-0000-000000000000", progress: noProgress).get()
+        let tb = try await h.operations.teardown(
+            topologyID: "b0000000-0000-0000-0000-000000000000",
+            progress: noProgress
+        ).get()
         #expect(tb["removed"] == ["containers": [], "bridges": []])
         #expect(await h.operations.state()["topology_id"] == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
 
         // teardown A: everything removed, idle, file gone
-        let ta = try await h.operations.teardown(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a", progress: noProgress).get()
+        let ta = try await h.operations.teardown(
+            topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a",
+            progress: noProgress
+        ).get()
         #expect(ta["status"] == "torn_down")
         #expect(ta["removed"]?["bridges"] == ["decnet_t_5d81934e_lan-00", "decnet_t_5d81934e_lan-01"])
         #expect((ta["removed"]?["containers"]?.arrayValue?.count ?? 0) >= 4)
@@ -74,7 +82,10 @@ struct TopologyOperationsTests {
         #expect(state["topology_id"] == .null)
         #expect(state["observed"] == ["bridges": [], "containers": []])
         // and again: still OK
-        #expect((try? await h.operations.teardown(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a", progress: noProgress).get()) != nil)
+        #expect(
+            (try? await h.operations.teardown(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a", progress: noProgress)
+                .get()) != nil
+        )
     }
 
     @Test func changingOneDeckyRecreatesOnlyItsContainers() async throws {
@@ -95,7 +106,8 @@ struct TopologyOperationsTests {
         let h = try Harness()
         let t = Topologies.two
         let sent = variant == "upper" ? CanonicalHash.hash(t).uppercased() : String(repeating: "0", count: 64)
-        guard case .failure(let e) = await h.operations.apply(Topologies.apply(t, hash: sent), progress: noProgress) else {
+        guard case .failure(let e) = await h.operations.apply(Topologies.apply(t, hash: sent), progress: noProgress)
+        else {
             Issue.record("applied with a wrong hash")
             return
         }
@@ -110,7 +122,9 @@ struct TopologyOperationsTests {
 
     @Test func invalidTopologyGivesIssuesAndTouchesNothing() async throws {
         let h = try Harness()
-        let empty: JSONValue = ["topology": ["id": "top-1", "name": "n", "mode": "agent"], "lans": [], "deckies": [], "edges": []]
+        let empty: JSONValue = [
+            "topology": ["id": "top-1", "name": "n", "mode": "agent"], "lans": [], "deckies": [], "edges": [],
+        ]
         guard case .failure(let e) = await h.operations.apply(Topologies.apply(empty), progress: noProgress) else {
             Issue.record("applied an empty topology")
             return
@@ -147,7 +161,8 @@ struct TopologyOperationsTests {
     @Test func boundHostPortIsAPortConflict() async throws {
         let h = try Harness()
         h.boundPorts.withLock { $0 = [HostPort(22, .tcp)] }
-        guard case .failure(let e) = await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress) else {
+        guard case .failure(let e) = await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress)
+        else {
             Issue.record("applied over a bound port")
             return
         }
@@ -166,7 +181,8 @@ struct TopologyOperationsTests {
     @Test func failedFirstApplyLeavesNothingAndIsVisible() async throws {
         let h = try Harness()
         h.runtime.update { $0.failPhase = "containers" }
-        guard case .failure(let e) = await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress) else {
+        guard case .failure(let e) = await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress)
+        else {
             Issue.record("failure not reported")
             return
         }
@@ -205,7 +221,8 @@ struct TopologyOperationsTests {
     @Test func dockerUnavailableIsItsOwnErrorAndStateStillAnswers() async throws {
         let h = try Harness()
         h.runtime.update { $0.unavailable = true }
-        guard case .failure(let e) = await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress) else {
+        guard case .failure(let e) = await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress)
+        else {
             Issue.record("applied without Docker")
             return
         }
@@ -227,7 +244,10 @@ struct TopologyOperationsTests {
         _ = try h.store.clear(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a")
         let state = await h.operations.state()
         #expect(state["topology_id"] == .null)
-        let r = try await h.operations.teardown(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a", progress: noProgress).get()
+        let r = try await h.operations.teardown(
+            topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a",
+            progress: noProgress
+        ).get()
         #expect(r["removed"]?["bridges"]?.arrayValue?.count == 2)
         #expect(h.runtime.update { $0.containers.isEmpty && $0.bridges.isEmpty })
     }
@@ -240,8 +260,12 @@ struct TopologyOperationsTests {
             s.containers["decnet_t_5d81934e_decky-002"] = nil
             s.bridges["decnet_t_5d81934e_lan-01"] = nil
             s.containers["intruder"] = InMemoryRuntime.Container(
-                name: "intruder", topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a", running: true,
-                spec: s.containers["decky-001-ssh"]!.spec, generation: 0)
+                name: "intruder",
+                topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a",
+                running: true,
+                spec: s.containers["decky-001-ssh"]!.spec,
+                generation: 0
+            )
         }
         let drift = await h.operations.state()["drift"]
         #expect(drift?["stopped_containers"] == ["decky-001-ssh"])

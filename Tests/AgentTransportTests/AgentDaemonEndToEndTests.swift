@@ -22,35 +22,60 @@ struct AgentDaemonEndToEndTests {
         let directory: String
     }
 
-    static func makeAgent(_ master: TestMaster, id: String = "agent-\(UUID().uuidString.prefix(8).lowercased())",
-                          allow: Bool = true, masterKey: CurveKey? = nil, runtime: InMemoryRuntime = InMemoryRuntime()) throws -> Agent {
+    static func makeAgent(
+        _ master: TestMaster,
+        id: String = "agent-\(UUID().uuidString.prefix(8).lowercased())",
+        allow: Bool = true,
+        masterKey: CurveKey? = nil,
+        runtime: InMemoryRuntime = InMemoryRuntime()
+    ) throws -> Agent {
         let keys = try CurveKeyPair.generate()
         if allow { try master.allow(agentID: id, keys: keys) }
         let directory = NSTemporaryDirectory() + "agent-e2e-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let store = try TopologyStore(path: directory + "/agent.db")
         let settings = AgentSettings(
-            agentID: id, agentVersion: "test", bootID: UUID().uuidString.lowercased(), stateDirectory: directory,
-            templatesRoot: "/nonexistent", heartbeatIntervalMillis: 200)
+            agentID: id,
+            agentVersion: "test",
+            bootID: UUID().uuidString.lowercased(),
+            stateDirectory: directory,
+            templatesRoot: "/nonexistent",
+            heartbeatIntervalMillis: 200
+        )
         let link = AgentLinkConfiguration(
-            agentID: id, commandEndpoint: master.commandEndpoint.value, heartbeatEndpoint: master.heartbeatEndpoint,
-            masterKey: masterKey ?? master.keys.publicKey, keys: keys, reconnectMillis: 100, reconnectMaxMillis: 500,
-            lingerMillis: 0)
+            agentID: id,
+            commandEndpoint: master.commandEndpoint.value,
+            heartbeatEndpoint: master.heartbeatEndpoint,
+            masterKey: masterKey ?? master.keys.publicKey,
+            keys: keys,
+            reconnectMillis: 100,
+            reconnectMaxMillis: 500,
+            lingerMillis: 0
+        )
         let daemon = AgentDaemon(
-            settings: settings, link: link, store: store, runtime: runtime,
+            settings: settings,
+            link: link,
+            store: store,
+            runtime: runtime,
             // Host ports in use on this shared machine are not this test's business.
-            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }), logger: Logger(label: "test.agent"))
+            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }),
+            logger: Logger(label: "test.agent")
+        )
         return Agent(id: id, keys: keys, store: store, runtime: runtime, daemon: daemon, directory: directory)
     }
 
     /// Runs `body` with a master pumping messages and an agent daemon running; shuts both down after.
     static func withAgent(
-        allow: Bool = true, wrongMasterKey: Bool = false,
+        allow: Bool = true,
+        wrongMasterKey: Bool = false,
         _ body: (TestMaster, Agent) async throws -> Void
     ) async throws {
         let master = try await TestMaster()
         let agent = try makeAgent(
-            master, allow: allow, masterKey: wrongMasterKey ? try CurveKeyPair.generate().publicKey : nil)
+            master,
+            allow: allow,
+            masterKey: wrongMasterKey ? try CurveKeyPair.generate().publicKey : nil
+        )
         let pump = Task { await master.pump() }
         let run = Task { try await agent.daemon.run() }
         do {
@@ -89,10 +114,13 @@ struct AgentDaemonEndToEndTests {
             #expect(master.answers(id: "p1")[0]["body"]?["agent_id"] == .string(JSONString(agent.id)))
 
             let t = Topologies.two
-            master.send(to: agent.id, [
-                "proto": 1, "type": "apply", "id": "a1", "hydrated": t,
-                "version_hash": .string(JSONString(CanonicalHash.hash(t))),
-            ])
+            master.send(
+                to: agent.id,
+                [
+                    "proto": 1, "type": "apply", "id": "a1", "hydrated": t,
+                    "version_hash": .string(JSONString(CanonicalHash.hash(t))),
+                ]
+            )
             try await master.waitFor("apply result") { master.answers(id: "a1").contains { $0["type"] == "result" } }
             let answers = master.answers(id: "a1")
             #expect(answers.first?["type"] == "accepted")
@@ -106,13 +134,17 @@ struct AgentDaemonEndToEndTests {
             // Events are mirrored to monitors, heartbeats carry the new state.
             try await master.waitFor("heartbeat with state") {
                 master.published.value.contains {
-                    $0.topic == "hb.\(agent.id)" && $0.message["state"]?["topology_id"] == "5d81934e-4a18-580f-bd50-6df4ca24a41a"
+                    $0.topic == "hb.\(agent.id)"
+                        && $0.message["state"]?["topology_id"] == "5d81934e-4a18-580f-bd50-6df4ca24a41a"
                 }
             }
             #expect(master.published.value.contains { $0.topic == "ev.\(agent.id)" && $0.message["id"] == "a1" })
             #expect(master.published.value.allSatisfy { $0.userId == agent.id })
 
-            master.send(to: agent.id, ["proto": 1, "type": "teardown", "id": "t1", "topology_id": "5d81934e-4a18-580f-bd50-6df4ca24a41a"])
+            master.send(
+                to: agent.id,
+                ["proto": 1, "type": "teardown", "id": "t1", "topology_id": "5d81934e-4a18-580f-bd50-6df4ca24a41a"]
+            )
             try await master.waitFor("teardown") { master.answers(id: "t1").contains { $0["type"] == "result" } }
             #expect(master.answers(id: "t1").last?["body"]?["status"] == "torn_down")
         }
@@ -139,23 +171,39 @@ struct AgentDaemonEndToEndTests {
 
             master.sendRaw(to: agent.id, Array("not json".utf8))
             try await master.waitFor("bad_request with id null") {
-                master.commands.value.contains { $0.message["id"] == .null && $0.message["error"]?["code"] == "bad_request" }
+                master.commands.value.contains {
+                    $0.message["id"] == .null && $0.message["error"]?["code"] == "bad_request"
+                }
             }
             #expect(code(try await result(["proto": 2, "type": "state", "id": "e-proto"])) == "unsupported_proto")
             #expect(code(try await result(["proto": 1, "type": "reboot", "id": "e-type"])) == "unknown_type")
-            #expect(code(try await result(["proto": 1, "type": "apply", "id": "e-hash", "hydrated": t, "version_hash": "00"])) == "hash_mismatch")
-            #expect(code(try await result([
-                "proto": 1, "type": "apply", "id": "e-invalid", "hydrated": invalid,
-                "version_hash": .string(JSONString(CanonicalHash.hash(invalid))),
-            ])) == "invalid_topology")
-            #expect(try await result(["proto": 1, "type": "apply", "id": "ok", "hydrated": t, "version_hash": .string(JSONString(hash))])["status"] == 200)
+            #expect(
+                code(
+                    try await result(["proto": 1, "type": "apply", "id": "e-hash", "hydrated": t, "version_hash": "00"])
+                ) == "hash_mismatch"
+            )
+            #expect(
+                code(
+                    try await result([
+                        "proto": 1, "type": "apply", "id": "e-invalid", "hydrated": invalid,
+                        "version_hash": .string(JSONString(CanonicalHash.hash(invalid))),
+                    ])
+                ) == "invalid_topology"
+            )
+            #expect(
+                try await result([
+                    "proto": 1, "type": "apply", "id": "ok", "hydrated": t, "version_hash": .string(JSONString(hash)),
+                ])["status"] == 200
+            )
             let conflict = try await result([
                 "proto": 1, "type": "apply", "id": "e-conflict", "hydrated": other,
                 "version_hash": .string(JSONString(CanonicalHash.hash(other))),
             ])
             #expect(code(conflict) == "conflict")
             #expect(conflict["status"] == 409)
-            #expect(code(try await result(["proto": 1, "type": "teardown", "id": "ok", "topology_id": "x"])) == "id_reused")
+            #expect(
+                code(try await result(["proto": 1, "type": "teardown", "id": "ok", "topology_id": "x"])) == "id_reused"
+            )
             agent.runtime.update { $0.unavailable = true }
             let docker = try await result(["proto": 1, "type": "teardown", "id": "e-docker", "topology_id": "x"])
             #expect(code(docker) == "docker_unavailable")
@@ -174,7 +222,12 @@ struct AgentDaemonEndToEndTests {
                 master.send(to: agent.id, ["proto": 1, "type": "ping", "id": "after-oversize"])
                 return !master.answers(id: "after-oversize").isEmpty
             }
-            #expect(!master.commands.value.contains { $0.message["id"] == .null && $0.message["error"]?["code"] != "bad_request" && $0.message["error"]?["code"] != "too_large" })
+            #expect(
+                !master.commands.value.contains {
+                    $0.message["id"] == .null && $0.message["error"]?["code"] != "bad_request"
+                        && $0.message["error"]?["code"] != "too_large"
+                }
+            )
         }
     }
 
@@ -185,10 +238,16 @@ struct AgentDaemonEndToEndTests {
         let agent = try Self.makeAgent(master, runtime: runtime)
         let pump = Task { await master.pump() }
         let run = Task { try await agent.daemon.run() }
-        defer { run.cancel(); pump.cancel() }
+        defer {
+            run.cancel()
+            pump.cancel()
+        }
         try await master.waitFor("hello") { !Self.hello(master, agent).isEmpty }
         let t = Topologies.two
-        let apply: JSONValue = ["proto": 1, "type": "apply", "id": "long", "hydrated": t, "version_hash": .string(JSONString(CanonicalHash.hash(t)))]
+        let apply: JSONValue = [
+            "proto": 1, "type": "apply", "id": "long", "hydrated": t,
+            "version_hash": .string(JSONString(CanonicalHash.hash(t))),
+        ]
         master.send(to: agent.id, apply)
         try await master.waitFor("accepted") { master.answers(id: "long").contains { $0["type"] == "accepted" } }
         master.send(to: agent.id, ["proto": 1, "type": "state", "id": "during"])
@@ -203,7 +262,9 @@ struct AgentDaemonEndToEndTests {
         runtime.gate.open()
         try await master.waitFor("result") { master.answers(id: "long").contains { $0["type"] == "result" } }
         master.send(to: agent.id, apply)  // retry after the result
-        try await master.waitFor("second result") { master.answers(id: "long").filter { $0["type"] == "result" }.count == 2 }
+        try await master.waitFor("second result") {
+            master.answers(id: "long").filter { $0["type"] == "result" }.count == 2
+        }
         #expect(runtime.calls.filter { $0.hasPrefix("materialise") }.count == 1)
         run.cancel()
         _ = try? await run.value

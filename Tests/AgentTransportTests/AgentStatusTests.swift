@@ -8,9 +8,14 @@ import Testing
 
     @Test func aFreshAgentDiallingWithDockerDown() throws {
         let state = try JSONParser.parse(
-            #"{"topology_id": null, "applied_version_hash": null, "last_error": null, "attempt": null, "observed": {"error": "Docker is not answering"}, "drift": null}"#)
+            #"{"topology_id": null, "applied_version_hash": null, "last_error": null, "attempt": null, "observed": {"error": "Docker is not answering"}, "drift": null}"#
+        )
         let line = AgentStatus.line(
-            link: .init(connected: false, lastError: nil), endpoint: Self.endpoint, running: nil, state: state)
+            link: .init(connected: false, lastError: nil),
+            endpoint: Self.endpoint,
+            running: nil,
+            state: state
+        )
         #expect(line == "dialling tcp://m:8771; no topology applied; last error: Docker: Docker is not answering")
     }
 
@@ -20,27 +25,39 @@ import Testing
             {"topology_id": "t-1", "applied_version_hash": "0259fb69c7e4d8a1b5f3e2c6", "last_error": "bridge gone",
              "attempt": {"topology_id": "t-2", "version_hash": "x", "at": 1, "error": "port_conflict"},
              "observed": {"bridges": [], "containers": []}, "drift": {}, "state_dir": {"error": "folder removed"}}
-            """#)
+            """#
+        )
         let line = AgentStatus.line(
-            link: .init(connected: true, lastError: nil), endpoint: Self.endpoint, running: (id: "m-7", type: "apply"),
-            state: state)
+            link: .init(connected: true, lastError: nil),
+            endpoint: Self.endpoint,
+            running: (id: "m-7", type: "apply"),
+            state: state
+        )
         #expect(
             line
                 == "connected to tcp://m:8771; applying (request m-7); topology t-1 applied (hash 0259fb69c7e4); "
-                + "last error: state directory: folder removed; apply of t-2 failed: port_conflict; bridge gone")
+                + "last error: state directory: folder removed; apply of t-2 failed: port_conflict; bridge gone"
+        )
     }
 
     @Test func aRefusedHandshakeIsTheLinksErrorAndLongLinesAreCut() throws {
         let state = try JSONParser.parse(
-            "{\"topology_id\": null, \"last_error\": \"\(String(repeating: "x", count: 900))\"}")
+            "{\"topology_id\": null, \"last_error\": \"\(String(repeating: "x", count: 900))\"}"
+        )
         let line = AgentStatus.line(
-            link: .init(connected: false, lastError: "handshake refused"), endpoint: Self.endpoint,
-            running: (id: "m-8", type: "teardown"), state: state)
+            link: .init(connected: false, lastError: "handshake refused"),
+            endpoint: Self.endpoint,
+            running: (id: "m-8", type: "teardown"),
+            state: state
+        )
         #expect(line.hasPrefix("dialling tcp://m:8771; tearing down (request m-8); no topology applied; last error: x"))
         #expect(line.count == 480 && line.hasSuffix("…"))
         let short = AgentStatus.line(
-            link: .init(connected: false, lastError: "handshake refused"), endpoint: Self.endpoint, running: nil,
-            state: ["topology_id": .null])
+            link: .init(connected: false, lastError: "handshake refused"),
+            endpoint: Self.endpoint,
+            running: nil,
+            state: ["topology_id": .null]
+        )
         #expect(short == "dialling tcp://m:8771; no topology applied; last error: link: handshake refused")
     }
 }

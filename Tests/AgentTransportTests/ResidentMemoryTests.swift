@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import AgentTransport
 
 /// Giving clean code pages back when the agent goes idle: what is released, what never is, and the debounce.
@@ -54,7 +55,13 @@ struct ResidentMemoryTests {
         let releases = Locked(0)
         let busy = Locked(false)
         let task = Task {
-            await trim.run(isBusy: { busy.value }, release: { releases.withLock { $0 += 1 }; return 1 })
+            await trim.run(
+                isBusy: { busy.value },
+                release: {
+                    releases.withLock { $0 += 1 }
+                    return 1
+                }
+            )
         }
         defer { task.cancel() }
         // A burst of pokes is one release, a quiet spell after the last one.

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import CLISupport
 
 /// What keeps `decnet-agent` small (docs/performance.md, "Memory"): it links FoundationEssentials only, never
@@ -22,7 +23,8 @@ struct AgentFootprintTests {
         // `run` with a bad setting exits at once, after the dynamic loader mapped everything the binary needs.
         let out = try ProcessRunner.run(
             "/usr/bin/env",
-            ["LD_DEBUG=libs", ProcessRunner.executable("decnet-agent"), "run", "--agent-id", ".bad"])
+            ["LD_DEBUG=libs", ProcessRunner.executable("decnet-agent"), "run", "--agent-id", ".bad"]
+        )
         #expect(out.status == 2)
         #expect(out.stderr.contains("calling init: ") && out.stderr.contains("libswiftCore.so"))
         #expect(!out.stderr.contains("libFoundation.so"))
@@ -50,7 +52,8 @@ struct AgentFootprintTests {
             let date = Date(timeIntervalSince1970: Double(seconds) + Double(nanoseconds) / 1e9)
             #expect(
                 JSONLogHandler.timestamp(seconds: seconds, nanoseconds: nanoseconds) == reference.string(from: date),
-                "\(seconds).\(nanoseconds)")
+                "\(seconds).\(nanoseconds)"
+            )
         }
     }
 

@@ -1,8 +1,9 @@
-@testable import CLISupport
 import DecnetJSON
 import Foundation
 import TestSupport
 import Testing
+
+@testable import CLISupport
 
 /// `decnet-agent` as the Debian package runs it: one version for both binaries, `keygen` for the postinst,
 /// `run --check-config` on the shipped config file, and `run` under systemd (`Type=notify`, watchdog, journal).
@@ -50,7 +51,9 @@ struct AgentServiceTests {
         #expect(try String(contentsOfFile: keys + "/agent.key_secret", encoding: .utf8) == secret)
 
         let named = try ProcessRunner.run(
-            Self.agent, ["keygen", "--dir", keys, "--name", "host-17", "--agent-id", "host-17"])
+            Self.agent,
+            ["keygen", "--dir", keys, "--name", "host-17", "--agent-id", "host-17"]
+        )
         #expect(named.status == 0)
         #expect(try String(contentsOfFile: keys + "/host-17.key", encoding: .utf8).contains("agent-id = \"host-17\""))
         #expect(try ProcessRunner.run(Self.agent, ["keygen", "--dir", keys, "--name", ".hidden"]).status == 2)
@@ -65,14 +68,19 @@ struct AgentServiceTests {
         let directory = try TemporaryDirectory("agent-check")
         defer { directory.remove() }
         let unfinished = try ProcessRunner.run(
-            Self.agent, ["run", "--config", shippedPath, "--check-config"], environment: Self.environment([:]))
+            Self.agent,
+            ["run", "--config", shippedPath, "--check-config"],
+            environment: Self.environment([:])
+        )
         #expect(unfinished.status == 2)
         #expect(unfinished.stderr.contains("missing --agent-id"), "\(unfinished.stderr)")
 
         let keygen = try ProcessRunner.run(Self.agent, ["keygen", "--dir", directory.file("keys")])
         #expect(keygen.status == 0)
         let masterKeygen = try ProcessRunner.run(
-            Self.master, ["keygen", "--dir", directory.file("master"), "--name", "master", "--role", "master"])
+            Self.master,
+            ["keygen", "--dir", directory.file("master"), "--name", "master", "--role", "master"]
+        )
         #expect(masterKeygen.status == 0)
         guard case .object(var members) = shipped else {
             Issue.record("the shipped config is not an object")
@@ -87,7 +95,10 @@ struct AgentServiceTests {
         let config = directory.file("agent.json")
         try Data(PythonJSONEncoder().encode(.object(members))).write(to: URL(fileURLWithPath: config))
         let checked = try ProcessRunner.run(
-            Self.agent, ["run", "--check-config"], environment: Self.environment(["DECNET_CONFIG": config]))
+            Self.agent,
+            ["run", "--check-config"],
+            environment: Self.environment(["DECNET_CONFIG": config])
+        )
         #expect(checked.status == 0, "\(checked.stderr)")
         let printed = try JSONParser.parse([UInt8](checked.stdout))
         #expect(printed["agent_id"] == "host-17")
@@ -98,8 +109,10 @@ struct AgentServiceTests {
         #expect(Self.mode(directory.file("state")) == 0o700)
         // A flag still wins over the file.
         let overridden = try ProcessRunner.run(
-            Self.agent, ["run", "--config", config, "--check-config", "--agent-id", "host-18"],
-            environment: Self.environment([:]))
+            Self.agent,
+            ["run", "--config", config, "--check-config", "--agent-id", "host-18"],
+            environment: Self.environment([:])
+        )
         #expect(try JSONParser.parse([UInt8](overridden.stdout))["agent_id"] == "host-18")
     }
 
@@ -129,7 +142,8 @@ struct AgentServiceTests {
             environment: Self.environment([
                 "NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "1000000",
                 "DOCKER_HOST": "unix://" + directory.file("no-docker.sock"),
-            ]))
+            ])
+        )
         let ready = await listener.wait(within: 30) { $0 == "READY=1" }
         #expect(ready != nil, "no READY=1: \(agent.stderr)")
         let first = try #require(listener.datagrams.first)
@@ -137,7 +151,9 @@ struct AgentServiceTests {
         #expect(first.hasPrefix("READY=1\nSTATUS="), "\(first)")
         #expect(first.contains("no topology applied"), "\(first)")
         #expect(first.contains("Docker: "), "\(first)")
-        let connected = await listener.wait(within: 30) { $0.hasPrefix("STATUS=connected to \(master.commandEndpoint.value)") }
+        let connected = await listener.wait(within: 30) {
+            $0.hasPrefix("STATUS=connected to \(master.commandEndpoint.value)")
+        }
         #expect(connected != nil, "\(listener.datagrams)")
         _ = await eventually(within: 10) { listener.assignments.filter { $0 == "WATCHDOG=1" }.count >= 3 }
         #expect(listener.assignments.filter { $0 == "WATCHDOG=1" }.count >= 3)
@@ -157,9 +173,13 @@ struct AgentServiceTests {
     @Test func journalLinesCarryPrioritiesAndStayOneLine() {
         #expect(
             JournalLogHandler.line(
-                level: .warning, label: "decnet.agent", message: "lost\nREADY=1",
-                metadata: ["b": "2", "a": "x\ry"])
-                == "<4>warning decnet.agent: lost\\nREADY=1 a=x\\ry b=2\n")
+                level: .warning,
+                label: "decnet.agent",
+                message: "lost\nREADY=1",
+                metadata: ["b": "2", "a": "x\ry"]
+            )
+                == "<4>warning decnet.agent: lost\\nREADY=1 a=x\\ry b=2\n"
+        )
         #expect(JournalLogHandler.priority(.trace) == 7 && JournalLogHandler.priority(.debug) == 7)
         #expect(JournalLogHandler.priority(.info) == 6 && JournalLogHandler.priority(.notice) == 5)
         #expect(JournalLogHandler.priority(.warning) == 4 && JournalLogHandler.priority(.error) == 3)

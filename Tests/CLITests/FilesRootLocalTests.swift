@@ -14,8 +14,18 @@ struct FilesRootLocalTests {
         let files = files(s)
         var text = try String(contentsOfFile: s.file, encoding: .utf8)
         let decky = try #require(text.range(of: "decky-003", options: .backwards))
-        let config = try #require(text.range(of: #""service_config": ?\{\}"#, options: .regularExpression, range: decky.upperBound..<text.endIndex))
-        text.replaceSubrange(config, with: #""service_config": {"http": {"files": "# + PythonJSONEncoder().string(.string(JSONString(files))) + "}}")
+        let config = try #require(
+            text.range(
+                of: #""service_config": ?\{\}"#,
+                options: .regularExpression,
+                range: decky.upperBound..<text.endIndex
+            )
+        )
+        text.replaceSubrange(
+            config,
+            with: #""service_config": {"http": {"files": "# + PythonJSONEncoder().string(.string(JSONString(files)))
+                + "}}"
+        )
         try Data(text.utf8).write(to: URL(fileURLWithPath: s.file))
         return s
     }
@@ -58,7 +68,9 @@ struct FilesRootLocalTests {
             #expect(issue?["target"]?["path"] == "/deckies/2/decky_config/service_config/http/files")
             #expect(try s.labelled().isEmpty, "\(files): containers were created")
             let networks = try ProcessRunner.run(
-                "/usr/bin/env", ["docker", "network", "ls", "-q", "--filter", "label=decnet.topology.id=\(s.id)"])
+                "/usr/bin/env",
+                ["docker", "network", "ls", "-q", "--filter", "label=decnet.topology.id=\(s.id)"]
+            )
             #expect(networks.stdoutText.isEmpty)
         }
     }
@@ -74,7 +86,9 @@ struct FilesRootLocalTests {
         let out = try Self.apply(s, root: host.file("root"))
         #expect(out.status == 0, "\(out.stderr)")
         let inspect = try ProcessRunner.run(
-            "/usr/bin/env", ["docker", "inspect", "--format", "{{json .HostConfig.Binds}}", "decky-003-http"])
+            "/usr/bin/env",
+            ["docker", "inspect", "--format", "{{json .HostConfig.Binds}}", "decky-003-http"]
+        )
         #expect(inspect.stdoutText.contains("\(site):/opt/html_files:ro"), "\(inspect.stdoutText) \(inspect.stderr)")
     }
 }

@@ -21,12 +21,17 @@ struct LocalModeTests {
             id = "\(token)-local-mode-test"
             prefix = String(id.prefix(8))
             let third = Int.random(in: 100...250)
-            let example = try JSONParser.parse([UInt8](Data(contentsOf: repository.appendingPathComponent("examples/topology.json"))))
+            let example = try JSONParser.parse(
+                [UInt8](Data(contentsOf: repository.appendingPathComponent("examples/topology.json")))
+            )
             var text = PythonJSONEncoder().string(example)
             text = text.replacingOccurrences(of: "7d3f0c2a-5b1e-4c8d-9a6f-2e4b8c1d0f3a", with: id)
                 .replacingOccurrences(of: "172.30.70.", with: "10.\(third).70.")
                 .replacingOccurrences(of: "172.30.71.", with: "10.\(third).71.")
-                .replacingOccurrences(of: #"["mqtt","redis"]"#, with: PythonJSONEncoder().string(JSONValue(gatewayServices)))
+                .replacingOccurrences(
+                    of: #"["mqtt","redis"]"#,
+                    with: PythonJSONEncoder().string(JSONValue(gatewayServices))
+                )
             let dir = NSTemporaryDirectory() + "local-mode-\(token)"
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             file = dir + "/topology.json"
@@ -49,7 +54,10 @@ struct LocalModeTests {
         func teardown() throws -> ProcessRunner.Output { try run(["local", "teardown", id, "--state-dir", stateDir]) }
 
         func labelled() throws -> [String] {
-            let out = try ProcessRunner.run("/usr/bin/env", ["docker", "ps", "-a", "--filter", "label=decnet.topology.id=\(id)", "--format", "{{.Names}}"])
+            let out = try ProcessRunner.run(
+                "/usr/bin/env",
+                ["docker", "ps", "-a", "--filter", "label=decnet.topology.id=\(id)", "--format", "{{.Names}}"]
+            )
             return out.stdoutText.split(separator: "\n").map(String.init).sorted()
         }
 
@@ -60,7 +68,8 @@ struct LocalModeTests {
     }
 
     static var dockerAnswers: Bool {
-        (try? ProcessRunner.run("/usr/bin/env", ["docker", "version", "--format", "{{.Server.APIVersion}}"]).status) == 0
+        (try? ProcessRunner.run("/usr/bin/env", ["docker", "version", "--format", "{{.Server.APIVersion}}"]).status)
+            == 0
     }
 
     @Test(.enabled(if: dockerAnswers, "no Docker daemon answers: run scripts/docker-test-env.sh"))
@@ -81,7 +90,10 @@ struct LocalModeTests {
         // The compose document is written where operators expect it, and compose sees the containers.
         let composeFile = s.stateDir + "/topologies/decnet-topology-\(s.prefix)-compose.yml"
         #expect(FileManager.default.fileExists(atPath: composeFile))
-        let ps = try ProcessRunner.run("/usr/bin/env", ["docker-compose", "-p", "decnet-topo-\(s.prefix)", "-f", composeFile, "ps"])
+        let ps = try ProcessRunner.run(
+            "/usr/bin/env",
+            ["docker-compose", "-p", "decnet-topo-\(s.prefix)", "-f", composeFile, "ps"]
+        )
         if ps.status == 0 { #expect(ps.stdoutText.contains("decky-002-ssh")) }
 
         // Re-applying the same topology changes nothing.
@@ -100,7 +112,9 @@ struct LocalModeTests {
         let s = try Sample()
         defer { s.cleanUp() }
         #expect(try s.apply().status == 0)
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: s.stateDir + "/agent.db" + suffix) }
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.removeItem(atPath: s.stateDir + "/agent.db" + suffix)
+        }
         let torn = try s.teardown()
         #expect(torn.status == 0, "\(torn.stderr)")
         #expect(try s.labelled().isEmpty)
@@ -119,7 +133,9 @@ struct LocalModeTests {
         address.sin_port = in_port_t(1883).bigEndian
         address.sin_addr = in_addr(s_addr: INADDR_ANY)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         try #require(bound == 0 && listen(listener, 1) == 0, "port 1883 is in use on this host already")
         let s = try Sample()
@@ -131,12 +147,18 @@ struct LocalModeTests {
         #expect(failure["error"]?["code"] == "port_conflict")
         #expect(failure["error"]?["details"]?["ports"]?.arrayValue?.contains { $0["port"] == 1883 } == true)
         #expect(try s.labelled().isEmpty)
-        let networks = try ProcessRunner.run("/usr/bin/env", ["docker", "network", "ls", "-q", "--filter", "label=decnet.topology.id=\(s.id)"])
+        let networks = try ProcessRunner.run(
+            "/usr/bin/env",
+            ["docker", "network", "ls", "-q", "--filter", "label=decnet.topology.id=\(s.id)"]
+        )
         #expect(networks.stdoutText.isEmpty)
     }
 
     @Test func badTopologyIdIsRefused() throws {
-        let out = try ProcessRunner.run(Self.agent, ["local", "teardown", "../etc", "--state-dir", NSTemporaryDirectory()])
+        let out = try ProcessRunner.run(
+            Self.agent,
+            ["local", "teardown", "../etc", "--state-dir", NSTemporaryDirectory()]
+        )
         #expect(out.status == 2)
     }
 }

@@ -11,7 +11,8 @@ import Testing
         for (name, role) in [("master", "master"), ("host-17", "agent")] {
             let keygen = try ProcessRunner.run(
                 ProcessRunner.executable("decnet-master"),
-                ["keygen", "--dir", directory.path, "--name", name, "--role", role])
+                ["keygen", "--dir", directory.path, "--name", name, "--role", role]
+            )
             #expect(keygen.status == 0, "\(keygen.stderr)")
         }
         let secret = directory.file("host-17.key_secret")
@@ -24,7 +25,8 @@ import Testing
                 "--heartbeat-endpoint", "tcp://127.0.0.1:9", "--master-key", directory.file("master.key"),
                 "--key", secret, "--state-dir", directory.file("state"),
             ],
-            environment: ["DOCKER_HOST": "unix://" + directory.file("no-docker.sock"), "PATH": "/usr/bin:/bin"])
+            environment: ["DOCKER_HOST": "unix://" + directory.file("no-docker.sock"), "PATH": "/usr/bin:/bin"]
+        )
         let status = try await agent.exitStatus(seconds: 20)
         #expect(status == 2)
         let lines = agent.stderr.split(separator: "\n")

@@ -1,6 +1,7 @@
 import DecnetJSON
 import Foundation
 import Testing
+
 @testable import Topology
 
 @Suite("Service catalog")
@@ -79,50 +80,126 @@ struct CatalogTests {
         .init(text: #"{"catalog_version": 1, "services": {}, "extra": 1}"#, code: .unknownMember, path: "/extra"),
         .init(text: #"{"catalog_version": 1, "services": []}"#, code: .invalidValue, path: "/services"),
         .init(text: #"{"catalog_version": 1, "services": {"": {\#(svc)}}}"#, code: .invalidValue, path: "/services/"),
-        .init(text: #"{"catalog_version": 1, "services": {"a/b": {\#(svc), "port": 1}}}"#, code: .unknownMember,
-              path: "/services/a~1b/port"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "tcp_ports": "22"}}}"#, code: .invalidValue,
-              path: "/services/s/tcp_ports"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "tcp_ports": [22, 0]}}}"#, code: .invalidValue,
-              path: "/services/s/tcp_ports/1"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "udp_ports": [65536]}}}"#, code: .invalidValue,
-              path: "/services/s/udp_ports/0"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "image": "i"}}}"#, code: .invalidValue,
-              path: "/services/s/image"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {"container_suffix": "x"}}}"#, code: .missingMember,
-              path: "/services/s"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {"build": {"template": "x"}}}}"#, code: .missingMember,
-              path: "/services/s/container_suffix"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {"container_suffix": "x", "build": {"template": "../x"}}}}"#,
-              code: .invalidValue, path: "/services/s/build/template"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {"container_suffix": "x", "build": {"template": "x", "args": {"A": 1}}}}}"#,
-              code: .invalidValue, path: "/services/s/build/args/A"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "fleet_singleton": "yes"}}}"#, code: .invalidValue,
-              path: "/services/s/fleet_singleton"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A"}]}}}"#,
-              code: .missingMember, path: "/services/s/environment/0"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "value": "v", "knob": "k"}]}}}"#,
-              code: .invalidValue, path: "/services/s/environment/0/knob"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "value": "v", "default": "d"}]}}}"#,
-              code: .unknownMember, path: "/services/s/environment/0/default"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "value": 5}]}}}"#,
-              code: .invalidValue, path: "/services/s/environment/0/value"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "knob": "k", "convert": "int"}]}}}"#,
-              code: .invalidValue, path: "/services/s/environment/0/convert"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "knob": "k", "convert": "mount_dir"}]}}}"#,
-              code: .missingMember, path: "/services/s/environment/0/mount"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "knob": "k", "convert": "mount_dir", "mount": "rel"}]}}}"#,
-              code: .invalidValue, path: "/services/s/environment/0/mount"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "knob": "k", "mount": "/m"}]}}}"#,
-              code: .unknownMember, path: "/services/s/environment/0/mount"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "value": "1"}, {"name": "A", "knob": "k"}]}}}"#,
-              code: .invalidValue, path: "/services/s/environment/1/name"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A=B", "value": "1"}]}}}"#,
-              code: .invalidValue, path: "/services/s/environment/0/name"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "cap_add": ["NET_ADMIN", ""]}}}"#,
-              code: .invalidValue, path: "/services/s/cap_add/1"),
-        .init(text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "labels": {"k": true}}}}"#,
-              code: .invalidValue, path: "/services/s/labels/k"),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"a/b": {\#(svc), "port": 1}}}"#,
+            code: .unknownMember,
+            path: "/services/a~1b/port"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "tcp_ports": "22"}}}"#,
+            code: .invalidValue,
+            path: "/services/s/tcp_ports"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "tcp_ports": [22, 0]}}}"#,
+            code: .invalidValue,
+            path: "/services/s/tcp_ports/1"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "udp_ports": [65536]}}}"#,
+            code: .invalidValue,
+            path: "/services/s/udp_ports/0"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "image": "i"}}}"#,
+            code: .invalidValue,
+            path: "/services/s/image"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {"container_suffix": "x"}}}"#,
+            code: .missingMember,
+            path: "/services/s"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {"build": {"template": "x"}}}}"#,
+            code: .missingMember,
+            path: "/services/s/container_suffix"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {"container_suffix": "x", "build": {"template": "../x"}}}}"#,
+            code: .invalidValue,
+            path: "/services/s/build/template"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {"container_suffix": "x", "build": {"template": "x", "args": {"A": 1}}}}}"#,
+            code: .invalidValue,
+            path: "/services/s/build/args/A"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "fleet_singleton": "yes"}}}"#,
+            code: .invalidValue,
+            path: "/services/s/fleet_singleton"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A"}]}}}"#,
+            code: .missingMember,
+            path: "/services/s/environment/0"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "value": "v", "knob": "k"}]}}}"#,
+            code: .invalidValue,
+            path: "/services/s/environment/0/knob"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "value": "v", "default": "d"}]}}}"#,
+            code: .unknownMember,
+            path: "/services/s/environment/0/default"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "value": 5}]}}}"#,
+            code: .invalidValue,
+            path: "/services/s/environment/0/value"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "knob": "k", "convert": "int"}]}}}"#,
+            code: .invalidValue,
+            path: "/services/s/environment/0/convert"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "knob": "k", "convert": "mount_dir"}]}}}"#,
+            code: .missingMember,
+            path: "/services/s/environment/0/mount"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "knob": "k", "convert": "mount_dir", "mount": "rel"}]}}}"#,
+            code: .invalidValue,
+            path: "/services/s/environment/0/mount"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "knob": "k", "mount": "/m"}]}}}"#,
+            code: .unknownMember,
+            path: "/services/s/environment/0/mount"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A", "value": "1"}, {"name": "A", "knob": "k"}]}}}"#,
+            code: .invalidValue,
+            path: "/services/s/environment/1/name"
+        ),
+        .init(
+            text:
+                #"{"catalog_version": 1, "services": {"s": {\#(svc), "environment": [{"name": "A=B", "value": "1"}]}}}"#,
+            code: .invalidValue,
+            path: "/services/s/environment/0/name"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "cap_add": ["NET_ADMIN", ""]}}}"#,
+            code: .invalidValue,
+            path: "/services/s/cap_add/1"
+        ),
+        .init(
+            text: #"{"catalog_version": 1, "services": {"s": {\#(svc), "labels": {"k": true}}}}"#,
+            code: .invalidValue,
+            path: "/services/s/labels/k"
+        ),
     ]
 
     @Test(arguments: broken)
@@ -139,7 +216,10 @@ struct CatalogTests {
 
     @Test func optionalMembersDefaultToEmpty() throws {
         let catalog = try ServiceCatalog(
-            json: JSONParser.parse(#"{"catalog_version": 1, "services": {"s": {"container_suffix": "x", "image": "i"}}}"#))
+            json: JSONParser.parse(
+                #"{"catalog_version": 1, "services": {"s": {"container_suffix": "x", "image": "i"}}}"#
+            )
+        )
         let s = try #require(catalog.service(named: "s"))
         #expect(s.tcpPorts.isEmpty && s.udpPorts.isEmpty && s.capAdd.isEmpty && s.environment.isEmpty)
         #expect(s.volumes.isEmpty && s.labels.isEmpty && s.command == nil && !s.fleetSingleton)

@@ -22,31 +22,38 @@ struct ComposerPythonShapesTests {
 
     /// One service's config that is not an object: `in` on a string is a substring test, on a list an element
     /// test, on a number or `true` a TypeError; `.get` (ssh, telnet) works on objects only; falsy means `{}`.
-    @Test(arguments: [
-        ("ftp", 5, ["NODE_NAME": "w", "HOSTNAME": "w"]), ("ftp", "abc", ["NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("ftp", [1], ["NODE_NAME": "w", "HOSTNAME": "w"]), ("ftp", true, ["NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("ftp", 1.5, ["NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("conpot", "x", ["CONPOT_TEMPLATE": "default", "NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("http", "abc", ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", "xfilesx", nil),
-        ("http", "server_header", nil), ("http", "custom_bodyguard", nil),
-        ("http", ["x", 1], ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", ["fake_app"], nil),
-        ("http", ["response_code", "x"], nil), ("http", 5, nil), ("http", true, nil),
-        ("http", 0, ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", "", ["NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("http", [], ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", 0.0, ["NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("http", false, ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", nil, ["NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("http", [:], ["NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("https", "tls", ["NODE_NAME": "w", "HOSTNAME": "w"]), ("https", "tls_key", nil), ("https", ["tls_cn"], nil),
-        ("ssh", "abc", nil), ("ssh", 5, nil), ("ssh", ["password"], nil),
-        ("ssh", [], ["SSH_ROOT_PASSWORD": "admin", "NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("ssh", "", ["SSH_ROOT_PASSWORD": "admin", "NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("telnet", ["hostname"], nil), ("telnet", 0, ["TELNET_ROOT_PASSWORD": "admin", "HOSTNAME": "w"]),
-        ("smtp", "ban", ["NODE_NAME": "w", "HOSTNAME": "w"]), ("smtp", "xmtax", nil),
-        ("smtp_relay", "banner", nil), ("mysql", "versio", ["NODE_NAME": "w", "HOSTNAME": "w"]),
-        ("mysql", "version", nil), ("redis", "os_string", nil),
-        ("redis", "os_strin", ["NODE_NAME": "w", "HOSTNAME": "w"]), ("redis", [["version"]], ["NODE_NAME": "w", "HOSTNAME": "w"]),
-    ] as [(String, JSONValue, JSONValue?)])
+    @Test(
+        arguments: [
+            ("ftp", 5, ["NODE_NAME": "w", "HOSTNAME": "w"]), ("ftp", "abc", ["NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("ftp", [1], ["NODE_NAME": "w", "HOSTNAME": "w"]), ("ftp", true, ["NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("ftp", 1.5, ["NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("conpot", "x", ["CONPOT_TEMPLATE": "default", "NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("http", "abc", ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", "xfilesx", nil),
+            ("http", "server_header", nil), ("http", "custom_bodyguard", nil),
+            ("http", ["x", 1], ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", ["fake_app"], nil),
+            ("http", ["response_code", "x"], nil), ("http", 5, nil), ("http", true, nil),
+            ("http", 0, ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", "", ["NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("http", [], ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", 0.0, ["NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("http", false, ["NODE_NAME": "w", "HOSTNAME": "w"]), ("http", nil, ["NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("http", [:], ["NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("https", "tls", ["NODE_NAME": "w", "HOSTNAME": "w"]), ("https", "tls_key", nil),
+            ("https", ["tls_cn"], nil),
+            ("ssh", "abc", nil), ("ssh", 5, nil), ("ssh", ["password"], nil),
+            ("ssh", [], ["SSH_ROOT_PASSWORD": "admin", "NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("ssh", "", ["SSH_ROOT_PASSWORD": "admin", "NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("telnet", ["hostname"], nil), ("telnet", 0, ["TELNET_ROOT_PASSWORD": "admin", "HOSTNAME": "w"]),
+            ("smtp", "ban", ["NODE_NAME": "w", "HOSTNAME": "w"]), ("smtp", "xmtax", nil),
+            ("smtp_relay", "banner", nil), ("mysql", "versio", ["NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("mysql", "version", nil), ("redis", "os_string", nil),
+            ("redis", "os_strin", ["NODE_NAME": "w", "HOSTNAME": "w"]),
+            ("redis", [["version"]], ["NODE_NAME": "w", "HOSTNAME": "w"]),
+        ] as [(String, JSONValue, JSONValue?)]
+    )
     func serviceConfigThatIsNotAnObject(_ service: String, _ config: JSONValue, _ environment: JSONValue?) throws {
-        let h = Self.hydrated(services: [JSONValue(service)], serviceConfig: .object(JSONObject([(JSONString(service), config)])))
+        let h = Self.hydrated(
+            services: [JSONValue(service)],
+            serviceConfig: .object(JSONObject([(JSONString(service), config)]))
+        )
         guard let environment else {
             #expect { try composer.compose(h) } throws: {
                 ($0 as? ComposeError)?.code == .malformed

@@ -36,13 +36,21 @@ struct ComposerVectorTests {
             let keys = entry.keys.map(\.value)
             switch container.role {
             case .base:
-                #expect(labels == ["decnet.topology.id": id, "decnet.topology.decky": JSONValue(container.decky),
-                                   "decnet.topology.role": "base"])
+                #expect(
+                    labels == [
+                        "decnet.topology.id": id, "decnet.topology.decky": JSONValue(container.decky),
+                        "decnet.topology.role": "base",
+                    ]
+                )
                 #expect(keys.firstIndex(of: "labels") == keys.firstIndex(of: "logging")! + 1)
             case .service:
-                #expect(labels == ["decnet.topology.id": id, "decnet.topology.decky": JSONValue(container.decky),
-                                   "decnet.topology.service_name": JSONValue(container.serviceName!),
-                                   "decnet.topology.service": "true"])
+                #expect(
+                    labels == [
+                        "decnet.topology.id": id, "decnet.topology.decky": JSONValue(container.decky),
+                        "decnet.topology.service_name": JSONValue(container.serviceName!),
+                        "decnet.topology.service": "true",
+                    ]
+                )
                 #expect(keys.last == "labels")
             }
             #expect(container.labels.map(\.key) == labels.keys.map(\.value))
@@ -107,7 +115,9 @@ enum ContainerCheck {
             #expect(entry["image"]?.stringValue == image)
         case .build(let context, let args):
             #expect(entry["build"]?["context"]?.stringValue == context)
-            let docArgs = entry["build"]?["args"]?.objectValue?.members.map { KeyValue($0.key.value, $0.value.stringValue ?? "?") }
+            let docArgs = entry["build"]?["args"]?.objectValue?.members.map {
+                KeyValue($0.key.value, $0.value.stringValue ?? "?")
+            }
             #expect(docArgs == args)
         }
         switch c.network {

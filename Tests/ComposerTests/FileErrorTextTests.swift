@@ -19,18 +19,29 @@ struct FileErrorTextTests {
         ("list a missing folder", ENOENT, { _ = try FileManager.default.contentsOfDirectory(atPath: $0 + "/missing") }),
         ("list a file", ENOTDIR, { _ = try FileManager.default.contentsOfDirectory(atPath: $0 + "/a file é") }),
         ("attributes of nothing", ENOENT, { _ = try FileManager.default.attributesOfItem(atPath: $0 + "/missing") }),
-        ("folder under a file", ENOTDIR, {
-            try FileManager.default.createDirectory(
-                atPath: $0 + "/a file é/sub", withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
-        }),
-        ("write into a missing folder", ENOENT, {
-            try Data("x".utf8).write(to: URL(fileURLWithPath: $0 + "/missing/x.yml"), options: .atomic)
-        }),
+        (
+            "folder under a file", ENOTDIR,
+            {
+                try FileManager.default.createDirectory(
+                    atPath: $0 + "/a file é/sub",
+                    withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700]
+                )
+            }
+        ),
+        (
+            "write into a missing folder", ENOENT,
+            {
+                try Data("x".utf8).write(to: URL(fileURLWithPath: $0 + "/missing/x.yml"), options: .atomic)
+            }
+        ),
         ("read a missing file", ENOENT, { _ = try Data(contentsOf: URL(fileURLWithPath: $0 + "/missing")) }),
-        ("chmod nothing", ENOENT, {
-            try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: $0 + "/missing")
-        }),
+        (
+            "chmod nothing", ENOENT,
+            {
+                try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: $0 + "/missing")
+            }
+        ),
     ]
 
     @Test(arguments: failures.indices)

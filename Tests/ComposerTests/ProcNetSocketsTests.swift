@@ -36,9 +36,12 @@ struct ProcNetSocketsTests {
     @Test func mergesTheFourTablesAndToleratesMissingIPv6() throws {
         let tables = ["/p/tcp": Self.tcp, "/p/udp": Self.udp, "/p/tcp6": Self.tcp6]
         let sockets = ProcNetSockets(directory: "/p", readFile: { tables[$0] })
-        #expect(try sockets.boundPorts() == [
-            HostPort(53, .tcp), HostPort(22, .tcp), HostPort(8080, .tcp), HostPort(53, .udp), HostPort(0xE2A1, .udp),
-        ])
+        #expect(
+            try sockets.boundPorts() == [
+                HostPort(53, .tcp), HostPort(22, .tcp), HostPort(8080, .tcp), HostPort(53, .udp),
+                HostPort(0xE2A1, .udp),
+            ]
+        )
         let noIPv4 = ProcNetSockets(directory: "/p", readFile: { $0 == "/p/tcp" ? nil : "" })
         #expect { try noIPv4.boundPorts() } throws: { ($0 as? ComposeError)?.code == .hostPortsUnreadable }
     }
@@ -62,10 +65,13 @@ struct ProcNetSocketsTests {
             ServiceDefinition(name: "probe", tcpPorts: [tcp.port], source: .image("x:1"), containerSuffix: "probe")
         ])
         let plan = try TopologyComposer(catalog: catalog, templatesRoot: "/t").compose(
-            TestTopology.hydrated(deckies: [.init(name: "gw", services: ["probe"], forwards: true)]))
-        #expect(try PortPreflight().check(plan) == [
-            PortConflict(port: tcp.port, proto: .tcp, deckies: ["gw"], reason: .bound)
-        ])
+            TestTopology.hydrated(deckies: [.init(name: "gw", services: ["probe"], forwards: true)])
+        )
+        #expect(
+            try PortPreflight().check(plan) == [
+                PortConflict(port: tcp.port, proto: .tcp, deckies: ["gw"], reason: .bound)
+            ]
+        )
         #expect(try PortPreflight().check(plan, ownedPorts: [HostPort(tcp.port, .tcp)]).isEmpty)
     }
 }
@@ -95,7 +101,9 @@ struct BoundSocket {
         addr.sin_port = 0
         addr.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw Failure.closing(fd, "bind") }
         if stream {

@@ -1,7 +1,8 @@
 import DecnetJSON
 import Foundation
-import Testing
 import TestSupport
+import Testing
+
 @testable import Topology
 
 /// DECNET runs on CPython 3.11, whose `str.lower()`, `str.isprintable()` and `repr()` use Unicode 14.0; Swift's
@@ -11,35 +12,51 @@ import TestSupport
 struct PythonUnicodeTests {
     let composer = TopologyComposer(templatesRoot: "/opt/templates")
 
-    @Test(arguments: [
-        ("\u{A7CB}", "\u{A7CB}"), ("\u{A7CC}", "\u{A7CC}"), ("\u{10D50}", "\u{10D50}"),
-        ("LAN-\u{1FAE8}", "lan-\u{1FAE8}"), ("\u{2EBF0}\u{3A3}", "\u{2EBF0}\u{3C3}"),
-        // Final_Sigma: U+A7CD (16.0) is not cased and U+1E08F (15.0) not case-ignorable for CPython 3.11.
-        ("A\u{A7CD}\u{3A3}", "a\u{A7CD}\u{3C3}"), ("A\u{1E08F}\u{3A3}", "a\u{1E08F}\u{3C3}"),
-        ("\u{391}\u{3A3}\u{1CC00}", "\u{3B1}\u{3C2}\u{1CC00}"), ("\u{295}\u{3A3}", "\u{295}\u{3C2}"),
-        ("KELVIN-\u{212A}", "kelvin-k"), ("\u{130}", "i\u{307}"),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            ("\u{A7CB}", "\u{A7CB}"), ("\u{A7CC}", "\u{A7CC}"), ("\u{10D50}", "\u{10D50}"),
+            ("LAN-\u{1FAE8}", "lan-\u{1FAE8}"), ("\u{2EBF0}\u{3A3}", "\u{2EBF0}\u{3C3}"),
+            // Final_Sigma: U+A7CD (16.0) is not cased and U+1E08F (15.0) not case-ignorable for CPython 3.11.
+            ("A\u{A7CD}\u{3A3}", "a\u{A7CD}\u{3C3}"), ("A\u{1E08F}\u{3A3}", "a\u{1E08F}\u{3C3}"),
+            ("\u{391}\u{3A3}\u{1CC00}", "\u{3B1}\u{3C2}\u{1CC00}"), ("\u{295}\u{3A3}", "\u{295}\u{3C2}"),
+            ("KELVIN-\u{212A}", "kelvin-k"), ("\u{130}", "i\u{307}"),
+        ] as [(String, String)]
+    )
     func lanNamesLowerCaseAsCPython311(_ lan: String, _ lowered: String) throws {
-        let plan = try composer.compose(TestTopology.hydrated(
-            lans: [(lan, "10.0.0.0/24", true)], deckies: [.init(name: "d", services: [], ips: [(lan, JSONValue("10.0.0.2"))])]))
+        let plan = try composer.compose(
+            TestTopology.hydrated(
+                lans: [(lan, "10.0.0.0/24", true)],
+                deckies: [.init(name: "d", services: [], ips: [(lan, JSONValue("10.0.0.2"))])]
+            )
+        )
         let network = "decnet_t_01234567_" + lowered
         #expect(plan.bridges.map { Array($0.name.unicodeScalars) } == [Array(network.unicodeScalars)])
-        #expect(plan.document["networks"]?.objectValue?.keys.map { Array($0.value.unicodeScalars) }
-            == [Array(network.unicodeScalars)])
-        #expect(plan.document["services"]?["d"]?["networks"]?.objectValue?.keys.map { (k: JSONString) in k.value.unicodeScalars.count }
-            == [network.unicodeScalars.count])
+        #expect(
+            plan.document["networks"]?.objectValue?.keys.map { Array($0.value.unicodeScalars) }
+                == [Array(network.unicodeScalars)]
+        )
+        #expect(
+            plan.document["services"]?["d"]?["networks"]?.objectValue?.keys.map { (k: JSONString) in
+                k.value.unicodeScalars.count
+            }
+                == [network.unicodeScalars.count]
+        )
     }
 
     /// `str()` of a list prints its strings with `repr()`, which escapes what CPython 3.11 finds unprintable.
-    @Test(arguments: [
-        ("\u{1FAE8}", #"['\U0001fae8']"#), ("\u{2EBF0}", #"['\U0002ebf0']"#), ("\u{A7CB}", #"['\ua7cb']"#),
-        ("\u{1CC00}", #"['\U0001cc00']"#), ("\u{10D50}", #"['\U00010d50']"#), ("\u{295}", "['\u{295}']"),
-        ("\u{E9}\u{A0}\u{200B}", #"['é\xa0\u200b']"#),
-    ] as [(String, String)])
+    @Test(
+        arguments: [
+            ("\u{1FAE8}", #"['\U0001fae8']"#), ("\u{2EBF0}", #"['\U0002ebf0']"#), ("\u{A7CB}", #"['\ua7cb']"#),
+            ("\u{1CC00}", #"['\U0001cc00']"#), ("\u{10D50}", #"['\U00010d50']"#), ("\u{295}", "['\u{295}']"),
+            ("\u{E9}\u{A0}\u{200B}", #"['é\xa0\u200b']"#),
+        ] as [(String, String)]
+    )
     func knobValuesPrintAsCPython311(_ value: String, _ text: String) throws {
-        let plan = try composer.compose(TestTopology.hydrated(deckies: [
-            .init(name: "w", services: ["https"], serviceConfig: ["https": ["response_code": [JSONValue(value)]]]),
-        ]))
+        let plan = try composer.compose(
+            TestTopology.hydrated(deckies: [
+                .init(name: "w", services: ["https"], serviceConfig: ["https": ["response_code": [JSONValue(value)]]])
+            ])
+        )
         let env = try #require(TestTopology.environment(plan, "w-https"))
         #expect(env["RESPONSE_CODE"]?.stringValue.map { Array($0.unicodeScalars) } == Array(text.unicodeScalars))
     }
@@ -58,7 +75,9 @@ struct PythonUnicodeTests {
             for r in ranges(key) { for v in r { out[Int(v)] = true } }
             return out
         }
-        let printable = flags("printable"), cased = flags("cased"), ignorable = flags("ignorable")
+        let printable = flags("printable")
+        let cased = flags("cased")
+        let ignorable = flags("ignorable")
         var lower = [String?](repeating: nil, count: 0x110000)
         for run in (fixture["lower_runs"]?.arrayValue ?? []).map(ints) where run.count == 4 {
             for v in stride(from: run[0], through: run[1], by: run[2]) {

@@ -12,11 +12,15 @@ enum TestTopology {
     }
 
     static func hydrated(
-        id: String = "0123456789abcdef", lans: [(name: String, subnet: String, dmz: JSONValue)] = [("dmz", "10.0.0.0/24", true)],
+        id: String = "0123456789abcdef",
+        lans: [(name: String, subnet: String, dmz: JSONValue)] = [("dmz", "10.0.0.0/24", true)],
         deckies: [Decky]
     ) -> JSONValue {
         let lanValues: [JSONValue] = lans.enumerated().map { i, lan in
-            ["id": JSONValue("lan-\(i)"), "name": JSONValue(lan.name), "subnet": JSONValue(lan.subnet), "is_dmz": lan.dmz]
+            [
+                "id": JSONValue("lan-\(i)"), "name": JSONValue(lan.name), "subnet": JSONValue(lan.subnet),
+                "is_dmz": lan.dmz,
+            ]
         }
         let deckyValues: [JSONValue] = deckies.enumerated().map { i, d in
             var cfg: JSONObject = [

@@ -3,17 +3,19 @@ import Foundation
 import TestSupport
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 @testable import DockerEngine
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The HTTP layer against a scripted peer: framing, keep-alive, the pool bound, timeouts and broken streams.
 @Suite struct DockerClientProtocolTests {
-    static func client(_ daemon: FakeDaemon, readTimeout: Duration = .seconds(5), connections: Int = 4) -> DockerClient {
+    static func client(_ daemon: FakeDaemon, readTimeout: Duration = .seconds(5), connections: Int = 4) -> DockerClient
+    {
         DockerClient(
-            configuration: .init(socketPath: daemon.path, maximumConnections: connections, readTimeout: readTimeout))
+            configuration: .init(socketPath: daemon.path, maximumConnections: connections, readTimeout: readTimeout)
+        )
     }
 
     static func chunk(_ text: String) -> String {
@@ -59,7 +61,9 @@ import Testing
         let daemon = try FakeDaemon { connection in
             while let request = connection.readRequest() {
                 if connection.answerVersion(request) { continue }
-                connection.write(Self.streamHead + Self.chunk(#"{"Type":"container","Action":"start"}"# + "\n") + "0\r\n\r\n")
+                connection.write(
+                    Self.streamHead + Self.chunk(#"{"Type":"container","Action":"start"}"# + "\n") + "0\r\n\r\n"
+                )
             }
         }
         defer { daemon.stop() }
@@ -210,7 +214,8 @@ import Testing
     }
 
     @Test func aMissingSocketIsUnavailableQuickly() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("no-docker-\(UUID().uuidString).sock").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("no-docker-\(UUID().uuidString).sock")
+            .path
         let client = DockerClient(configuration: .init(socketPath: path))
         let started = ContinuousClock.now
         let error = await #expect(throws: DockerError.self) { _ = try await client.ping() }
@@ -231,7 +236,9 @@ import Testing
         address.sun_family = sa_family_t(AF_UNIX)
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: Array(daemon.path.utf8)) }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         close(fd)
         defer { unlink(daemon.path) }

@@ -6,17 +6,21 @@ import Testing
 /// Pieces of the client that need no daemon: configuration, version negotiation, error mapping, request encoding and
 /// the decoding of Docker's answers.
 @Suite struct DockerClientUnitTests {
-    @Test(arguments: [
-        (nil, "/var/run/docker.sock"), ("", "/var/run/docker.sock"),
-        ("unix:///var/run/docker.sock", "/var/run/docker.sock"), ("unix:///tmp/x/d.sock", "/tmp/x/d.sock"),
-    ] as [(String?, String)])
+    @Test(
+        arguments: [
+            (nil, "/var/run/docker.sock"), ("", "/var/run/docker.sock"),
+            ("unix:///var/run/docker.sock", "/var/run/docker.sock"), ("unix:///tmp/x/d.sock", "/tmp/x/d.sock"),
+        ] as [(String?, String)]
+    )
     func dockerHostNamesTheSocket(host: String?, path: String) throws {
         #expect(try DockerClient.Configuration.socketPath(dockerHost: host) == path)
         let env = host.map { ["DOCKER_HOST": $0] } ?? [:]
         #expect(try DockerClient.Configuration.fromEnvironment(env).socketPath == path)
     }
 
-    @Test(arguments: ["tcp://127.0.0.1:2375", "ssh://user@host", "npipe:////./pipe/docker_engine", "fd://", "unix://rel"])
+    @Test(arguments: [
+        "tcp://127.0.0.1:2375", "ssh://user@host", "npipe:////./pipe/docker_engine", "fd://", "unix://rel",
+    ])
     func otherTransportsAreUnsupported(host: String) {
         let error = #expect(throws: DockerError.self) { try DockerClient(environment: ["DOCKER_HOST": host]) }
         #expect(error?.code == .unsupported)
@@ -30,14 +34,19 @@ import Testing
         #expect(try DockerAPIVersion.negotiate(daemon: DockerAPIVersion(1, 47)) == DockerAPIVersion(1, 41))
         #expect(try DockerAPIVersion.negotiate(daemon: DockerAPIVersion(1, 40)) == DockerAPIVersion(1, 40))
         #expect(try DockerAPIVersion.negotiate(daemon: DockerAPIVersion(1, 41)) == DockerAPIVersion(1, 41))
-        let error = #expect(throws: DockerError.self) { try DockerAPIVersion.negotiate(daemon: DockerAPIVersion(1, 39)) }
+        let error = #expect(throws: DockerError.self) {
+            try DockerAPIVersion.negotiate(daemon: DockerAPIVersion(1, 39))
+        }
         #expect(error?.code == .unsupported)
     }
 
-    @Test(arguments: [
-        (200, nil), (201, nil), (204, nil), (304, DockerError.Code.notModified), (400, .badRequest),
-        (401, .badRequest), (403, .conflict), (404, .notFound), (409, .conflict), (500, .server), (503, .server), (101, .protocol),
-    ] as [(Int, DockerError.Code?)])
+    @Test(
+        arguments: [
+            (200, nil), (201, nil), (204, nil), (304, DockerError.Code.notModified), (400, .badRequest),
+            (401, .badRequest), (403, .conflict), (404, .notFound), (409, .conflict), (500, .server), (503, .server),
+            (101, .protocol),
+        ] as [(Int, DockerError.Code?)]
+    )
     func statusCodesMapToErrorCodes(status: Int, code: DockerError.Code?) {
         #expect(DockerError.code(forStatus: status) == code)
     }
@@ -45,22 +54,31 @@ import Testing
     @Test func responseErrorsCarryDockersMessageVerbatim() {
         let body = Array(#"{"message":"No such container: ghost"}"#.utf8)
         let error = DockerResponse(status: 404, headers: [], body: body).error(operation: "GET /containers/ghost/json")
-        #expect(error == DockerError(.notFound, status: 404, operation: "GET /containers/ghost/json",
-                                     message: "No such container: ghost"))
+        #expect(
+            error
+                == DockerError(
+                    .notFound,
+                    status: 404,
+                    operation: "GET /containers/ghost/json",
+                    message: "No such container: ghost"
+                )
+        )
         let plain = DockerResponse(status: 500, headers: [], body: Array("  boom\n".utf8)).error(operation: "op")
         #expect(plain?.message == "boom" && plain?.code == .server)
         #expect(DockerResponse(status: 204, headers: [], body: []).error(operation: "op") == nil)
     }
 
-    @Test(arguments: [
-        (DockerError.Code.unavailable, "connection refused", true), (.timeout, "", true),
-        (.server, "driver failed programming external connectivity", true),
-        (.server, "No such image: decnet/x:latest", false), (.server, "manifest unknown: manifest unknown", false),
-        (.server, "pull access denied for x, repository does not exist", false),
-        (.server, "manifest for x:latest not found", false), (.notFound, "No such container: x", false),
-        (.conflict, "name in use", false), (.badRequest, "invalid", false), (.cancelled, "", false),
-        (.buildFailed, "returned a non-zero code", false),
-    ] as [(DockerError.Code, String, Bool)])
+    @Test(
+        arguments: [
+            (DockerError.Code.unavailable, "connection refused", true), (.timeout, "", true),
+            (.server, "driver failed programming external connectivity", true),
+            (.server, "No such image: decnet/x:latest", false), (.server, "manifest unknown: manifest unknown", false),
+            (.server, "pull access denied for x, repository does not exist", false),
+            (.server, "manifest for x:latest not found", false), (.notFound, "No such container: x", false),
+            (.conflict, "name in use", false), (.badRequest, "invalid", false), (.cancelled, "", false),
+            (.buildFailed, "returned a non-zero code", false),
+        ] as [(DockerError.Code, String, Bool)]
+    )
     func transientClassification(code: DockerError.Code, message: String, transient: Bool) {
         #expect(DockerError(code, operation: "op", message: message).isTransient == transient)
     }
@@ -80,8 +98,11 @@ import Testing
 
     @Test func networkSpecBodyHasDockersShape() throws {
         let spec = DockerNetworkSpec(
-            name: "decnet_t_ab_lan-1", isInternal: true, pools: [.init(subnet: "10.0.1.0/24")],
-            labels: ["decnet.topology": "ab", "decnet.lan": "LAN-1"])
+            name: "decnet_t_ab_lan-1",
+            isInternal: true,
+            pools: [.init(subnet: "10.0.1.0/24")],
+            labels: ["decnet.topology": "ab", "decnet.lan": "LAN-1"]
+        )
         let body = spec.body
         #expect(body["Name"] == "decnet_t_ab_lan-1")
         #expect(body["Driver"] == "bridge" && body["Internal"] == true && body["CheckDuplicate"] == true)
@@ -121,8 +142,12 @@ import Testing
 
     @Test func buildQueryCarriesTagsArgsAndLabels() {
         let options = DockerBuildOptions(
-            tags: ["a:1", "b:2"], buildArgs: ["GREETING": "hi"], labels: ["decnet.test": "1"],
-            removeIntermediate: true, forceRemoveIntermediate: false)
+            tags: ["a:1", "b:2"],
+            buildArgs: ["GREETING": "hi"],
+            labels: ["decnet.test": "1"],
+            removeIntermediate: true,
+            forceRemoveIntermediate: false
+        )
         let items = options.queryItems
         #expect(items.filter { $0.name == "t" }.map(\.value) == ["a:1", "b:2"])
         #expect(items.first { $0.name == "buildargs" }.map { try? JSONParser.parse($0.value) } == ["GREETING": "hi"])
@@ -139,7 +164,8 @@ import Testing
              "NetworkSettings":{"Networks":{"lan-b":{"IPAMConfig":{"IPv4Address":"10.0.2.5"},"NetworkID":"n2",
              "IPAddress":"10.0.2.5","Gateway":"10.0.2.1","MacAddress":"02:42","Aliases":["web"]},
              "lan-a":{"IPAMConfig":null,"NetworkID":"n1","IPAddress":"","Gateway":"","MacAddress":""}}}}
-            """#)
+            """#
+        )
         let container = try DockerContainer(json: inspect)
         #expect(container.name == "web" && container.image == "decnet-test/busybox:latest")
         #expect(container.state.isRunning && container.state.pid == 42 && container.labels["decnet.topology"] == "t1")
@@ -147,13 +173,21 @@ import Testing
         #expect(container.endpoint(onNetwork: "lan-b")?.requestedIPv4Address == "10.0.2.5")
         #expect(container.endpoint(onNetwork: "lan-a")?.requestedIPv4Address == nil)
 
-        let network = try DockerNetwork(json: JSONParser.parse(
-            #"{"Name":"n","Id":"i","Driver":"bridge","Internal":true,"IPAM":{"Config":[{"Subnet":"10.1.0.0/24","Gateway":"10.1.0.1"}]},"Containers":{}}"#))
-        #expect(network.firstSubnet == "10.1.0.0/24" && network.pools.first?.gateway == "10.1.0.1" && network.isInternal)
+        let network = try DockerNetwork(
+            json: JSONParser.parse(
+                #"{"Name":"n","Id":"i","Driver":"bridge","Internal":true,"IPAM":{"Config":[{"Subnet":"10.1.0.0/24","Gateway":"10.1.0.1"}]},"Containers":{}}"#
+            )
+        )
+        #expect(
+            network.firstSubnet == "10.1.0.0/24" && network.pools.first?.gateway == "10.1.0.1" && network.isInternal
+        )
         #expect(throws: DockerError.self) { try DockerNetwork(json: ["Name": "no id"]) }
 
-        let event = try DockerEvent(json: JSONParser.parse(
-            #"{"status":"die","id":"c1","Type":"container","Action":"die","Actor":{"ID":"c1","Attributes":{"name":"web","exitCode":"0"}},"scope":"local","time":1700000000,"timeNano":1700000000123456789}"#))
+        let event = try DockerEvent(
+            json: JSONParser.parse(
+                #"{"status":"die","id":"c1","Type":"container","Action":"die","Actor":{"ID":"c1","Attributes":{"name":"web","exitCode":"0"}},"scope":"local","time":1700000000,"timeNano":1700000000123456789}"#
+            )
+        )
         #expect(event.type == "container" && event.action == "die" && event.actorID == "c1" && event.name == "web")
         #expect(event.timeNano == 1_700_000_000_123_456_789 && event.attributes["exitCode"] == "0")
     }

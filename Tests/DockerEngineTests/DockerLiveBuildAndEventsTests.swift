@@ -15,7 +15,10 @@ import Testing
         try Data(dockerfile.utf8).write(to: root.appendingPathComponent("Dockerfile"))
         for (path, text) in files {
             let url = root.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(),
+                withIntermediateDirectories: true
+            )
             try Data(text.utf8).write(to: url)
         }
         return root
@@ -33,13 +36,19 @@ import Testing
             RUN test "$GREETING" = "hi" && test "$(cat /hello.txt)" = "hello"
             CMD ["sh", "-c", "test \\"$(cat /hello.txt)\\" = hello && test -f /deep/\(Self.longPath) && exit 5"]
             """,
-            files: ["hello.txt": "hello", "deep/" + Self.longPath: "x"])
+            files: ["hello.txt": "hello", "deep/" + Self.longPath: "x"]
+        )
         defer { try? FileManager.default.removeItem(at: directory) }
 
         try await DockerTestEnvironment.withClient { client, cleanup in
             let result = try await client.buildImage(
                 contextDirectory: directory.path,
-                options: DockerBuildOptions(tags: [tag], buildArgs: ["GREETING": "hi"], labels: ["decnet.test.run": run]))
+                options: DockerBuildOptions(
+                    tags: [tag],
+                    buildArgs: ["GREETING": "hi"],
+                    labels: ["decnet.test.run": run]
+                )
+            )
             await cleanup.image(result.imageID)
             #expect(result.imageID.hasPrefix("sha256:"))
             #expect(result.log.contains { $0.contains("Step 1/") })
@@ -51,7 +60,8 @@ import Testing
 
             let container = try await client.createContainer(
                 name: DockerTestEnvironment.uniqueName("built"),
-                body: ["Image": JSONValue(tag), "Labels": ["decnet.test": "1"], "HostConfig": ["NetworkMode": "none"]])
+                body: ["Image": JSONValue(tag), "Labels": ["decnet.test": "1"], "HostConfig": ["NetworkMode": "none"]]
+            )
             await cleanup.container(container.id)
             try await client.startContainer(container.id)
             // Exit 5 is only reached when both copied files (one through the ustar prefix field) are there.
@@ -75,7 +85,9 @@ import Testing
         try await DockerTestEnvironment.withClient { client, cleanup in
             let run = UUID().uuidString
             do {
-                let stream = try await client.events(filters: ["type": ["container"], "label": ["decnet.test.run=\(run)"]])
+                let stream = try await client.events(filters: [
+                    "type": ["container"], "label": ["decnet.test.run=\(run)"],
+                ])
                 #expect(client.poolStatistics.dedicated == 1)
 
                 let created = try await client.createContainer(
@@ -84,7 +96,8 @@ import Testing
                         "Image": JSONValue(DockerTestDaemon.busyboxImage), "Cmd": ["true"],
                         "Labels": ["decnet.test": "1", "decnet.test.run": JSONValue(run)],
                         "HostConfig": ["NetworkMode": "none"],
-                    ])
+                    ]
+                )
                 await cleanup.container(created.id)
                 try await client.startContainer(created.id)
 

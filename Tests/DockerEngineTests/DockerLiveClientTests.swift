@@ -56,7 +56,9 @@ import Testing
             ]
             let first = try await client.createContainer(name: name, body: body)
             await cleanup.container(first.id)
-            let second = await #expect(throws: DockerError.self) { _ = try await client.createContainer(name: name, body: body) }
+            let second = await #expect(throws: DockerError.self) {
+                _ = try await client.createContainer(name: name, body: body)
+            }
             #expect(second?.code == .conflict && second?.status == 409)
             #expect(second?.message.hasPrefix("Conflict. The container name \"/\(name)\" is already in use") == true)
         }

@@ -27,7 +27,9 @@ import Testing
             let name = DockerTestEnvironment.uniqueName("box")
             let labels = ["decnet.test": "1", "decnet.test.run": run, "decnet.role": "base"]
             let created = try await client.createContainer(
-                name: name, body: Self.body(network: lan.name, address: address, labels: labels, command: ["sleep", "3600"]))
+                name: name,
+                body: Self.body(network: lan.name, address: address, labels: labels, command: ["sleep", "3600"])
+            )
             await cleanup.container(created.id)
 
             #expect(try await client.inspectContainer(created.id).state.status == "created")
@@ -78,18 +80,31 @@ import Testing
             let second = try await DockerTestEnvironment.createTestNetwork(client, cleanup: cleanup)
             let created = try await client.createContainer(
                 name: DockerTestEnvironment.uniqueName("multi"),
-                body: Self.body(network: first.name, address: nil, labels: ["decnet.test": "1"], command: ["sleep", "3600"]))
+                body: Self.body(
+                    network: first.name,
+                    address: nil,
+                    labels: ["decnet.test": "1"],
+                    command: ["sleep", "3600"]
+                )
+            )
             await cleanup.container(created.id)
             try await client.startContainer(created.id)
 
             let secondAddress = "10.213.\(second.third).20"
-            try await client.connectNetwork(second.id, container: created.id, ipv4Address: secondAddress, aliases: ["svc"])
+            try await client.connectNetwork(
+                second.id,
+                container: created.id,
+                ipv4Address: secondAddress,
+                aliases: ["svc"]
+            )
             let both = try await client.inspectContainer(created.id)
             #expect(Set(both.networks.map(\.networkName)) == [first.name, second.name])
             #expect(both.endpoint(onNetwork: second.name)?.ipAddress == secondAddress)
             #expect(both.endpoint(onNetwork: second.name)?.aliases.contains("svc") == true)
 
-            let removeWhileAttached = await #expect(throws: DockerError.self) { try await client.removeNetwork(second.id) }
+            let removeWhileAttached = await #expect(throws: DockerError.self) {
+                try await client.removeNetwork(second.id)
+            }
             #expect(removeWhileAttached?.code == .conflict && removeWhileAttached?.status == 403)
             #expect(removeWhileAttached?.message.hasSuffix("has active endpoints") == true)
 
@@ -104,7 +119,13 @@ import Testing
             let lan = try await DockerTestEnvironment.createTestNetwork(client, cleanup: cleanup)
             let quick = try await client.createContainer(
                 name: DockerTestEnvironment.uniqueName("exit7"),
-                body: Self.body(network: lan.name, address: nil, labels: ["decnet.test": "1"], command: ["sh", "-c", "exit 7"]))
+                body: Self.body(
+                    network: lan.name,
+                    address: nil,
+                    labels: ["decnet.test": "1"],
+                    command: ["sh", "-c", "exit 7"]
+                )
+            )
             await cleanup.container(quick.id)
             try await client.startContainer(quick.id)
             let result = try await client.waitContainer(quick.id)
@@ -113,7 +134,13 @@ import Testing
 
             let sleeper = try await client.createContainer(
                 name: DockerTestEnvironment.uniqueName("sleeper"),
-                body: Self.body(network: lan.name, address: nil, labels: ["decnet.test": "1"], command: ["sleep", "3600"]))
+                body: Self.body(
+                    network: lan.name,
+                    address: nil,
+                    labels: ["decnet.test": "1"],
+                    command: ["sleep", "3600"]
+                )
+            )
             await cleanup.container(sleeper.id)
             try await client.startContainer(sleeper.id)
             let started = ContinuousClock.now

@@ -11,7 +11,11 @@ import Testing
         try await DockerTestEnvironment.withClient { client, cleanup in
             let run = UUID().uuidString
             let network = try await DockerTestEnvironment.createTestNetwork(
-                client, cleanup: cleanup, isInternal: true, labels: ["decnet.test.run": run])
+                client,
+                cleanup: cleanup,
+                isInternal: true,
+                labels: ["decnet.test.run": run]
+            )
 
             let inspected = try await client.inspectNetwork(network.id)
             #expect(inspected.name == network.name && inspected.id == network.id)
@@ -37,7 +41,8 @@ import Testing
             let short = try await DockerTestEnvironment.createTestNetwork(client, cleanup: cleanup, isInternal: false)
             let longerName = short.name + "0"
             let longerID = try await client.createNetwork(
-                DockerNetworkSpec(name: longerName, labels: ["decnet.test": "1"]))
+                DockerNetworkSpec(name: longerName, labels: ["decnet.test": "1"])
+            )
             await cleanup.network(longerID)
 
             let bySubstring = try await client.listNetworks(filters: .name(short.name))

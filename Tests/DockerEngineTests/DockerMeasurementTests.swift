@@ -9,18 +9,21 @@ import Testing
 /// with `DECNET_DOCKER_MEASURE=1` (it takes about half a minute) and prints its numbers.
 @Suite(
     .requiresDocker,
-    .enabled(if: ProcessInfo.processInfo.environment["DECNET_DOCKER_MEASURE"] == "1", "set DECNET_DOCKER_MEASURE=1"))
+    .enabled(if: ProcessInfo.processInfo.environment["DECNET_DOCKER_MEASURE"] == "1", "set DECNET_DOCKER_MEASURE=1")
+)
 struct DockerMeasurementTests {
     static let count = 20
 
-    static func createAndStart(_ client: DockerClient, network: String, run: String, index: Int) async throws -> String {
+    static func createAndStart(_ client: DockerClient, network: String, run: String, index: Int) async throws -> String
+    {
         let created = try await client.createContainer(
             name: DockerTestEnvironment.uniqueName("measure-\(index)"),
             body: [
                 "Image": JSONValue(DockerTestDaemon.busyboxImage), "Cmd": ["sleep", "3600"],
                 "Labels": ["decnet.test": "1", "decnet.test.run": JSONValue(run)],
                 "HostConfig": ["Init": true, "NetworkMode": JSONValue(network)],
-            ])
+            ]
+        )
         try await client.startContainer(created.id)
         return created.id
     }
@@ -60,7 +63,9 @@ struct DockerMeasurementTests {
                     ids.append(id)
                     if next < Self.count {
                         let index = next
-                        group.addTask { try await Self.createAndStart(client, network: lan.name, run: run, index: index) }
+                        group.addTask {
+                            try await Self.createAndStart(client, network: lan.name, run: run, index: index)
+                        }
                         next += 1
                     }
                 }

@@ -15,10 +15,12 @@ enum DockerTestEnvironment {
     /// Runs `body` with a fresh client and a cleanup list, then removes everything registered (even when `body`
     /// throws) and shuts the client down.
     static func withClient<T>(
-        maximumConnections: Int = 4, _ body: (DockerClient, Cleanup) async throws -> T
+        maximumConnections: Int = 4,
+        _ body: (DockerClient, Cleanup) async throws -> T
     ) async throws -> T {
         let client = DockerClient(
-            configuration: .init(socketPath: DockerTestDaemon.socketPath, maximumConnections: maximumConnections))
+            configuration: .init(socketPath: DockerTestDaemon.socketPath, maximumConnections: maximumConnections)
+        )
         let cleanup = Cleanup()
         let result: Result<T, any Error>
         do {
@@ -33,7 +35,10 @@ enum DockerTestEnvironment {
 
     /// Creates a labelled bridge on a random /24 in 10.213.0.0/16, retrying when another test holds that subnet.
     static func createTestNetwork(
-        _ client: DockerClient, cleanup: Cleanup, isInternal: Bool = true, labels: [String: String] = [:]
+        _ client: DockerClient,
+        cleanup: Cleanup,
+        isInternal: Bool = true,
+        labels: [String: String] = [:]
     ) async throws -> (name: String, id: String, subnet: String, third: Int) {
         let name = uniqueName("net")
         var lastError: (any Error)?
@@ -43,8 +48,12 @@ enum DockerTestEnvironment {
             do {
                 let id = try await client.createNetwork(
                     DockerNetworkSpec(
-                        name: name, isInternal: isInternal, pools: [.init(subnet: subnet)],
-                        labels: labels.merging(["decnet.test": "1"], uniquingKeysWith: { first, _ in first })))
+                        name: name,
+                        isInternal: isInternal,
+                        pools: [.init(subnet: subnet)],
+                        labels: labels.merging(["decnet.test": "1"], uniquingKeysWith: { first, _ in first })
+                    )
+                )
                 await cleanup.network(id)
                 return (name, id, subnet, third)
             } catch {
@@ -78,7 +87,8 @@ actor Cleanup {
 
 /// Runs `body`, failing with `timeout` if it takes longer than `seconds`.
 func withDeadline<T: Sendable>(
-    _ seconds: Double, _ body: @escaping @Sendable () async throws -> T
+    _ seconds: Double,
+    _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { try await body() }

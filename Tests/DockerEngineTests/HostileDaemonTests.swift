@@ -10,13 +10,21 @@ import Testing
 /// request ends by its deadline, and no answer costs more than the configured caps.
 @Suite struct HostileDaemonTests {
     static func client(
-        _ daemon: FakeDaemon, readTimeout: Duration = .seconds(60), requestTimeout: Duration = .seconds(60),
-        maximumResponseBytes: Int = 16 << 20, maximumStreamLineBytes: Int = 1 << 20
+        _ daemon: FakeDaemon,
+        readTimeout: Duration = .seconds(60),
+        requestTimeout: Duration = .seconds(60),
+        maximumResponseBytes: Int = 16 << 20,
+        maximumStreamLineBytes: Int = 1 << 20
     ) -> DockerClient {
         DockerClient(
             configuration: .init(
-                socketPath: daemon.path, readTimeout: readTimeout, requestTimeout: requestTimeout,
-                maximumResponseBytes: maximumResponseBytes, maximumStreamLineBytes: maximumStreamLineBytes))
+                socketPath: daemon.path,
+                readTimeout: readTimeout,
+                requestTimeout: requestTimeout,
+                maximumResponseBytes: maximumResponseBytes,
+                maximumStreamLineBytes: maximumStreamLineBytes
+            )
+        )
     }
 
     static let chunkedHead = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -19,7 +19,8 @@ import Topology
                 if connection.answerVersion(request) { continue }
                 if request.contains("/events") {
                     _ = connection.write(
-                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    )
                     while connection.readRequest() != nil {}  // silent until the client closes
                     return
                 }
@@ -30,13 +31,19 @@ import Topology
 
     static func runtime(_ daemon: FakeDaemon, answerWithin: Duration = .seconds(1)) -> DockerTopologyRuntime {
         let client = DockerClient(
-            configuration: .init(socketPath: daemon.path, requestTimeout: .seconds(1)))
+            configuration: .init(socketPath: daemon.path, requestTimeout: .seconds(1))
+        )
         return DockerTopologyRuntime(
             client: client,
             configuration: .init(
-                stateDirectory: "/nonexistent", refreshInterval: .milliseconds(300),
-                refreshDebounce: .milliseconds(10), staleMargin: .milliseconds(700), answerWithin: answerWithin,
-                reconnectBackoff: [.milliseconds(100)]))
+                stateDirectory: "/nonexistent",
+                refreshInterval: .milliseconds(300),
+                refreshDebounce: .milliseconds(10),
+                staleMargin: .milliseconds(700),
+                answerWithin: answerWithin,
+                reconnectBackoff: [.milliseconds(100)]
+            )
+        )
     }
 
     /// How long one observation took, and what it said.

@@ -4,7 +4,8 @@ import Testing
 
 /// The splitter that turns the events and build streams into JSON messages, whatever the chunking.
 @Suite struct JSONLineSplitterTests {
-    static let stream = #"{"Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"name":"x"}}}"#
+    static let stream =
+        #"{"Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"name":"x"}}}"#
         + "\n" + #"{"Type":"network","Action":"connect"}"# + "\r\n\n" + #"{"status":"é ✓"}"# + "\n"
 
     static func split(_ bytes: [UInt8], chunkSizes: [Int]) throws -> [String] {

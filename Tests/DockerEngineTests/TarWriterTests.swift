@@ -10,7 +10,8 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
-        process.environment = ProcessInfo.processInfo.environment.merging(["TZ": "UTC", "LC_ALL": "C"]) { _, new in new }
+        process.environment = ProcessInfo.processInfo.environment.merging(["TZ": "UTC", "LC_ALL": "C"]) { _, new in new
+        }
         let output = Pipe()
         let errors = Pipe()
         process.standardOutput = output
@@ -44,7 +45,11 @@ import Testing
         var writer = TarWriter()
         try writer.addDirectory("conf", mode: 0o750, modificationTime: 1_700_000_000)
         try writer.addFile(
-            "conf/app.ini", contents: Array("key=value\n".utf8), mode: 0o640, modificationTime: 1_700_000_000)
+            "conf/app.ini",
+            contents: Array("key=value\n".utf8),
+            mode: 0o640,
+            modificationTime: 1_700_000_000
+        )
         try writer.addFile("run.sh", contents: Array("#!/bin/sh\necho hi\n".utf8), mode: 0o755)
         try writer.addFile("empty", contents: [])
         try writer.addSymbolicLink("link", target: "run.sh")
@@ -121,14 +126,20 @@ import Testing
         let root = try Self.temporaryDirectory()
         let context = root.appendingPathComponent("ctx")
         try FileManager.default.createDirectory(
-            at: context.appendingPathComponent("sub/deeper"), withIntermediateDirectories: true)
+            at: context.appendingPathComponent("sub/deeper"),
+            withIntermediateDirectories: true
+        )
         try Data("FROM scratch\n".utf8).write(to: context.appendingPathComponent("Dockerfile"))
         try Data("one".utf8).write(to: context.appendingPathComponent("sub/one.txt"))
         try Data("two".utf8).write(to: context.appendingPathComponent("sub/deeper/two.txt"))
         try FileManager.default.setAttributes(
-            [.posixPermissions: 0o700], ofItemAtPath: context.appendingPathComponent("sub/one.txt").path)
+            [.posixPermissions: 0o700],
+            ofItemAtPath: context.appendingPathComponent("sub/one.txt").path
+        )
         try FileManager.default.createSymbolicLink(
-            atPath: context.appendingPathComponent("alias").path, withDestinationPath: "Dockerfile")
+            atPath: context.appendingPathComponent("alias").path,
+            withDestinationPath: "Dockerfile"
+        )
 
         let archive = try TarWriter.archive(directory: context.path)
         let url = root.appendingPathComponent("ctx.tar")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import DockerEngine
 
 /// `trimmingWhitespace()` replaced Foundation's `trimmingCharacters(in: .whitespacesAndNewlines)` in the client's

@@ -21,10 +21,13 @@ import ZeroMQ
         try await OutageFixture.with(topologyID: topology.id) { f in
             try await Self.withDaemon(f) { master in
                 let hash = CanonicalHash.hash(topology.hydrated)
-                let applied = try await Self.result(master, [
-                    "proto": 1, "type": "apply", "id": "hb-apply", "hydrated": topology.hydrated,
-                    "version_hash": .string(JSONString(hash)),
-                ])
+                let applied = try await Self.result(
+                    master,
+                    [
+                        "proto": 1, "type": "apply", "id": "hb-apply", "hydrated": topology.hydrated,
+                        "version_hash": .string(JSONString(hash)),
+                    ]
+                )
                 #expect(applied["status"] == 200, "\(applied.jsonText)")
                 try await master.waitFor("a heartbeat with the applied topology and no drift") {
                     Self.heartbeats(master).last.map { Self.isHealthy($0, hash: hash) } ?? false
@@ -66,10 +69,13 @@ import ZeroMQ
                 let state = try await Self.result(master, ["proto": 1, "type": "state", "id": "hb-state"])
                 #expect(state["status"] == 200)
                 #expect(state["body"]?["observed"]?["error"]?.stringValue?.isEmpty == false)
-                let refused = try await Self.result(master, [
-                    "proto": 1, "type": "apply", "id": "hb-apply-down", "hydrated": topology.hydrated,
-                    "version_hash": .string(JSONString(hash)),
-                ])
+                let refused = try await Self.result(
+                    master,
+                    [
+                        "proto": 1, "type": "apply", "id": "hb-apply-down", "hydrated": topology.hydrated,
+                        "version_hash": .string(JSONString(hash)),
+                    ]
+                )
                 #expect(refused["status"] == 503 && refused["error"]?["code"] == "docker_unavailable")
 
                 try await f.daemon.start()
@@ -95,17 +101,22 @@ import ZeroMQ
                 #expect(allSeqs == Array(allSeqs[0]..<(allSeqs[0] + all.count)), "one boot, no heartbeat lost")
                 #expect(Set(all.compactMap { $0["boot_id"]?.stringValue }).count == 1)
 
-                let removed = try await Self.result(master, [
-                    "proto": 1, "type": "teardown", "id": "hb-teardown",
-                    "topology_id": .string(JSONString(topology.id)),
-                ])
+                let removed = try await Self.result(
+                    master,
+                    [
+                        "proto": 1, "type": "teardown", "id": "hb-teardown",
+                        "topology_id": .string(JSONString(topology.id)),
+                    ]
+                )
                 #expect(removed["body"]?["status"] == "torn_down", "\(removed.jsonText)")
                 try await master.waitFor("a heartbeat with nothing applied") {
                     Self.heartbeats(master).last?["state"]?["topology_id"] == .null
                 }
-                try SchemaCheck.check((down + all.suffix(2)).map {
-                    SchemaCheck.Item(schema: "heartbeat.schema.json", message: $0)
-                })
+                try SchemaCheck.check(
+                    (down + all.suffix(2)).map {
+                        SchemaCheck.Item(schema: "heartbeat.schema.json", message: $0)
+                    }
+                )
             }
         }
     }
@@ -145,19 +156,35 @@ import ZeroMQ
         let keys = try CurveKeyPair.generate()
         try master.allow(agentID: agentID, keys: keys)
         let settings = AgentSettings(
-            agentID: agentID, agentVersion: "test", bootID: UUID().uuidString.lowercased(),
-            stateDirectory: f.directory, catalog: try OutageFixture.catalog(),
-            templatesRoot: f.directory + "/templates", baseImage: OutageFixture.image,
-            heartbeatIntervalMillis: interval)
+            agentID: agentID,
+            agentVersion: "test",
+            bootID: UUID().uuidString.lowercased(),
+            stateDirectory: f.directory,
+            catalog: try OutageFixture.catalog(),
+            templatesRoot: f.directory + "/templates",
+            baseImage: OutageFixture.image,
+            heartbeatIntervalMillis: interval
+        )
         let link = AgentLinkConfiguration(
-            agentID: agentID, commandEndpoint: master.commandEndpoint.value,
-            heartbeatEndpoint: master.heartbeatEndpoint, masterKey: master.keys.publicKey, keys: keys,
-            reconnectMillis: 100, reconnectMaxMillis: 500, lingerMillis: 0)
+            agentID: agentID,
+            commandEndpoint: master.commandEndpoint.value,
+            heartbeatEndpoint: master.heartbeatEndpoint,
+            masterKey: master.keys.publicKey,
+            keys: keys,
+            reconnectMillis: 100,
+            reconnectMaxMillis: 500,
+            lingerMillis: 0
+        )
         var logger = Logger(label: "test.agent")
         logger.logLevel = .critical
         let daemon = AgentDaemon(
-            settings: settings, link: link, store: f.store, runtime: f.runtime,
-            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }), logger: logger)
+            settings: settings,
+            link: link,
+            store: f.store,
+            runtime: f.runtime,
+            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }),
+            logger: logger
+        )
         let pump = Task { await master.pump() }
         let run = Task { try await daemon.run() }
         let outcome: Result<Void, any Error>

@@ -98,7 +98,10 @@ func truthfulState(_ f: OutageFixture, _ topology: OutageTopology, applied: Bool
 /// Checks (allowing the observer 15 s to catch up with Docker's events) that `state` tells the truth, and with
 /// `driftFree` that there is no drift at all.
 func expectTruthfulState(
-    _ f: OutageFixture, _ topology: OutageTopology, applied: Bool, driftFree: Bool = false,
+    _ f: OutageFixture,
+    _ topology: OutageTopology,
+    applied: Bool,
+    driftFree: Bool = false,
     sourceLocation: SourceLocation = #_sourceLocation
 ) async throws {
     var state: JSONValue = .null
@@ -108,36 +111,54 @@ func expectTruthfulState(
         truth = try await truthfulState(f, topology, applied: applied)
         return state["observed"] == truth["observed"] && state["drift"] == truth["drift"]
     }
-    #expect(agreed, "state \(state.jsonText) differs from the daemon's \(JSONValue.object(truth).jsonText)",
-        sourceLocation: sourceLocation)
+    #expect(
+        agreed,
+        "state \(state.jsonText) differs from the daemon's \(JSONValue.object(truth).jsonText)",
+        sourceLocation: sourceLocation
+    )
     if driftFree {
         let drift = state["drift"]?.objectValue?.members.map(\.1) ?? []
-        #expect(!drift.isEmpty && drift.allSatisfy { $0 == [] }, "drift \(state["drift"]?.jsonText ?? "")",
-            sourceLocation: sourceLocation)
+        #expect(
+            !drift.isEmpty && drift.allSatisfy { $0 == [] },
+            "drift \(state["drift"]?.jsonText ?? "")",
+            sourceLocation: sourceLocation
+        )
     }
     #expect(
         applied ? state["topology_id"]?.stringValue == topology.id : state["applied_version_hash"] == .null,
-        sourceLocation: sourceLocation)
+        sourceLocation: sourceLocation
+    )
 }
 
 /// The error of an operation the stopped daemon interrupted in `phase`. One container at a time, the next call
 /// meets a daemon that is gone: `docker_unavailable`, naming the socket. With more, calls already on open
 /// connections can meet the stopping daemon's own errors first (`runtime_error` with `details.docker`).
 func expectInterrupted(
-    _ failure: AgentError, phase: String, concurrency: Int, socketPath: String,
+    _ failure: AgentError,
+    phase: String,
+    concurrency: Int,
+    socketPath: String,
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     if concurrency == 1 {
         #expect(
-            failure.code == .dockerUnavailable && failure.status == 503, "\(failure)", sourceLocation: sourceLocation)
+            failure.code == .dockerUnavailable && failure.status == 503,
+            "\(failure)",
+            sourceLocation: sourceLocation
+        )
         #expect(failure.message.contains(socketPath), "\(failure)", sourceLocation: sourceLocation)
     } else if failure.code == .runtimeError {
         #expect(
-            failure.status == 500 && failure.details["docker"]?.stringValue?.isEmpty == false, "\(failure)",
-            sourceLocation: sourceLocation)
+            failure.status == 500 && failure.details["docker"]?.stringValue?.isEmpty == false,
+            "\(failure)",
+            sourceLocation: sourceLocation
+        )
     } else {
         #expect(
-            failure.code == .dockerUnavailable && failure.status == 503, "\(failure)", sourceLocation: sourceLocation)
+            failure.code == .dockerUnavailable && failure.status == 503,
+            "\(failure)",
+            sourceLocation: sourceLocation
+        )
     }
     #expect(failure.details["phase"] == .string(JSONString(phase)), "\(failure)", sourceLocation: sourceLocation)
 }

@@ -26,17 +26,28 @@ final class OutageFixture: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try TopologyStore(path: directory + "/" + TopologyStore.fileName)
         client = DockerClient(
-            configuration: .init(socketPath: daemon.socketPath, connectTimeout: .seconds(2), readTimeout: .seconds(20)))
+            configuration: .init(socketPath: daemon.socketPath, connectTimeout: .seconds(2), readTimeout: .seconds(20))
+        )
         // A short reconnect backoff keeps the observer's recovery quick.
         runtime = DockerTopologyRuntime(
             client: client,
             configuration: .init(
-                stateDirectory: directory, retry: retry, containerConcurrency: containerConcurrency,
+                stateDirectory: directory,
+                retry: retry,
+                containerConcurrency: containerConcurrency,
                 refreshDebounce: .milliseconds(50),
-                reconnectBackoff: [.milliseconds(100), .milliseconds(250), .milliseconds(500)]))
+                reconnectBackoff: [.milliseconds(100), .milliseconds(250), .milliseconds(500)]
+            )
+        )
         let settings = AgentSettings(
-            agentID: "outage", agentVersion: "test", bootID: UUID().uuidString.lowercased(), stateDirectory: directory,
-            catalog: try Self.catalog(), templatesRoot: directory + "/templates", baseImage: Self.image)
+            agentID: "outage",
+            agentVersion: "test",
+            bootID: UUID().uuidString.lowercased(),
+            stateDirectory: directory,
+            catalog: try Self.catalog(),
+            templatesRoot: directory + "/templates",
+            baseImage: Self.image
+        )
         operations = TopologyOperations(settings: settings, store: StoreExecutor(store: store), runtime: runtime)
     }
 
@@ -74,7 +85,9 @@ final class OutageFixture: Sendable {
     /// Runs `body` with a fixture whose observer follows the daemon's events, then always cleans up: tears down
     /// `topologyID` if the daemon runs, stops the daemon and removes every file.
     static func with(
-        topologyID: String, retry: RetryPolicy = shortRetries, containerConcurrency: Int = 4,
+        topologyID: String,
+        retry: RetryPolicy = shortRetries,
+        containerConcurrency: Int = 4,
         _ body: @Sendable (OutageFixture) async throws -> Void
     ) async throws {
         let fixture = try await make(retry: retry, containerConcurrency: containerConcurrency)
@@ -102,11 +115,16 @@ final class OutageFixture: Sendable {
 
     // MARK: operations
 
-    func apply(_ hydrated: JSONValue, progress: @escaping TopologyOperations.Progress = { _, _, _, _ in })
+    func apply(
+        _ hydrated: JSONValue,
+        progress: @escaping TopologyOperations.Progress = { _, _, _, _ in }
+    )
         async -> Result<JSONValue, AgentError>
     {
         await operations.apply(
-            ApplyRequest(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated)), progress: progress)
+            ApplyRequest(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated)),
+            progress: progress
+        )
     }
 
     /// A progress callback that stops the daemon, once, when `count` containers are settled (`phase`
@@ -126,7 +144,8 @@ final class OutageFixture: Sendable {
     }
 
     func teardown(
-        _ topologyID: String, progress: @escaping TopologyOperations.Progress = { _, _, _, _ in }
+        _ topologyID: String,
+        progress: @escaping TopologyOperations.Progress = { _, _, _, _ in }
     ) async -> Result<JSONValue, AgentError> {
         await operations.teardown(topologyID: topologyID, progress: progress)
     }
@@ -141,7 +160,9 @@ final class OutageFixture: Sendable {
     /// Names of this topology's containers as the daemon lists them: (all, running).
     func listed(_ topologyID: String) async throws -> (all: Set<String>, running: Set<String>) {
         let containers = try await client.listContainers(
-            all: true, filters: .label(RuntimeLabels.topologyID, topologyID))
+            all: true,
+            filters: .label(RuntimeLabels.topologyID, topologyID)
+        )
         return (Set(containers.map(\.name)), Set(containers.filter { $0.state == "running" }.map(\.name)))
     }
 

@@ -21,7 +21,8 @@ struct OutageTopology: Sendable {
         Set(
             deckyNames.flatMap { name in
                 ["decnet_t_\(id.prefix(8))_\(name)", "\(name)-web", "\(name)-idle"]
-            })
+            }
+        )
     }
 
     var networkName: String { "decnet_t_\(id.prefix(8))_dmz" }

@@ -139,7 +139,8 @@ actor PrivateDockerDaemon {
     /// Whether the daemon answers `/_ping` within a second.
     func answers() async -> Bool {
         let client = DockerClient(
-            configuration: .init(socketPath: socketPath, connectTimeout: .seconds(1), readTimeout: .seconds(1)))
+            configuration: .init(socketPath: socketPath, connectTimeout: .seconds(1), readTimeout: .seconds(1))
+        )
         let answered = (try? await client.ping()) ?? false
         try? await client.shutdown()
         return answered

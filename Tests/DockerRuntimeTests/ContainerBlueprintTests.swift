@@ -36,11 +36,15 @@ import Topology
             ],
             deckies: [
                 .init(
-                    name: "gw", services: ["web", "tls"], addresses: [("DMZ", gatewayHost), ("inner", 2)],
+                    name: "gw",
+                    services: ["web", "tls"],
+                    addresses: [("DMZ", gatewayHost), ("inner", 2)],
                     forwards: true,
-                    serviceConfig: env),
+                    serviceConfig: env
+                ),
                 .init(name: "db", services: ["probe"], addresses: [("inner", 3)]),
-            ])
+            ]
+        )
     }
 
     static func blueprints(_ plan: ComposePlan, imageID: String = "sha256:aaa") -> [String: ContainerBlueprint] {
@@ -53,9 +57,13 @@ import Topology
                 baseName = nil
             }
             result[spec.containerName] = .make(
-                spec, plan: plan, image: ResolvedImage(reference: "ref:\(spec.serviceKey)", id: imageID),
-                baseName: baseName, composeFile: "/state/topologies/\(plan.composeFileName)",
-                workingDirectory: "/state/topologies")
+                spec,
+                plan: plan,
+                image: ResolvedImage(reference: "ref:\(spec.serviceKey)", id: imageID),
+                baseName: baseName,
+                composeFile: "/state/topologies/\(plan.composeFileName)",
+                workingDirectory: "/state/topologies"
+            )
         }
         return result
     }
@@ -93,7 +101,8 @@ import Topology
         #expect(labels["com.docker.compose.oneoff"]?.stringValue == "False")
         #expect(
             labels["com.docker.compose.project.config_files"]?.stringValue
-                == "/state/topologies/decnet-topology-abcdef01-compose.yml")
+                == "/state/topologies/decnet-topology-abcdef01-compose.yml"
+        )
         #expect(labels["com.docker.compose.config-hash"]?.stringValue == base.configHash)
         #expect(base.configHash.count == 64)
     }
@@ -136,7 +145,8 @@ import Topology
     ])
     func restartPolicies(_ text: String, _ name: String, _ count: Int) {
         #expect(
-            ContainerBlueprint.restartPolicy(text) == ["Name": JSONValue(name), "MaximumRetryCount": JSONValue(count)])
+            ContainerBlueprint.restartPolicy(text) == ["Name": JSONValue(name), "MaximumRetryCount": JSONValue(count)]
+        )
     }
 
     @Test func severalHostPortsForOneContainerPortAreSeveralBindings() {

@@ -18,7 +18,9 @@ extension DockerRuntimeLiveTests {
                 let retries = Mutex<[String]>([])
                 // The seed's real delays: a retried pull would take 15 s.
                 let runtime = fixture.runtime(
-                    retry: .seed, onRetry: { r in retries.withLock { $0.append(r.operation) } })
+                    retry: .seed,
+                    onRetry: { r in retries.withLock { $0.append(r.operation) } }
+                )
                 let start = ContinuousClock.now
                 let failure = await #expect(throws: RuntimeFailure.self) {
                     _ = try await runtime.materialise(plan, wasApplied: false) { _ in }
@@ -75,7 +77,8 @@ extension DockerRuntimeLiveTests {
                 #expect(
                     Set(left.containers.keys) == [
                         topology.base(gw), "\(gw)-web", "\(gw)-echo", topology.base(host), "\(host)-probe",
-                    ])
+                    ]
+                )
                 #expect(left.networks.count == 2)
                 let observed = await runtime.observe(topologyID: topology.id)
                 #expect(Drift(expected: plan, observed: observed).missingContainers == ["\(host)-broken"])
@@ -89,8 +92,12 @@ extension DockerRuntimeLiveTests {
                 let name = topology.network("lan-a")
                 let foreignID = try await client.createNetwork(
                     DockerNetworkSpec(
-                        name: name, isInternal: true, pools: [.init(subnet: topology.lans[1].subnet)],
-                        labels: ["decnet.test": "1"]))
+                        name: name,
+                        isInternal: true,
+                        pools: [.init(subnet: topology.lans[1].subnet)],
+                        labels: ["decnet.test": "1"]
+                    )
+                )
                 fixture.removeAtCleanup(network: foreignID)
                 let runtime = fixture.runtime()
                 let failure = await #expect(throws: RuntimeFailure.self) {
@@ -119,7 +126,8 @@ extension DockerRuntimeLiveTests {
                             "com.docker.compose.project": JSONValue("decnet-topo-" + topology.prefix),
                         ],
                         "HostConfig": ["NetworkMode": "none", "Init": true],
-                    ])
+                    ]
+                )
                 fixture.removeAtCleanup(container: foreign.id)
                 try await client.startContainer(foreign.id)
                 let runtime = fixture.runtime()
@@ -150,9 +158,13 @@ extension DockerRuntimeLiveTests {
 
                 let progress = ProgressLog()
                 let report = try await runtime.teardown(
-                    topologyID: first.id, teardownOrder: plan.teardownOrder, progress: progress.record)
+                    topologyID: first.id,
+                    teardownOrder: plan.teardownOrder,
+                    progress: progress.record
+                )
                 #expect(
-                    Set(report.removedContainers) == first.containerNames(plan) && report.removedContainers.count == 5)
+                    Set(report.removedContainers) == first.containerNames(plan) && report.removedContainers.count == 5
+                )
                 // Services before their bases.
                 let firstBase = report.removedContainers.firstIndex { $0.hasPrefix("decnet_t_") } ?? 0
                 #expect(report.removedContainers[..<firstBase].allSatisfy { !$0.hasPrefix("decnet_t_") })

@@ -20,7 +20,8 @@ struct Labelled: Equatable {
         let networks = try await client.listNetworks(filters: filter)
         return Labelled(
             containers: Dictionary(uniqueKeysWithValues: containers.map { ($0.name, $0.id) }),
-            networks: Dictionary(uniqueKeysWithValues: networks.map { ($0.name, $0.id) }))
+            networks: Dictionary(uniqueKeysWithValues: networks.map { ($0.name, $0.id) })
+        )
     }
 
     static let empty = Labelled(containers: [:], networks: [:])
@@ -37,7 +38,9 @@ func httpStatus(port: Int) async throws -> String? {
     var status: String?
     _ = try await eventually(within: 3) {
         let result = try ProcessRunner.runMerged(
-            curl, ["-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"])
+            curl,
+            ["-s", "-o", "/dev/null", "-m", "1", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"]
+        )
         status = result.output
         return result.status == 0 && result.output != "000"
     }

@@ -22,7 +22,8 @@ extension DockerRuntimeLiveTests {
                 #expect(report.createdBridges == [topology.network("DMZ"), topology.network("lan-a")])
                 #expect(
                     Set(report.createdContainers) == topology.containerNames(plan)
-                        && report.createdContainers.count == 5)
+                        && report.createdContainers.count == 5
+                )
                 #expect(report.recreatedContainers.isEmpty && report.unchangedContainers.isEmpty)
                 #expect(progress.phases == [.networks, .images, .containers])
                 let client = fixture.client
@@ -43,7 +44,8 @@ extension DockerRuntimeLiveTests {
                 #expect(base.endpoint(onNetwork: topology.network("lan-a"))?.ipAddress == topology.address("lan-a", 2))
                 #expect(
                     base.endpoint(onNetwork: topology.network("lan-a"))?.requestedIPv4Address
-                        == topology.address("lan-a", 2))
+                        == topology.address("lan-a", 2)
+                )
                 let hostConfig = try #require(base.raw["HostConfig"])
                 #expect(hostConfig["Init"] == .bool(true))
                 #expect(hostConfig["Sysctls"]?["net.ipv4.ip_forward"]?.stringValue == "1")
@@ -53,7 +55,8 @@ extension DockerRuntimeLiveTests {
                 let bindings = hostConfig["PortBindings"]?.objectValue?.keys.map(\.value).sorted()
                 #expect(
                     bindings
-                        == ["\(fixture.echoPort)/tcp", "\(fixture.echoUDPPort)/udp", "\(fixture.webPort)/tcp"].sorted())
+                        == ["\(fixture.echoPort)/tcp", "\(fixture.echoUDPPort)/udp", "\(fixture.webPort)/tcp"].sorted()
+                )
                 #expect(base.raw["Config"]?["Hostname"]?.stringValue == gw)
                 #expect(base.labels["com.docker.compose.project"] == plan.projectName)
                 #expect(base.labels["com.docker.compose.service"] == gw)
@@ -61,7 +64,8 @@ extension DockerRuntimeLiveTests {
                 #expect(base.labels["com.docker.compose.container-number"] == "1")
                 #expect(
                     base.labels["com.docker.compose.project.config_files"]
-                        == fixture.stateDirectory + "/topologies/" + plan.composeFileName)
+                        == fixture.stateDirectory + "/topologies/" + plan.composeFileName
+                )
                 #expect(base.labels["com.docker.compose.config-hash"]?.count == 64)
 
                 // Services live in the gateway's network namespace, publish nothing themselves.
@@ -95,7 +99,8 @@ extension DockerRuntimeLiveTests {
                     ports == [
                         HostPort(fixture.webPort, .tcp), HostPort(fixture.echoPort, .tcp),
                         HostPort(fixture.echoUDPPort, .udp),
-                    ])
+                    ]
+                )
                 #expect(try await runtime.publishedHostPorts(topologyIDs: ["someone-else"]).isEmpty)
 
                 let observed = await runtime.observe(topologyID: topology.id)
@@ -143,7 +148,10 @@ extension DockerRuntimeLiveTests {
                 ]
                 let progress = ProgressLog()
                 _ = try await fixture.runtime().materialise(
-                    try fixture.plan(topology), wasApplied: false, progress: progress.record)
+                    try fixture.plan(topology),
+                    wasApplied: false,
+                    progress: progress.record
+                )
                 // Two sources: the base image and one build shared by both deckies.
                 #expect(progress.totals(.images) == [2])
                 let first = try await fixture.client.inspectContainer("b1\(token)-probe")
@@ -179,7 +187,8 @@ extension DockerRuntimeLiveTests {
                 let probe = try await fixture.client.inspectContainer("\(host)-probe")
                 #expect(
                     probe.state.isRunning
-                        && probe.raw["HostConfig"]?["NetworkMode"]?.stringValue == "container:" + hostBase.id)
+                        && probe.raw["HostConfig"]?["NetworkMode"]?.stringValue == "container:" + hostBase.id
+                )
 
                 // A service's own setting changes: only that service is recreated, not its base.
                 topology.deckies[0].serviceConfig = ["web": ["level": "4"]]
@@ -187,7 +196,8 @@ extension DockerRuntimeLiveTests {
                 #expect(tuned.recreatedContainers == ["\(gw)-web"])
                 #expect(
                     try await Labelled.read(fixture.client, topology.id).containers[topology.base(gw)]
-                        == before.containers[topology.base(gw)])
+                        == before.containers[topology.base(gw)]
+                )
 
                 // The host leaves the topology: its containers are removed (compose's --remove-orphans).
                 topology.deckies.removeLast()
@@ -217,7 +227,8 @@ extension DockerRuntimeLiveTests {
                 #expect(!inner.isInternal && inner.id != before.networks[topology.network("lan-a")])
                 let hostBase = try await fixture.client.inspectContainer(topology.base(topology.deckies[1].name))
                 #expect(
-                    hostBase.endpoint(onNetwork: topology.network("lan-a"))?.ipAddress == topology.address("lan-a", 3))
+                    hostBase.endpoint(onNetwork: topology.network("lan-a"))?.ipAddress == topology.address("lan-a", 3)
+                )
                 #expect(Drift(expected: plan, observed: await runtime.observe(topologyID: topology.id)).isEmpty)
             }
         }

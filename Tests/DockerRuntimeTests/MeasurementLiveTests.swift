@@ -16,7 +16,8 @@ extension DockerRuntimeLiveTests {
                 lans: [.init(name: "lan", subnet: lan.subnet, prefix: lan.prefix, dmz: false)],
                 deckies: (1...20).map { i in
                     .init(name: "m\(token)-\(i)", services: ["web", "echo"], addresses: [("lan", 10 + i)])
-                })
+                }
+            )
             try await withFixture(topologies: [topology.id]) { fixture in
                 let plan = try fixture.plan(topology)
                 #expect(plan.containers.count == 60)
@@ -42,7 +43,8 @@ extension DockerRuntimeLiveTests {
                 #expect(try await Labelled.read(fixture.client, topology.id) == Labelled.empty)
                 print(
                     "runtime: 20 deckies (20 bases + 40 services): apply \(applyMS) ms, re-apply \(reapplyMS) ms, "
-                        + "teardown \(teardownMS) ms")
+                        + "teardown \(teardownMS) ms"
+                )
             }
         }
     }

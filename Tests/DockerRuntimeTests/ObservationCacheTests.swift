@@ -6,7 +6,13 @@ import Topology
 
 /// The observer's cache: events applied one by one, and replayed over a list that raced them.
 @Suite struct ObservationCacheTests {
-    static func event(_ type: String, _ action: String, id: String, name: String, topology: String? = "t1") throws
+    static func event(
+        _ type: String,
+        _ action: String,
+        id: String,
+        name: String,
+        topology: String? = "t1"
+    ) throws
         -> DockerEvent
     {
         var attributes: JSONObject = ["name": JSONValue(name)]
@@ -17,7 +23,12 @@ import Topology
         ])
     }
 
-    static func summary(_ id: String, _ name: String, state: String, topology: String = "t1") throws
+    static func summary(
+        _ id: String,
+        _ name: String,
+        state: String,
+        topology: String = "t1"
+    ) throws
         -> DockerContainerSummary
     {
         try DockerContainerSummary(json: [
@@ -61,7 +72,8 @@ import Topology
         cache.beginList()
         cache.finishList(
             containers: [],
-            networks: [try Self.network("n1", "net_a"), try Self.network("n2", "net_b", topology: "t2")])
+            networks: [try Self.network("n1", "net_a"), try Self.network("n2", "net_b", topology: "t2")]
+        )
         #expect(cache.observation(topologyID: "t1").bridges == ["net_a"])
         #expect(cache.observation(topologyID: nil).bridges == ["net_a", "net_b"])
         #expect(cache.apply(try Self.event("network", "create", id: "n3", name: "net_c", topology: nil)))
@@ -82,7 +94,8 @@ import Topology
         #expect(
             cache.observation(topologyID: "t1").containers == [
                 .init(name: "gw", running: false), .init(name: "svc", running: true),
-            ])
+            ]
+        )
         // Once no list is in flight, events are no longer recorded for replay.
         _ = cache.apply(try Self.event("container", "stop", id: "c2", name: "svc"))
         cache.beginList()
@@ -98,7 +111,8 @@ import Topology
                 try Self.summary("a", "b-svc", state: "running"), try Self.summary("b", "B-base", state: "exited"),
                 try Self.summary("c", "other", state: "running", topology: "t2"),
             ],
-            networks: [])
+            networks: []
+        )
         #expect(cache.observation(topologyID: "t1").containers.map(\.name) == ["B-base", "b-svc"])
         #expect(cache.observation(topologyID: "t2").containers == [.init(name: "other", running: true)])
         #expect(cache.observation(topologyID: "t3") == Observation())

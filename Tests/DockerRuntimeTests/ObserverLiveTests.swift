@@ -30,7 +30,11 @@ extension DockerRuntimeLiveTests {
         }
 
         static func check(
-            runtime: DockerTopologyRuntime, client: DockerClient, plan: ComposePlan, gw: String, host: String,
+            runtime: DockerTopologyRuntime,
+            client: DockerClient,
+            plan: ComposePlan,
+            gw: String,
+            host: String,
             fixture: RuntimeFixture
         ) async {
             do {
@@ -76,7 +80,8 @@ extension DockerRuntimeLiveTests {
                     body: [
                         "Image": JSONValue(DockerTestDaemon.busyboxImage), "Cmd": ["sleep", "infinity"],
                         "Labels": ["decnet.test": "1"], "HostConfig": ["NetworkMode": "none", "Init": true],
-                    ])
+                    ]
+                )
                 fixture.removeAtCleanup(container: foreign.id)
                 try await client.startContainer(foreign.id)
 

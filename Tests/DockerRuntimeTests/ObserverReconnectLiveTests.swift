@@ -6,7 +6,7 @@ import Testing
 import Topology
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 extension DockerRuntimeLiveTests {
@@ -22,13 +22,20 @@ extension DockerRuntimeLiveTests {
             let proxied = DockerClient(configuration: .init(socketPath: path, connectTimeout: .seconds(1)))
             let runtime = DockerTopologyRuntime(
                 client: proxied,
-                configuration: .init(stateDirectory: "/nonexistent", reconnectBackoff: [.milliseconds(50)]))
+                configuration: .init(stateDirectory: "/nonexistent", reconnectBackoff: [.milliseconds(50)])
+            )
             let topologyID = TestTopology.newID()
             let name = "decnet_t_\(topologyID.prefix(8))_seen"
             let created = await withTaskGroup(of: Void.self, returning: String?.self) { group in
                 group.addTask { await runtime.run() }
                 let created = await Self.outage(
-                    runtime, direct: direct, proxies: proxies, path: path, name: name, topologyID: topologyID)
+                    runtime,
+                    direct: direct,
+                    proxies: proxies,
+                    path: path,
+                    name: name,
+                    topologyID: topologyID
+                )
                 runtime.shutdown()
                 await group.waitForAll()
                 return created
@@ -41,7 +48,11 @@ extension DockerRuntimeLiveTests {
 
         /// Cuts the proxy, makes a container while the observer is blind, restores the proxy; returns the container.
         static func outage(
-            _ runtime: DockerTopologyRuntime, direct: DockerClient, proxies: ProxyHolder, path: String, name: String,
+            _ runtime: DockerTopologyRuntime,
+            direct: DockerClient,
+            proxies: ProxyHolder,
+            path: String,
+            name: String,
             topologyID: String
         ) async -> String? {
             #expect(await eventually(within: 5) { runtime.observer.isCurrent })
@@ -56,7 +67,8 @@ extension DockerRuntimeLiveTests {
                         "Image": JSONValue(DockerTestDaemon.busyboxImage), "Cmd": ["sleep", "infinity"],
                         "Labels": ["decnet.topology.id": JSONValue(topologyID), "decnet.test": "1"],
                         "HostConfig": ["NetworkMode": "none", "Init": true],
-                    ])
+                    ]
+                )
                 try await direct.startContainer(container.id)
                 try proxies.restart(listen: path)
                 let expected = [Observation.Container(name: name, running: true)]

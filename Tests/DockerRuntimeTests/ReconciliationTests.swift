@@ -9,7 +9,10 @@ import Topology
 /// without a daemon.
 @Suite struct ReconciliationTests {
     static func existing(
-        _ name: String, state: String = "running", hash: String? = "h1", networkMode: String = "bridge",
+        _ name: String,
+        state: String = "running",
+        hash: String? = "h1",
+        networkMode: String = "bridge",
         role: String? = nil
     ) -> ExistingContainer {
         var labels = ["decnet.topology.id": "t1"]
@@ -23,30 +26,42 @@ import Topology
         #expect(ContainerAction.forBase(existing: Self.existing("b"), configHash: "h1", forced: false) == .keep)
         #expect(
             ContainerAction.forBase(existing: Self.existing("b", state: "exited"), configHash: "h1", forced: false)
-                == .start)
+                == .start
+        )
         #expect(
             ContainerAction.forBase(existing: Self.existing("b", state: "created"), configHash: "h1", forced: false)
-                == .start)
+                == .start
+        )
         #expect(
             ContainerAction.forBase(existing: Self.existing("b", state: "paused"), configHash: "h1", forced: false)
-                == .keep)
+                == .keep
+        )
         #expect(ContainerAction.forBase(existing: Self.existing("b"), configHash: "h2", forced: false) == .recreate)
         #expect(
             ContainerAction.forBase(existing: Self.existing("b", hash: nil), configHash: "h1", forced: false)
-                == .recreate)
+                == .recreate
+        )
         #expect(ContainerAction.forBase(existing: Self.existing("b"), configHash: "h1", forced: true) == .recreate)
     }
 
     @Test func serviceDecisionsFollowTheirBase() {
         let joined = Self.existing("s", networkMode: "container:B1")
         func action(
-            _ e: ExistingContainer?, hash: String = "h1", forced: Bool = false, base: String = "B1",
+            _ e: ExistingContainer?,
+            hash: String = "h1",
+            forced: Bool = false,
+            base: String = "B1",
             started: Bool = false
         )
             -> ContainerAction
         {
             ContainerAction.forService(
-                existing: e, configHash: hash, forced: forced, baseID: base, baseStarted: started)
+                existing: e,
+                configHash: hash,
+                forced: forced,
+                baseID: base,
+                baseStarted: started
+            )
         }
         #expect(action(nil) == .create)
         #expect(action(joined) == .keep)
@@ -92,7 +107,11 @@ import Topology
 
     @Test func reuseNeedsDriverSubnetAndInternalFlag() throws {
         let bridge = BridgeSpec(name: "n", subnet: "10.0.0.0/24", internal: true, lanName: "lan")
-        func network(driver: String = "bridge", subnet: String = "10.0.0.0/24", isInternal: Bool = true) throws
+        func network(
+            driver: String = "bridge",
+            subnet: String = "10.0.0.0/24",
+            isInternal: Bool = true
+        ) throws
             -> DockerNetwork
         {
             try DockerNetwork(json: [
@@ -111,6 +130,7 @@ import Topology
         let retries = Mutex<[Int]>([])
         let attempts = Mutex(0)
         let error = await #expect(throws: DockerError.self) {
+            // swift-format-ignore: OnlyOneTrailingClosureArgument
             try await policy.run("op", onRetry: { r in retries.withLock { $0.append(r.attempt) } }) {
                 () async throws(DockerError) in
                 attempts.withLock { $0 += 1 }
@@ -142,6 +162,7 @@ import Topology
     func permanentFailuresAreNotRetried(_ failure: DockerError) async {
         let attempts = Mutex(0)
         let error = await #expect(throws: DockerError.self) {
+            // swift-format-ignore: OnlyOneTrailingClosureArgument
             try await RetryPolicy(delays: [.milliseconds(1)]).run("op", onRetry: { _ in Issue.record("retried") }) {
                 () async throws(DockerError) in
                 attempts.withLock { $0 += 1 }

@@ -37,9 +37,12 @@ import Topology
         let runtime = DockerTopologyRuntime(
             client: client,
             configuration: .init(
-                stateDirectory: "/nonexistent", retry: RetryPolicy(delays: [.milliseconds(10)]),
-                onRetry: { retry in hooked.withLock { $0.append(retry.attempt) } }),
-            logger: capture.logger("test.runtime"))
+                stateDirectory: "/nonexistent",
+                retry: RetryPolicy(delays: [.milliseconds(10)]),
+                onRetry: { retry in hooked.withLock { $0.append(retry.attempt) } }
+            ),
+            logger: capture.logger("test.runtime")
+        )
 
         let ports = try await runtime.publishedHostPorts(topologyIDs: ["t1"])
         try await client.shutdown()

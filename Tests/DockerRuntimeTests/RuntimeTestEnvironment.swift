@@ -35,15 +35,22 @@ enum RuntimeTestEnvironment {
     }
 
     static func runtime(
-        client: DockerClient, stateDirectory: String,
+        client: DockerClient,
+        stateDirectory: String,
         retry: RetryPolicy = RetryPolicy(delays: [.milliseconds(5), .milliseconds(10)]),
-        containerConcurrency: Int = 4, onRetry: (@Sendable (RetryPolicy.Retry) -> Void)? = nil
+        containerConcurrency: Int = 4,
+        onRetry: (@Sendable (RetryPolicy.Retry) -> Void)? = nil
     ) -> DockerTopologyRuntime {
         DockerTopologyRuntime(
             client: client,
             configuration: .init(
-                stateDirectory: stateDirectory, retry: retry, containerConcurrency: containerConcurrency,
-                refreshDebounce: .milliseconds(50), onRetry: onRetry))
+                stateDirectory: stateDirectory,
+                retry: retry,
+                containerConcurrency: containerConcurrency,
+                refreshDebounce: .milliseconds(50),
+                onRetry: onRetry
+            )
+        )
     }
 }
 
@@ -79,21 +86,30 @@ final class RuntimeFixture: Sendable {
         ).write(to: probe.appendingPathComponent("Dockerfile"))
         try Data(token.utf8).write(to: probe.appendingPathComponent("token.txt"))
         try FileManager.default.createDirectory(
-            at: root.appendingPathComponent("state/topologies"), withIntermediateDirectories: true)
+            at: root.appendingPathComponent("state/topologies"),
+            withIntermediateDirectories: true
+        )
 
         let ports = RuntimeTestEnvironment.freePorts(3)
         webPort = ports[0]
         echoPort = ports[1]
         echoUDPPort = ports[2]
         catalog = try Self.catalog(
-            webPort: webPort, echoPort: echoPort, echoUDPPort: echoUDPPort, missingImage: missingImage,
-            badCapability: badCapability)
+            webPort: webPort,
+            echoPort: echoPort,
+            echoUDPPort: echoUDPPort,
+            missingImage: missingImage,
+            badCapability: badCapability
+        )
     }
 
     /// The test catalog: `web` (httpd) and `echo` on the busybox image, `probe` built from the templates root, and
     /// on request `ghost` (an image that does not exist) and `broken` (a capability Docker refuses).
     static func catalog(
-        webPort: Int = 20080, echoPort: Int = 20081, echoUDPPort: Int = 20082, missingImage: String? = nil,
+        webPort: Int = 20080,
+        echoPort: Int = 20081,
+        echoUDPPort: Int = 20082,
+        missingImage: String? = nil,
         badCapability: Bool = false
     ) throws -> ServiceCatalog {
         let image = DockerTestDaemon.busyboxImage
@@ -132,18 +148,26 @@ final class RuntimeFixture: Sendable {
     var templatesRoot: String { root.appendingPathComponent("templates").path }
 
     func runtime(
-        retry: RetryPolicy = RetryPolicy(delays: [.milliseconds(5), .milliseconds(10)]), containerConcurrency: Int = 4,
+        retry: RetryPolicy = RetryPolicy(delays: [.milliseconds(5), .milliseconds(10)]),
+        containerConcurrency: Int = 4,
         onRetry: (@Sendable (RetryPolicy.Retry) -> Void)? = nil
     ) -> DockerTopologyRuntime {
         RuntimeTestEnvironment.runtime(
-            client: client, stateDirectory: stateDirectory, retry: retry, containerConcurrency: containerConcurrency,
-            onRetry: onRetry)
+            client: client,
+            stateDirectory: stateDirectory,
+            retry: retry,
+            containerConcurrency: containerConcurrency,
+            onRetry: onRetry
+        )
     }
 
     /// The plan for `topology`, ports merged as the agent does.
     func plan(_ topology: TestTopology) throws -> ComposePlan {
         let composer = TopologyComposer(
-            catalog: catalog, templatesRoot: templatesRoot, baseImage: DockerTestDaemon.busyboxImage)
+            catalog: catalog,
+            templatesRoot: templatesRoot,
+            baseImage: DockerTestDaemon.busyboxImage
+        )
         return try composer.compose(topology.hydrated).mergingDuplicatePorts()
     }
 
@@ -177,7 +201,9 @@ final class RuntimeFixture: Sendable {
 
 /// Runs `body` with a fixture and always cleans up the topologies it names.
 func withFixture<T>(
-    missingImage: String? = nil, badCapability: Bool = false, topologies: [String],
+    missingImage: String? = nil,
+    badCapability: Bool = false,
+    topologies: [String],
     _ body: (RuntimeFixture) async throws -> T
 ) async throws -> T {
     let fixture = try RuntimeFixture(missingImage: missingImage, badCapability: badCapability)

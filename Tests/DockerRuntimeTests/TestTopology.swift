@@ -42,11 +42,15 @@ struct TestTopology: Sendable {
             ],
             deckies: [
                 Decky(
-                    name: "gw\(token)", services: ["web", "echo"], addresses: [("DMZ", 2), ("lan-a", 2)],
+                    name: "gw\(token)",
+                    services: ["web", "echo"],
+                    addresses: [("DMZ", 2), ("lan-a", 2)],
                     forwards: true,
-                    serviceConfig: ["web": ["level": "3"]]),
+                    serviceConfig: ["web": ["level": "3"]]
+                ),
                 Decky(name: "h\(token)", services: ["probe"], addresses: [("lan-a", 3)]),
-            ])
+            ]
+        )
     }
 
     var hydrated: JSONValue {

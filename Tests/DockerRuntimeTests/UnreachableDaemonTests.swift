@@ -16,10 +16,14 @@ import Topology
         let runtime = DockerTopologyRuntime(
             client: client,
             configuration: .init(
-                stateDirectory: "/nonexistent", retry: RetryPolicy(delays: [.milliseconds(1)]),
-                reconnectBackoff: [.milliseconds(20)]))
+                stateDirectory: "/nonexistent",
+                retry: RetryPolicy(delays: [.milliseconds(1)]),
+                reconnectBackoff: [.milliseconds(20)]
+            )
+        )
         let plan = try TopologyComposer(
-            catalog: try RuntimeFixture.catalogOnly(), templatesRoot: "/t",
+            catalog: try RuntimeFixture.catalogOnly(),
+            templatesRoot: "/t",
             baseImage: DockerTestDaemon.busyboxImage
         ).compose(TestTopology.gatewayAndHost().hydrated)
 

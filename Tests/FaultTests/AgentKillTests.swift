@@ -82,7 +82,9 @@ extension FaultTests {
                 lock.value?.release()
                 let killed = try #require(killedAt.value)
                 measure(
-                    "agent_kill_\(point.rawValue)_progress_at_kill", "\(killed.phase) \(killed.done)/\(killed.total)")
+                    "agent_kill_\(point.rawValue)_progress_at_kill",
+                    "\(killed.phase) \(killed.done)/\(killed.total)"
+                )
 
                 // What the kill left, once in-flight Docker calls have landed.
                 try await Task.sleep(for: .seconds(1))
@@ -92,7 +94,8 @@ extension FaultTests {
                 measure(
                     "agent_kill_\(point.rawValue)_left",
                     "\(leftNetworks.count)/\(topology.bridgeNames.count) networks, "
-                        + "\(left.count)/\(topology.containerNames.count) containers")
+                        + "\(left.count)/\(topology.containerNames.count) containers"
+                )
                 switch point {
                 case .networks:
                     #expect(left.isEmpty)
@@ -141,7 +144,8 @@ extension FaultTests {
                 #expect(try DockerProbe.networks(topology.id) == leftNetworks)
                 #expect(
                     events.events(sinceMillis: quietSince).isEmpty,
-                    "after the kill: \(events.summary(sinceMillis: quietSince))")
+                    "after the kill: \(events.summary(sinceMillis: quietSince))"
+                )
 
                 try await Self.expectTruthfulState(world, agentID, topology, afterRecord: point.afterRecord, boot: boot)
 
@@ -162,7 +166,11 @@ extension FaultTests {
 
         /// `state` over the wire and the restarted agent's heartbeat, against what Docker shows.
         static func expectTruthfulState(
-            _ world: FaultWorld, _ agentID: String, _ topology: FaultTopology, afterRecord: Bool, boot: String
+            _ world: FaultWorld,
+            _ agentID: String,
+            _ topology: FaultTopology,
+            afterRecord: Bool,
+            boot: String
         ) async throws {
             let state = try await world.state(agentID)
             let all = Set(try DockerProbe.containers(topology.id).keys)

@@ -15,7 +15,10 @@ final class ChildProcess: @unchecked Sendable {
 
     /// Starts `executable arguments...`; `environment` entries are added to (or replace) the test's own.
     init(
-        name: String, executable: String, arguments: [String], environment: [String: String] = [:],
+        name: String,
+        executable: String,
+        arguments: [String],
+        environment: [String: String] = [:],
         logDirectory: String
     ) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {

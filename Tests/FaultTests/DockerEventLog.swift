@@ -19,12 +19,15 @@ struct DockerEventLog: Sendable {
         guard let docker = DockerProbe.docker else { throw FaultTestError("the docker CLI is not installed") }
         let since = unixMillis() - 1000
         let process = try ChildProcess(
-            name: "docker-events", executable: docker,
+            name: "docker-events",
+            executable: docker,
             arguments: [
                 "events", "--since", String(format: "%lld.%03lld", since / 1000, since % 1000), "--filter",
                 "type=container", "--filter", "label=\(DockerProbe.topologyLabel)=\(topologyID)", "--format",
                 "{{.TimeNano}}\t{{.Action}}\t{{.Actor.Attributes.name}}",
-            ], logDirectory: world.root)
+            ],
+            logDirectory: world.root
+        )
         world.adopt(process)
         return DockerEventLog(process: process)
     }

@@ -21,7 +21,12 @@ struct FaultTopology: Sendable {
 
     /// `deckies` deckies running `services`, `perLAN` to a LAN; LAN 0 is the DMZ and every other LAN's first decky
     /// is also homed in the DMZ (its bridge).
-    static func make(token: String, deckies count: Int, perLAN: Int = 8, services: [String] = ["idle"])
+    static func make(
+        token: String,
+        deckies count: Int,
+        perLAN: Int = 8,
+        services: [String] = ["idle"]
+    )
         -> FaultTopology
     {
         let lanCount = (count + perLAN - 1) / perLAN
@@ -33,7 +38,10 @@ struct FaultTopology: Sendable {
             deckies.append(Decky(name: "f\(token)-\(n + 1)", services: services, addresses: addresses))
         }
         return FaultTopology(
-            id: UUID().uuidString.lowercased(), subnets: DockerProbe.freeSubnets(lanCount), deckies: deckies)
+            id: UUID().uuidString.lowercased(),
+            subnets: DockerProbe.freeSubnets(lanCount),
+            deckies: deckies
+        )
     }
 
     /// The same topology (id, names, subnets) with decky `index` running `services` instead: a new version.

@@ -33,7 +33,9 @@ extension FaultWorld {
 
     /// Waits until the master's record of the agent satisfies `condition` (a hello or heartbeat arrived).
     func waitForRecord(
-        _ agentID: String, _ what: String, within seconds: Double = 30,
+        _ agentID: String,
+        _ what: String,
+        within seconds: Double = 30,
         where condition: @escaping @Sendable (JSONObject) -> Bool
     ) async throws -> JSONObject {
         try await awaitValue("\(agentID): \(what)", within: seconds, every: .milliseconds(50)) {
@@ -45,13 +47,20 @@ extension FaultWorld {
     /// Sends a wire request to an agent through the master and returns the agent's `result` envelope. The control
     /// client re-sends the submit while no answer comes, so a master restart in between loses nothing.
     func submit(
-        _ agentID: String, _ request: JSONValue, timeout: Double = 120, resendEvery: Duration = .milliseconds(500),
+        _ agentID: String,
+        _ request: JSONValue,
+        timeout: Double = 120,
+        resendEvery: Duration = .milliseconds(500),
         onMessage: @escaping @Sendable (JSONObject) -> Void = { _ in }
     ) async throws -> JSONObject {
         try await withControl { client in
             try await client.submit(
-                agentID: agentID, request: request, timeout: .milliseconds(Int64(timeout * 1000)),
-                resendEvery: resendEvery, onMessage: onMessage)
+                agentID: agentID,
+                request: request,
+                timeout: .milliseconds(Int64(timeout * 1000)),
+                resendEvery: resendEvery,
+                onMessage: onMessage
+            )
         }
     }
 

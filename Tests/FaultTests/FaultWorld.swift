@@ -52,7 +52,9 @@ final class FaultWorld: Sendable {
         try KeyGenerator.generate(directory: masterDirectory, name: "master", role: .master)
         for folder in ["agents", "monitors"] {
             try FileManager.default.createDirectory(
-                atPath: masterDirectory + "/" + folder, withIntermediateDirectories: true)
+                atPath: masterDirectory + "/" + folder,
+                withIntermediateDirectories: true
+            )
         }
         catalogPath = root + "/catalog.json"
         templatesPath = root + "/templates"
@@ -113,12 +115,15 @@ final class FaultWorld: Sendable {
     @discardableResult
     func startMaster(retryInterval: Double = 2) async throws -> ChildProcess {
         let process = try ChildProcess(
-            name: "master", executable: Self.masterBinary,
+            name: "master",
+            executable: Self.masterBinary,
             arguments: [
                 "serve", "--dir", masterDirectory, "--bind-host", "127.0.0.1", "--command-port", "\(commandPort)",
                 "--heartbeat-port", "\(heartbeatPort)", "--monitor-port", "\(monitorPort)",
                 "--retry-interval", "\(retryInterval)",
-            ], logDirectory: root)
+            ],
+            logDirectory: root
+        )
         children.withLock { $0.master = process }
         do {
             try await eventually("the master's control channel", within: 20, every: .milliseconds(100)) {
@@ -149,16 +154,22 @@ final class FaultWorld: Sendable {
         try KeyGenerator.generate(directory: keys, name: agentID, role: .agent)
         try FileManager.default.copyItem(
             atPath: "\(keys)/\(agentID).key",
-            toPath: "\(allowListDirectory ?? masterDirectory + "/agents")/\(agentID).key")
+            toPath: "\(allowListDirectory ?? masterDirectory + "/agents")/\(agentID).key"
+        )
     }
 
     /// Starts `decnet-agent run` (enrolled before) against this world's master, or the endpoints given. `wrapper`
     /// is a command prefix (`nsenter ...`) that ends by exec-ing the agent, so the pid stays the agent's.
     @discardableResult
     func startAgent(
-        _ agentID: String, stateDirectory: String? = nil, environment: [String: String] = [:],
-        wrapper: [String] = [], commandEndpoint: String? = nil, heartbeatEndpoint: String? = nil,
-        masterKey: String? = nil, heartbeatInterval: Double = 1
+        _ agentID: String,
+        stateDirectory: String? = nil,
+        environment: [String: String] = [:],
+        wrapper: [String] = [],
+        commandEndpoint: String? = nil,
+        heartbeatEndpoint: String? = nil,
+        masterKey: String? = nil,
+        heartbeatInterval: Double = 1
     ) throws -> ChildProcess {
         let arguments = [
             "run", "--agent-id", agentID, "--master-endpoint", commandEndpoint ?? self.commandEndpoint,
@@ -171,9 +182,12 @@ final class FaultWorld: Sendable {
         ]
         let executable = wrapper.first ?? Self.agentBinary
         let process = try ChildProcess(
-            name: "agent-\(agentID)", executable: executable,
+            name: "agent-\(agentID)",
+            executable: executable,
             arguments: wrapper.isEmpty ? arguments : Array(wrapper.dropFirst()) + [Self.agentBinary] + arguments,
-            environment: environment, logDirectory: root)
+            environment: environment,
+            logDirectory: root
+        )
         children.withLock { $0.agents[agentID] = process }
         return process
     }

@@ -46,7 +46,9 @@ extension FaultTests {
                     }
                     measure("master_restart_\(round)_restart_ms_after_kill", restartedAt - killedAt)
                     measure(
-                        "master_restart_\(round)_hello_ms_after_kill", delays.map(String.init).joined(separator: ","))
+                        "master_restart_\(round)_hello_ms_after_kill",
+                        delays.map(String.init).joined(separator: ",")
+                    )
                     // libzmq waits the agent's interval plus up to as much again at random before its first
                     // attempt: 1 to 10 s with intervals of 1 to 5 s; never at once, never unbounded.
                     for delay in delays {
@@ -106,7 +108,9 @@ extension FaultTests {
                 }
                 let helloAt = try #require(record["hello_at"]?.integerValue?.int64Value)
                 measure(
-                    "apply_master_kill_containers_running_at_kill", "\(runningAtKill)/\(topology.containerNames.count)")
+                    "apply_master_kill_containers_running_at_kill",
+                    "\(runningAtKill)/\(topology.containerNames.count)"
+                )
                 measure("apply_master_kill_hello_ms_after_restart", helloAt - restartedAt)
                 measure("apply_master_kill_result_ms_after_restart", resultAt - restartedAt)
 

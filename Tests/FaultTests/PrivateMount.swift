@@ -32,11 +32,14 @@ struct PrivateMount: Sendable {
         guard let unshare else { throw FaultTestError("unshare is not installed") }
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let holder = try ChildProcess(
-            name: "mount-holder", executable: unshare,
+            name: "mount-holder",
+            executable: unshare,
             arguments: [
                 "-rm", "/bin/sh", "-c", #"mount -t tmpfs -o size="$2" tmpfs "$1" && echo ready && exec sleep 3600"#,
                 "sh", path, size,
-            ], logDirectory: world.root)
+            ],
+            logDirectory: world.root
+        )
         world.adopt(holder)
         try await eventually("the tmpfs in a private namespace", within: 10) {
             guard holder.isRunning else { throw FaultTestError("unshare failed: \(holder.stderrTail())") }
@@ -84,7 +87,9 @@ struct PrivateMount: Sendable {
     /// `mount -o remount,ro|rw` inside the namespace; answers the exit status and mount's message.
     func remount(readOnly: Bool) throws -> (status: Int32, message: String) {
         let result = try ProcessRunner.runMerged(
-            wrapper[0], Array(wrapper.dropFirst()) + ["mount", "-o", readOnly ? "remount,ro" : "remount,rw", path])
+            wrapper[0],
+            Array(wrapper.dropFirst()) + ["mount", "-o", readOnly ? "remount,ro" : "remount,rw", path]
+        )
         return (result.status, result.output)
     }
 }

@@ -38,13 +38,17 @@ extension FaultTests {
                 let agentID = "backoff"
                 try world.enrol(agentID)
                 let agent = try world.startAgent(
-                    agentID, environment: ["DECNET_RECONNECT_IVL_MS": "500", "DECNET_RECONNECT_IVL_MAX_MS": "4000"])
+                    agentID,
+                    environment: ["DECNET_RECONNECT_IVL_MS": "500", "DECNET_RECONNECT_IVL_MAX_MS": "4000"]
+                )
                 _ = try await world.waitForRecord(agentID, "hello") { $0["hello_at"] != .null }
                 let trace = world.root + "/connect.trace"
                 let tracer = try ChildProcess(
-                    name: "strace", executable: Self.strace!,
+                    name: "strace",
+                    executable: Self.strace!,
                     arguments: ["-f", "-tt", "-e", "trace=connect", "-p", "\(agent.pid)", "-o", trace],
-                    logDirectory: world.root)
+                    logDirectory: world.root
+                )
                 world.adopt(tracer)
                 try await eventually("strace to attach", within: 10) { tracer.stderr.contains("attached") }
                 try await world.killMaster()

@@ -25,8 +25,11 @@ extension FaultTests {
             try world.enrol(agentID, allowListDirectory: wire.allowListDirectory)
             func start() throws -> ChildProcess {
                 try world.startAgent(
-                    agentID, commandEndpoint: wire.commandEndpoint, heartbeatEndpoint: wire.heartbeatEndpoint,
-                    masterKey: wire.publicKeyPath)
+                    agentID,
+                    commandEndpoint: wire.commandEndpoint,
+                    heartbeatEndpoint: wire.heartbeatEndpoint,
+                    masterKey: wire.publicKeyPath
+                )
             }
             let agent = try start()
             try await eventually("hello", within: 30) { wire.hellos(agentID).count == 1 }
@@ -108,7 +111,8 @@ extension FaultTests {
             #expect(reused.message["error"]?["code"] == "id_reused")
             #expect(reused.message["status"] == 409)
             #expect(
-                try await wire.request(agentID, v1.teardownRequest(id: "a3")).message["error"]?["code"] == "id_reused")
+                try await wire.request(agentID, v1.teardownRequest(id: "a3")).message["error"]?["code"] == "id_reused"
+            )
 
             // Nothing ran for any retry: the only Docker changes since a3 settled are none at all.
             #expect(events.events(sinceMillis: settled).isEmpty, "\(events.summary(sinceMillis: settled))")

@@ -11,11 +11,14 @@ extension FaultTests {
         "State directory full or read-only",
         .enabled(
             if: PrivateMount.unavailableReason == nil,
-            "needs unshare -rm and tmpfs mounts (util-linux, user namespaces)"))
+            "needs unshare -rm and tmpfs mounts (util-linux, user namespaces)"
+        )
+    )
     struct StateDirectoryFault {
         /// Starts the master and `agentID` with its state directory on a fresh 4 MiB tmpfs, and waits for its hello.
         static func agentOnTmpfs(
-            _ world: FaultWorld, _ agentID: String
+            _ world: FaultWorld,
+            _ agentID: String
         ) async throws -> (mount: PrivateMount, agent: ChildProcess, hello: JSONObject) {
             try await world.startMaster()
             try world.enrol(agentID)
@@ -29,7 +32,10 @@ extension FaultTests {
         /// before that phase, the applied row after the containers phase, and the store writes nothing in between:
         /// the disk fills up right before recording. Returns the result and the bytes the filler took.
         static func applyFillingTheDisk(
-            _ world: FaultWorld, _ mount: PrivateMount, _ agentID: String, _ request: JSONValue
+            _ world: FaultWorld,
+            _ mount: PrivateMount,
+            _ agentID: String,
+            _ request: JSONValue
         ) async throws -> (result: JSONObject, filled: Int) {
             let filled = Locked<Result<Int, any Error>?>(nil)
             let result = try await world.submit(agentID, request) { message in
@@ -42,7 +48,8 @@ extension FaultTests {
 
         /// The answer of an apply whose applied row the full disk refused.
         static func expectRecordFailedOnAFullDisk(
-            _ result: JSONObject, sourceLocation: SourceLocation = #_sourceLocation
+            _ result: JSONObject,
+            sourceLocation: SourceLocation = #_sourceLocation
         ) {
             #expect(result["status"] == 500, sourceLocation: sourceLocation)
             #expect(result["error"]?["code"] == "internal", sourceLocation: sourceLocation)
@@ -91,7 +98,8 @@ extension FaultTests {
                 let retry = try? await world.submit(agentID, v2.applyRequest(id: "v2"), timeout: 10)
                 measure(
                     "disk_full_retry_of_failed_id",
-                    retry.map { "result \(JSONValue.object($0).jsonText.prefix(200))" } ?? "no result within 10 s")
+                    retry.map { "result \(JSONValue.object($0).jsonText.prefix(200))" } ?? "no result within 10 s"
+                )
                 #expect(retry.map { JSONValue.object($0) } == JSONValue.object(result), "the retry's answer differs")
                 #expect(events.events(sinceMillis: failedAt).isEmpty, "\(events.summary(sinceMillis: failedAt))")
 

@@ -22,7 +22,9 @@ func millis(since start: ContinuousClock.Instant) -> Int {
 
 /// TestSupport's `eventually(within:every:_:)` that throws naming `what` once `seconds` have passed.
 func eventually(
-    _ what: String, within seconds: Double, every: Duration = .milliseconds(50),
+    _ what: String,
+    within seconds: Double,
+    every: Duration = .milliseconds(50),
     _ condition: () async throws -> Bool
 ) async throws {
     guard try await TestSupport.eventually(within: seconds, every: every, condition) else {
@@ -32,7 +34,10 @@ func eventually(
 
 /// Polls `value` until it returns something; throws naming `what` once `seconds` have passed.
 func awaitValue<T>(
-    _ what: String, within seconds: Double, every: Duration = .milliseconds(50), _ value: () async throws -> T?
+    _ what: String,
+    within seconds: Double,
+    every: Duration = .milliseconds(50),
+    _ value: () async throws -> T?
 ) async throws -> T {
     var found: T?
     try await eventually(what, within: seconds, every: every) {
@@ -52,7 +57,7 @@ func findExecutable(_ name: String) -> String? {
 /// Loopback TCP ports that were free a moment ago (bound to port 0 together, then released).
 func freeLoopbackPorts(_ count: Int) throws -> [Int] {
     var sockets: [Int32] = []
-    defer { sockets.forEach { close($0) } }
+    defer { for socket in sockets { close(socket) } }
     var ports: [Int] = []
     for _ in 0..<count {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

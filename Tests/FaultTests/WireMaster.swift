@@ -59,7 +59,11 @@ final class WireMaster: Sendable {
         zap = try ZAPHandler(
             context: context,
             authoriser: try AllowListAuthoriser(
-                directory: allowListDirectory, domain: "decnet", rescanInterval: .milliseconds(200)))
+                directory: allowListDirectory,
+                domain: "decnet",
+                rescanInterval: .milliseconds(200)
+            )
+        )
         try await zap.start()
         thread = try SocketThread(context: context, name: "wire-master")
         router = try await thread.open(.router, linger: 0) { (s: ZMQSocket) throws(ZMQError) in
@@ -114,7 +118,10 @@ final class WireMaster: Sendable {
     /// Waits until `count` results for `id` arrived and returns them.
     @discardableResult
     func waitForResults(
-        _ id: String, count: Int = 1, within seconds: Double = 60, poll: Duration = .milliseconds(20)
+        _ id: String,
+        count: Int = 1,
+        within seconds: Double = 60,
+        poll: Duration = .milliseconds(20)
     ) async throws -> [Received] {
         try await eventually("\(count) result(s) of \(id)", within: seconds, every: poll) {
             results(id).count >= count
@@ -124,7 +131,10 @@ final class WireMaster: Sendable {
 
     /// Sends `message` and waits for one more result of its id; answers that result.
     func request(
-        _ agentID: String, _ message: JSONValue, within seconds: Double = 60, poll: Duration = .milliseconds(20)
+        _ agentID: String,
+        _ message: JSONValue,
+        within seconds: Double = 60,
+        poll: Duration = .milliseconds(20)
     ) async throws -> Received {
         let id = message["id"]?.stringValue ?? ""
         let before = results(id).count

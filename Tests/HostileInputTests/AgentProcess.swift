@@ -3,7 +3,7 @@ import TestSupport
 import ZeroMQ
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The real `decnet-agent run` executable in a child process, dialling a test master, with its standard error kept.

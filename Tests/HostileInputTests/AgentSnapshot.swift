@@ -21,13 +21,19 @@ struct AgentSnapshot: Equatable {
     static func take(root: String, database: String, runtime: InMemoryRuntime) throws -> AgentSnapshot {
         let state = runtime.update { $0 }
         return AgentSnapshot(
-            tables: try DatabaseDump.read(database), bridges: state.bridges, containers: state.containers,
-            runtimeCalls: state.calls, files: try files(under: root))
+            tables: try DatabaseDump.read(database),
+            bridges: state.bridges,
+            containers: state.containers,
+            runtimeCalls: state.calls,
+            files: try files(under: root)
+        )
     }
 
     static func files(under root: String) throws -> [String: String] {
         var out: [String: String] = [:]
-        guard let walker = FileManager.default.enumerator(atPath: root) else { throw FixtureError("cannot list \(root)") }
+        guard let walker = FileManager.default.enumerator(atPath: root) else {
+            throw FixtureError("cannot list \(root)")
+        }
         while let relative = walker.nextObject() as? String {
             let name = (relative as NSString).lastPathComponent
             if name.hasPrefix("agent.db") { continue }

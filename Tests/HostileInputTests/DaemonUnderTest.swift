@@ -26,7 +26,10 @@ struct DaemonUnderTest {
     ///   - commandEndpoint, heartbeatEndpoint, masterKey: where and whom the agent dials.
     ///   - logger: the daemon's logger (a capturing one for the log tests).
     init(
-        commandEndpoint: String, heartbeatEndpoint: String, masterKey: CurveKey, keys: CurveKeyPair? = nil,
+        commandEndpoint: String,
+        heartbeatEndpoint: String,
+        masterKey: CurveKey,
+        keys: CurveKeyPair? = nil,
         logger: Logger = DaemonUnderTest.quiet
     ) throws {
         id = "hostile-\(UUID().uuidString.prefix(8).lowercased())"
@@ -36,20 +39,40 @@ struct DaemonUnderTest {
         store = try TopologyStore(stateDirectory: directory)
         runtime = InMemoryRuntime()
         let settings = AgentSettings(
-            agentID: id, agentVersion: "test", bootID: UUID().uuidString.lowercased(), stateDirectory: directory,
-            templatesRoot: "/nonexistent", heartbeatIntervalMillis: 200)
+            agentID: id,
+            agentVersion: "test",
+            bootID: UUID().uuidString.lowercased(),
+            stateDirectory: directory,
+            templatesRoot: "/nonexistent",
+            heartbeatIntervalMillis: 200
+        )
         let link = AgentLinkConfiguration(
-            agentID: id, commandEndpoint: commandEndpoint, heartbeatEndpoint: heartbeatEndpoint,
-            masterKey: masterKey, keys: self.keys, reconnectMillis: 100, reconnectMaxMillis: 500, lingerMillis: 0)
+            agentID: id,
+            commandEndpoint: commandEndpoint,
+            heartbeatEndpoint: heartbeatEndpoint,
+            masterKey: masterKey,
+            keys: self.keys,
+            reconnectMillis: 100,
+            reconnectMaxMillis: 500,
+            lingerMillis: 0
+        )
         daemon = AgentDaemon(
-            settings: settings, link: link, store: store, runtime: runtime,
-            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }), logger: logger)
+            settings: settings,
+            link: link,
+            store: store,
+            runtime: runtime,
+            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }),
+            logger: logger
+        )
     }
 
     init(master: TestMaster, logger: Logger = DaemonUnderTest.quiet) throws {
         try self.init(
-            commandEndpoint: master.commandEndpoint.value, heartbeatEndpoint: master.heartbeatEndpoint,
-            masterKey: master.keys.publicKey, logger: logger)
+            commandEndpoint: master.commandEndpoint.value,
+            heartbeatEndpoint: master.heartbeatEndpoint,
+            masterKey: master.keys.publicKey,
+            logger: logger
+        )
         try master.allow(agentID: id, keys: keys)
     }
 
@@ -64,7 +87,8 @@ struct DaemonUnderTest {
 
     /// Runs `body` with a test master pumping and this daemon running, then shuts both down.
     static func withMaster(
-        logger: Logger = DaemonUnderTest.quiet, _ body: (TestMaster, DaemonUnderTest) async throws -> Void
+        logger: Logger = DaemonUnderTest.quiet,
+        _ body: (TestMaster, DaemonUnderTest) async throws -> Void
     ) async throws {
         let master = try await TestMaster()
         let agent = try DaemonUnderTest(master: master, logger: logger)

@@ -32,7 +32,9 @@ enum DatabaseDump {
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_DONE { return out }
-            guard rc == SQLITE_ROW else { throw FixtureError("cannot read \(sql): \(String(cString: sqlite3_errmsg(db)))") }
+            guard rc == SQLITE_ROW else {
+                throw FixtureError("cannot read \(sql): \(String(cString: sqlite3_errmsg(db)))")
+            }
             var columns: [String] = []
             for c in 0..<sqlite3_column_count(statement) {
                 switch sqlite3_column_type(statement, c) {
@@ -40,9 +42,10 @@ enum DatabaseDump {
                 case SQLITE_INTEGER: columns.append(String(sqlite3_column_int64(statement, c)))
                 default:
                     let count = Int(sqlite3_column_bytes(statement, c))
-                    let bytes = sqlite3_column_blob(statement, c).map {
-                        Array(UnsafeRawBufferPointer(start: $0, count: count))
-                    } ?? []
+                    let bytes =
+                        sqlite3_column_blob(statement, c).map {
+                            Array(UnsafeRawBufferPointer(start: $0, count: count))
+                        } ?? []
                     columns.append("'" + String(decoding: bytes, as: UTF8.self) + "'")
                 }
             }

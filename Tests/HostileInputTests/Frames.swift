@@ -17,7 +17,9 @@ enum Frames {
     /// Raw bytes of a text, for frames that are not JSON an encoder would write.
     static func text(_ s: String) -> [UInt8] { Array(s.utf8) }
 
-    static func ping(_ id: String = "p1") -> [UInt8] { envelope([("proto", 1), ("type", "ping"), ("id", .string(JSONString(id)))]) }
+    static func ping(_ id: String = "p1") -> [UInt8] {
+        envelope([("proto", 1), ("type", "ping"), ("id", .string(JSONString(id)))])
+    }
 
     /// A ping carrying one more member, spelled as raw JSON text.
     static func ping(id: String, extra rawValue: String) -> [UInt8] {
@@ -26,12 +28,17 @@ enum Frames {
 
     /// An apply of `hydrated` with its correct canonical hash unless `hash` is given.
     static func apply(
-        id: String, _ hydrated: JSONValue = topology, hash: String? = nil, extra: [(String, JSONValue)] = []
+        id: String,
+        _ hydrated: JSONValue = topology,
+        hash: String? = nil,
+        extra: [(String, JSONValue)] = []
     ) -> [UInt8] {
-        envelope([
-            ("proto", 1), ("type", "apply"), ("id", .string(JSONString(id))), ("hydrated", hydrated),
-            ("version_hash", .string(JSONString(hash ?? CanonicalHash.hash(hydrated)))),
-        ] + extra)
+        envelope(
+            [
+                ("proto", 1), ("type", "apply"), ("id", .string(JSONString(id))), ("hydrated", hydrated),
+                ("version_hash", .string(JSONString(hash ?? CanonicalHash.hash(hydrated)))),
+            ] + extra
+        )
     }
 
     static func teardown(id: String, _ topologyID: JSONValue) -> [UInt8] {

@@ -28,17 +28,29 @@ final class HostileAgent: Sendable {
         store = try TopologyStore(stateDirectory: directory)
         let executor = StoreExecutor(store: store)
         settings = AgentSettings(
-            agentID: "hostile-agent", agentVersion: "test", bootID: "boot-1", stateDirectory: directory,
-            templatesRoot: "/nonexistent/templates")
+            agentID: "hostile-agent",
+            agentVersion: "test",
+            bootID: "boot-1",
+            stateDirectory: directory,
+            templatesRoot: "/nonexistent/templates"
+        )
         let operations = TopologyOperations(
-            settings: settings, store: executor, runtime: runtime,
+            settings: settings,
+            store: executor,
+            runtime: runtime,
             // Ports bound on this shared machine are not these tests' business.
-            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }), now: { 1_776_749_115 })
+            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }),
+            now: { 1_776_749_115 }
+        )
         let answers = self.answers
         let dispatcher = CommandDispatcher(
-            operations: operations, store: executor, settings: settings, now: { 1_776_749_115 },
+            operations: operations,
+            store: executor,
+            settings: settings,
+            now: { 1_776_749_115 },
             logger: Logger(label: "test.hostile") { _ in SwiftLogNoOpLogHandler() },
-            send: { out in answers.withLock { $0.append((try? JSONParser.parse(out.frame)) ?? .null) } })
+            send: { out in answers.withLock { $0.append((try? JSONParser.parse(out.frame)) ?? .null) } }
+        )
         let (stream, feed) = AsyncStream<[UInt8]>.makeStream()
         self.feed = feed
         task = Task { await dispatcher.run(frames: stream) }

@@ -35,7 +35,11 @@ struct HostileCase: Sendable, CustomTestStringConvertible {
 
 extension HostileCase {
     static func rejected(
-        _ name: String, _ frame: [UInt8], _ code: ErrorCode, id: String? = nil, path: String? = nil
+        _ name: String,
+        _ frame: [UInt8],
+        _ code: ErrorCode,
+        id: String? = nil,
+        path: String? = nil
     ) -> HostileCase {
         HostileCase(name: name, frame: frame, code: code, id: id, reach: .nothing, path: path)
     }
@@ -45,7 +49,11 @@ extension HostileCase {
     }
 
     static func refusedApply(
-        _ name: String, _ frame: [UInt8], _ code: ErrorCode, id: String, issue: String? = nil
+        _ name: String,
+        _ frame: [UInt8],
+        _ code: ErrorCode,
+        id: String,
+        issue: String? = nil
     ) -> HostileCase {
         HostileCase(name: name, frame: frame, code: code, id: id, reach: .requestAndAttempt, issue: issue)
     }

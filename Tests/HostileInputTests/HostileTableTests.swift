@@ -164,7 +164,9 @@ struct HostileTableTests {
     }
 
     static func expectUnchanged(
-        _ before: AgentSnapshot, _ after: AgentSnapshot, _ c: HostileCase,
+        _ before: AgentSnapshot,
+        _ after: AgentSnapshot,
+        _ c: HostileCase,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
         let at = sourceLocation

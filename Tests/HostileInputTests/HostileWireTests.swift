@@ -38,7 +38,10 @@ struct HostileWireTests {
             }
             // The same id for different content, over the wire.
             let before = try agent.snapshot()
-            let reused = try await master.exchange(agent.id, frames: [Frames.teardown(id: HostileAgent.baselineID, "x")])
+            let reused = try await master.exchange(
+                agent.id,
+                frames: [Frames.teardown(id: HostileAgent.baselineID, "x")]
+            )
             #expect(reused["error"]?["code"] == "id_reused")
             #expect(try agent.snapshot() == before)
             // All the answers came from the agent's own identity, and it still serves.

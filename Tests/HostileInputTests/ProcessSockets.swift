@@ -37,19 +37,32 @@ struct ProcessSockets {
         for kind in ["tcp", "tcp6", "udp", "udp6"] {
             for fields in try table(pid, kind) where fields.count > 9 && inodes.contains(fields[9]) {
                 let state = fields[3]
-                found.append(Socket(
-                    kind: kind, inode: fields[9],
-                    // TCP_LISTEN is 0x0A; a bound UDP socket (state 07, unconnected) receives from anyone.
-                    listening: kind.hasPrefix("tcp") ? state == "0A" : state == "07",
-                    localPort: port(fields[1]), remotePort: port(fields[2]), established: state == "01"))
+                found.append(
+                    Socket(
+                        kind: kind,
+                        inode: fields[9],
+                        // TCP_LISTEN is 0x0A; a bound UDP socket (state 07, unconnected) receives from anyone.
+                        listening: kind.hasPrefix("tcp") ? state == "0A" : state == "07",
+                        localPort: port(fields[1]),
+                        remotePort: port(fields[2]),
+                        established: state == "01"
+                    )
+                )
             }
         }
         for fields in try table(pid, "unix") where fields.count > 6 && inodes.contains(fields[6]) {
             // Flags 00010000 is __SO_ACCEPTCON: the socket listens.
             let flags = Int(fields[3], radix: 16) ?? 0
-            found.append(Socket(
-                kind: "unix", inode: fields[6], listening: flags & 0x10000 != 0, localPort: nil, remotePort: nil,
-                established: fields[5] == "03"))
+            found.append(
+                Socket(
+                    kind: "unix",
+                    inode: fields[6],
+                    listening: flags & 0x10000 != 0,
+                    localPort: nil,
+                    remotePort: nil,
+                    established: fields[5] == "03"
+                )
+            )
         }
         return ProcessSockets(sockets: found, unknown: inodes.subtracting(found.map(\.inode)))
     }

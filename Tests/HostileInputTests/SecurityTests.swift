@@ -42,7 +42,8 @@ struct SecurityTests {
             // Non-vacuous: the child's own outgoing connection to the master's command port is seen.
             #expect(
                 sockets.sockets.contains { $0.kind.hasPrefix("tcp") && $0.established && $0.remotePort == commandPort },
-                "\(sockets.sockets), unknown inodes \(sockets.unknown), command port \(commandPort ?? 0)")
+                "\(sockets.sockets), unknown inodes \(sockets.unknown), command port \(commandPort ?? 0)"
+            )
 
             // Non-vacuous the other way: the same reader sees the test master's listening socket in this process.
             let ours = try ProcessSockets.of(pid: getpid())
@@ -164,8 +165,10 @@ struct SecurityTests {
             }
         }
         let agent = try DaemonUnderTest(
-            commandEndpoint: try await router.lastEndpoint(), heartbeatEndpoint: try await sub.lastEndpoint(),
-            masterKey: try CurveKeyPair.generate().publicKey)
+            commandEndpoint: try await router.lastEndpoint(),
+            heartbeatEndpoint: try await sub.lastEndpoint(),
+            masterKey: try CurveKeyPair.generate().publicKey
+        )
         let run = Task { try await agent.daemon.run() }
         try await Task.sleep(for: .milliseconds(1500))
         for frame in [Frames.ping("plain"), Frames.apply(id: "plain-apply")] {
@@ -188,8 +191,10 @@ struct SecurityTests {
         let impostor = try await TestMaster()
         let pump = Task { await impostor.pump() }
         let agent = try DaemonUnderTest(
-            commandEndpoint: impostor.commandEndpoint.value, heartbeatEndpoint: impostor.heartbeatEndpoint,
-            masterKey: try CurveKeyPair.generate().publicKey)
+            commandEndpoint: impostor.commandEndpoint.value,
+            heartbeatEndpoint: impostor.heartbeatEndpoint,
+            masterKey: try CurveKeyPair.generate().publicKey
+        )
         try impostor.allow(agentID: agent.id, keys: agent.keys)
         let run = Task { try await agent.daemon.run() }
         try await Task.sleep(for: .milliseconds(1500))
@@ -211,7 +216,9 @@ struct SecurityTests {
 
     /// No form of any of the secret keys (Z85, hex in either case, base64) occurs in `text`.
     static func expectNoSecret(
-        in text: String, keys: [CurveKeyPair], sourceLocation: SourceLocation = #_sourceLocation
+        in text: String,
+        keys: [CurveKeyPair],
+        sourceLocation: SourceLocation = #_sourceLocation
     ) {
         for pair in keys {
             let bytes = pair.secretKey.withUnsafeBytes { Array($0) }
@@ -229,7 +236,11 @@ struct SecurityTests {
 enum AgentTransportTestSupport {
     static func link(keys: CurveKeyPair) -> AgentTransport.AgentLinkConfiguration {
         AgentTransport.AgentLinkConfiguration(
-            agentID: "a1", commandEndpoint: "tcp://127.0.0.1:8771", heartbeatEndpoint: "tcp://127.0.0.1:8772",
-            masterKey: keys.publicKey, keys: keys)
+            agentID: "a1",
+            commandEndpoint: "tcp://127.0.0.1:8771",
+            heartbeatEndpoint: "tcp://127.0.0.1:8772",
+            masterKey: keys.publicKey,
+            keys: keys
+        )
     }
 }

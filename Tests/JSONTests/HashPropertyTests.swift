@@ -55,8 +55,10 @@ struct HashPropertyTests {
         for i in (0..<100).reversed() { big["k\(i)"] = .integer(JSONInteger(i)) }
         big["status"] = "dropped"
         let v = JSONValue.object(big)
-        #expect(CanonicalWriter.canonicalBytes(v, dropKey: CanonicalHash.isVolatile)
-            == PythonJSONEncoder.canonical.encode(v, dropKey: CanonicalHash.isVolatile))
+        #expect(
+            CanonicalWriter.canonicalBytes(v, dropKey: CanonicalHash.isVolatile)
+                == PythonJSONEncoder.canonical.encode(v, dropKey: CanonicalHash.isVolatile)
+        )
     }
 
     @Test func hashingDoesNotMutateItsInput() {

@@ -32,7 +32,9 @@ struct ControlChannelTests {
                         body: [
                             "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)),
                             "agent_version": "0.1.0-sim",
-                        ]))
+                        ]
+                    )
+                )
             }
             let result = try await client.submit(agentID: "agent-a", request: request, timeout: .seconds(20)) {
                 message in
@@ -47,13 +49,18 @@ struct ControlChannelTests {
             // Refusals: a malformed request, and the same id with other content while in flight.
             await #expect(throws: MasterError.self) {
                 _ = try await client.submit(
-                    agentID: "agent-a", request: ["proto": 1, "type": "ping", "id": "bad id"], timeout: .seconds(5))
+                    agentID: "agent-a",
+                    request: ["proto": 1, "type": "ping", "id": "bad id"],
+                    timeout: .seconds(5)
+                )
             }
             let slow: JSONValue = ["proto": 1, "type": "state", "id": "ctl-state-1"]
             let pending = try await master.submit(agentID: "agent-a", request: slow, timeout: .seconds(20))
             do throws(MasterError) {
                 _ = try await client.submit(
-                    agentID: "agent-a", request: ["proto": 1, "type": "ping", "id": "ctl-state-1"], timeout: .seconds(5)
+                    agentID: "agent-a",
+                    request: ["proto": 1, "type": "ping", "id": "ctl-state-1"],
+                    timeout: .seconds(5)
                 )
                 Issue.record("a reused id was accepted")
             } catch {
@@ -87,7 +94,8 @@ struct ControlChannelTests {
                 SchemaCheck.Item(schema: "control-watch.schema.json", message: ControlMessage.watch()),
                 SchemaCheck.Item(
                     schema: "control-submit.schema.json",
-                    message: ControlMessage.submit(agentID: "agent-a", request: request, timeoutMillis: 20_000)),
+                    message: ControlMessage.submit(agentID: "agent-a", request: request, timeoutMillis: 20_000)
+                ),
                 SchemaCheck.controlFromMaster(.object(fleet)),
                 SchemaCheck.controlFromMaster(ControlMessage.error(id: nil, code: "bad_request", message: "x")),
             ]

@@ -7,7 +7,10 @@ import Testing
 struct InboundGateTests {
     /// User-Ids are keys: "key-a" is agent a's entry, "key-b" agent b's, "key-ops" a monitor's.
     let gate = InboundGate(
-        maxMessageSize: 1024, agentIdentity: { ["key-a": "a", "key-b": "b"][$0] }, isMonitor: { $0 == "key-ops" })
+        maxMessageSize: 1024,
+        agentIdentity: { ["key-a": "a", "key-b": "b"][$0] },
+        isMonitor: { $0 == "key-ops" }
+    )
 
     func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 

@@ -53,7 +53,9 @@ struct MasterCLITests {
             print(json.dumps({"public": p.decode(), "same": p == q, "secret": s is not None}))
             """
         let python = try BackgroundProcess(
-            ["python3", "-c", script, publicPath, secretPath], executable: "/usr/bin/env")
+            ["python3", "-c", script, publicPath, secretPath],
+            executable: "/usr/bin/env"
+        )
         #expect(try await python.exitStatus() == 0)
         let loaded = try JSONParser.parse(python.stdout)
         #expect(loaded["public"]?.stringValue == certificate.publicKey.z85)
@@ -96,8 +98,11 @@ struct MasterCLITests {
         let line = try #require(serving, "serve did not start: \(serve.stderr)")
         #expect(try Self.mode(harness.directory.file("control.ipc")) & 0o077 == 0)
         let endpoints = MasterEndpoints(
-            command: line["command"]!.stringValue!, heartbeat: line["heartbeat"]!.stringValue!,
-            monitor: line["monitor"]!.stringValue!, control: nil)
+            command: line["command"]!.stringValue!,
+            heartbeat: line["heartbeat"]!.stringValue!,
+            monitor: line["monitor"]!.stringValue!,
+            control: nil
+        )
         let agent = try await harness.agent("agent-a", endpoints: endpoints)
         agent.hello()
         try await agent.waitUntilPublishing()
@@ -124,7 +129,8 @@ struct MasterCLITests {
         // apply: the CLI computes the hash, the agent answers, the result is printed, exit 0.
         let topology = harness.directory.file("topology.json")
         try Data(#"{"topology_id": "t-1", "lans": [], "updated_at": "x"}"#.utf8).write(
-            to: URL(fileURLWithPath: topology))
+            to: URL(fileURLWithPath: topology)
+        )
         let apply = try BackgroundProcess(["apply", "--dir", dir, "--agent", "agent-a", "--timeout", "30", topology])
         let request = try #require(await agent.request(type: "apply", seconds: 30), "stderr: \(apply.stderr)")
         #expect(request.envelope["version_hash"]?.stringValue == CanonicalHashProbe.hash(of: topology))
@@ -140,7 +146,10 @@ struct MasterCLITests {
         let stateRequest = try #require(await agent.request(type: "state", seconds: 30))
         agent.send(
             Messages.failure(
-                id: stateRequest.envelope["id"]?.stringValue, error: AgentError(.internal, "simulated failure")))
+                id: stateRequest.envelope["id"]?.stringValue,
+                error: AgentError(.internal, "simulated failure")
+            )
+        )
         #expect(try await state.exitStatus() == 1)
 
         serve.signal(SIGTERM)
@@ -149,7 +158,8 @@ struct MasterCLITests {
         try SchemaCheck.check(
             [SchemaCheck.controlFromMaster(snapshot), SchemaCheck.wire(result, requestType: "apply")]
                 + agent.receivedMessages.map { SchemaCheck.wire($0) }
-                + agent.sentMessages.map { SchemaCheck.wire($0) })
+                + agent.sentMessages.map { SchemaCheck.wire($0) }
+        )
         await agent.close()
     }
 }

@@ -124,7 +124,8 @@ struct MasterFleetTests {
             #expect(await master.counters().requestsResent == 1)
             try SchemaCheck.check(
                 second.sentMessages.map { SchemaCheck.wire($0, requestType: "state") }
-                    + second.receivedMessages.map { SchemaCheck.wire($0) })
+                    + second.receivedMessages.map { SchemaCheck.wire($0) }
+            )
             await second.close()
         }
     }
@@ -186,7 +187,9 @@ struct MasterFleetTests {
                     body: [
                         "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)),
                         "agent_version": "0.1.0-sim",
-                    ]))
+                    ]
+                )
+            )
             #expect(await Self.kinds(of: events) == ["submitted:false", "result"])
             _ = incoming
             // Nobody answers this one: it times out.
@@ -197,7 +200,8 @@ struct MasterFleetTests {
             #expect(await master.counters().timeouts == 1)
             try SchemaCheck.check(
                 agent.sentMessages.map { SchemaCheck.wire($0, requestType: "ping") }
-                    + agent.receivedMessages.map { SchemaCheck.wire($0) })
+                    + agent.receivedMessages.map { SchemaCheck.wire($0) }
+            )
             await agent.close()
         }
     }

@@ -49,7 +49,8 @@ struct MasterMeasurementTests {
             let relayTime = ContinuousClock.now - relayStart
             print(
                 "master measurements: request round trip (master → simulated agent → master) \(perRequest) per "
-                    + "request over \(count); \(relayed.count)/\(beats) heartbeats relayed to a monitor in \(relayTime)")
+                    + "request over \(count); \(relayed.count)/\(beats) heartbeats relayed to a monitor in \(relayTime)"
+            )
             #expect(perRequest < .milliseconds(50))
             #expect(relayed.count == beats)
             await agent.close()
@@ -67,7 +68,9 @@ enum ZMQMessageFactory {
                     id: id,
                     body: [
                         "agent_id": "agent-a", "boot_id": .string(JSONString(bootID)), "agent_version": "0.1.0-sim",
-                    ]))
+                    ]
+                )
+            )
         ])
     }
 }

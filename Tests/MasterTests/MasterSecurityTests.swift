@@ -36,7 +36,8 @@ struct MasterSecurityTests {
             let stranger = try await harness.agent("agent-a", keys: try CurveKeyPair.generate(), endpoints: endpoints)
             stranger.hello()
             #expect(
-                await eventually { Self.counter(await master.fleet(), "handshakes", "command", "failed_auth") >= 1 })
+                await eventually { Self.counter(await master.fleet(), "handshakes", "command", "failed_auth") >= 1 }
+            )
             let fleet = await master.fleet()
             #expect(Self.counter(fleet, "zap", "agents", "denied") >= 1)
             #expect(Self.counter(fleet, "refused_handshakes") >= 1)
@@ -58,7 +59,8 @@ struct MasterSecurityTests {
                     let fleet = await master.fleet()
                     return Self.counter(fleet, "handshakes", "command", "failed_protocol")
                         + Self.counter(fleet, "handshakes", "command", "failed_other") >= 1
-                })
+                }
+            )
             let fleet = await master.fleet()
             #expect(Self.counter(fleet, "handshakes", "command", "succeeded") == 0)
             #expect(Self.counter(fleet, "received", "command") == 0)
@@ -84,13 +86,21 @@ struct MasterSecurityTests {
         try await harness.run { master, endpoints in
             // agent-b's key, agent-a's routing id and hello: the key says agent-b, the envelope agent-a.
             let impostor = try await harness.agent(
-                "agent-a", keys: harness.agentKeys["agent-b"]!, routingID: "agent-a", endpoints: endpoints)
+                "agent-a",
+                keys: harness.agentKeys["agent-b"]!,
+                routingID: "agent-a",
+                endpoints: endpoints
+            )
             impostor.hello()
             #expect(await eventually { (await master.counters()).dropped[.agentIdMismatch] == 1 })
             #expect(await master.agent("agent-a") == nil)
             // agent-b's own routing id but agent-a in the hello: the envelope's agent_id does not match.
             let liar = try await harness.agent(
-                "agent-a", keys: harness.agentKeys["agent-b"]!, routingID: "agent-b", endpoints: endpoints)
+                "agent-a",
+                keys: harness.agentKeys["agent-b"]!,
+                routingID: "agent-b",
+                endpoints: endpoints
+            )
             liar.hello()
             #expect(await eventually { (await master.counters()).dropped[.agentIdMismatch] == 2 })
             #expect(await master.agent("agent-b") == nil)
@@ -145,11 +155,13 @@ struct MasterSecurityTests {
                     let dropped = await master.counters().dropped
                     return dropped[.garbage] == 2 && dropped[.unsupportedProto] == 1 && dropped[.badFrames] == 1
                         && dropped[.unexpectedType] == 1
-                })
+                }
+            )
             // Over ZMQ_MAXMSGSIZE (64 KiB here): libzmq cuts the connection; the agent reconnects.
             agent.dealer.send(ZMQMessage(frames: [[UInt8](repeating: 0x20, count: 70 * 1024)]))
             #expect(
-                await eventually { Self.counter(await master.fleet(), "handshakes", "command", "disconnected") >= 1 })
+                await eventually { Self.counter(await master.fleet(), "handshakes", "command", "disconnected") >= 1 }
+            )
             agent.hello()
             #expect(await eventually { await master.agent("agent-a")?.connections == 2 })
             // Still serving: a request goes through.
@@ -162,7 +174,9 @@ struct MasterSecurityTests {
                     body: [
                         "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)),
                         "agent_version": "0.1.0-sim",
-                    ]))
+                    ]
+                )
+            )
             var status: Int?
             for await event in events {
                 if case .answer(let envelope) = event { status = envelope["status"]?.intValue }

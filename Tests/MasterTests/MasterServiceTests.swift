@@ -27,7 +27,8 @@ struct MasterServiceTests {
                 "serve", "--dir", harness.directory.path, "--bind-host", "127.0.0.1", "--command-port", "0",
                 "--heartbeat-port", "0", "--monitor-port", "0",
             ],
-            environment: Self.environment(["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "1000000"]))
+            environment: Self.environment(["NOTIFY_SOCKET": listener.address, "WATCHDOG_USEC": "1000000"])
+        )
         let ready = await listener.wait(within: 30) { $0 == "READY=1" }
         #expect(ready != nil, "no READY=1; stderr: \(serve.stderr)")
         // READY comes once the sockets are bound, with where they listen.
@@ -44,7 +45,10 @@ struct MasterServiceTests {
         serve.signal(SIGTERM)
         #expect(try await serve.exitStatus(seconds: 20) == 0)
         #expect(listener.assignments.contains("STOPPING=1"))
-        #expect(listener.datagrams.last(where: { $0.hasPrefix("STOPPING=1") }) == "STOPPING=1\nSTATUS=stopping: closing sockets")
+        #expect(
+            listener.datagrams.last(where: { $0.hasPrefix("STOPPING=1") })
+                == "STOPPING=1\nSTATUS=stopping: closing sockets"
+        )
     }
 
     @Test func aMasterThatCannotStartSaysSoAndNeverReady() async throws {
@@ -52,8 +56,10 @@ struct MasterServiceTests {
         defer { directory.remove() }
         let listener = try NotifyListener()
         let serve = try BackgroundProcess(
-            executable: BackgroundProcess.master, arguments: ["serve", "--dir", directory.path, "--command-port", "0"],
-            environment: Self.environment(["NOTIFY_SOCKET": listener.address]))
+            executable: BackgroundProcess.master,
+            arguments: ["serve", "--dir", directory.path, "--command-port", "0"],
+            environment: Self.environment(["NOTIFY_SOCKET": listener.address])
+        )
         #expect(try await serve.exitStatus(seconds: 20) == 1)
         #expect(!listener.assignments.contains("READY=1"))
         #expect(listener.statuses.last?.hasPrefix("refusing to start:") == true, "\(listener.datagrams)")
@@ -71,7 +77,8 @@ struct MasterServiceTests {
             arguments: [
                 "-c", script, BackgroundProcess.master, "serve", "--dir", harness.directory.path, "--bind-host",
                 "127.0.0.1", "--command-port", "0", "--heartbeat-port", "0", "--monitor-port", "0",
-            ])
+            ]
+        )
         _ = await eventually(within: 30) { serve.stderr.contains("master serving") || !serve.isRunning }
         serve.signal(SIGTERM)
         #expect(try await serve.exitStatus(seconds: 20) == 0)
@@ -88,7 +95,8 @@ struct MasterServiceTests {
                 "serve", "--dir", harness.directory.path, "--bind-host", "127.0.0.1", "--command-port", "0",
                 "--heartbeat-port", "0", "--monitor-port", "0",
             ],
-            environment: Self.environment(["JOURNAL_STREAM": "1:1"]))
+            environment: Self.environment(["JOURNAL_STREAM": "1:1"])
+        )
         _ = await eventually(within: 30) { other.stderr.contains("master serving") || !other.isRunning }
         other.signal(SIGTERM)
         #expect(try await other.exitStatus(seconds: 20) == 0)
@@ -107,7 +115,9 @@ struct MasterServiceTests {
             {"dir": "\(harness.directory.path)", "run_dir": "\(run.path)", "bind_host": "127.0.0.1",
              "command_port": 0, "heartbeat_port": 0, "monitor_port": 0, "max_message_size": 1048576,
              "retry_interval": 2.5, "silent_after": 3, "log_format": "json", "log_level": "info"}
-            """, to: config)
+            """,
+            to: config
+        )
         // The flag wins over the file: the log format comes from the flag.
         let serve = try BackgroundProcess(["serve", "--config", config, "--log-format", "text"])
         _ = await eventually(within: 30) {
@@ -122,8 +132,10 @@ struct MasterServiceTests {
         #expect(try await agents.exitStatus() == 0, "\(agents.stderr)")
         #expect(try JSONParser.parse(agents.stdout)["agents"] == .array([]))
         let byEnvironment = try BackgroundProcess(
-            executable: BackgroundProcess.master, arguments: ["agents", "--json"],
-            environment: Self.environment(["DECNET_MASTER_RUN_DIR": run.path]))
+            executable: BackgroundProcess.master,
+            arguments: ["agents", "--json"],
+            environment: Self.environment(["DECNET_MASTER_RUN_DIR": run.path])
+        )
         #expect(try await byEnvironment.exitStatus() == 0, "\(byEnvironment.stderr)")
         serve.signal(SIGTERM)
         #expect(try await serve.exitStatus(seconds: 20) == 0)
@@ -132,8 +144,10 @@ struct MasterServiceTests {
         // DECNET_MASTER_CONFIG names the file when --config does not.
         try Self.write(#"{"dir": "\#(harness.directory.path)", "command_port": 70000}"#, to: config)
         let badPort = try BackgroundProcess(
-            executable: BackgroundProcess.master, arguments: ["serve"],
-            environment: Self.environment(["DECNET_MASTER_CONFIG": config]))
+            executable: BackgroundProcess.master,
+            arguments: ["serve"],
+            environment: Self.environment(["DECNET_MASTER_CONFIG": config])
+        )
         #expect(try await badPort.exitStatus() == 2)
         #expect(badPort.stderr.contains("command port 70000 must be 0 to 65535"), "\(badPort.stderr)")
         try Self.write(#"{"dir": "/x", "comand_port": 1}"#, to: config)
@@ -149,12 +163,18 @@ struct MasterServiceTests {
     @Test func theShippedConfigFileIsAccepted() async throws {
         // packaging/etc/decnet/master.json, as installed, with the folders pointed at a temporary master.
         let shipped = try JSONParser.parse(
-            [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.repositoryRoot + "/packaging/master/master.json"))))
+            [UInt8](
+                try Data(contentsOf: URL(fileURLWithPath: Fixtures.repositoryRoot + "/packaging/master/master.json"))
+            )
+        )
         #expect(shipped["dir"] == "/etc/decnet/master")
         #expect(shipped["run_dir"] == "/var/lib/decnet-master")
         let harness = try MasterHarness()
         defer { harness.directory.remove() }
-        guard case .object(var members) = shipped else { Issue.record("not an object"); return }
+        guard case .object(var members) = shipped else {
+            Issue.record("not an object")
+            return
+        }
         members["dir"] = .string(JSONString(harness.directory.path))
         members["run_dir"] = .string(JSONString(harness.directory.path))
         members["bind_host"] = "127.0.0.1"

@@ -8,11 +8,22 @@ struct RequestTrackerTests {
     let key = RequestKey(agentID: "a", requestID: "r1")
     let frame: [UInt8] = Array("{}".utf8)
 
-    func submit(_ tracker: inout RequestTracker, connected: Bool, deadline: Int64 = 10_000)
+    func submit(
+        _ tracker: inout RequestTracker,
+        connected: Bool,
+        deadline: Int64 = 10_000
+    )
         -> RequestTracker.SubmitOutcome
     {
         tracker.submit(
-            key: key, type: .apply, frame: frame, fingerprint: "f", deadline: deadline, now: 0, connected: connected)
+            key: key,
+            type: .apply,
+            frame: frame,
+            fingerprint: "f",
+            deadline: deadline,
+            now: 0,
+            connected: connected
+        )
     }
 
     @Test func sendsAtOnceToAConnectedAgentAndFinishesOnTheResult() {
@@ -67,7 +78,14 @@ struct RequestTrackerTests {
         _ = submit(&tracker, connected: false)
         #expect(submit(&tracker, connected: true) == .attached)
         let other = tracker.submit(
-            key: key, type: .apply, frame: frame, fingerprint: "different", deadline: 1, now: 0, connected: true)
+            key: key,
+            type: .apply,
+            frame: frame,
+            fingerprint: "different",
+            deadline: 1,
+            now: 0,
+            connected: true
+        )
         #expect(other == .idReused)
     }
 }

@@ -7,8 +7,12 @@ struct LinkTuningTests {
     static func configuration() throws -> AgentLinkConfiguration {
         let keys = try CurveKeyPair.generate()
         return AgentLinkConfiguration(
-            agentID: "a1", commandEndpoint: "tcp://127.0.0.1:8771", heartbeatEndpoint: "tcp://127.0.0.1:8772",
-            masterKey: keys.publicKey, keys: keys)
+            agentID: "a1",
+            commandEndpoint: "tcp://127.0.0.1:8771",
+            heartbeatEndpoint: "tcp://127.0.0.1:8772",
+            masterKey: keys.publicKey,
+            keys: keys
+        )
     }
 
     @Test func unsetAndEmptyVariablesKeepTheProtocolDefaults() throws {
@@ -26,7 +30,8 @@ struct LinkTuningTests {
         var link = try Self.configuration()
         try link.applyTuning(environment: [
             "DECNET_ZMTP_HEARTBEAT_IVL_MS": "500", "DECNET_ZMTP_HEARTBEAT_TIMEOUT_MS": "2000",
-            "DECNET_ZMTP_HEARTBEAT_TTL_MS": "3000", "DECNET_RECONNECT_IVL_MS": "250", "DECNET_RECONNECT_IVL_MAX_MS": "900",
+            "DECNET_ZMTP_HEARTBEAT_TTL_MS": "3000", "DECNET_RECONNECT_IVL_MS": "250",
+            "DECNET_RECONNECT_IVL_MAX_MS": "900",
         ])
         #expect(link.zmtpHeartbeatIntervalMillis == 500)
         #expect(link.zmtpHeartbeatTimeoutMillis == 2000)

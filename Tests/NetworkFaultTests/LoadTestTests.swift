@@ -1,7 +1,7 @@
 import DecnetJSON
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The CI-sized load run: `scripts/load-test.sh 200 20` with this build's binaries (one master, 200 simulated CURVE
 /// agents heartbeating every second for 20 s, then a master kill -9 and restart). The full 1,000-agent run is
@@ -22,7 +22,10 @@ struct LoadTestTests {
         environment["DECNET_LOAD_OUT"] = out
         let script = Self.repository.appendingPathComponent("scripts/load-test.sh").path
         let run = try await Shell.run(
-            ["bash", script, String(Self.agents), String(Self.seconds)], timeout: 600, environment: environment)
+            ["bash", script, String(Self.agents), String(Self.seconds)],
+            timeout: 600,
+            environment: environment
+        )
         #expect(run.status == 0, "load-test.sh failed:\n\(run.stderr.suffix(4000))")
 
         let summary = try JSONParser.parse(try String(contentsOfFile: out + "/summary.json", encoding: .utf8))

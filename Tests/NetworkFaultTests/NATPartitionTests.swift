@@ -10,7 +10,9 @@ import Testing
     .serialized,
     .enabled(
         if: NATLab.isAvailable,
-        "needs `ip netns add` and iptables inside a namespace (root with CAP_SYS_ADMIN and CAP_NET_ADMIN)"))
+        "needs `ip netns add` and iptables inside a namespace (root with CAP_SYS_ADMIN and CAP_NET_ADMIN)"
+    )
+)
 struct NATPartitionTests {
     init() async {
         await NATLab.removeStale()
@@ -32,7 +34,8 @@ struct NATPartitionTests {
 
             // A listener inside the agent's namespace: reachable there, unreachable from the master's side.
             listener = try BackgroundProcess(
-                command: lab.command(in: lab.agent, ["python3", "-c", Self.listenerScript]))
+                command: lab.command(in: lab.agent, ["python3", "-c", Self.listenerScript])
+            )
             #expect(try await Shell.eventually(10) { listener?.stdout.contains("listening") == true })
             let local = try await Shell.run(lab.command(in: lab.agent, Self.dial(host: "127.0.0.1")), timeout: 10)
             #expect(local.status == 0, "the listener answers inside its own namespace")
@@ -56,7 +59,8 @@ struct NATPartitionTests {
 
     @Test(
         "a cut longer than the heartbeat timeout: both sides notice, the agent comes back",
-        arguments: NATLab.Cut.allCases)
+        arguments: NATLab.Cut.allCases
+    )
     func partitionAndHeal(cut: NATLab.Cut) async throws {
         let lab = try await NATLab.create()
         var harness: PartitionHarness?
@@ -76,11 +80,13 @@ struct NATPartitionTests {
             // when its own PINGs go unanswered for the timeout (2 s).
             #expect(
                 try await Shell.eventually(20) { try await h.commandDisconnections() > disconnectionsBefore },
-                "the master did not see the command connection end")
+                "the master did not see the command connection end"
+            )
             let masterNoticed = Self.seconds(since: cutAt)
             #expect(
                 try await Shell.eventually(20) { !h.agentLogLines("master connection lost; reconnecting").isEmpty },
-                "the agent did not log a lost connection")
+                "the agent did not log a lost connection"
+            )
             let agentNoticed = Self.seconds(since: cutAt)
             #expect(try await h.record()?["heartbeat"]?["age_ms"]?.intValue ?? 0 >= 2000)
             // Without sending anything the master shows the agent gone: `closed` once libzmq ends the command
@@ -92,7 +98,8 @@ struct NATPartitionTests {
                     return record?["connected"]?.boolValue == false
                         && ["silent", "closed"].contains(record?["disconnect_reason"]?.stringValue ?? "")
                 },
-                "the master still shows the agent connected")
+                "the master still shows the agent connected"
+            )
             let masterShowedGone = Self.seconds(since: cutAt)
             // A request now waits for the agent, and is delivered after its hello.
             pending = try h.stateRequest(timeout: 90)
@@ -109,7 +116,8 @@ struct NATPartitionTests {
                         && record?["disconnect_reason"] == .null
                         && record?["heartbeat"]?["seq"]?.intValue ?? 0 > silentSeq
                 },
-                "the agent did not come back with a new hello and fresh heartbeats")
+                "the agent did not come back with a new hello and fresh heartbeats"
+            )
             let reconnectSeconds = Self.seconds(since: healedAt)
             let after = try #require(try await h.record())
             #expect(after["boot_id"]?.stringValue == bootID, "same process, same boot_id")
@@ -129,15 +137,20 @@ struct NATPartitionTests {
             #expect(held200["status"]?.intValue == 200)
             #expect(held200["body"]?.objectValue?.keys.contains("drift") == true)
             let fresh = try await Shell.run(
-                [PartitionHarness.master, "state", "--dir", h.masterDir, "--agent", PartitionHarness.agentID,
-                 "--timeout", "30"], timeout: 40)
+                [
+                    PartitionHarness.master, "state", "--dir", h.masterDir, "--agent", PartitionHarness.agentID,
+                    "--timeout", "30",
+                ],
+                timeout: 40
+            )
             #expect(fresh.status == 0, "state after healing: \(fresh.stderr)")
             #expect(try JSONParser.parse(fresh.stdout)["status"]?.intValue == 200)
             print(
                 "partition (\(cut)): master saw the connection end by \(masterNoticed) s and showed the agent "
                     + "gone by \(masterShowedGone) s, the agent logged it by "
                     + "\(agentNoticed) s after the cut; agent back \(reconnectSeconds) s after healing; "
-                    + "\(gaps) heartbeats missed")
+                    + "\(gaps) heartbeats missed"
+            )
         } catch {
             // A failed #require was recorded already; anything else is recorded here. Either way, clean up.
             let log = harness?.agentLog.suffix(3000) ?? ""

@@ -30,49 +30,184 @@ struct RequestDecoderTests {
         Bad(name: "missing id", text: #"{"proto":1,"type":"state"}"#, code: "bad_request", id: nil, path: "/id"),
         Bad(name: "numeric id", text: #"{"proto":1,"type":"state","id":7}"#, code: "bad_request", id: nil, path: "/id"),
         Bad(name: "empty id", text: #"{"proto":1,"type":"state","id":""}"#, code: "bad_request", id: nil, path: "/id"),
-        Bad(name: "id with space", text: #"{"proto":1,"type":"state","id":"a b"}"#, code: "bad_request", id: nil, path: "/id"),
-        Bad(name: "id with slash", text: #"{"proto":1,"type":"state","id":"a/b"}"#, code: "bad_request", id: nil, path: "/id"),
-        Bad(name: "id non-ASCII", text: #"{"proto":1,"type":"state","id":"é"}"#, code: "bad_request", id: nil, path: "/id"),
-        Bad(name: "id too long", text: #"{"proto":1,"type":"state","id":"\#(String(repeating: "x", count: 129))"}"#,
-            code: "bad_request", id: nil, path: "/id"),
+        Bad(
+            name: "id with space",
+            text: #"{"proto":1,"type":"state","id":"a b"}"#,
+            code: "bad_request",
+            id: nil,
+            path: "/id"
+        ),
+        Bad(
+            name: "id with slash",
+            text: #"{"proto":1,"type":"state","id":"a/b"}"#,
+            code: "bad_request",
+            id: nil,
+            path: "/id"
+        ),
+        Bad(
+            name: "id non-ASCII",
+            text: #"{"proto":1,"type":"state","id":"é"}"#,
+            code: "bad_request",
+            id: nil,
+            path: "/id"
+        ),
+        Bad(
+            name: "id too long",
+            text: #"{"proto":1,"type":"state","id":"\#(String(repeating: "x", count: 129))"}"#,
+            code: "bad_request",
+            id: nil,
+            path: "/id"
+        ),
         Bad(name: "missing proto", text: #"{"type":"state","id":"r1"}"#, code: "bad_request", id: "r1", path: "/proto"),
-        Bad(name: "string proto", text: #"{"proto":"1","type":"state","id":"r1"}"#, code: "bad_request", id: "r1", path: "/proto"),
-        Bad(name: "float proto", text: #"{"proto":1.0,"type":"state","id":"r1"}"#, code: "bad_request", id: "r1", path: "/proto"),
-        Bad(name: "proto 2", text: #"{"proto":2,"type":"state","id":"r1"}"#, code: "unsupported_proto", id: "r1", path: nil),
-        Bad(name: "proto huge", text: #"{"proto":100000000000000000000000,"type":"state","id":"r1"}"#,
-            code: "unsupported_proto", id: "r1", path: nil),
+        Bad(
+            name: "string proto",
+            text: #"{"proto":"1","type":"state","id":"r1"}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/proto"
+        ),
+        Bad(
+            name: "float proto",
+            text: #"{"proto":1.0,"type":"state","id":"r1"}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/proto"
+        ),
+        Bad(
+            name: "proto 2",
+            text: #"{"proto":2,"type":"state","id":"r1"}"#,
+            code: "unsupported_proto",
+            id: "r1",
+            path: nil
+        ),
+        Bad(
+            name: "proto huge",
+            text: #"{"proto":100000000000000000000000,"type":"state","id":"r1"}"#,
+            code: "unsupported_proto",
+            id: "r1",
+            path: nil
+        ),
         Bad(name: "missing type", text: #"{"proto":1,"id":"r1"}"#, code: "bad_request", id: "r1", path: "/type"),
-        Bad(name: "numeric type", text: #"{"proto":1,"type":3,"id":"r1"}"#, code: "bad_request", id: "r1", path: "/type"),
-        Bad(name: "unknown type", text: #"{"proto":1,"type":"reboot","id":"r1"}"#, code: "unknown_type", id: "r1", path: nil),
-        Bad(name: "answer type", text: #"{"proto":1,"type":"result","id":"r1"}"#, code: "unknown_type", id: "r1", path: nil),
-        Bad(name: "case differs", text: #"{"proto":1,"type":"STATE","id":"r1"}"#, code: "unknown_type", id: "r1", path: nil),
-        Bad(name: "apply without hydrated", text: #"{"proto":1,"type":"apply","id":"r1","version_hash":"\#(hash)"}"#,
-            code: "bad_request", id: "r1", path: "/hydrated"),
-        Bad(name: "apply hydrated array", text: #"{"proto":1,"type":"apply","id":"r1","hydrated":[],"version_hash":"\#(hash)"}"#,
-            code: "bad_request", id: "r1", path: "/hydrated"),
-        Bad(name: "apply hydrated string", text: #"{"proto":1,"type":"apply","id":"r1","hydrated":"{}","version_hash":"\#(hash)"}"#,
-            code: "bad_request", id: "r1", path: "/hydrated"),
-        Bad(name: "apply without hash", text: #"{"proto":1,"type":"apply","id":"r1","hydrated":\#(hydrated)}"#,
-            code: "bad_request", id: "r1", path: "/version_hash"),
-        Bad(name: "apply numeric hash", text: #"{"proto":1,"type":"apply","id":"r1","hydrated":\#(hydrated),"version_hash":1}"#,
-            code: "bad_request", id: "r1", path: "/version_hash"),
-        Bad(name: "apply supersede string",
-            text: #"{"proto":1,"type":"apply","id":"r1","hydrated":\#(hydrated),"version_hash":"\#(hash)","supersede":"yes"}"#,
-            code: "bad_request", id: "r1", path: "/supersede"),
-        Bad(name: "teardown without id", text: #"{"proto":1,"type":"teardown","id":"r1"}"#,
-            code: "bad_request", id: "r1", path: "/topology_id"),
-        Bad(name: "teardown numeric id", text: #"{"proto":1,"type":"teardown","id":"r1","topology_id":5}"#,
-            code: "bad_request", id: "r1", path: "/topology_id"),
-        Bad(name: "teardown path traversal", text: #"{"proto":1,"type":"teardown","id":"r1","topology_id":"../../etc"}"#,
-            code: "bad_request", id: "r1", path: "/topology_id"),
-        Bad(name: "teardown empty id", text: #"{"proto":1,"type":"teardown","id":"r1","topology_id":""}"#,
-            code: "bad_request", id: "r1", path: "/topology_id"),
-        Bad(name: "too deep", text: String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
-            code: "bad_request", id: nil, path: ""),
-        Bad(name: "lone surrogate", text: #"{"proto":1,"type":"state","id":"r1","x":"\ud800"}"#,
-            code: "bad_request", id: nil, path: ""),
-        Bad(name: "over the size limit", text: #"{"proto":1,"type":"state","id":"r1","pad":"\#(String(repeating: "x", count: 5000))"}"#,
-            code: "too_large", id: nil, path: nil),
+        Bad(
+            name: "numeric type",
+            text: #"{"proto":1,"type":3,"id":"r1"}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/type"
+        ),
+        Bad(
+            name: "unknown type",
+            text: #"{"proto":1,"type":"reboot","id":"r1"}"#,
+            code: "unknown_type",
+            id: "r1",
+            path: nil
+        ),
+        Bad(
+            name: "answer type",
+            text: #"{"proto":1,"type":"result","id":"r1"}"#,
+            code: "unknown_type",
+            id: "r1",
+            path: nil
+        ),
+        Bad(
+            name: "case differs",
+            text: #"{"proto":1,"type":"STATE","id":"r1"}"#,
+            code: "unknown_type",
+            id: "r1",
+            path: nil
+        ),
+        Bad(
+            name: "apply without hydrated",
+            text: #"{"proto":1,"type":"apply","id":"r1","version_hash":"\#(hash)"}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/hydrated"
+        ),
+        Bad(
+            name: "apply hydrated array",
+            text: #"{"proto":1,"type":"apply","id":"r1","hydrated":[],"version_hash":"\#(hash)"}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/hydrated"
+        ),
+        Bad(
+            name: "apply hydrated string",
+            text: #"{"proto":1,"type":"apply","id":"r1","hydrated":"{}","version_hash":"\#(hash)"}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/hydrated"
+        ),
+        Bad(
+            name: "apply without hash",
+            text: #"{"proto":1,"type":"apply","id":"r1","hydrated":\#(hydrated)}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/version_hash"
+        ),
+        Bad(
+            name: "apply numeric hash",
+            text: #"{"proto":1,"type":"apply","id":"r1","hydrated":\#(hydrated),"version_hash":1}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/version_hash"
+        ),
+        Bad(
+            name: "apply supersede string",
+            text:
+                #"{"proto":1,"type":"apply","id":"r1","hydrated":\#(hydrated),"version_hash":"\#(hash)","supersede":"yes"}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/supersede"
+        ),
+        Bad(
+            name: "teardown without id",
+            text: #"{"proto":1,"type":"teardown","id":"r1"}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/topology_id"
+        ),
+        Bad(
+            name: "teardown numeric id",
+            text: #"{"proto":1,"type":"teardown","id":"r1","topology_id":5}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/topology_id"
+        ),
+        Bad(
+            name: "teardown path traversal",
+            text: #"{"proto":1,"type":"teardown","id":"r1","topology_id":"../../etc"}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/topology_id"
+        ),
+        Bad(
+            name: "teardown empty id",
+            text: #"{"proto":1,"type":"teardown","id":"r1","topology_id":""}"#,
+            code: "bad_request",
+            id: "r1",
+            path: "/topology_id"
+        ),
+        Bad(
+            name: "too deep",
+            text: String(repeating: "[", count: 600) + String(repeating: "]", count: 600),
+            code: "bad_request",
+            id: nil,
+            path: ""
+        ),
+        Bad(
+            name: "lone surrogate",
+            text: #"{"proto":1,"type":"state","id":"r1","x":"\ud800"}"#,
+            code: "bad_request",
+            id: nil,
+            path: ""
+        ),
+        Bad(
+            name: "over the size limit",
+            text: #"{"proto":1,"type":"state","id":"r1","pad":"\#(String(repeating: "x", count: 5000))"}"#,
+            code: "too_large",
+            id: nil,
+            path: nil
+        ),
     ]
 
     @Test(arguments: badCases)
@@ -91,13 +226,23 @@ struct RequestDecoderTests {
     }
 
     @Test func validRequestsDecode() throws {
-        let apply = try decode(#"{"proto":1,"type":"apply","id":"a-1","hydrated":\#(Self.hydrated),"version_hash":"\#(Self.hash)","supersede":true,"extra":1}"#).get()
-        guard case .apply(let a) = apply.body else { Issue.record("not apply"); return }
+        let apply = try decode(
+            #"{"proto":1,"type":"apply","id":"a-1","hydrated":\#(Self.hydrated),"version_hash":"\#(Self.hash)","supersede":true,"extra":1}"#
+        ).get()
+        guard case .apply(let a) = apply.body else {
+            Issue.record("not apply")
+            return
+        }
         #expect(a.supersede)
         #expect(a.versionHash == Self.hash)
         #expect(apply.type == .apply)
-        let teardown = try decode(#"{"proto":1,"type":"teardown","id":"t:1","topology_id":"5d81934e-4a18-580f-bd50-6df4ca24a41a"}"#).get()
-        guard case .teardown(let tid) = teardown.body else { Issue.record("not teardown"); return }
+        let teardown = try decode(
+            #"{"proto":1,"type":"teardown","id":"t:1","topology_id":"5d81934e-4a18-580f-bd50-6df4ca24a41a"}"#
+        ).get()
+        guard case .teardown(let tid) = teardown.body else {
+            Issue.record("not teardown")
+            return
+        }
         #expect(tid == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
         #expect(try decode(#"{"proto":1,"type":"state","id":"s"}"#).get().type == .state)
         #expect(try decode(#"{"id":"p","type":"ping","proto":1}"#).get().type == .ping)
@@ -105,7 +250,9 @@ struct RequestDecoderTests {
 
     @Test func fingerprintIgnoresIdOrderAndUnknownMembers() throws {
         let a = try decode(#"{"proto":1,"type":"apply","id":"a","hydrated":{"b":1,"a":2},"version_hash":"h"}"#).get()
-        let b = try decode(#"{"version_hash":"h","hydrated":{"a":2,"b":1},"type":"apply","proto":1,"id":"b","note":"retry"}"#).get()
+        let b = try decode(
+            #"{"version_hash":"h","hydrated":{"a":2,"b":1},"type":"apply","proto":1,"id":"b","note":"retry"}"#
+        ).get()
         let c = try decode(#"{"proto":1,"type":"apply","id":"a","hydrated":{"b":1,"a":2.0},"version_hash":"h"}"#).get()
         #expect(a.fingerprint == b.fingerprint)
         #expect(a.fingerprint != c.fingerprint)

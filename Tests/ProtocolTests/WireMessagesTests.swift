@@ -1,7 +1,7 @@
 import AgentProtocol
 import DecnetJSON
-import Testing
 import TestSupport
+import Testing
 
 /// The typed wire messages (docs/wire-protocol.md#messages): each encodes to what the schemas accept, decodes back to
 /// itself, and refuses a wrong shape with `bad_request` naming the member.
@@ -20,15 +20,28 @@ import TestSupport
     }
 
     static let hello = Hello(
-        agentID: "alpha", agentVersion: "1.2.3", bootID: "b-1", capabilities: ["apply", "teardown", "state", "ping"],
-        state: state)
+        agentID: "alpha",
+        agentVersion: "1.2.3",
+        bootID: "b-1",
+        capabilities: ["apply", "teardown", "state", "ping"],
+        state: state
+    )
     static let heartbeat = Heartbeat(
-        agentID: "alpha", bootID: "b-1", seq: 7, sentAtMillis: 1_700_000_000_000, intervalMillis: 5000,
-        agentVersion: "1.2.3", running: RunningRequest(id: "r-1", type: .apply), state: state)
+        agentID: "alpha",
+        bootID: "b-1",
+        seq: 7,
+        sentAtMillis: 1_700_000_000_000,
+        intervalMillis: 5000,
+        agentVersion: "1.2.3",
+        running: RunningRequest(id: "r-1", type: .apply),
+        state: state
+    )
     static let progress = Progress(id: "r-1", phase: .containers, done: 2, total: 5, message: "started decky-002")
     static let success = ResultMessage(id: "r-2", outcome: .success(body: ["status": "applied", "version_hash": "h"]))
     static let failure = ResultMessage(
-        id: "r-3", outcome: .failure(AgentError(.busy, "an apply runs", details: ["running": ["id": "r-1", "type": "apply"]])))
+        id: "r-3",
+        outcome: .failure(AgentError(.busy, "an apply runs", details: ["running": ["id": "r-1", "type": "apply"]]))
+    )
     static let revoked = Revoked(agentID: "alpha", reason: "its key was removed")
 
     @Test func everyMessageRoundTrips() throws {
@@ -55,9 +68,14 @@ import TestSupport
             .init(
                 schema: "apply.schema.json",
                 message: OutgoingRequest(
-                    id: "a-1", .apply(hydrated: hydrated, versionHash: String(repeating: "a", count: 64), supersede: false)
-                ).jsonValue),
-            .init(schema: "teardown.schema.json", message: OutgoingRequest(id: "t-1", .teardown(topologyID: "t")).jsonValue),
+                    id: "a-1",
+                    .apply(hydrated: hydrated, versionHash: String(repeating: "a", count: 64), supersede: false)
+                ).jsonValue
+            ),
+            .init(
+                schema: "teardown.schema.json",
+                message: OutgoingRequest(id: "t-1", .teardown(topologyID: "t")).jsonValue
+            ),
             .init(schema: "state-request.schema.json", message: OutgoingRequest(id: "s-1", .state).jsonValue),
             .init(schema: "ping.schema.json", message: OutgoingRequest(id: "p-1", .ping).jsonValue),
         ])
@@ -73,8 +91,10 @@ import TestSupport
             return
         }
         #expect(request.id == "a-1" && decoded.versionHash == "h" && decoded.supersede && decoded.hydrated == hydrated)
-        guard case .success(let teardown) = RequestDecoder().decode(
-            Messages.frame(OutgoingRequest(id: "t-1", .teardown(topologyID: "5d81934e")).jsonValue)),
+        guard
+            case .success(let teardown) = RequestDecoder().decode(
+                Messages.frame(OutgoingRequest(id: "t-1", .teardown(topologyID: "5d81934e")).jsonValue)
+            ),
             case .teardown(let topologyID) = teardown.body
         else {
             Issue.record("the agent did not decode the teardown")

@@ -11,7 +11,7 @@ import AgentStore
 import DecnetJSON
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 func emit(_ members: KeyValuePairs<String, JSONValue>) {
@@ -43,8 +43,10 @@ func errorFields(_ error: StoreError) -> JSONValue {
 
 /// The blob `loop` stores for write number `seq`; the test rebuilds it to compare bytes.
 func loopBlob(_ seq: Int) -> JSONValue {
-    ["seq": JSONValue(seq), "big": .integer(JSONInteger(decimal: "123456789012345678901234567890")!), "one": 1.0,
-     "name": JSONValue("décor-\(seq)")]
+    [
+        "seq": JSONValue(seq), "big": .integer(JSONInteger(decimal: "123456789012345678901234567890")!), "one": 1.0,
+        "name": JSONValue("décor-\(seq)"),
+    ]
 }
 
 func loop(_ path: String) throws(StoreError) {
@@ -105,7 +107,8 @@ func fill(_ path: String) {
 func openAndProbe(_ path: String, access: TopologyStore.Access, directory: Bool = false) {
     let store: TopologyStore
     do {
-        store = try directory
+        store =
+            try directory
             ? TopologyStore(stateDirectory: path, access: access) : TopologyStore(path: path, access: access)
     } catch {
         emit(["open": JSONValue(error.code.rawValue), "error": errorFields(error)])

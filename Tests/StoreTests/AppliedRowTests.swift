@@ -1,6 +1,7 @@
-@testable import AgentStore
 import DecnetJSON
 import Testing
+
+@testable import AgentStore
 
 /// DECNET's store rules (one topology per agent, idempotent re-put, errors annotate the applied row, clear is
 /// idempotent) plus docs/deviations.md#attempts (failed applies live in `attempt`) and docs/deviations.md#supersede
@@ -87,7 +88,8 @@ struct AppliedRowTests {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let store = try TopologyStore(stateDirectory: dir.path)
-        let composed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        let composed = "caf\u{E9}"
+        let decomposed = "cafe\u{301}"
         #expect(composed == decomposed)  // the trap this test is about
         try store.put(topologyID: composed, versionHash: "h", hydrated: [:], at: 1)
         let error = try #require(throws: StoreError.self) {
@@ -153,7 +155,12 @@ struct AppliedRowTests {
         let store = try TopologyStore(stateDirectory: dir.path)
         let row = try #require(try store.current())
         let expected = AppliedTopology(
-            topologyID: "t1", versionHash: hash64, hydrated: trickyHydrated, appliedAt: 5, lastError: nil)
+            topologyID: "t1",
+            versionHash: hash64,
+            hydrated: trickyHydrated,
+            appliedAt: 5,
+            lastError: nil
+        )
         #expect(row == expected)
         let attempt = ApplyAttempt(topologyID: "t2", versionHash: "hash-x", at: 6, error: "port_conflict")
         #expect(try store.lastAttempt() == attempt)

@@ -1,5 +1,6 @@
-@testable import AgentStore
 import Testing
+
+@testable import AgentStore
 
 /// GRDB-style ownership of the C handles: forgetting to close is a programmer error that asserts in debug builds.
 @Suite("Connection and statement ownership")
@@ -22,7 +23,9 @@ struct ConnectionOwnershipTests {
         let connection = try Connection(path: ":memory:", readOnly: false, create: true)
         defer { connection.close() }
         try connection.execute(
-            script: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)", operation: "test")
+            script: "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE)",
+            operation: "test"
+        )
         try connection.run("INSERT INTO t (v) VALUES (?)", [.text("a")], operation: "insert")
         let error = try #require(throws: StoreError.self) {
             try connection.run("INSERT INTO t (v) VALUES (?)", [.text("a")], operation: "insert")
@@ -54,21 +57,21 @@ struct ConnectionOwnershipTests {
     }
 
     #if DEBUG
-        @Test func connectionDroppedWithoutCloseAsserts() async {
-            await #expect(processExitsWith: .failure) {
-                _ = try? Connection(path: ":memory:", readOnly: false, create: true)
-            }
+    @Test func connectionDroppedWithoutCloseAsserts() async {
+        await #expect(processExitsWith: .failure) {
+            _ = try? Connection(path: ":memory:", readOnly: false, create: true)
         }
+    }
 
-        @Test func closingWithALiveStatementAsserts() async {
-            await #expect(processExitsWith: .failure) {
-                guard let connection = try? Connection(path: ":memory:", readOnly: false, create: true),
-                    let db = try? connection.db("test"),
-                    let statement = try? Statement(db: db, sql: "SELECT 1", persistent: false)
-                else { return }
-                connection.close()
-                withExtendedLifetime(statement) {}
-            }
+    @Test func closingWithALiveStatementAsserts() async {
+        await #expect(processExitsWith: .failure) {
+            guard let connection = try? Connection(path: ":memory:", readOnly: false, create: true),
+                let db = try? connection.db("test"),
+                let statement = try? Statement(db: db, sql: "SELECT 1", persistent: false)
+            else { return }
+            connection.close()
+            withExtendedLifetime(statement) {}
         }
+    }
     #endif
 }

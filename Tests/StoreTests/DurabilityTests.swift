@@ -1,7 +1,8 @@
-@testable import AgentStore
 import DecnetJSON
 import Foundation
 import Testing
+
+@testable import AgentStore
 
 /// Durability (kill -9 during writes) and environment failures (full or read-only disk) that must surface as a
 /// thrown `StoreError`, run through `store-crash-helper` in a separate process.
@@ -53,7 +54,8 @@ struct DurabilityTests {
             attempt: try store.lastAttempt().map { attempt in
                 #expect(attempt.versionHash == "attempt-\(attempt.at)" && attempt.error == "e\(attempt.at)")
                 return Int(attempt.at)
-            })
+            }
+        )
         #expect(found == printedState || found == oneMore, "found \(found), printed \(printedState)")
         // Every printed request is there; every printed finish kept its result; nothing is left running.
         let finished = Set(printed.filter { $0.op == "finish" }.map { $0.seq - 1 })
@@ -103,7 +105,9 @@ struct DurabilityTests {
         defer { dir.remove() }
         let script = #"mount -t tmpfs -o size=256k tmpfs "$1" && exec "$2" fill "$1/agent.db""#
         let helper = try HelperProcess(
-            ["-rm", "/bin/sh", "-c", script, "sh", dir.path, HelperProcess.executable], executable: "/usr/bin/unshare")
+            ["-rm", "/bin/sh", "-c", script, "sh", dir.path, HelperProcess.executable],
+            executable: "/usr/bin/unshare"
+        )
         let report = try helper.readJSON()
         #expect(helper.wait() == 0)
         #expect(report["phase"] == "full", "\(report.jsonText)")
@@ -127,7 +131,9 @@ struct DurabilityTests {
             "$2" open "$1/agent.db" rw && "$2" opendir "$1/new-state" && "$2" open "$1/agent.db" ro
             """#
         let helper = try HelperProcess(
-            ["-rm", "/bin/sh", "-c", script, "sh", dir.path, HelperProcess.executable], executable: "/usr/bin/unshare")
+            ["-rm", "/bin/sh", "-c", script, "sh", dir.path, HelperProcess.executable],
+            executable: "/usr/bin/unshare"
+        )
         let lines = helper.remainingLines().map { try? JSONParser.parse($0) }
         #expect(helper.wait() == 0)
         try #require(lines.count == 4, "\(lines)")

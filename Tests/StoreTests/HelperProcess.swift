@@ -83,9 +83,11 @@ let privateMountsAvailable: Bool = {
         let dir = try? TemporaryDirectory()
     else { return false }
     defer { dir.remove() }
-    guard let probe = try? HelperProcess(
-        ["-rm", "/bin/sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$1\"", "sh", dir.path],
-        executable: "/usr/bin/unshare")
+    guard
+        let probe = try? HelperProcess(
+            ["-rm", "/bin/sh", "-c", "mount -t tmpfs -o size=64k tmpfs \"$1\"", "sh", dir.path],
+            executable: "/usr/bin/unshare"
+        )
     else { return false }
     return probe.wait() == 0
 }()

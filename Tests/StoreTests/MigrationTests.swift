@@ -1,6 +1,7 @@
-@testable import AgentStore
 import DecnetJSON
 import Testing
+
+@testable import AgentStore
 
 /// Schema versions (`PRAGMA user_version`): an empty file or DECNET's `topology.db` is version 0 and is migrated
 /// forward at open; a newer or foreign file is refused and left untouched.
@@ -15,7 +16,8 @@ struct MigrationTests {
          applied_at INTEGER NOT NULL,
          last_error TEXT);
         """
-    static let seedBlob = #"{"big": 123456789012345678901234567890, "lans": [], "one": 1.0, "#
+    static let seedBlob =
+        #"{"big": 123456789012345678901234567890, "lans": [], "one": 1.0, "#
         + #""topology": {"id": "t-boot", "name": "caf\u00e9"}}"#
 
     static func writeSeedDatabase(_ path: String, rows: [String]) throws {
@@ -77,7 +79,10 @@ struct MigrationTests {
     @Test func severalSeedRowsKeepTheFirst() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try Self.writeSeedDatabase(dir.database, rows: ["('t-b', 'hb', '{}', 2, NULL)", "('t-a', 'ha', '{}', 1, NULL)"])
+        try Self.writeSeedDatabase(
+            dir.database,
+            rows: ["('t-b', 'hb', '{}', 2, NULL)", "('t-a', 'ha', '{}', 1, NULL)"]
+        )
         let store = try TopologyStore(stateDirectory: dir.path)
         #expect(try store.current()?.topologyID == "t-b")
     }
@@ -179,11 +184,13 @@ struct MigrationTests {
         #expect(throws: StoreError.self) {
             try raw.execute(
                 "INSERT INTO applied (slot, topology_id, version_hash, hydrated_json, applied_at) "
-                    + "VALUES (2, 't2', 'h', '{}', 1)")
+                    + "VALUES (2, 't2', 'h', '{}', 1)"
+            )
         }
         #expect(throws: StoreError.self) {
             try raw.execute(
-                "INSERT INTO attempt (slot, topology_id, version_hash, at, error) VALUES (2, 't2', 'h', 1, 'e')")
+                "INSERT INTO attempt (slot, topology_id, version_hash, at, error) VALUES (2, 't2', 'h', 1, 'e')"
+            )
         }
         #expect(throws: StoreError.self) { try raw.execute("UPDATE applied SET version_hash = ''") }
     }

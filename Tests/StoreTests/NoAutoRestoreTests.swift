@@ -1,6 +1,7 @@
-@testable import AgentStore
 import Foundation
 import Testing
+
+@testable import AgentStore
 
 /// As at DECNET, the store is a cache with no replay path (nothing re-applies from it at boot:
 /// docs/deviations.md#contract), and opening it never rewrites what it holds.
@@ -33,7 +34,8 @@ struct NoAutoRestoreTests {
     @Test func openingDoesNotRewriteRows() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let dump = "SELECT 'applied', topology_id, version_hash, hydrated_json, applied_at, last_error FROM applied "
+        let dump =
+            "SELECT 'applied', topology_id, version_hash, hydrated_json, applied_at, last_error FROM applied "
             + "UNION ALL SELECT 'attempt', topology_id, version_hash, at, error, NULL FROM attempt "
             + "UNION ALL SELECT 'request', id, fingerprint, type, started_at, result_json FROM request"
         do {

@@ -1,7 +1,8 @@
-@testable import AgentStore
 import DecnetJSON
 import Foundation
 import Testing
+
+@testable import AgentStore
 
 /// Request results for safe retries (docs/wire-protocol.md#delivery).
 @Suite("Request results")
@@ -22,7 +23,8 @@ struct RequestResultTests {
         let expected = PythonJSONEncoder().encode(Self.okResult)
         #expect(
             try store.beginRequest(id: "r1", fingerprint: "fp-1", type: "apply", at: 13)
-                == .finished(resultJSON: expected))
+                == .finished(resultJSON: expected)
+        )
         #expect(try store.beginRequest(id: "r1", fingerprint: "fp-2", type: "teardown", at: 13) == .reused)
         #expect(try store.beginRequest(id: "r2", fingerprint: "fp-1", type: "apply", at: 14) == .new)
     }
@@ -36,8 +38,10 @@ struct RequestResultTests {
         #expect(try store.beginRequest(id: "r1", fingerprint: "fp", type: "state", at: 1) == .new)
         #expect(try store.finishRequest(id: "r1", result: Array(#"{"first":true}"#.utf8), at: 2) == true)
         #expect(try store.finishRequest(id: "r1", result: Array(#"{"second":true}"#.utf8), at: 3) == false)
-        #expect(try store.beginRequest(id: "r1", fingerprint: "fp", type: "state", at: 4)
-            == .finished(resultJSON: Array(#"{"first":true}"#.utf8)))
+        #expect(
+            try store.beginRequest(id: "r1", fingerprint: "fp", type: "state", at: 4)
+                == .finished(resultJSON: Array(#"{"first":true}"#.utf8))
+        )
         let raw = try RawDatabase(dir.database)
         #expect(try raw.int("SELECT count(*) FROM request") == 1)
     }
@@ -51,7 +55,8 @@ struct RequestResultTests {
         _ = try store.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 1)
         try store.finishRequest(id: "r1", result: bytes, at: 2)
         #expect(
-            try store.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 3) == .finished(resultJSON: bytes))
+            try store.beginRequest(id: "r1", fingerprint: "fp", type: "apply", at: 3) == .finished(resultJSON: bytes)
+        )
     }
 
     /// After a crash a running request gets the documented `internal` result, so a retry is answered and the
@@ -67,13 +72,18 @@ struct RequestResultTests {
             store.close()  // like a crash: apply-7 never finished
         }
         let store = try TopologyStore(stateDirectory: dir.path, now: 500)
-        let expected = #"{"proto":1,"type":"result","id":"apply-7","status":500,"error":{"code":"internal","#
+        let expected =
+            #"{"proto":1,"type":"result","id":"apply-7","status":500,"error":{"code":"internal","#
             + #""message":"agent restarted while the request was running","details":{}}}"#
         #expect(TopologyStore.interruptedResult(id: "apply-7") == Array(expected.utf8))
-        #expect(try store.beginRequest(id: "apply-7", fingerprint: "fp-7", type: "apply", at: 501)
-            == .finished(resultJSON: Array(expected.utf8)))
-        #expect(try store.beginRequest(id: "state-8", fingerprint: "fp-8", type: "state", at: 501)
-            == .finished(resultJSON: Array(#"{"ok":1}"#.utf8)))
+        #expect(
+            try store.beginRequest(id: "apply-7", fingerprint: "fp-7", type: "apply", at: 501)
+                == .finished(resultJSON: Array(expected.utf8))
+        )
+        #expect(
+            try store.beginRequest(id: "state-8", fingerprint: "fp-8", type: "state", at: 501)
+                == .finished(resultJSON: Array(#"{"ok":1}"#.utf8))
+        )
         #expect(try store.finishRequest(id: "apply-7", result: Array("{}".utf8), at: 502) == false)
         let raw = try RawDatabase(dir.database)
         #expect(try raw.rows("SELECT finished_at FROM request WHERE id = 'apply-7'") == [["500"]])

@@ -1,6 +1,7 @@
-@testable import AgentStore
 import Foundation
 import Testing
+
+@testable import AgentStore
 
 /// The file itself: private modes, connection settings, and environment failures that must throw, not trap.
 @Suite("Store file and settings")
@@ -32,7 +33,11 @@ struct StoreFileTests {
         chmod(dir.database, 0o644)
         #expect(
             FileManager.default.createFile(
-                atPath: dir.database + "-journal", contents: nil, attributes: [.posixPermissions: 0o666]))
+                atPath: dir.database + "-journal",
+                contents: nil,
+                attributes: [.posixPermissions: 0o666]
+            )
+        )
         let store = try TopologyStore(stateDirectory: dir.path)
         #expect(StoreFiles.mode(of: dir.database) == 0o600)
         #expect(StoreFiles.mode(of: dir.database + "-journal") == 0o600)

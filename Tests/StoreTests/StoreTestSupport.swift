@@ -1,8 +1,9 @@
-@testable import AgentStore
 import CSQLite
 import DecnetJSON
 import Foundation
 import Testing
+
+@testable import AgentStore
 
 /// A fresh directory under /tmp, removed by `remove()`.
 struct TemporaryDirectory {
@@ -67,7 +68,8 @@ extension TopologyStore {
 /// A hydrated topology with the values whose text must survive exactly: a big integer, `1.0`, non-sorted keys,
 /// non-ASCII text and an escaped control character.
 let trickyHydrated: JSONValue = {
-    let text = #"{"topology":{"id":"t1","name":"zéta ☃","mode":"unihost"},"big":123456789012345678901234567890123,"#
+    let text =
+        #"{"topology":{"id":"t1","name":"zéta ☃","mode":"unihost"},"big":123456789012345678901234567890123,"#
         + #""float_one":1.0,"int_one":1,"neg_zero":-0.0,"exp":1e+100,"b":[true,false,null],"a":"tab\there","lans":[]}"#
     return try! JSONParser.parse(text)
 }()

@@ -20,8 +20,10 @@ struct SystemdNotifierTests {
         _ = await listener.wait(within: 5) { $0 == "STATUS=stopping" }
         #expect(
             listener.datagrams == [
-                "READY=1\nSTATUS=dialling tcp://m:8771", "STATUS=connected", "WATCHDOG=1", "STOPPING=1\nSTATUS=stopping",
-            ])
+                "READY=1\nSTATUS=dialling tcp://m:8771", "STATUS=connected", "WATCHDOG=1",
+                "STOPPING=1\nSTATUS=stopping",
+            ]
+        )
     }
 
     @Test func aValueCannotStartAnotherAssignment() async throws {
@@ -55,10 +57,12 @@ struct SystemdNotifierTests {
         #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000"], pid: 7) == .seconds(30))
         #expect(
             SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "7"], pid: 7)
-                == .seconds(30))
+                == .seconds(30)
+        )
         #expect(
             SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "8"], pid: 7)
-                == nil)
+                == nil
+        )
         #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "0"], pid: 7) == nil)
         #expect(SystemdNotifier.watchdogInterval(environment: ["WATCHDOG_USEC": "soon"], pid: 7) == nil)
         #expect(SystemdNotifier.watchdogInterval(environment: [:], pid: 7) == nil)
@@ -67,7 +71,8 @@ struct SystemdNotifierTests {
     @Test func theServiceNotifierSendsReadyOnceStatusOnChangeAndKicksAtHalfTheInterval() async throws {
         let listener = try NotifyListener(abstract: true)
         let notifier = ServiceNotifier(
-            SystemdNotifier(address: SystemdNotifier.Address(listener.address), watchdogInterval: .seconds(10)))
+            SystemdNotifier(address: SystemdNotifier.Address(listener.address), watchdogInterval: .seconds(10))
+        )
         #expect(notifier.kickInterval == .seconds(5))
         #expect(notifier.loopInterval() == .seconds(1))
         let start = ContinuousClock.now
@@ -87,7 +92,8 @@ struct SystemdNotifierTests {
             listener.datagrams == [
                 "READY=1\nSTATUS=starting", "STATUS=serving", "STATUS=serving; 1 agent connected", "WATCHDOG=1",
                 "WATCHDOG=1", "STOPPING=1\nSTATUS=stopping",
-            ])
+            ]
+        )
     }
 
     @Test func withoutAWatchdogKicksSendNothing() async throws {
@@ -132,8 +138,10 @@ struct SystemdNotifierTests {
             s.sendto(b"READY=1\\nSTATUS=from python", "\\0" + a[1:] if a.startswith("@") else a)
             """
         let child = try ProcessRunner.run(
-            "/usr/bin/env", ["python3", "-c", sender],
-            environment: ["NOTIFY_SOCKET": listener.address, "PATH": "/usr/bin:/bin"])
+            "/usr/bin/env",
+            ["python3", "-c", sender],
+            environment: ["NOTIFY_SOCKET": listener.address, "PATH": "/usr/bin:/bin"]
+        )
         #expect(child.status == 0, "\(child.stderr)")
         #expect(await listener.wait(within: 5) { $0 == "STATUS=from python" } != nil)
     }

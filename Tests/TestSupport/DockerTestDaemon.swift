@@ -14,7 +14,8 @@ public enum DockerTestDaemon {
     /// Whether a daemon answers `/_ping` on ``socketPath`` within two seconds.
     public static func answers() async -> Bool {
         let client = DockerClient(
-            configuration: .init(socketPath: socketPath, connectTimeout: .seconds(2), readTimeout: .seconds(2)))
+            configuration: .init(socketPath: socketPath, connectTimeout: .seconds(2), readTimeout: .seconds(2))
+        )
         let answers = (try? await client.ping()) ?? false
         try? await client.shutdown()
         return answers

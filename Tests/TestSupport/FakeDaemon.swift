@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A scripted HTTP peer on a temporary unix socket, for what a real daemon will not do on demand: stall, send
@@ -35,11 +35,12 @@ public final class FakeDaemon: @unchecked Sendable {
                 if let end = findHeadEnd() {
                     let head = String(decoding: buffer[..<end], as: UTF8.self)
                     buffer.removeFirst(end + 4)
-                    let length = head.split(separator: "\r\n").compactMap { line -> Int? in
-                        let parts = line.split(separator: ":", maxSplits: 1)
-                        guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-                        return Int(parts[1].trimmingCharacters(in: .whitespaces))
-                    }.first ?? 0
+                    let length =
+                        head.split(separator: "\r\n").compactMap { line -> Int? in
+                            let parts = line.split(separator: ":", maxSplits: 1)
+                            guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+                            return Int(parts[1].trimmingCharacters(in: .whitespaces))
+                        }.first ?? 0
                     while buffer.count < length { guard fill() else { return nil } }
                     buffer.removeFirst(length)
                     daemon.record(head)
@@ -81,7 +82,8 @@ public final class FakeDaemon: @unchecked Sendable {
 
         private func findHeadEnd() -> Int? {
             guard buffer.count >= 4 else { return nil }
-            for i in 0...(buffer.count - 4) where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13
+            for i in 0...(buffer.count - 4)
+            where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13
                 && buffer[i + 3] == 10
             {
                 return i
@@ -99,7 +101,10 @@ public final class FakeDaemon: @unchecked Sendable {
     }
 
     public init(serve: @escaping @Sendable (Connection) -> Void) throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("fake-docker-\(UUID().uuidString.prefix(8)).sock").path
+        path =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "fake-docker-\(UUID().uuidString.prefix(8)).sock"
+            ).path
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -108,7 +113,9 @@ public final class FakeDaemon: @unchecked Sendable {
             raw.copyBytes(from: bytes)
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0, listen(listener, 16) == 0 else {
             close(listener)

@@ -10,7 +10,8 @@ public enum Fixtures {
         .appendingPathComponent("Fixtures")
 
     /// The repository's root folder (packaging files, examples, scripts).
-    public static let repositoryRoot: String = directory
+    public static let repositoryRoot: String =
+        directory
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // the repository
         .path

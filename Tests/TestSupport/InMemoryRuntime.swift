@@ -42,7 +42,9 @@ public final class InMemoryRuntime: TopologyRuntime {
     public var calls: [String] { state.withLock { $0.calls } }
 
     public func materialise(
-        _ plan: ComposePlan, wasApplied: Bool, progress: @escaping @Sendable (RuntimeProgress) -> Void
+        _ plan: ComposePlan,
+        wasApplied: Bool,
+        progress: @escaping @Sendable (RuntimeProgress) -> Void
     ) async throws(RuntimeFailure) -> MaterialiseReport {
         try check("materialise \(plan.topologyID)")
         progress(RuntimeProgress(phase: .networks, done: 0, total: plan.bridges.count, message: "bridges"))
@@ -53,21 +55,36 @@ public final class InMemoryRuntime: TopologyRuntime {
         var unchanged: [String] = []
         let failure: RuntimeFailure? = state.withLock { s in
             for b in plan.bridges where s.bridges[b.name] == nil {
-                if s.failPhase == "networks" { return RuntimeFailure(.failed, phase: "networks", "boom", engineMessage: "boom") }
+                if s.failPhase == "networks" {
+                    return RuntimeFailure(.failed, phase: "networks", "boom", engineMessage: "boom")
+                }
                 s.bridges[b.name] = plan.topologyID
                 created.append(b.name)
             }
-            if s.failPhase == "images" { return RuntimeFailure(.failed, phase: "images", "no such image", engineMessage: "No such image: x") }
+            if s.failPhase == "images" {
+                return RuntimeFailure(.failed, phase: "images", "no such image", engineMessage: "No such image: x")
+            }
             s.generation += 1
             for c in plan.containers {
-                if s.failPhase == "containers" { return RuntimeFailure(.failed, phase: "containers", "cannot start", engineMessage: "oci error") }
+                if s.failPhase == "containers" {
+                    return RuntimeFailure(.failed, phase: "containers", "cannot start", engineMessage: "oci error")
+                }
                 if let old = s.containers[c.containerName], old.spec == c, old.running {
                     unchanged.append(c.containerName)
                     continue
                 }
-                if s.containers[c.containerName] != nil { recreated.append(c.containerName) } else { createdContainers.append(c.containerName) }
+                if s.containers[c.containerName] != nil {
+                    recreated.append(c.containerName)
+                } else {
+                    createdContainers.append(c.containerName)
+                }
                 s.containers[c.containerName] = Container(
-                    name: c.containerName, topologyID: plan.topologyID, running: true, spec: c, generation: s.generation)
+                    name: c.containerName,
+                    topologyID: plan.topologyID,
+                    running: true,
+                    spec: c,
+                    generation: s.generation
+                )
             }
             return nil
         }
@@ -80,14 +97,26 @@ public final class InMemoryRuntime: TopologyRuntime {
             }
             throw failure
         }
-        progress(RuntimeProgress(phase: .containers, done: plan.containers.count, total: plan.containers.count, message: "up"))
+        progress(
+            RuntimeProgress(
+                phase: .containers,
+                done: plan.containers.count,
+                total: plan.containers.count,
+                message: "up"
+            )
+        )
         return MaterialiseReport(
-            createdContainers: createdContainers, recreatedContainers: recreated, unchangedContainers: unchanged,
-            createdBridges: created)
+            createdContainers: createdContainers,
+            recreatedContainers: recreated,
+            unchangedContainers: unchanged,
+            createdBridges: created
+        )
     }
 
     public func teardown(
-        topologyID: String, teardownOrder: [String], progress: @escaping @Sendable (RuntimeProgress) -> Void
+        topologyID: String,
+        teardownOrder: [String],
+        progress: @escaping @Sendable (RuntimeProgress) -> Void
     ) async throws(RuntimeFailure) -> TeardownReport {
         try check("teardown \(topologyID)")
         if state.withLock({ $0.failPhase == "teardown" }) {

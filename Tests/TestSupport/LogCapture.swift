@@ -63,10 +63,19 @@ public final class LogCapture: Sendable {
 
         func log(event: LogEvent) {
             let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
-            capture.append(Entry(
-                level: event.level, label: label, message: event.message.description,
-                metadata: merged.mapValues { "\($0)" }, error: event.error.map { "\($0) \(String(reflecting: $0))" },
-                source: event.source, file: event.file, function: event.function, line: event.line))
+            capture.append(
+                Entry(
+                    level: event.level,
+                    label: label,
+                    message: event.message.description,
+                    metadata: merged.mapValues { "\($0)" },
+                    error: event.error.map { "\($0) \(String(reflecting: $0))" },
+                    source: event.source,
+                    file: event.file,
+                    function: event.function,
+                    line: event.line
+                )
+            )
         }
     }
 }

@@ -20,7 +20,10 @@ public enum ProcessRunner {
     }
 
     public static func run(
-        _ executable: String, _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil
+        _ executable: String,
+        _ arguments: [String],
+        stdin: Data? = nil,
+        environment: [String: String]? = nil
     ) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -41,20 +44,23 @@ public enum ProcessRunner {
             Thread { errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } },
             Thread { outData.withLock { $0 = out.fileHandleForReading.readDataToEndOfFile() } },
         ]
-        readers.forEach { $0.start() }
+        for reader in readers { reader.start() }
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
         while readers.contains(where: { !$0.isFinished }) { usleep(1000) }
         return Output(
-            status: process.terminationStatus, stdout: outData.value,
-            stderr: String(decoding: errData.value, as: UTF8.self))
+            status: process.terminationStatus,
+            stdout: outData.value,
+            stderr: String(decoding: errData.value, as: UTF8.self)
+        )
     }
 
     /// Runs `executable` to completion with standard output and error in one pipe, interleaved as written (a
     /// shell's `2>&1`), and returns its exit status and that text.
     public static func runMerged(
-        _ executable: String, _ arguments: [String]
+        _ executable: String,
+        _ arguments: [String]
     ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)

@@ -35,7 +35,8 @@ public struct RandomJSON {
         case 1: return .bool(Bool.random(using: &rng))
         case 2:
             if Bool.random(using: &rng) { return .integer(JSONInteger(Int.random(in: -1000...1000, using: &rng))) }
-            let digits = (0..<Int.random(in: 1...40, using: &rng)).map { _ in String(Int.random(in: 0...9, using: &rng)) }
+            let digits = (0..<Int.random(in: 1...40, using: &rng)).map { _ in String(Int.random(in: 0...9, using: &rng))
+            }
             let text = (Bool.random(using: &rng) ? "-" : "") + "1" + digits.joined()
             return .integer(JSONInteger(decimal: text)!)
         case 3:
@@ -63,8 +64,10 @@ public struct RandomJSON {
         if Int.random(in: 0..<3, using: &rng) == 0 { return Self.stringPool.randomElement(using: &rng)! }
         var s = String.UnicodeScalarView()
         for _ in 0..<Int.random(in: 0...8, using: &rng) {
-            let ranges: [ClosedRange<UInt32>] = [0x20...0x7E, 0x0...0x1F, 0xA0...0x2FF, 0x300...0x36F, 0x4E00...0x4E80,
-                                                 0x1F600...0x1F64F, 0xFFF0...0xFFFF]
+            let ranges: [ClosedRange<UInt32>] = [
+                0x20...0x7E, 0x0...0x1F, 0xA0...0x2FF, 0x300...0x36F, 0x4E00...0x4E80,
+                0x1F600...0x1F64F, 0xFFF0...0xFFFF,
+            ]
             let r = ranges.randomElement(using: &rng)!
             if let u = Unicode.Scalar(UInt32.random(in: r, using: &rng)) { s.append(u) }
         }

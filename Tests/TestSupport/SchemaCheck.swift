@@ -42,7 +42,8 @@ public enum SchemaCheck {
         let report = try? JSONParser.parse([UInt8](output.stdout))
         guard output.status == 0, report?["checked"]?.intValue == items.count else {
             throw Failure(
-                description: "schema check failed (exit \(output.status)): \(output.stdoutText) \(output.stderr)")
+                description: "schema check failed (exit \(output.status)): \(output.stdoutText) \(output.stderr)"
+            )
         }
     }
 

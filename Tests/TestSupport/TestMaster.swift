@@ -74,7 +74,12 @@ public final class TestMaster: Sendable {
 
     /// Closes the command ROUTER (a master "going away"), keeping everything else.
     public func closeRouter() async {
-        if let r = router.withLock({ h -> SocketHandle? in defer { h = nil }; return h }) { await r.close() }
+        if let r = router.withLock({ h -> SocketHandle? in
+            defer { h = nil }
+            return h
+        }) {
+            await r.close()
+        }
     }
 
     /// Lists an agent key in the allow-list as `NAME.key` with `agent-id` metadata.
@@ -91,7 +96,10 @@ public final class TestMaster: Sendable {
 
     /// Writes this master's public certificate as `directory/NAME.key`, for an agent's `--master-key`.
     public func writePublicKey(directory: String, name: String = "master") throws {
-        try ZMQCertificate(publicKey: keys.publicKey, metadata: ["role": "master"]).write(directory: directory, name: name)
+        try ZMQCertificate(publicKey: keys.publicKey, metadata: ["role": "master"]).write(
+            directory: directory,
+            name: name
+        )
     }
 
     /// Records incoming messages until cancelled.
@@ -118,7 +126,12 @@ public final class TestMaster: Sendable {
                         commands.withLock {
                             $0.append(
                                 Received(
-                                    userId: sender, routingId: sender ?? "", connection: connection, message: value))
+                                    userId: sender,
+                                    routingId: sender ?? "",
+                                    connection: connection,
+                                    message: value
+                                )
+                            )
                         }
                     }
                 }

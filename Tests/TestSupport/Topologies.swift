@@ -1,5 +1,5 @@
-import DecnetJSON
 import AgentProtocol
+import DecnetJSON
 import Topology
 
 /// Realistic hydrated topologies for agent tests, from DECNET's vectors.

@@ -8,7 +8,9 @@ public struct TimedOut: Error, CustomStringConvertible {
 /// Polls `condition` every `interval` until it holds; false once `seconds` have passed (it is asked once more at the
 /// deadline). Errors of `condition` propagate; cancellation does not end the wait early.
 public func eventually(
-    within seconds: Double, every interval: Duration = .milliseconds(50), _ condition: () async throws -> Bool
+    within seconds: Double,
+    every interval: Duration = .milliseconds(50),
+    _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while true {
@@ -20,7 +22,9 @@ public func eventually(
 
 /// Runs `body` and fails with ``TimedOut`` after `seconds` (be generous: the machines are shared and slow).
 public func within<T: Sendable>(
-    _ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T
+    _ seconds: Double,
+    _ what: String,
+    _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await body() }

@@ -8,5 +8,6 @@ enum KnownServices {
             "conpot", "docker_api", "elasticsearch", "ftp", "http", "https", "imap", "k8s", "ldap", "llmnr", "mongodb",
             "mqtt", "mssql", "mysql", "pop3", "postgres", "rdp", "redis", "sip", "smb", "smtp", "smtp_relay", "snmp",
             "ssh", "telnet", "tftp", "vnc",
-        ].map { (s: String) in JSONString(s) })
+        ].map { (s: String) in JSONString(s) }
+    )
 }

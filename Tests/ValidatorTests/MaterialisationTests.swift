@@ -38,9 +38,12 @@ struct MaterialisationTests {
         }
     }
 
-    static func issues(lanName: JSONValue = "dmz", deckyName: JSONValue = "gw", configName: JSONValue? = nil,
-                       id: JSONValue = "5d81934e-4a18-580f-bd50-6df4ca24a41a") -> [ValidationIssue]
-    {
+    static func issues(
+        lanName: JSONValue = "dmz",
+        deckyName: JSONValue = "gw",
+        configName: JSONValue? = nil,
+        id: JSONValue = "5d81934e-4a18-580f-bd50-6df4ca24a41a"
+    ) -> [ValidationIssue] {
         var config: JSONObject = ["ips_by_lan": ["dmz": "10.0.0.2"]]
         if let configName { config["name"] = configName }
         let doc: JSONValue = [
@@ -83,7 +86,9 @@ struct MaterialisationTests {
         #expect(Self.issues(lanName: "LAN-\u{212A}") == [])
         // decnet_t_ + 8 + _ is 18 characters: a 110-character LAN name is the longest that fits in 128.
         #expect(Self.issues(lanName: .string(JSONString(String(repeating: "L", count: 110)))) == [])
-        #expect(Self.issues(lanName: .string(JSONString(String(repeating: "L", count: 111)))).map(\.code) == ["NAME_UNSAFE"])
+        #expect(
+            Self.issues(lanName: .string(JSONString(String(repeating: "L", count: 111)))).map(\.code) == ["NAME_UNSAFE"]
+        )
         // A short id makes a short prefix.
         #expect(Self.issues(lanName: .string(JSONString(String(repeating: "L", count: 116))), id: "t1") == [])
     }
@@ -92,14 +97,22 @@ struct MaterialisationTests {
         #expect(Self.issues(id: "t1") == [])
         #expect(Self.issues(id: "ABC.def_-12345") == [])
         for bad: JSONValue in ["../../etc/passwd", "a b", "ünïcode", "x..y"] {
-            #expect(Self.issues(id: bad).map { Check.summary([$0]) } == [[#"NAME_UNSAFE {"path":"/topology/id","name":\#(PythonJSONEncoder().string(bad))}"#]])
+            #expect(
+                Self.issues(id: bad).map { Check.summary([$0]) } == [
+                    [#"NAME_UNSAFE {"path":"/topology/id","name":\#(PythonJSONEncoder().string(bad))}"#]
+                ]
+            )
         }
         // The whole id must be safe too: teardown has to be able to name it.
         #expect(Self.issues(id: "abcdefgh/../..").map(\.code) == [TopologyValidator.nameUnsafeCode])
         for bad: JSONValue in ["", 5, nil, ["id"]] {
             #expect(Check.summary(Self.issues(id: bad)) == [#"MALFORMED {"path":"/topology/id"}"#])
         }
-        #expect(Check.summary(Check.validator.materialisationIssues(["lans": [], "deckies": [], "edges": []])) == [#"MALFORMED {"path":"/topology"}"#])
+        #expect(
+            Check.summary(Check.validator.materialisationIssues(["lans": [], "deckies": [], "edges": []])) == [
+                #"MALFORMED {"path":"/topology"}"#
+            ]
+        )
         #expect(Check.summary(Check.validator.materialisationIssues([1])) == [#"MALFORMED {"path":""}"#])
     }
 }

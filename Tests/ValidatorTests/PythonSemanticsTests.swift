@@ -1,5 +1,6 @@
 import DecnetJSON
 import Testing
+
 @testable import Topology
 
 /// The Python behaviour DECNET's rules inherit: truthiness, iteration, dict/set key equality. Expected lists for
@@ -13,10 +14,12 @@ struct PythonSemanticsTests {
              {"uuid": "D1", "name": "b", "decky_config": {"ips_by_lan": {"dmz": true}}},
              {"uuid": "D2", "name": "c", "decky_config": {"ips_by_lan": {"dmz": "0.0.0.1"}}}]
             """
-        let edges = #"[{"decky_uuid": "D0", "lan_id": "L0"}, {"decky_uuid": "D1", "lan_id": "L0"}, {"decky_uuid": "D2", "lan_id": "L0"}]"#
+        let edges =
+            #"[{"decky_uuid": "D0", "lan_id": "L0"}, {"decky_uuid": "D1", "lan_id": "L0"}, {"decky_uuid": "D2", "lan_id": "L0"}]"#
         #expect(
             Check.summary(Check.topology(lans: lan, deckies: deckies, edges: edges))
-                == [#"IP_COLLISION {"lan":"dmz","ip":true,"deckies":["a","b"]}"#])
+                == [#"IP_COLLISION {"lan":"dmz","ip":true,"deckies":["a","b"]}"#]
+        )
         let stringVsInt = """
             [{"uuid": "D0", "name": "a", "decky_config": {"ips_by_lan": {"dmz": "10.0.0.2"}}},
              {"uuid": "D1", "name": "b", "decky_config": {"ips_by_lan": {"dmz": 167772162}}}]
@@ -30,8 +33,16 @@ struct PythonSemanticsTests {
             #expect(Check.summary(Check.topology(lans: empty, deckies: "[]", edges: "[]")) == ["DMZ_MISSING {}"])
         }
         // A non-empty string or object yields strings, which are not rows: that is where Python raises.
-        #expect(Check.summary(Check.topology(lans: #""abc""#, deckies: "[]", edges: "[]")) == [#"MALFORMED {"path":"/lans"}"#])
-        #expect(Check.summary(Check.topology(lans: "{}", deckies: #"{"D0": {}}"#, edges: "[]")) == ["DMZ_MISSING {}", #"MALFORMED {"path":"/deckies"}"#])
+        #expect(
+            Check.summary(Check.topology(lans: #""abc""#, deckies: "[]", edges: "[]")) == [
+                #"MALFORMED {"path":"/lans"}"#
+            ]
+        )
+        #expect(
+            Check.summary(Check.topology(lans: "{}", deckies: #"{"D0": {}}"#, edges: "[]")) == [
+                "DMZ_MISSING {}", #"MALFORMED {"path":"/deckies"}"#,
+            ]
+        )
     }
 
     @Test func numericNamesCollideAcrossIntFloatAndBool() {
@@ -41,7 +52,11 @@ struct PythonSemanticsTests {
              {"id": "L3", "name": true, "subnet": "10.0.3.0/24"}]
             """
         let edges = (0..<4).map { #"{"decky_uuid": "D0", "lan_id": "L\#($0)"}"# }.joined(separator: ",")
-        #expect(Check.summary(Check.topology(lans: lans, edges: "[\(edges)]")) == [#"LAN_NAME_DUP {"lan":1.0}"#, #"LAN_NAME_DUP {"lan":true}"#])
+        #expect(
+            Check.summary(Check.topology(lans: lans, edges: "[\(edges)]")) == [
+                #"LAN_NAME_DUP {"lan":1.0}"#, #"LAN_NAME_DUP {"lan":true}"#,
+            ]
+        )
     }
 
     @Test(arguments: [
@@ -59,14 +74,19 @@ struct PythonSemanticsTests {
     }
 
     @Test func falsyDeckyConfigIsAnEmptyConfig() {
-        let deckies = #"[{"uuid": "D0", "name": "a", "decky_config": null}, {"uuid": "D1", "name": "b", "decky_config": []}, {"uuid": "D2", "name": "c", "decky_config": ""}, {"uuid": "D3", "name": "d", "decky_config": 0}, {"uuid": "D4", "name": "e"}]"#
+        let deckies =
+            #"[{"uuid": "D0", "name": "a", "decky_config": null}, {"uuid": "D1", "name": "b", "decky_config": []}, {"uuid": "D2", "name": "c", "decky_config": ""}, {"uuid": "D3", "name": "d", "decky_config": 0}, {"uuid": "D4", "name": "e"}]"#
         let edges = (0..<5).map { #"{"decky_uuid": "D\#($0)", "lan_id": "L0"}"# }.joined(separator: ",")
         #expect(Check.summary(Check.topology(deckies: deckies, edges: "[\(edges)]")) == [])
     }
 
     @Test func iterationOfServicesAndServiceConfig() {
         let objectServices = #"[{"uuid": "D0", "name": "a", "services": {"ssh": 1, "nope": 2}}]"#
-        #expect(Check.summary(Check.topology(deckies: objectServices)) == [#"UNKNOWN_SERVICE {"decky":"a","service":"nope"}"#])
+        #expect(
+            Check.summary(Check.topology(deckies: objectServices)) == [
+                #"UNKNOWN_SERVICE {"decky":"a","service":"nope"}"#
+            ]
+        )
         let configs = """
             [{"uuid": "D0", "name": "a", "services": ["ssh"], "decky_config": {"service_config": null}},
              {"uuid": "D1", "name": "b", "services": ["ssh"], "decky_config": {"service_config": 0}},
@@ -75,11 +95,13 @@ struct PythonSemanticsTests {
         let edges = (0..<3).map { #"{"decky_uuid": "D\#($0)", "lan_id": "L0"}"# }.joined(separator: ",")
         #expect(
             Check.summary(Check.topology(deckies: configs, edges: "[\(edges)]"))
-                == [#"UNKNOWN_SERVICE {"decky":"c","service":"s"}"#, #"UNKNOWN_SERVICE {"decky":"c","service":"h"}"#])
+                == [#"UNKNOWN_SERVICE {"decky":"c","service":"s"}"#, #"UNKNOWN_SERVICE {"decky":"c","service":"h"}"#]
+        )
     }
 
     @Test func netmaskSubnetsOverlap() {
-        let lans = #"[{"id": "L0", "name": "dmz", "subnet": "10.0.0.0/24", "is_dmz": true}, {"id": "L1", "name": "wide", "subnet": "10.0.0.0/255.255.0.0"}]"#
+        let lans =
+            #"[{"id": "L0", "name": "dmz", "subnet": "10.0.0.0/24", "is_dmz": true}, {"id": "L1", "name": "wide", "subnet": "10.0.0.0/255.255.0.0"}]"#
         let edges = #"[{"decky_uuid": "D0", "lan_id": "L0"}, {"decky_uuid": "D0", "lan_id": "L1"}]"#
         let issues = Check.validator.validate(Check.doc(Check.topology(lans: lans, edges: edges))).issues
         #expect(Check.summary(issues) == [#"SUBNET_OVERLAP {"lans":["dmz","wide"]}"#])
@@ -98,7 +120,10 @@ struct PythonSemanticsTests {
         #expect(try key("1.5") != key("1") && key("Infinity") != key("-Infinity"))
         #expect(try key(#""\u00e9""#) != key(#""e\u0301""#))
         #expect(try key("[]") == nil && key("{}") == nil)
-        #expect(PyKey.exactInteger(1e300).description == "1000000000000000052504760255204420248704468581108159154915854115511802457988908195786371375080447864043704443832883878176942523235360430575644792184786706982848387200926575803737830233794788090059368953234970799945081119038967640880074652742780142494579258788820056842838115669472196386865459400540160")
+        #expect(
+            PyKey.exactInteger(1e300).description
+                == "1000000000000000052504760255204420248704468581108159154915854115511802457988908195786371375080447864043704443832883878176942523235360430575644792184786706982848387200926575803737830233794788090059368953234970799945081119038967640880074652742780142494579258788820056842838115669472196386865459400540160"
+        )
         #expect(PyKey.exactInteger(-0x1p63).description == "-9223372036854775808")
     }
 

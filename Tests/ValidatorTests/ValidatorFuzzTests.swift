@@ -78,7 +78,10 @@ struct TopologyMutator {
 
     init(seed: UInt64) { rng = SeededRandom(seed: seed) }
 
-    private enum Step { case key(String), index(Int) }
+    private enum Step {
+        case key(String)
+        case index(Int)
+    }
 
     mutating func mutate(_ doc: JSONValue) -> JSONValue {
         var paths: [[Step]] = []
@@ -107,8 +110,10 @@ struct TopologyMutator {
         case 5:  // add a member the rules read
             return update(doc, path[...]) { value in
                 guard case .object(var o)? = value else { return value }
-                let keys = ["is_dmz", "services", "decky_config", "service_config", "ips_by_lan", "name", "id", "subnet",
-                            "lan_id", "decky_uuid", "uuid", "lans", "deckies", "edges"]
+                let keys = [
+                    "is_dmz", "services", "decky_config", "service_config", "ips_by_lan", "name", "id", "subnet",
+                    "lan_id", "decky_uuid", "uuid", "lans", "deckies", "edges",
+                ]
                 o[keys[self.pick(keys.count)]] = self.randomValue(doc)
                 return .object(o)
             }

@@ -1,6 +1,7 @@
 import DecnetJSON
 import TestSupport
 import Testing
+
 @testable import Topology
 
 /// Large and hostile inputs: linear work, an issue limit instead of gigabytes of issues
@@ -11,7 +12,9 @@ struct ValidatorLimitsTests {
     static let dmz: JSONValue = ["id": "L0", "name": "dmz", "subnet": "10.0.0.0/24", "is_dmz": true]
 
     @Test func issueListStopsAtTheLimit() {
-        let deckies = (0..<12_000).map { i -> JSONValue in ["uuid": .string(JSONString("D\(i)")), "name": .string(JSONString("d\(i)"))] }
+        let deckies = (0..<12_000).map { i -> JSONValue in
+            ["uuid": .string(JSONString("D\(i)")), "name": .string(JSONString("d\(i)"))]
+        }
         let doc: JSONValue = ["lans": [Self.dmz], "deckies": .array(deckies), "edges": []]
         let report = Check.validator.validate(doc)
         #expect(report.issues.count == TopologyValidator.issueLimit)
@@ -43,14 +46,18 @@ struct ValidatorLimitsTests {
     static func lans(_ count: Int, subnet: (Int) -> String) -> JSONValue {
         var rows: [JSONValue] = [Self.dmz]
         for i in 1..<count {
-            rows.append(["id": .string(JSONString("L\(i)")), "name": .string(JSONString("lan-\(i)")),
-                         "subnet": .string(JSONString(subnet(i)))])
+            rows.append([
+                "id": .string(JSONString("L\(i)")), "name": .string(JSONString("lan-\(i)")),
+                "subnet": .string(JSONString(subnet(i))),
+            ])
         }
         return .array(rows)
     }
 
     @Test func twentyThousandDisjointLANs() {
-        let doc: JSONValue = ["lans": Self.lans(20_000) { "10.\(1 + $0 / 256).\($0 % 256).0/24" }, "deckies": [], "edges": []]
+        let doc: JSONValue = [
+            "lans": Self.lans(20_000) { "10.\(1 + $0 / 256).\($0 % 256).0/24" }, "deckies": [], "edges": [],
+        ]
         let report = Check.validator.validate(doc)
         // Every LAN but the DMZ is an orphan (one issue); none overlaps another.
         #expect(report.issues.map(\.code) == ["DMZ_ORPHAN"])

@@ -7,14 +7,22 @@ import ZeroMQ
 @Suite struct AllowListTests {
     func request(_ key: CurveKey?, domain: String = "decnet", mechanism: String = "CURVE") -> ZAPRequest {
         ZAPRequest(
-            requestID: Array("1".utf8), domain: domain, address: "127.0.0.1", routingId: [],
-            mechanism: mechanism, credentials: key.map { [$0.bytes] } ?? [])
+            requestID: Array("1".utf8),
+            domain: domain,
+            address: "127.0.0.1",
+            routingId: [],
+            mechanism: mechanism,
+            credentials: key.map { [$0.bytes] } ?? []
+        )
     }
 
     func write(_ key: CurveKey, _ name: String, agentID: String?, in directory: TemporaryDirectory) throws {
         let metadata = agentID.map { ["agent-id": $0] } ?? [:]
         try ZMQCertificate(publicKey: key, metadata: metadata).write(
-            directory: directory.path, name: name, overwrite: true)
+            directory: directory.path,
+            name: name,
+            overwrite: true
+        )
     }
 
     @Test func theIdentityIsTheFileNameAndTheUserIdIsTheKey() throws {
@@ -92,7 +100,8 @@ import ZeroMQ
 
         #expect(
             allowList.authorise(request(try CurveKeyPair.generate().publicKey))
-                == .deny(status: 400, reason: "unknown client key"))
+                == .deny(status: 400, reason: "unknown client key")
+        )
         guard case .deny(400, _) = allowList.authorise(request(nil, mechanism: "NULL")) else {
             Issue.record("a NULL client was admitted")
             return
@@ -121,7 +130,9 @@ import ZeroMQ
         #expect(allowList.identity(for: key) == nil)  // removed: refused at once
         try write(key, "host-9", agentID: "host-9", in: directory)
         try FileManager.default.moveItem(
-            atPath: directory.file("host-9.key"), toPath: directory.file("host-9.key.disabled"))
+            atPath: directory.file("host-9.key"),
+            toPath: directory.file("host-9.key.disabled")
+        )
         #expect(allowList.identity(for: key) == nil)  // renamed away from *.key
     }
 
@@ -155,7 +166,9 @@ import ZeroMQ
         try "not a certificate".write(toFile: directory.file("e-broken.key"), atomically: true, encoding: .utf8)
         try write(try CurveKeyPair.generate().publicKey, "f-secret-only", agentID: "x", in: directory)
         try FileManager.default.moveItem(
-            atPath: directory.file("f-secret-only.key"), toPath: directory.file("f-secret-only.key_secret"))
+            atPath: directory.file("f-secret-only.key"),
+            toPath: directory.file("f-secret-only.key_secret")
+        )
 
         let allowList = try AllowListAuthoriser(directory: directory.path)
         // A key listed twice is refused under both names: nobody can tell which entry the operator meant.

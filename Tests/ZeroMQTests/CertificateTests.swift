@@ -77,7 +77,8 @@ import ZeroMQ
         #expect(try mode(directory.file("host-17.key")) == 0o644)
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-                == ["host-17.key", "host-17.key_secret"])
+                == ["host-17.key", "host-17.key_secret"]
+        )
 
         let secret = try ZMQCertificate.loadSecret(directory: directory.path, name: "host-17")
         #expect(secret.publicKey == certificate.publicKey)

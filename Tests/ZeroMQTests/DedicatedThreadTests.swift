@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import ZeroMQ
 
 /// The pthreads behind `SocketThread` and the ZAP handler, and the allow-list's listing error text, now that the

@@ -73,7 +73,10 @@ import ZeroMQ
 
     /// Round trips with blocking calls on the calling thread (a dedicated one): the floor the bridge adds to.
     static func blockingRoundTrips(
-        _ context: ZMQContext, _ keys: CurveKeyPair, _ serverKey: CurveKey, _ endpoint: String
+        _ context: ZMQContext,
+        _ keys: CurveKeyPair,
+        _ serverKey: CurveKey,
+        _ endpoint: String
     ) throws -> [Duration] {
         let socket = try ZMQSocket(context: context, type: .dealer)
         defer { socket.close() }
@@ -100,7 +103,8 @@ import ZeroMQ
         func percentile(_ p: Double) -> Int { Int(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) }
         print(
             "ZMQ latency (\(label)), CURVE over tcp loopback, \(sorted.count) round trips: "
-                + "p50 \(percentile(0.5)) µs, p90 \(percentile(0.9)) µs, p99 \(percentile(0.99)) µs")
+                + "p50 \(percentile(0.5)) µs, p90 \(percentile(0.9)) µs, p99 \(percentile(0.99)) µs"
+        )
     }
 }
 

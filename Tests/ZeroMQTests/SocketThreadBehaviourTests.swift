@@ -26,7 +26,8 @@ import ZeroMQ
             }
             #expect(
                 try await socket.perform { socket throws(ZMQError) in try socket.option(.routingId) }
-                    == Array("me".utf8))
+                    == Array("me".utf8)
+            )
             #expect(try await socket.perform { socket throws(ZMQError) in try socket.option(.linger) } == 0)
             do {
                 try await socket.perform { socket throws(ZMQError) in try socket.connect("nosuch://x") }

@@ -22,7 +22,10 @@ import ZeroMQ
             #expect(request.peerAddress == "127.0.0.1")
             // The connection the message came on: its descriptor names a live TCP connection from the dealer.
             let connection = try #require(request.sourceDescriptor.flatMap { PeerConnection(descriptor: $0) })
-            #expect(connection.remote.hasPrefix("127.0.0.1:") && endpoint.hasSuffix(connection.local.split(separator: ":").last.map(String.init) ?? "?"))
+            #expect(
+                connection.remote.hasPrefix("127.0.0.1:")
+                    && endpoint.hasSuffix(connection.local.split(separator: ":").last.map(String.init) ?? "?")
+            )
 
             let reply = ZMQMessage(frames: [request.routingId!, Array("answer".utf8)])
             #expect(try await router.sendConfirmed(reply) == .sent)
@@ -130,7 +133,8 @@ import ZeroMQ
             let keys = try world.allow(name: "host-17", agentID: "host-17")
             let limit = 1024
             let (router, endpoint) = try await world.router(
-                maxMessageSize: Int64(limit + ZMQSocket.curveMessageOverhead))
+                maxMessageSize: Int64(limit + ZMQSocket.curveMessageOverhead)
+            )
             let routerMessages = Recorder(router.messages)
             let routerEvents = Recorder(router.events)
             let dealer = try await world.dealer(keys: keys, endpoint: endpoint)

@@ -56,8 +56,13 @@ import Testing
         let gate = SubscriptionGate(perKeyLimit: 1, maxTopicBytes: 16)
         #expect(gate.admit(message(1, "a", fd: nil)).verdict == .ignore, "libzmq's own, for a pipe that is gone")
         #expect(gate.admit(message(2, "a")).verdict == .ignore)
-        #expect(gate.admit(ZMQMessage(frames: [[1], [2]], userId: "K", peerAddress: nil, sourceDescriptor: 7)).verdict == .ignore)
-        #expect(gate.admit(ZMQMessage(frames: [[]], userId: "K", peerAddress: nil, sourceDescriptor: 7)).verdict == .ignore)
+        #expect(
+            gate.admit(ZMQMessage(frames: [[1], [2]], userId: "K", peerAddress: nil, sourceDescriptor: 7)).verdict
+                == .ignore
+        )
+        #expect(
+            gate.admit(ZMQMessage(frames: [[]], userId: "K", peerAddress: nil, sourceDescriptor: 7)).verdict == .ignore
+        )
         #expect(gate.statistics.malformed == 3)
         #expect(gate.statistics.held == 0)
     }

@@ -6,7 +6,9 @@ import Topology
 /// Runs `body` for every element with at most `limit` at once. After the first failure no new element starts; the
 /// running ones finish (so the caller's ledger knows everything that was created), then the first failure is thrown.
 func runBounded<Element: Sendable>(
-    _ elements: [Element], limit: Int, _ body: @escaping @Sendable (Element) async throws(RuntimeFailure) -> Void
+    _ elements: [Element],
+    limit: Int,
+    _ body: @escaping @Sendable (Element) async throws(RuntimeFailure) -> Void
 ) async throws(RuntimeFailure) {
     guard !elements.isEmpty else { return }
     let failure: RuntimeFailure? = await withTaskGroup(of: RuntimeFailure?.self) { group in

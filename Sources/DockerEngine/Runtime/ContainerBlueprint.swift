@@ -19,7 +19,11 @@ struct ContainerBlueprint: Sendable {
 
     /// The blueprint of `spec`, running `image`; `baseName` for a service container.
     static func make(
-        _ spec: ContainerSpec, plan: ComposePlan, image: ResolvedImage, baseName: String?, composeFile: String,
+        _ spec: ContainerSpec,
+        plan: ComposePlan,
+        image: ResolvedImage,
+        baseName: String?,
+        composeFile: String,
         workingDirectory: String
     ) -> ContainerBlueprint {
         var config = JSONObject()
@@ -54,7 +58,8 @@ struct ContainerBlueprint: Sendable {
                 host["NetworkMode"] = JSONValue(first.network)
                 config["NetworkingConfig"] = [
                     "EndpointsConfig": .object(
-                        JSONObject([(JSONString(first.network), endpoint(first, alias: spec.serviceKey))]))
+                        JSONObject([(JSONString(first.network), endpoint(first, alias: spec.serviceKey))])
+                    )
                 ]
                 extraNetworks = Array(attachments.dropFirst())
             case .bridges, .service:
@@ -65,7 +70,11 @@ struct ContainerBlueprint: Sendable {
         config["HostConfig"] = .object(host)
 
         var labels = RuntimeLabels.container(
-            spec, plan: plan, composeFile: composeFile, workingDirectory: workingDirectory)
+            spec,
+            plan: plan,
+            composeFile: composeFile,
+            workingDirectory: workingDirectory
+        )
         config["Labels"] = RuntimeLabels.object(labels)
         let hashed: JSONValue = [
             "create": .object(config),
@@ -76,7 +85,12 @@ struct ContainerBlueprint: Sendable {
         labels[RuntimeLabels.configHash] = hash
         config["Labels"] = RuntimeLabels.object(labels)
         return ContainerBlueprint(
-            spec: spec, body: .object(config), extraNetworks: extraNetworks, configHash: hash, baseName: baseName)
+            spec: spec,
+            body: .object(config),
+            extraNetworks: extraNetworks,
+            configHash: hash,
+            baseName: baseName
+        )
     }
 
     /// The endpoint settings of one bridge: the static address and the service key as a DNS alias (as compose).

@@ -10,7 +10,9 @@ extension DockerTopologyRuntime {
     /// force-disconnected) and recreated; the names of the containers that were attached come back, so they are
     /// recreated too. Ownership was checked before: networks without our label never get here.
     func reconcileBridges(
-        _ plan: ComposePlan, inventory: RuntimeInventory, ledger: MaterialiseLedger,
+        _ plan: ComposePlan,
+        inventory: RuntimeInventory,
+        ledger: MaterialiseLedger,
         progress: @escaping @Sendable (RuntimeProgress) -> Void
     ) async throws(RuntimeFailure) -> Set<String> {
         let bridges = Self.uniqueBridges(plan.bridges)
@@ -29,9 +31,12 @@ extension DockerTopologyRuntime {
                     }
                 }
                 let spec = DockerNetworkSpec(
-                    name: bridge.name, driver: "bridge", isInternal: bridge.internal,
+                    name: bridge.name,
+                    driver: "bridge",
+                    isInternal: bridge.internal,
                     pools: [DockerNetwork.Pool(subnet: bridge.subnet)],
-                    labels: RuntimeLabels.network(bridge, plan: plan))
+                    labels: RuntimeLabels.network(bridge, plan: plan)
+                )
                 let id = try await retrying("create network \(bridge.name)") { () async throws(DockerError) in
                     try await self.client.createNetwork(spec)
                 }
@@ -41,7 +46,8 @@ extension DockerTopologyRuntime {
             }
         }
         progress(
-            RuntimeProgress(phase: .networks, done: bridges.count, total: bridges.count, message: "networks ready"))
+            RuntimeProgress(phase: .networks, done: bridges.count, total: bridges.count, message: "networks ready")
+        )
         return detached
     }
 
@@ -53,7 +59,7 @@ extension DockerTopologyRuntime {
             detailed = try await retrying("inspect network \(network.name)") { () async throws(DockerError) in
                 try await self.client.inspectNetwork(network.id)
             }
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return []
         }
         var names = Set<String>()
@@ -78,22 +84,28 @@ extension DockerTopologyRuntime {
                 try await self.client.listNetworks(filters: .label(RuntimeLabels.topologyID, plan.topologyID))
             }
         } catch {
-            logger.warning("cannot list the topology's networks; stale bridges stay until teardown", metadata: [
-                "topology_id": "\(plan.topologyID)", "error": "\(String(describing: error).prefix(500))",
-            ])
+            logger.warning(
+                "cannot list the topology's networks; stale bridges stay until teardown",
+                metadata: [
+                    "topology_id": "\(plan.topologyID)", "error": "\(String(describing: error).prefix(500))",
+                ]
+            )
             return
         }
         for network in networks where !wanted.contains(JSONString(network.name)) {
             guard RuntimeLabels.belongs(network.labels, to: plan.topologyID) else { continue }
             do {
                 try await client.removeNetwork(network.id)
-            } catch where error.code == .conflict || error.code == .notFound {
+            } catch  where error.code == .conflict || error.code == .notFound {
                 continue  // still has endpoints (Docker answers 403), or already gone: expected
             } catch {
-                logger.warning("cannot remove a stale bridge; teardown will take it", metadata: [
-                    "topology_id": "\(plan.topologyID)", "network": "\(network.name)",
-                    "error": "\(String(describing: error).prefix(500))",
-                ])
+                logger.warning(
+                    "cannot remove a stale bridge; teardown will take it",
+                    metadata: [
+                        "topology_id": "\(plan.topologyID)", "network": "\(network.name)",
+                        "error": "\(String(describing: error).prefix(500))",
+                    ]
+                )
             }
         }
     }
@@ -125,7 +137,7 @@ extension DockerTopologyRuntime {
 func ignoringNotFound(_ body: () async throws(DockerError) -> Void) async throws(DockerError) {
     do {
         try await body()
-    } catch where error.code == .notFound {
+    } catch  where error.code == .notFound {
         return
     }
 }

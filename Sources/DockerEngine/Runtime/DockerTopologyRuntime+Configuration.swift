@@ -30,9 +30,14 @@ extension DockerTopologyRuntime {
         public var onRetry: (@Sendable (RetryPolicy.Retry) -> Void)?
 
         public init(
-            stateDirectory: String, retry: RetryPolicy = .seed, stopTimeout: Int = 2, containerConcurrency: Int = 4,
-            imageConcurrency: Int = 2, refreshInterval: Duration = .seconds(30),
-            refreshDebounce: Duration = .milliseconds(100), staleMargin: Duration = .seconds(15),
+            stateDirectory: String,
+            retry: RetryPolicy = .seed,
+            stopTimeout: Int = 2,
+            containerConcurrency: Int = 4,
+            imageConcurrency: Int = 2,
+            refreshInterval: Duration = .seconds(30),
+            refreshDebounce: Duration = .milliseconds(100),
+            staleMargin: Duration = .seconds(15),
             answerWithin: Duration = .seconds(2),
             reconnectBackoff: [Duration] = [
                 .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),

@@ -23,15 +23,20 @@ extension DockerTopologyRuntime {
         func settled(_ name: String, _ action: ContainerAction, existedBefore: Bool) {
             let done = ledger.settled(name, action, existedBefore: existedBefore)
             progress(
-                RuntimeProgress(phase: .containers, done: done, total: total, message: "\(name): \(action.rawValue)"))
+                RuntimeProgress(phase: .containers, done: done, total: total, message: "\(name): \(action.rawValue)")
+            )
         }
     }
 
     /// Removes this topology's containers the plan no longer has (compose's `--remove-orphans`), then brings every
     /// decky to its plan: bases concurrently (bounded), each base's services after it, concurrently (bounded).
     func reconcileContainers(
-        _ plan: ComposePlan, inventory: RuntimeInventory, images: [ContainerSpec.ImageSource: ResolvedImage],
-        detached: Set<String>, ledger: MaterialiseLedger, progress: @escaping @Sendable (RuntimeProgress) -> Void
+        _ plan: ComposePlan,
+        inventory: RuntimeInventory,
+        images: [ContainerSpec.ImageSource: ResolvedImage],
+        detached: Set<String>,
+        ledger: MaterialiseLedger,
+        progress: @escaping @Sendable (RuntimeProgress) -> Void
     ) async throws(RuntimeFailure) {
         let work = try deckyWork(plan, images: images)
         let owned = inventory.ownedContainers(plan.topologyID)
@@ -43,7 +48,12 @@ extension DockerTopologyRuntime {
             existing[JSONString(container.name)] = container
         }
         let context = ReconcileContext(
-            existing: existing, detached: detached, ledger: ledger, progress: progress, total: plan.containers.count)
+            existing: existing,
+            detached: detached,
+            ledger: ledger,
+            progress: progress,
+            total: plan.containers.count
+        )
         progress(RuntimeProgress(phase: .containers, done: 0, total: context.total, message: "containers"))
         try await runBounded(work, limit: configuration.containerConcurrency) { decky throws(RuntimeFailure) in
             try await self.reconcile(decky, context)
@@ -51,7 +61,10 @@ extension DockerTopologyRuntime {
     }
 
     /// The plan's containers grouped by decky, as blueprints.
-    func deckyWork(_ plan: ComposePlan, images: [ContainerSpec.ImageSource: ResolvedImage]) throws(RuntimeFailure)
+    func deckyWork(
+        _ plan: ComposePlan,
+        images: [ContainerSpec.ImageSource: ResolvedImage]
+    ) throws(RuntimeFailure)
         -> [DeckyWork]
     {
         let composeFile = configuration.composeFilePath(plan.composeFileName)
@@ -68,21 +81,36 @@ extension DockerTopologyRuntime {
                 work.append(
                     DeckyWork(
                         base: .make(
-                            spec, plan: plan, image: image, baseName: nil, composeFile: composeFile,
-                            workingDirectory: directory),
-                        services: []))
+                            spec,
+                            plan: plan,
+                            image: image,
+                            baseName: nil,
+                            composeFile: composeFile,
+                            workingDirectory: directory
+                        ),
+                        services: []
+                    )
+                )
             case .service(let baseKey):
                 // The composer always emits a base before its services.
                 guard let index = bases[JSONString(baseKey)] else {
                     throw RuntimeFailure(
-                        .failed, phase: "containers",
+                        .failed,
+                        phase: "containers",
                         "\(spec.containerName) joins the namespace of \(baseKey), "
-                            + "which is not a base container of the plan")
+                            + "which is not a base container of the plan"
+                    )
                 }
                 work[index].services.append(
                     .make(
-                        spec, plan: plan, image: image, baseName: work[index].base.name, composeFile: composeFile,
-                        workingDirectory: directory))
+                        spec,
+                        plan: plan,
+                        image: image,
+                        baseName: work[index].base.name,
+                        composeFile: composeFile,
+                        workingDirectory: directory
+                    )
+                )
             }
         }
         return work
@@ -94,7 +122,10 @@ extension DockerTopologyRuntime {
         let base = decky.base
         let existingBase = context.existing(base.name)
         let action = ContainerAction.forBase(
-            existing: existingBase, configHash: base.configHash, forced: context.detached.contains(base.name))
+            existing: existingBase,
+            configHash: base.configHash,
+            forced: context.detached.contains(base.name)
+        )
         var removed = Set<String>()
         let baseID: String
         switch (action, existingBase) {
@@ -123,8 +154,12 @@ extension DockerTopologyRuntime {
             let wasRemoved = removedNames.contains(service.name)
             let existing = wasRemoved ? nil : context.existing(service.name)
             let serviceAction = ContainerAction.forService(
-                existing: existing, configHash: service.configHash, forced: context.detached.contains(service.name),
-                baseID: baseID, baseStarted: baseStarted)
+                existing: existing,
+                configHash: service.configHash,
+                forced: context.detached.contains(service.name),
+                baseID: baseID,
+                baseStarted: baseStarted
+            )
             switch (serviceAction, existing) {
             case (.keep, _?):
                 break
@@ -144,7 +179,10 @@ extension DockerTopologyRuntime {
     }
 
     /// Creates a container, connects its other bridges with their static addresses, starts it; returns its id.
-    func createAndStart(_ blueprint: ContainerBlueprint, _ context: ReconcileContext) async throws(RuntimeFailure)
+    func createAndStart(
+        _ blueprint: ContainerBlueprint,
+        _ context: ReconcileContext
+    ) async throws(RuntimeFailure)
         -> String
     {
         let id = try await create(blueprint)
@@ -153,8 +191,11 @@ extension DockerTopologyRuntime {
             try await step("connect \(blueprint.name) to \(attachment.network)", phase: "containers") {
                 () async throws(DockerError) in
                 try await self.client.connectNetwork(
-                    attachment.network, container: id, ipv4Address: attachment.ipv4Address,
-                    aliases: [blueprint.spec.serviceKey])
+                    attachment.network,
+                    container: id,
+                    ipv4Address: attachment.ipv4Address,
+                    aliases: [blueprint.spec.serviceKey]
+                )
             }
         }
         try await start(id, name: blueprint.name)
@@ -183,7 +224,7 @@ extension DockerTopologyRuntime {
         try await step("start \(name)", phase: "containers") { () async throws(DockerError) in
             do throws(DockerError) {
                 try await self.client.startContainer(id)
-            } catch where error.code == .notModified {
+            } catch  where error.code == .notModified {
                 return
             }
         }
@@ -193,7 +234,7 @@ extension DockerTopologyRuntime {
         try await step("stop \(container.name)", phase: phase) { () async throws(DockerError) in
             do throws(DockerError) {
                 try await self.client.stopContainer(container.id, timeout: self.configuration.stopTimeout)
-            } catch where error.code == .notModified || error.code == .notFound {
+            } catch  where error.code == .notModified || error.code == .notFound {
                 return
             }
         }

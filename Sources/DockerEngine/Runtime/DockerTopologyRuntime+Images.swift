@@ -13,7 +13,10 @@ struct ResolvedImage: Sendable, Hashable {
 extension DockerTopologyRuntime {
     /// Makes every image of the plan present: identical sources (same context and arguments, or same reference) are
     /// resolved once. A missing image that cannot be pulled, a failed build or a missing context is permanent.
-    func resolveImages(_ plan: ComposePlan, progress: @escaping @Sendable (RuntimeProgress) -> Void)
+    func resolveImages(
+        _ plan: ComposePlan,
+        progress: @escaping @Sendable (RuntimeProgress) -> Void
+    )
         async throws(RuntimeFailure) -> [ContainerSpec.ImageSource: ResolvedImage]
     {
         var sources: [ContainerSpec.ImageSource] = []
@@ -49,12 +52,16 @@ extension DockerTopologyRuntime {
             try await pull(reference)
             if let id = try await imageID(reference) { return ResolvedImage(reference: reference, id: id) }
             throw DockerError(
-                .notFound, operation: "POST /images/create",
-                message: "No such image: \(reference) (not there after a pull)")
+                .notFound,
+                operation: "POST /images/create",
+                message: "No such image: \(reference) (not there after a pull)"
+            )
         } catch {
             throw RuntimeFailure(
-                error.code == .unavailable ? .unavailable : .failed, phase: "images",
-                "image \(reference) is not present and cannot be pulled: \(error.message)", engineMessage: error.message
+                error.code == .unavailable ? .unavailable : .failed,
+                phase: "images",
+                "image \(reference) is not present and cannot be pulled: \(error.message)",
+                engineMessage: error.message
             )
         }
     }
@@ -73,8 +80,11 @@ extension DockerTopologyRuntime {
             }
         } catch let error as DockerError {
             throw RuntimeFailure(
-                .failed, phase: "images", "cannot read the build context \(context): \(error.message)",
-                engineMessage: error.message)
+                .failed,
+                phase: "images",
+                "cannot read the build context \(context): \(error.message)",
+                engineMessage: error.message
+            )
         } catch {
             throw RuntimeFailure(.failed, phase: "images", "cannot read the build context \(context): \(error)")
         }
@@ -82,8 +92,10 @@ extension DockerTopologyRuntime {
         do throws(DockerError) {
             if let id = try await imageID(tag) { return ResolvedImage(reference: tag, id: id) }
             let options = DockerBuildOptions(
-                tags: [tag], buildArgs: buildArgs,
-                labels: [RuntimeLabels.buildContext: context, RuntimeLabels.buildHash: archive.hash])
+                tags: [tag],
+                buildArgs: buildArgs,
+                labels: [RuntimeLabels.buildContext: context, RuntimeLabels.buildHash: archive.hash]
+            )
             let result = try await retrying("build \(tag)") { () async throws(DockerError) in
                 try await self.client.buildImage(context: archive.bytes, options: options)
             }
@@ -99,7 +111,7 @@ extension DockerTopologyRuntime {
             return try await retrying("inspect image \(reference)") { () async throws(DockerError) in
                 try await self.client.inspectImage(reference).id
             }
-        } catch where error.code == .notFound {
+        } catch  where error.code == .notFound {
             return nil
         }
     }

@@ -8,7 +8,9 @@ extension DockerTopologyRuntime {
     /// other with the label).
     /// Needs no stored topology; objects already gone are fine, so a second teardown removes nothing and succeeds.
     func removeTopology(
-        _ topologyID: String, teardownOrder: [String], progress: @escaping @Sendable (RuntimeProgress) -> Void
+        _ topologyID: String,
+        teardownOrder: [String],
+        progress: @escaping @Sendable (RuntimeProgress) -> Void
     ) async throws(RuntimeFailure) -> TeardownReport {
         let filter = DockerFilters.label(RuntimeLabels.topologyID, topologyID)
         let containers = try await step("list the containers of \(topologyID)", phase: "teardown") {
@@ -47,8 +49,12 @@ extension DockerTopologyRuntime {
             removedBridges.append(network.name)
             progress(
                 RuntimeProgress(
-                    phase: .teardown, done: containers.count + removedBridges.count, total: total, message: network.name
-                ))
+                    phase: .teardown,
+                    done: containers.count + removedBridges.count,
+                    total: total,
+                    message: network.name
+                )
+            )
         }
         return TeardownReport(removedContainers: removed.withLock { $0 }, removedBridges: removedBridges)
     }

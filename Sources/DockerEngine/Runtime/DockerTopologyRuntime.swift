@@ -39,7 +39,9 @@ public final class DockerTopologyRuntime: TopologyRuntime {
     }
 
     public func materialise(
-        _ plan: ComposePlan, wasApplied: Bool, progress: @escaping @Sendable (RuntimeProgress) -> Void
+        _ plan: ComposePlan,
+        wasApplied: Bool,
+        progress: @escaping @Sendable (RuntimeProgress) -> Void
     ) async throws(RuntimeFailure) -> MaterialiseReport {
         try await ensureReachable(phase: "networks")
         let ledger = MaterialiseLedger()
@@ -49,7 +51,13 @@ public final class DockerTopologyRuntime: TopologyRuntime {
             let detached = try await reconcileBridges(plan, inventory: inventory, ledger: ledger, progress: progress)
             let images = try await resolveImages(plan, progress: progress)
             try await reconcileContainers(
-                plan, inventory: inventory, images: images, detached: detached, ledger: ledger, progress: progress)
+                plan,
+                inventory: inventory,
+                images: images,
+                detached: detached,
+                ledger: ledger,
+                progress: progress
+            )
             await removeStaleBridges(plan)
             return ledger.report
         } catch {
@@ -59,7 +67,9 @@ public final class DockerTopologyRuntime: TopologyRuntime {
     }
 
     public func teardown(
-        topologyID: String, teardownOrder: [String], progress: @escaping @Sendable (RuntimeProgress) -> Void
+        topologyID: String,
+        teardownOrder: [String],
+        progress: @escaping @Sendable (RuntimeProgress) -> Void
     ) async throws(RuntimeFailure) -> TeardownReport {
         try await ensureReachable(phase: "teardown")
         return try await removeTopology(topologyID, teardownOrder: teardownOrder, progress: progress)
@@ -97,9 +107,11 @@ public final class DockerTopologyRuntime: TopologyRuntime {
             let kind: RuntimeFailure.Kind =
                 error.code == .unavailable || error.code == .timeout ? .unavailable : .failed
             throw RuntimeFailure(
-                kind, phase: phase,
+                kind,
+                phase: phase,
                 "the Docker Engine does not answer on \(client.configuration.socketPath): \(error.message)",
-                engineMessage: error.message)
+                engineMessage: error.message
+            )
         }
     }
 
@@ -108,18 +120,29 @@ public final class DockerTopologyRuntime: TopologyRuntime {
     func retrying<T>(_ operation: String, _ body: () async throws(DockerError) -> T) async throws(DockerError) -> T {
         let logger = self.logger
         let onRetry = configuration.onRetry
-        return try await configuration.retry.run(operation, onRetry: { retry in
-            logger.notice("retrying a Docker operation", metadata: [
-                "operation": "\(retry.operation)", "attempt": "\(retry.attempt)", "delay": "\(retry.delay)",
-                "error": "\(String(describing: retry.error).prefix(500))",
-            ])
-            onRetry?(retry)
-        }, body)
+        return try await configuration.retry.run(
+            operation,
+            onRetry: { retry in
+                logger.notice(
+                    "retrying a Docker operation",
+                    metadata: [
+                        "operation": "\(retry.operation)", "attempt": "\(retry.attempt)", "delay": "\(retry.delay)",
+                        "error": "\(String(describing: retry.error).prefix(500))",
+                    ]
+                )
+                onRetry?(retry)
+            },
+            body
+        )
     }
 
     /// Runs one Docker operation under the retry policy; a failure becomes a `RuntimeFailure` saying what could not
     /// be done, with Docker's message.
-    func step<T>(_ what: String, phase: String, _ body: () async throws(DockerError) -> T) async throws(RuntimeFailure)
+    func step<T>(
+        _ what: String,
+        phase: String,
+        _ body: () async throws(DockerError) -> T
+    ) async throws(RuntimeFailure)
         -> T
     {
         do {
@@ -141,16 +164,20 @@ public final class DockerTopologyRuntime: TopologyRuntime {
                 error.code == .unavailable
                 ? "roll-back of a failed apply stopped: Docker is unavailable"
                 : "roll-back of a failed apply left an object behind"
-            logger.warning(message, metadata: [
-                "topology_id": "\(topologyID)", kind: "\(name)", "error": "\(String(describing: error).prefix(500))",
-            ])
+            logger.warning(
+                message,
+                metadata: [
+                    "topology_id": "\(topologyID)", kind: "\(name)",
+                    "error": "\(String(describing: error).prefix(500))",
+                ]
+            )
         }
         for container in created.containers {
             do {
                 try await ignoringNotFound { () async throws(DockerError) in
                     try await self.client.removeContainer(container.id, force: true, volumes: true)
                 }
-            } catch where error.code == .unavailable {
+            } catch  where error.code == .unavailable {
                 left("container", container.name, error)
                 return
             } catch {
@@ -163,7 +190,7 @@ public final class DockerTopologyRuntime: TopologyRuntime {
                 try await ignoringNotFound { () async throws(DockerError) in
                     try await self.client.removeNetwork(network.id)
                 }
-            } catch where error.code == .unavailable {
+            } catch  where error.code == .unavailable {
                 left("network", network.name, error)
                 return
             } catch {

@@ -21,8 +21,12 @@ struct ExistingContainer: Sendable, Equatable {
 
     init(_ summary: DockerContainerSummary) {
         self.init(
-            id: summary.id, name: summary.name, state: summary.state, labels: summary.labels,
-            networkMode: summary.raw["HostConfig"]?["NetworkMode"]?.stringValue ?? "")
+            id: summary.id,
+            name: summary.name,
+            state: summary.state,
+            labels: summary.labels,
+            networkMode: summary.raw["HostConfig"]?["NetworkMode"]?.stringValue ?? ""
+        )
     }
 
     var configHash: String? { labels[RuntimeLabels.configHash] }
@@ -68,7 +72,11 @@ enum ContainerAction: String, Sendable, Equatable {
     /// The action for a service container once its base is settled: `baseID` is the base's container id now, and
     /// `baseStarted` says whether it was (re)started by this reconciliation (created, recreated or started).
     static func forService(
-        existing: ExistingContainer?, configHash: String, forced: Bool, baseID: String, baseStarted: Bool
+        existing: ExistingContainer?,
+        configHash: String,
+        forced: Bool,
+        baseID: String,
+        baseStarted: Bool
     ) -> ContainerAction {
         guard let existing else { return .create }
         if forced || existing.configHash != configHash { return .recreate }

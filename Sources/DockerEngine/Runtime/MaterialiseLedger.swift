@@ -50,8 +50,11 @@ final class MaterialiseLedger: Sendable {
     var report: MaterialiseReport {
         state.withLock { s in
             MaterialiseReport(
-                createdContainers: s.createdNames, recreatedContainers: s.recreatedNames,
-                unchangedContainers: s.unchangedNames, createdBridges: s.networks.map(\.name))
+                createdContainers: s.createdNames,
+                recreatedContainers: s.recreatedNames,
+                unchangedContainers: s.unchangedNames,
+                createdBridges: s.networks.map(\.name)
+            )
         }
     }
 }

@@ -31,7 +31,8 @@ public struct RetryPolicy: Sendable {
     /// Runs `body`, retrying transient failures after the policy's delays. The last error is rethrown; a cancelled
     /// sleep ends the retries with that error.
     func run<T>(
-        _ operation: String, onRetry: (@Sendable (Retry) -> Void)?,
+        _ operation: String,
+        onRetry: (@Sendable (Retry) -> Void)?,
         _ body: () async throws(DockerError) -> T
     ) async throws(DockerError) -> T {
         var attempt = 0

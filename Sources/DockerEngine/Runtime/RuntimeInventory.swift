@@ -48,9 +48,11 @@ struct RuntimeInventory: Sendable {
             where !RuntimeLabels.belongs(network.labels, to: plan.topologyID) {
                 let owner = network.labels[RuntimeLabels.topologyID].map { "topology \($0)" } ?? "nobody we know"
                 throw RuntimeFailure(
-                    .failed, phase: "networks",
+                    .failed,
+                    phase: "networks",
                     "network \(bridge.name) already exists and belongs to \(owner), "
-                        + "not to topology \(plan.topologyID); it is left untouched")
+                        + "not to topology \(plan.topologyID); it is left untouched"
+                )
             }
         }
         for spec in plan.containers {
@@ -59,9 +61,11 @@ struct RuntimeInventory: Sendable {
             {
                 let owner = existing.labels[RuntimeLabels.topologyID].map { "topology \($0)" } ?? "nobody we know"
                 throw RuntimeFailure(
-                    .failed, phase: "containers",
+                    .failed,
+                    phase: "containers",
                     "container name \(spec.containerName) is taken by a container of \(owner), not of topology "
-                        + "\(plan.topologyID); it is left untouched")
+                        + "\(plan.topologyID); it is left untouched"
+                )
             }
         }
     }

@@ -36,7 +36,12 @@ public enum RuntimeLabels {
     }
 
     /// The container's own labels (later keys of the spec win) plus compose's, without the config hash.
-    static func container(_ spec: ContainerSpec, plan: ComposePlan, composeFile: String, workingDirectory: String)
+    static func container(
+        _ spec: ContainerSpec,
+        plan: ComposePlan,
+        composeFile: String,
+        workingDirectory: String
+    )
         -> [String: String]
     {
         var labels: [String: String] = [:]

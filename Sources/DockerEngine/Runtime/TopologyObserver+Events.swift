@@ -53,8 +53,10 @@ extension TopologyObserver {
                 }
                 // Once per outage at notice; each further attempt at debug (Docker may stay away for hours).
                 logger.log(
-                    level: failures == 0 ? .notice : .debug, "cannot follow Docker's events; re-subscribing",
-                    metadata: ["attempt": "\(failures + 1)", "error": "\(message.prefix(500))"])
+                    level: failures == 0 ? .notice : .debug,
+                    "cannot follow Docker's events; re-subscribing",
+                    metadata: ["attempt": "\(failures + 1)", "error": "\(message.prefix(500))"]
+                )
             }
             let backoff = configuration.reconnectBackoff
             guard !backoff.isEmpty else { continue }
@@ -121,13 +123,16 @@ extension TopologyObserver {
             guard state.withLock({ $0.ready }) else { continue }
             do {
                 try await list()
-            } catch where error.code == .cancelled {
+            } catch  where error.code == .cancelled {
                 continue  // shutting down
             } catch {
                 // The cache keeps its last list; it is reported stale if no list succeeds in time.
-                logger.warning("cannot re-list the labelled containers and networks", metadata: [
-                    "error": "\(Self.describe(error).prefix(500))",
-                ])
+                logger.warning(
+                    "cannot re-list the labelled containers and networks",
+                    metadata: [
+                        "error": "\(Self.describe(error).prefix(500))"
+                    ]
+                )
             }
         }
     }

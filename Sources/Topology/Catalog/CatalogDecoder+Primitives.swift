@@ -23,8 +23,10 @@ extension CatalogDecoder {
     static func rejectUnknown(_ o: JSONObject, allowed: Set<String>, at path: String) throws(CatalogError) {
         for key in o.keys where !allowed.contains(key.value) {
             throw CatalogError(
-                .unknownMember, path: path + "/" + pointerEscape(key.value),
-                "unknown member \(key.value); allowed: \(allowed.sorted().joined(separator: ", "))")
+                .unknownMember,
+                path: path + "/" + pointerEscape(key.value),
+                "unknown member \(key.value); allowed: \(allowed.sorted().joined(separator: ", "))"
+            )
         }
     }
 
@@ -41,7 +43,8 @@ extension CatalogDecoder {
         return a
     }
 
-    static func strings(_ value: JSONValue, at path: String, allowEmpty: Bool = false) throws(CatalogError) -> [String] {
+    static func strings(_ value: JSONValue, at path: String, allowEmpty: Bool = false) throws(CatalogError) -> [String]
+    {
         var out: [String] = []
         for (i, e) in try array(value, at: path).enumerated() {
             guard case .string(let s) = e else { throw typeError(e, "a string", at: "\(path)/\(i)") }
@@ -67,7 +70,11 @@ extension CatalogDecoder {
         var out: [Int] = []
         for (i, e) in try array(value, at: path).enumerated() {
             guard case .integer(let n) = e, let port = n.intValue, (1...65535).contains(port) else {
-                throw CatalogError(.invalidValue, path: "\(path)/\(i)", "expected a port number 1-65535, found \(e.jsonText)")
+                throw CatalogError(
+                    .invalidValue,
+                    path: "\(path)/\(i)",
+                    "expected a port number 1-65535, found \(e.jsonText)"
+                )
             }
             out.append(port)
         }

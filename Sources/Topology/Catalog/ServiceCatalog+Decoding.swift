@@ -15,8 +15,10 @@ enum CatalogDecoder {
         }
         guard case .integer(let v) = version, v.intValue == ServiceCatalog.version else {
             throw CatalogError(
-                .unsupportedVersion, path: "/catalog_version",
-                "this build reads catalog_version \(ServiceCatalog.version), found \(version.jsonText)")
+                .unsupportedVersion,
+                path: "/catalog_version",
+                "this build reads catalog_version \(ServiceCatalog.version), found \(version.jsonText)"
+            )
         }
         let services = try object(try required(root, "services", at: ""), at: "/services")
         var result: [ServiceDefinition] = []
@@ -28,7 +30,11 @@ enum CatalogDecoder {
         return result
     }
 
-    static func service(_ name: JSONString, _ value: JSONValue, at path: String) throws(CatalogError) -> ServiceDefinition {
+    static func service(
+        _ name: JSONString,
+        _ value: JSONValue,
+        at path: String
+    ) throws(CatalogError) -> ServiceDefinition {
         let o = try object(value, at: path)
         try rejectUnknown(o, allowed: serviceMembers, at: path)
         let source: ServiceDefinition.Source
@@ -59,13 +65,17 @@ enum CatalogDecoder {
             tcpPorts: try ports(o["tcp_ports"], at: path + "/tcp_ports"),
             udpPorts: try ports(o["udp_ports"], at: path + "/udp_ports"),
             source: source,
-            containerSuffix: try nonEmptyString(try required(o, "container_suffix", at: path), at: path + "/container_suffix"),
+            containerSuffix: try nonEmptyString(
+                try required(o, "container_suffix", at: path),
+                at: path + "/container_suffix"
+            ),
             capAdd: try o["cap_add"].map { v throws(CatalogError) in try strings(v, at: path + "/cap_add") } ?? [],
             environment: environment,
             volumes: try o["volumes"].map { v throws(CatalogError) in try strings(v, at: path + "/volumes") } ?? [],
             labels: try o["labels"].map { v throws(CatalogError) in try stringMap(v, at: path + "/labels") } ?? [],
             command: command,
-            fleetSingleton: singleton)
+            fleetSingleton: singleton
+        )
     }
 
     static func buildSource(_ value: JSONValue, at path: String) throws(CatalogError) -> ServiceDefinition.Source {
@@ -75,17 +85,24 @@ enum CatalogDecoder {
         let parts = template.splitScalars(UInt8(ascii: "/"))
         if parts.contains(where: { $0.isEmpty || $0.sameScalars(as: ".") || $0.sameScalars(as: "..") }) {
             throw CatalogError(
-                .invalidValue, path: path + "/template",
-                "a template is a relative folder below the templates root, without '.', '..' or empty parts")
+                .invalidValue,
+                path: path + "/template",
+                "a template is a relative folder below the templates root, without '.', '..' or empty parts"
+            )
         }
         let args = try o["args"].map { v throws(CatalogError) in try stringMap(v, at: path + "/args") } ?? []
         return .build(template: template, args: args)
     }
 
-    static func environmentRule(_ value: JSONValue, at path: String) throws(CatalogError) -> ServiceDefinition.EnvironmentRule {
+    static func environmentRule(
+        _ value: JSONValue,
+        at path: String
+    ) throws(CatalogError) -> ServiceDefinition.EnvironmentRule {
         let o = try object(value, at: path)
         let name = try nonEmptyString(try required(o, "name", at: path), at: path + "/name")
-        if name.utf8.contains(UInt8(ascii: "=")) { throw CatalogError(.invalidValue, path: path + "/name", "a variable name cannot contain '='") }
+        if name.utf8.contains(UInt8(ascii: "=")) {
+            throw CatalogError(.invalidValue, path: path + "/name", "a variable name cannot contain '='")
+        }
         switch (o["value"], o["knob"]) {
         case (let constant?, nil):
             try rejectUnknown(o, allowed: ["name", "value"], at: path)
@@ -94,23 +111,33 @@ enum CatalogDecoder {
         case (nil, let knob?):
             try rejectUnknown(o, allowed: ["name", "knob", "convert", "default", "mount"], at: path)
             let knobName = try nonEmptyString(knob, at: path + "/knob")
-            let convert = try o["convert"].map { v throws(CatalogError) in try nonEmptyString(v, at: path + "/convert") } ?? "as_is"
+            let convert =
+                try o["convert"].map { v throws(CatalogError) in try nonEmptyString(v, at: path + "/convert") }
+                ?? "as_is"
             if convert.sameScalars(as: "mount_dir") {
                 if o["default"] != nil {
                     throw CatalogError(.unknownMember, path: path + "/default", "mount_dir takes no default")
                 }
                 let mount = try nonEmptyString(try required(o, "mount", at: path), at: path + "/mount")
                 guard mount.hasScalarPrefix("/"), !mount.utf8.contains(UInt8(ascii: ":")) else {
-                    throw CatalogError(.invalidValue, path: path + "/mount", "mount must be an absolute path without ':'")
+                    throw CatalogError(
+                        .invalidValue,
+                        path: path + "/mount",
+                        "mount must be an absolute path without ':'"
+                    )
                 }
                 return .init(name: name, kind: .mountDirectory(knob: knobName, mountPoint: mount))
             }
             guard let conversion = ServiceDefinition.Conversion(rawValue: convert) else {
                 throw CatalogError(
-                    .invalidValue, path: path + "/convert",
-                    "convert must be one of as_is, python_str, json_if_object, mount_dir; found \(convert)")
+                    .invalidValue,
+                    path: path + "/convert",
+                    "convert must be one of as_is, python_str, json_if_object, mount_dir; found \(convert)"
+                )
             }
-            if o["mount"] != nil { throw CatalogError(.unknownMember, path: path + "/mount", "mount needs convert mount_dir") }
+            if o["mount"] != nil {
+                throw CatalogError(.unknownMember, path: path + "/mount", "mount needs convert mount_dir")
+            }
             return .init(name: name, kind: .knob(knobName, conversion: conversion, default: o["default"]))
         case (nil, nil):
             throw CatalogError(.missingMember, path: path, "an environment rule needs either value or knob")

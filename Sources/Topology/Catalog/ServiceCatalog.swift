@@ -1,5 +1,6 @@
 import DecnetJSON
 import FileErrors
+
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -27,9 +27,17 @@ public struct ServiceDefinition: Sendable, Hashable {
     public var fleetSingleton: Bool
 
     public init(
-        name: JSONString, tcpPorts: [Int] = [], udpPorts: [Int] = [], source: Source, containerSuffix: String,
-        capAdd: [String] = [], environment: [EnvironmentRule] = [], volumes: [String] = [], labels: [KeyValue] = [],
-        command: [String]? = nil, fleetSingleton: Bool = false
+        name: JSONString,
+        tcpPorts: [Int] = [],
+        udpPorts: [Int] = [],
+        source: Source,
+        containerSuffix: String,
+        capAdd: [String] = [],
+        environment: [EnvironmentRule] = [],
+        volumes: [String] = [],
+        labels: [KeyValue] = [],
+        command: [String]? = nil,
+        fleetSingleton: Bool = false
     ) {
         self.name = name
         self.tcpPorts = tcpPorts

@@ -22,8 +22,14 @@ public struct ComposePlan: Sendable, Hashable {
     public var containers: [ContainerSpec]
 
     public init(
-        topologyID: String, prefix: String, projectName: String, composeFileName: String, document: JSONValue,
-        bridges: [BridgeSpec], teardownOrder: [String], containers: [ContainerSpec]
+        topologyID: String,
+        prefix: String,
+        projectName: String,
+        composeFileName: String,
+        document: JSONValue,
+        bridges: [BridgeSpec],
+        teardownOrder: [String],
+        containers: [ContainerSpec]
     ) {
         self.topologyID = topologyID
         self.prefix = prefix

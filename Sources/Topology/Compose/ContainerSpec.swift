@@ -37,10 +37,24 @@ public struct ContainerSpec: Sendable, Hashable {
     public var dependsOn: [String]
 
     public init(
-        serviceKey: String, containerName: String, decky: String, role: Role, serviceName: String?,
-        image: ImageSource, hostname: String?, network: NetworkMode, environment: [EnvironmentVariable],
-        capAdd: [String], sysctls: [KeyValue], ports: [PortMapping], volumes: [String], labels: [KeyValue],
-        command: [String]?, restart: String, logging: LoggingConfig, dependsOn: [String]
+        serviceKey: String,
+        containerName: String,
+        decky: String,
+        role: Role,
+        serviceName: String?,
+        image: ImageSource,
+        hostname: String?,
+        network: NetworkMode,
+        environment: [EnvironmentVariable],
+        capAdd: [String],
+        sysctls: [KeyValue],
+        ports: [PortMapping],
+        volumes: [String],
+        labels: [KeyValue],
+        command: [String]?,
+        restart: String,
+        logging: LoggingConfig,
+        dependsOn: [String]
     ) {
         self.serviceKey = serviceKey
         self.containerName = containerName

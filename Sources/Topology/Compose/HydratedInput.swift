@@ -51,7 +51,11 @@ enum HydratedInput {
             }
         default: break
         }
-        throw ComposeError(.malformed, "expected an IPv4 address or network string, found \(value.jsonText)", path: path)
+        throw ComposeError(
+            .malformed,
+            "expected an IPv4 address or network string, found \(value.jsonText)",
+            path: path
+        )
     }
 
     /// A LAN subnet for the Engine API: strings verbatim; an integer (a /32 network to CPython's `ipaddress`, so to

@@ -50,7 +50,8 @@ enum PythonText {
         case .string(let s): return reprString(s.value)
         case .array(let a): return "[" + a.map(repr).joined(separator: ", ") + "]"
         case .object(let o):
-            return "{" + o.members.map { reprString($0.key.value) + ": " + repr($0.value) }.joined(separator: ", ") + "}"
+            return "{" + o.members.map { reprString($0.key.value) + ": " + repr($0.value) }.joined(separator: ", ")
+                + "}"
         }
     }
 
@@ -96,7 +97,8 @@ enum PythonText {
         case .array(let a):
             return "[" + a.map(jsonDumps).joined(separator: ", ") + "]"
         case .object(let o):
-            return "{" + o.members.map { scalarJSON(.string($0.key)) + ": " + jsonDumps($0.value) }
+            return "{"
+                + o.members.map { scalarJSON(.string($0.key)) + ": " + jsonDumps($0.value) }
                 .joined(separator: ", ") + "}"
         default:
             return scalarJSON(value)

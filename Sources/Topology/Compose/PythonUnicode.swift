@@ -17,7 +17,9 @@ enum PythonUnicode {
     }
 
     /// CPython's view of one code point where it differs from Swift's, or nil where they agree.
-    private static func difference(_ s: Unicode.Scalar) -> (lower: Unicode.Scalar, printable: Bool, caseClass: CaseClass)? {
+    private static func difference(
+        _ s: Unicode.Scalar
+    ) -> (lower: Unicode.Scalar, printable: Bool, caseClass: CaseClass)? {
         let v = s.value
         if v < 0x80 { return nil }
         var lo = 0

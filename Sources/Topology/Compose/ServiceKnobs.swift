@@ -57,11 +57,17 @@ enum ServiceKnobs {
             .malformed,
             "the \(PythonText.reprString(service.value)) plugin looks up knob \(PythonText.reprString(knob)) in its"
                 + " service_config, which is \(refusal ?? "an object") and cannot be read that way",
-            path: path)
+            path: path
+        )
     }
 
     /// `cfg.get(knob, default)`: only an object has `.get`.
-    func get(_ knob: String, default value: JSONValue, service: JSONString, at path: String) throws(ComposeError)
+    func get(
+        _ knob: String,
+        default value: JSONValue,
+        service: JSONString,
+        at path: String
+    ) throws(ComposeError)
         -> JSONValue
     {
         guard case .mapping(let o) = self else {
@@ -69,7 +75,8 @@ enum ServiceKnobs {
                 .malformed,
                 "the \(PythonText.reprString(service.value)) plugin reads knob \(PythonText.reprString(knob)) with"
                     + " .get, so its service_config must be an object, not \(refusal ?? "an object")",
-                path: path)
+                path: path
+            )
         }
         return o[knob] ?? value
     }

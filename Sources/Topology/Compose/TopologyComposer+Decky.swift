@@ -3,7 +3,11 @@ import DecnetJSON
 extension TopologyComposer {
     /// The base container of one decky, then its service containers.
     func composeDecky(
-        _ value: JSONValue, at path: String, lans: LANs, naming: Naming, into builder: inout DocumentBuilder
+        _ value: JSONValue,
+        at path: String,
+        lans: LANs,
+        naming: Naming,
+        into builder: inout DocumentBuilder
     ) throws(ComposeError) {
         let decky = try HydratedInput.object(value, at: path)
         let cfgPath = path + "/decky_config"
@@ -26,12 +30,16 @@ extension TopologyComposer {
                 throw ComposeError(
                     .unknownLAN,
                     "decky \(PythonText.reprString(name)) references unknown LAN \(PythonText.reprString(lan.value))",
-                    path: ipPath)
+                    path: ipPath
+                )
             }
             let network = naming.network(lan)
             networks[network] = .object(["ipv4_address": ip])
             let attachment = ContainerSpec.NetworkAttachment(
-                network: network, lanName: lan.value, ipv4Address: try HydratedInput.ipv4(ip, at: ipPath))
+                network: network,
+                lanName: lan.value,
+                ipv4Address: try HydratedInput.ipv4(ip, at: ipPath)
+            )
             if let i = attachments.firstIndex(where: { $0.network.sameScalars(as: network) }) {
                 attachments[i] = attachment
             } else {
@@ -46,7 +54,8 @@ extension TopologyComposer {
                 throw ComposeError(
                     .unknownService,
                     "decky \(PythonText.reprString(name)) uses unknown service \(PythonText.reprString(svc.value))",
-                    path: "\(path)/services/\(i)")
+                    path: "\(path)/services/\(i)"
+                )
             }
             if !def.fleetSingleton { definitions.append(def) }
         }
@@ -71,17 +80,35 @@ extension TopologyComposer {
         if forwardsL3 {
             base["sysctls"] = .object(["net.ipv4.ip_forward": 1])
             sysctls = [KeyValue("net.ipv4.ip_forward", "1")]
-            ports = definitions.flatMap { $0.tcpPorts.map { PortMapping(hostPort: $0, containerPort: $0, proto: .tcp) } }
+            ports =
+                definitions.flatMap { $0.tcpPorts.map { PortMapping(hostPort: $0, containerPort: $0, proto: .tcp) } }
                 + definitions.flatMap { $0.udpPorts.map { PortMapping(hostPort: $0, containerPort: $0, proto: .udp) } }
             if !ports.isEmpty { base["ports"] = .array(ports.map { JSONValue($0.composeText) }) }
         }
         builder.add(
-            name, fragment: base,
+            name,
+            fragment: base,
             container: ContainerSpec(
-                serviceKey: name, containerName: naming.baseContainer(name), decky: name, role: .base,
-                serviceName: nil, image: .image(baseImage), hostname: name, network: .bridges(attachments),
-                environment: [], capAdd: ["NET_ADMIN"], sysctls: sysctls, ports: ports, volumes: [], labels: labels,
-                command: ["sleep", "infinity"], restart: Self.restartPolicy, logging: Self.logging, dependsOn: []))
+                serviceKey: name,
+                containerName: naming.baseContainer(name),
+                decky: name,
+                role: .base,
+                serviceName: nil,
+                image: .image(baseImage),
+                hostname: name,
+                network: .bridges(attachments),
+                environment: [],
+                capAdd: ["NET_ADMIN"],
+                sysctls: sysctls,
+                ports: ports,
+                volumes: [],
+                labels: labels,
+                command: ["sleep", "infinity"],
+                restart: Self.restartPolicy,
+                logging: Self.logging,
+                dependsOn: []
+            )
+        )
 
         for def in definitions {
             var entry: JSONValue?
@@ -90,8 +117,12 @@ extension TopologyComposer {
                 entry = try HydratedInput.object(serviceConfig, at: cfgPath + "/service_config")[def.name]
             }
             let (fragment, container) = try serviceContainer(
-                def, decky: name, knobs: ServiceKnobs(entry),
-                knobsPath: HydratedInput.pointer(cfgPath + "/service_config", def.name.value), naming: naming)
+                def,
+                decky: name,
+                knobs: ServiceKnobs(entry),
+                knobsPath: HydratedInput.pointer(cfgPath + "/service_config", def.name.value),
+                naming: naming
+            )
             builder.add(container.serviceKey, fragment: fragment, container: container)
         }
     }

@@ -4,13 +4,19 @@ extension TopologyComposer {
     /// One service container: the catalog fragment (build, container_name, restart, cap_add, environment, volumes,
     /// command, labels), then what the composer adds (HOSTNAME, network_mode, depends_on, logging, topology labels).
     func serviceContainer(
-        _ def: ServiceDefinition, decky: String, knobs: ServiceKnobs, knobsPath: String, naming: Naming
+        _ def: ServiceDefinition,
+        decky: String,
+        knobs: ServiceKnobs,
+        knobsPath: String,
+        naming: Naming
     ) throws(ComposeError) -> (JSONObject, ContainerSpec) {
         var fragment = JSONObject()
         let image: ContainerSpec.ImageSource
         switch def.source {
         case .build(let template, var args):
-            if !args.contains(where: { $0.key.sameScalars(as: "BASE_IMAGE") }) { args.append(KeyValue("BASE_IMAGE", baseImage)) }
+            if !args.contains(where: { $0.key.sameScalars(as: "BASE_IMAGE") }) {
+                args.append(KeyValue("BASE_IMAGE", baseImage))
+            }
             let context = templatesRoot.sameScalars(as: "/") ? "/" + template : templatesRoot + "/" + template
             fragment["build"] = .object(["context": JSONValue(context), "args": args.jsonObject])
             image = .build(context: context, args: args)
@@ -64,12 +70,25 @@ extension TopologyComposer {
         fragment["labels"] = .object(labels)
 
         let container = ContainerSpec(
-            serviceKey: "\(decky)-\(def.name.value)", containerName: containerName, decky: decky, role: .service,
-            serviceName: def.name.value, image: image, hostname: nil, network: .service(decky),
+            serviceKey: "\(decky)-\(def.name.value)",
+            containerName: containerName,
+            decky: decky,
+            role: .service,
+            serviceName: def.name.value,
+            image: image,
+            hostname: nil,
+            network: .service(decky),
             environment: environment.members.map { .init($0.key.value, HydratedInput.environmentText($0.value)) },
-            capAdd: def.capAdd, sysctls: [], ports: [], volumes: volumes,
+            capAdd: def.capAdd,
+            sysctls: [],
+            ports: [],
+            volumes: volumes,
             labels: labels.members.map { KeyValue($0.key.value, $0.value.stringValue ?? "") },
-            command: def.command, restart: Self.restartPolicy, logging: Self.logging, dependsOn: [decky])
+            command: def.command,
+            restart: Self.restartPolicy,
+            logging: Self.logging,
+            dependsOn: [decky]
+        )
         return (fragment, container)
     }
 
@@ -95,13 +114,17 @@ extension TopologyComposer {
         let text = s.value
         guard text.hasScalarPrefix("/") else {
             throw ComposeError(
-                .invalidFilesPath, "files must be an absolute host path, found \(PythonText.reprString(text))",
-                path: path)
+                .invalidFilesPath,
+                "files must be an absolute host path, found \(PythonText.reprString(text))",
+                path: path
+            )
         }
         guard !text.unicodeScalars.contains(where: { $0 == ":" || $0.value < 0x20 || $0.value == 0x7F }) else {
             throw ComposeError(
-                .invalidFilesPath, "files cannot contain ':' or control characters (it becomes a volume string)",
-                path: path)
+                .invalidFilesPath,
+                "files cannot contain ':' or control characters (it becomes a volume string)",
+                path: path
+            )
         }
         var parts: [String] = []
         for part in text.splitScalars(UInt8(ascii: "/")) where !part.isEmpty && !part.sameScalars(as: ".") {

@@ -25,14 +25,18 @@ public struct TopologyComposer: Sendable {
     public init(catalog: ServiceCatalog = .default, templatesRoot: String, baseImage: String = defaultBaseImage) {
         self.catalog = catalog
         var root = templatesRoot
-        while root.utf8.count > 1, root.utf8.last == UInt8(ascii: "/") { root = String(decoding: root.utf8.dropLast(), as: UTF8.self) }
+        while root.utf8.count > 1, root.utf8.last == UInt8(ascii: "/") {
+            root = String(decoding: root.utf8.dropLast(), as: UTF8.self)
+        }
         self.templatesRoot = root
         self.baseImage = baseImage
     }
 
     static let restartPolicy = "unless-stopped"
     static let logging = ContainerSpec.LoggingConfig(
-        driver: "json-file", options: [KeyValue("max-size", "10m"), KeyValue("max-file", "5")])
+        driver: "json-file",
+        options: [KeyValue("max-size", "10m"), KeyValue("max-file", "5")]
+    )
 
     /// Composes the plan. Throws for what DECNET's composer raises on (an `ips_by_lan` LAN that does not exist, a
     /// service the catalog lacks) and for shapes it cannot read; a validated topology only fails on `files` paths.
@@ -58,9 +62,15 @@ public struct TopologyComposer: Sendable {
         ])
         let teardown = lans.bridges.map { JSONString($0.lanName) }.sorted(by: >).map(naming.network)
         return ComposePlan(
-            topologyID: topologyID, prefix: naming.prefix, projectName: naming.projectName,
-            composeFileName: naming.composeFileName, document: document, bridges: lans.bridges,
-            teardownOrder: teardown, containers: builder.containers)
+            topologyID: topologyID,
+            prefix: naming.prefix,
+            projectName: naming.projectName,
+            composeFileName: naming.composeFileName,
+            document: document,
+            bridges: lans.bridges,
+            teardownOrder: teardown,
+            containers: builder.containers
+        )
     }
 
     /// The LAN names (for `ips_by_lan` lookups) and one bridge per LAN in list order.
@@ -79,8 +89,12 @@ public struct TopologyComposer: Sendable {
             lans.names.insert(name)
             lans.bridges.append(
                 BridgeSpec(
-                    name: naming.network(name), subnet: subnet, internal: !(o["is_dmz"]?.isTruthy ?? false),
-                    lanName: name.value))
+                    name: naming.network(name),
+                    subnet: subnet,
+                    internal: !(o["is_dmz"]?.isTruthy ?? false),
+                    lanName: name.value
+                )
+            )
         }
         return lans
     }

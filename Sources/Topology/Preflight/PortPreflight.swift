@@ -12,7 +12,9 @@ public struct PortPreflight: Sendable {
     private let boundPorts: BoundPortsProbe
 
     /// - Parameter boundPorts: defaults to reading `/proc/net/{tcp,tcp6,udp,udp6}`; tests inject their own.
-    public init(boundPorts: @escaping BoundPortsProbe = { () throws(ComposeError) in try ProcNetSockets().boundPorts() }) {
+    public init(
+        boundPorts: @escaping BoundPortsProbe = { () throws(ComposeError) in try ProcNetSockets().boundPorts() }
+    ) {
         self.boundPorts = boundPorts
     }
 

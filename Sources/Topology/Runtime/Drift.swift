@@ -6,7 +6,9 @@ public struct Drift: Sendable, Equatable {
     public var unexpectedContainers: [String]
 
     public init(
-        missingBridges: [String] = [], missingContainers: [String] = [], stoppedContainers: [String] = [],
+        missingBridges: [String] = [],
+        missingContainers: [String] = [],
+        stoppedContainers: [String] = [],
         unexpectedContainers: [String] = []
     ) {
         self.missingBridges = missingBridges

@@ -6,13 +6,17 @@ public protocol TopologyRuntime: Sendable {
     /// Creates or updates the plan's bridges and containers (`docker compose up --build -d --always-recreate-deps`
     /// semantics). With `wasApplied == false` a failure removes what this call created; otherwise what runs is left.
     func materialise(
-        _ plan: ComposePlan, wasApplied: Bool, progress: @escaping @Sendable (RuntimeProgress) -> Void
+        _ plan: ComposePlan,
+        wasApplied: Bool,
+        progress: @escaping @Sendable (RuntimeProgress) -> Void
     ) async throws(RuntimeFailure) -> MaterialiseReport
 
     /// Stops and removes every container and bridge labelled with `topologyID` (dependants first, then bridges in
     /// `teardownOrder` when given). Idempotent; never touches objects without that label.
     func teardown(
-        topologyID: String, teardownOrder: [String], progress: @escaping @Sendable (RuntimeProgress) -> Void
+        topologyID: String,
+        teardownOrder: [String],
+        progress: @escaping @Sendable (RuntimeProgress) -> Void
     ) async throws(RuntimeFailure) -> TeardownReport
 
     /// The bridges and containers labelled with `topologyID` (any topology id when nil) as the engine has them now.
@@ -51,7 +55,9 @@ public struct MaterialiseReport: Sendable, Equatable {
     public var createdBridges: [String]
 
     public init(
-        createdContainers: [String] = [], recreatedContainers: [String] = [], unchangedContainers: [String] = [],
+        createdContainers: [String] = [],
+        recreatedContainers: [String] = [],
+        unchangedContainers: [String] = [],
         createdBridges: [String] = []
     ) {
         self.createdContainers = createdContainers

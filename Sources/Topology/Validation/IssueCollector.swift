@@ -28,7 +28,9 @@ struct IssueCollector {
         malformedPaths.insert(path)
         let shown = path.text.isEmpty ? "the document" : path.text
         error(
-            TopologyValidator.malformedCode, "\(shown): \(message())",
-            target: ["path": .string(JSONString(path.text))])
+            TopologyValidator.malformedCode,
+            "\(shown): \(message())",
+            target: ["path": .string(JSONString(path.text))]
+        )
     }
 }

@@ -44,9 +44,11 @@ struct MaterialisationCheck {
                 unsafe(path, raw, "LAN name \(IssueText.quote(raw)) \(problem) once lower-cased for its Docker network")
             } else if prefixLength + lowered.utf8.count > Self.maxDockerNameLength {
                 unsafe(
-                    path, raw,
+                    path,
+                    raw,
                     "LAN name \(IssueText.quote(raw)) makes a Docker network name longer than"
-                        + " \(Self.maxDockerNameLength) characters")
+                        + " \(Self.maxDockerNameLength) characters"
+                )
             }
             if out.isTruncated { return }
         }
@@ -67,14 +69,18 @@ struct MaterialisationCheck {
                 unsafe(path, raw, "decky name \(IssueText.quote(raw)) \(problem)")
             } else if name.value.utf8.count > Self.maxHostnameLength {
                 unsafe(
-                    path, raw,
+                    path,
+                    raw,
                     "decky name \(IssueText.quote(raw)) is longer than the \(Self.maxHostnameLength) characters a"
-                        + " hostname may have")
+                        + " hostname may have"
+                )
             } else if prefixLength + name.value.utf8.count > Self.maxDockerNameLength {
                 unsafe(
-                    path, raw,
+                    path,
+                    raw,
                     "decky name \(IssueText.quote(raw)) makes a container name longer than"
-                        + " \(Self.maxDockerNameLength) characters")
+                        + " \(Self.maxDockerNameLength) characters"
+                )
             }
             if out.isTruncated { return }
         }
@@ -97,9 +103,11 @@ struct MaterialisationCheck {
         let u = id.value.utf8
         guard u.count <= Self.maxTopologyIDLength, u.first != UInt8(ascii: "."), u.allSatisfy(Self.isNameByte) else {
             unsafe(
-                idPath, .string(id),
+                idPath,
+                .string(id),
                 "the topology id must be 1 to \(Self.maxTopologyIDLength) characters of a-z, A-Z, 0-9, \"_\", \".\""
-                    + " and \"-\", not starting with \".\" (a teardown request must be able to name it)")
+                    + " and \"-\", not starting with \".\" (a teardown request must be able to name it)"
+            )
             return nil
         }
         var id8 = String.UnicodeScalarView()
@@ -107,10 +115,12 @@ struct MaterialisationCheck {
         let prefix = String(id8)
         guard prefix.utf8.allSatisfy(Self.isNameByte), !prefix.contains("..") else {
             unsafe(
-                idPath, .string(id),
+                idPath,
+                .string(id),
                 "the first \(Self.idPrefixLength) characters of the topology id,"
                     + " \(IssueText.quote(JSONString(prefix))), may only use a-z, A-Z, 0-9, \"_\", \".\" and \"-\","
-                    + " and no \"..\"")
+                    + " and no \"..\""
+            )
             return nil
         }
         return prefix
@@ -118,8 +128,10 @@ struct MaterialisationCheck {
 
     private mutating func unsafe(_ path: JSONPointer, _ name: JSONValue, _ message: String) {
         out.error(
-            TopologyValidator.nameUnsafeCode, message,
-            target: ["path": .string(JSONString(path.text)), "name": name])
+            TopologyValidator.nameUnsafeCode,
+            message,
+            target: ["path": .string(JSONString(path.text)), "name": name]
+        )
     }
 
     /// The object rows of a table, with their positions; anything else is `validate`'s to report.

@@ -33,12 +33,16 @@ extension ValidationRun {
         if case .object(let o) = value { return o }
         out.malformed(
             decky.path.appending("decky_config").appending("ips_by_lan"),
-            "ips_by_lan must be an object mapping LAN names to IPs, found \(value.typeName)")
+            "ips_by_lan must be an object mapping LAN names to IPs, found \(value.typeName)"
+        )
         return nil
     }
 
     private mutating func checkClaim(
-        decky name: JSONValue, lanName: JSONString, ip: JSONValue, lansByName: [PyKey: Row],
+        decky name: JSONValue,
+        lanName: JSONString,
+        ip: JSONValue,
+        lansByName: [PyKey: Row],
         owners: inout [JSONString: [PyKey: JSONValue]]
     ) {
         let lanValue = JSONValue.string(lanName)
@@ -47,7 +51,8 @@ extension ValidationRun {
                 "IP_UNKNOWN_LAN",
                 "decky \(IssueText.quote(name)) has an IP for LAN \(IssueText.quote(lanName)), but no LAN has that"
                     + " name",
-                target: ["decky": name, "lan": lanValue])
+                target: ["decky": name, "lan": lanValue]
+            )
             return
         }
         let address: IPv4Address
@@ -58,7 +63,8 @@ extension ValidationRun {
                 "IP_MALFORMED",
                 "decky \(IssueText.quote(name)): IP \(IssueText.quote(ip)) in LAN \(IssueText.quote(lanName)) is not"
                     + " a valid IPv4 address (\(e.reason))",
-                target: ["decky": name, "ip": ip])
+                target: ["decky": name, "ip": ip]
+            )
             return
         }
         guard let subnet = member(lan, "subnet") else { return }
@@ -68,7 +74,8 @@ extension ValidationRun {
                 "IP_MALFORMED",
                 "decky \(IssueText.quote(name)): IP \(IssueText.quote(ip)) cannot be checked because LAN"
                     + " \(IssueText.quote(lanName)) has a malformed subnet \(IssueText.quote(subnet))",
-                target: ["decky": name, "ip": ip])
+                target: ["decky": name, "ip": ip]
+            )
             return
         case .success(let network):
             if !network.contains(address) {
@@ -76,7 +83,8 @@ extension ValidationRun {
                     "IP_OUT_OF_SUBNET",
                     "decky \(IssueText.quote(name)): IP \(address) lies outside subnet \(network) of LAN"
                         + " \(IssueText.quote(lanName))",
-                    target: ["decky": name, "lan": lanValue, "ip": ip])
+                    target: ["decky": name, "lan": lanValue, "ip": ip]
+                )
             }
         }
         // The IP parsed, so it is a string, an integer or a boolean: always hashable.
@@ -86,7 +94,8 @@ extension ValidationRun {
                 "IP_COLLISION",
                 "IP \(IssueText.quote(ip)) in LAN \(IssueText.quote(lanName)) is claimed by decky"
                     + " \(IssueText.quote(owner)) and again by decky \(IssueText.quote(name))",
-                target: ["lan": lanValue, "ip": ip, "deckies": [owner, name]])
+                target: ["lan": lanValue, "ip": ip, "deckies": [owner, name]]
+            )
         } else {
             owners[lanName, default: [:]][ipKey] = name
         }
@@ -112,7 +121,8 @@ extension ValidationRun {
                     "SUBNET_MALFORMED",
                     "LAN \(IssueText.quote(name)): subnet \(IssueText.quote(subnet)) is not a valid IPv4 network"
                         + " (\(e.reason))",
-                    target: ["lan": name])
+                    target: ["lan": name]
+                )
             }
         }
         SubnetOverlapFinder(networks).forEachOverlap { i, j in
@@ -120,7 +130,8 @@ extension ValidationRun {
                 "SUBNET_OVERLAP",
                 "subnets overlap: LAN \(IssueText.quote(names[i])) has \(networks[i]) and LAN"
                     + " \(IssueText.quote(names[j])) has \(networks[j])",
-                target: ["lans": [names[i], names[j]]])
+                target: ["lans": [names[i], names[j]]]
+            )
             return !out.isTruncated
         }
     }

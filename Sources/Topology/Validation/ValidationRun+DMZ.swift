@@ -9,7 +9,9 @@ extension ValidationRun {
         if dmzs.count == 1 { return }
         if dmzs.isEmpty {
             out.error(
-                "DMZ_MISSING", "the topology has no DMZ: exactly one LAN must have a truthy is_dmz, and none has")
+                "DMZ_MISSING",
+                "the topology has no DMZ: exactly one LAN must have a truthy is_dmz, and none has"
+            )
             return
         }
         var names: [JSONValue] = []
@@ -19,7 +21,8 @@ extension ValidationRun {
         out.error(
             "DMZ_MULTIPLE",
             "\(dmzs.count) LANs have a truthy is_dmz (\(IssueText.list(names))); a topology must have exactly one DMZ",
-            target: ["lans": .array(names)])
+            target: ["lans": .array(names)]
+        )
     }
 
     /// Rule 2: DMZ_ORPHAN (one issue) listing every LAN that no chain of multi-homed deckies connects to the first
@@ -45,8 +48,14 @@ extension ValidationRun {
         guard let edges = rows("edges") else { return }
 
         // decky uuid → its distinct LAN ids (first-seen order), each with the edges that name it.
-        struct Attachment { var lan: PyKey; var edges: [(index: Int, lanID: JSONValue)] }
-        struct Pair: Hashable { var decky: Int; var lan: PyKey }
+        struct Attachment {
+            var lan: PyKey
+            var edges: [(index: Int, lanID: JSONValue)]
+        }
+        struct Pair: Hashable {
+            var decky: Int
+            var lan: PyKey
+        }
         var deckyOrdinal: [PyKey: Int] = [:]
         var deckyLANs: [[Attachment]] = []
         var attachmentAt: [Pair: Int] = [:]
@@ -89,7 +98,8 @@ extension ValidationRun {
             out.malformed(
                 JSONPointer.root.appending("edges").appending(edge.index).appending("lan_id"),
                 "lan_id \(IssueText.quote(edge.lanID)) is not the id of any LAN, and its decky is attached to"
-                    + " several LANs")
+                    + " several LANs"
+            )
         }
 
         var reached = [Bool](repeating: false, count: indexed.count)
@@ -121,6 +131,7 @@ extension ValidationRun {
             "DMZ_ORPHAN",
             "no chain of multi-homed deckies connects these LANs to the DMZ \(IssueText.quote(dmz["name"] ?? .null)): "
                 + IssueText.list(orphans),
-            target: ["lans": .array(orphans)])
+            target: ["lans": .array(orphans)]
+        )
     }
 }

@@ -15,8 +15,10 @@ extension ValidationRun {
             guard let uuid = keyMember(decky, "uuid"), !attached.contains(uuid.key) else { continue }
             guard let name = member(decky, "name") else { continue }
             out.error(
-                "DECKY_ORPHAN", "decky \(IssueText.quote(name)) is not attached to any LAN: no edge names its uuid",
-                target: ["decky": name])
+                "DECKY_ORPHAN",
+                "decky \(IssueText.quote(name)) is not attached to any LAN: no edge names its uuid",
+                target: ["decky": name]
+            )
         }
     }
 
@@ -30,8 +32,10 @@ extension ValidationRun {
                 guard let name = keyMember(lan, "name") else { continue }
                 if !seen.insert(name.key).inserted {
                     out.error(
-                        "LAN_NAME_DUP", "LAN name \(IssueText.quote(name.value)) is used by more than one LAN",
-                        target: ["lan": name.value])
+                        "LAN_NAME_DUP",
+                        "LAN name \(IssueText.quote(name.value)) is used by more than one LAN",
+                        target: ["lan": name.value]
+                    )
                 }
             }
         }
@@ -42,8 +46,10 @@ extension ValidationRun {
                 guard let name = keyMember(decky, "name") else { continue }
                 if !seen.insert(name.key).inserted {
                     out.error(
-                        "DECKY_NAME_DUP", "decky name \(IssueText.quote(name.value)) is used by more than one decky",
-                        target: ["decky": name.value])
+                        "DECKY_NAME_DUP",
+                        "decky name \(IssueText.quote(name.value)) is used by more than one decky",
+                        target: ["decky": name.value]
+                    )
                 }
             }
         }

@@ -20,7 +20,8 @@ extension ValidationRun {
                     "UNKNOWN_SERVICE",
                     "decky \(IssueText.quote(name)) asks for service \(IssueText.quote(service)), which is not a"
                         + " known service",
-                    target: ["decky": name, "service": service])
+                    target: ["decky": name, "service": service]
+                )
             }
         }
     }
@@ -48,7 +49,9 @@ extension ValidationRun {
             let configPath = decky.path.appending("decky_config").appending("service_config")
             guard let entries = configured.pythonIteration else {
                 out.malformed(
-                    configPath, "service_config must be an object keyed by service name, found \(configured.typeName)")
+                    configPath,
+                    "service_config must be an object keyed by service name, found \(configured.typeName)"
+                )
                 continue
             }
             for (k, service) in entries.enumerated() {
@@ -63,7 +66,8 @@ extension ValidationRun {
                     "SERVICE_CFG_UNDECLARED",
                     "decky \(IssueText.quote(name)) has service_config for \(IssueText.quote(service)), which is not"
                         + " in its services list",
-                    target: ["decky": name, "service": service])
+                    target: ["decky": name, "service": service]
+                )
             }
         }
     }

@@ -66,7 +66,9 @@ struct ValidationRun {
                     rows.append(Row(index: i, path: path.appending(i), object: o))
                 } else {
                     out.malformed(
-                        path.appending(i), "each entry of \"\(key)\" must be an object, found \(element.typeName)")
+                        path.appending(i),
+                        "each entry of \"\(key)\" must be an object, found \(element.typeName)"
+                    )
                 }
             }
             return rows
@@ -96,7 +98,9 @@ struct ValidationRun {
         guard let v = member(row, key) else { return nil }
         guard let k = PyKey(v) else {
             out.malformed(
-                row.path.appending(key), "\"\(key)\" is used as a lookup key and must not be an \(v.typeName)")
+                row.path.appending(key),
+                "\"\(key)\" is used as a lookup key and must not be an \(v.typeName)"
+            )
             return nil
         }
         return (k, v)

@@ -61,12 +61,23 @@ struct MasterHarness: Sendable {
     }
 
     func agent(
-        _ id: String, keys: CurveKeyPair? = nil, routingID: String? = nil, endpoints: MasterEndpoints,
-        masterKey: CurveKey? = nil, plain: Bool = false, publish: Bool = true
+        _ id: String,
+        keys: CurveKeyPair? = nil,
+        routingID: String? = nil,
+        endpoints: MasterEndpoints,
+        masterKey: CurveKey? = nil,
+        plain: Bool = false,
+        publish: Bool = true
     ) async throws -> SimulatedAgent {
         try await SimulatedAgent(
-            agentID: id, keys: keys ?? agentKeys[id]!, masterKey: masterKey ?? masterKeys.publicKey,
-            endpoints: endpoints, routingID: routingID, plain: plain, publish: publish)
+            agentID: id,
+            keys: keys ?? agentKeys[id]!,
+            masterKey: masterKey ?? masterKeys.publicKey,
+            endpoints: endpoints,
+            routingID: routingID,
+            plain: plain,
+            publish: publish
+        )
     }
 
     /// A monitor: a CURVE SUB subscribed to everything on the relay, in a context of its own.

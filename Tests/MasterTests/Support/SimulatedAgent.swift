@@ -30,8 +30,14 @@ final class SimulatedAgent: Sendable {
     }
 
     init(
-        agentID: String, keys: CurveKeyPair, masterKey: CurveKey, endpoints: MasterEndpoints,
-        routingID: String? = nil, plain: Bool = false, publish: Bool = true, bootID: String = UUID().uuidString
+        agentID: String,
+        keys: CurveKeyPair,
+        masterKey: CurveKey,
+        endpoints: MasterEndpoints,
+        routingID: String? = nil,
+        plain: Bool = false,
+        publish: Bool = true,
+        bootID: String = UUID().uuidString
     ) async throws {
         self.agentID = agentID
         self.bootID = bootID
@@ -83,17 +89,24 @@ final class SimulatedAgent: Sendable {
     func hello(state: JSONValue = SimulatedAgent.emptyState) {
         send(
             Messages.hello(
-                agentID: agentID, agentVersion: "0.1.0-sim", bootID: bootID,
+                agentID: agentID,
+                agentVersion: "0.1.0-sim",
+                bootID: bootID,
                 capabilities: [
                     "apply",
                     "teardown", "state", "ping",
-                ], state: state))
+                ],
+                state: state
+            )
+        )
     }
 
     /// The next heartbeat of this boot (seq 1, 2, ...), published on `hb.<topicAgent>`.
     @discardableResult
     func heartbeat(
-        topicAgent: String? = nil, state: JSONValue = SimulatedAgent.emptyState, skip: Int = 0,
+        topicAgent: String? = nil,
+        state: JSONValue = SimulatedAgent.emptyState,
+        skip: Int = 0,
         intervalMillis: Int = 10_000
     ) -> Int {
         let n = seq.withLock { value -> Int in
@@ -101,8 +114,15 @@ final class SimulatedAgent: Sendable {
             return value
         }
         let message = Messages.heartbeat(
-            agentID: agentID, bootID: bootID, seq: n, sentAtMillis: Int(Date().timeIntervalSince1970 * 1000),
-            intervalMillis: intervalMillis, agentVersion: "0.1.0-sim", running: .null, state: state)
+            agentID: agentID,
+            bootID: bootID,
+            seq: n,
+            sentAtMillis: Int(Date().timeIntervalSince1970 * 1000),
+            intervalMillis: intervalMillis,
+            agentVersion: "0.1.0-sim",
+            running: .null,
+            state: state
+        )
         publish(topic: WireProtocol.heartbeatTopic(topicAgent ?? agentID), message)
         return n
     }
@@ -128,7 +148,8 @@ final class SimulatedAgent: Sendable {
                 seconds: seconds,
                 where: { message in
                     (try? JSONParser.parse(message.frames.last ?? []))?["type"]?.stringValue == type
-                })
+                }
+            )
         else { return nil }
         guard let envelope = try? JSONParser.parse(message.frames.last ?? []) else { return nil }
         return (message, envelope)
@@ -144,6 +165,8 @@ final class SimulatedAgent: Sendable {
                 id: id,
                 body: [
                     "status": "applied", "version_hash": request["version_hash"] ?? .null,
-                ]))
+                ]
+            )
+        )
     }
 }

@@ -75,10 +75,14 @@ struct NATLab: Sendable {
             ["-t", "nat", "-A", "POSTROUTING", "-o", wanLink, "-j", "MASQUERADE"],
             ["-P", "FORWARD", "DROP"],
             ["-A", "FORWARD", "-i", lanLink, "-o", wanLink, "-j", "ACCEPT"],
-            ["-A", "FORWARD", "-i", wanLink, "-o", lanLink, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED",
-             "-j", "ACCEPT"],
-            ["-A", "FORWARD", "-i", wanLink, "-o", lanLink, "-m", "comment", "--comment", "unsolicited-in",
-             "-j", "DROP"],
+            [
+                "-A", "FORWARD", "-i", wanLink, "-o", lanLink, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED",
+                "-j", "ACCEPT",
+            ],
+            [
+                "-A", "FORWARD", "-i", wanLink, "-o", lanLink, "-m", "comment", "--comment", "unsolicited-in",
+                "-j", "DROP",
+            ],
             ["-A", "INPUT", "-i", wanLink, "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
             ["-A", "INPUT", "-i", wanLink, "-m", "comment", "--comment", "unsolicited-to-nat", "-j", "DROP"],
         ] {
@@ -108,8 +112,13 @@ struct NATLab: Sendable {
     func cut(_ how: Cut) async throws {
         switch how {
         case .firewall:
-            try await inside(nat, ["iptables", "-w", "-I", "FORWARD", "1", "-m", "comment", "--comment", "partition",
-                                   "-j", "DROP"])
+            try await inside(
+                nat,
+                [
+                    "iptables", "-w", "-I", "FORWARD", "1", "-m", "comment", "--comment", "partition",
+                    "-j", "DROP",
+                ]
+            )
         case .linkDown:
             try await inside(agent, ["ip", "link", "set", agentLink, "down"])
         }
@@ -118,8 +127,13 @@ struct NATLab: Sendable {
     func heal(_ how: Cut) async throws {
         switch how {
         case .firewall:
-            try await inside(nat, ["iptables", "-w", "-D", "FORWARD", "-m", "comment", "--comment", "partition",
-                                   "-j", "DROP"])
+            try await inside(
+                nat,
+                [
+                    "iptables", "-w", "-D", "FORWARD", "-m", "comment", "--comment", "partition",
+                    "-j", "DROP",
+                ]
+            )
         case .linkDown:
             try await inside(agent, ["ip", "link", "set", agentLink, "up"])
             // The default route went with the link.

@@ -46,11 +46,18 @@ final class PartitionHarness: Sendable {
             try FileManager.default.createDirectory(atPath: masterDir + "/" + folder, withIntermediateDirectories: true)
         }
         try FileManager.default.copyItem(
-            atPath: work + "/keys/\(agentID).key", toPath: masterDir + "/agents/\(agentID).key")
+            atPath: work + "/keys/\(agentID).key",
+            toPath: masterDir + "/agents/\(agentID).key"
+        )
 
-        let masterProcess = try BackgroundProcess(command: lab.command(in: lab.master, [
-            master, "serve", "--dir", masterDir, "--bind-host", NATLab.masterAddress, "--log-format", "json",
-        ]))
+        let masterProcess = try BackgroundProcess(
+            command: lab.command(
+                in: lab.master,
+                [
+                    master, "serve", "--dir", masterDir, "--bind-host", NATLab.masterAddress, "--log-format", "json",
+                ]
+            )
+        )
         let answering = try await Shell.eventually(30) {
             guard masterProcess.isRunning else { throw ShellFailure(description: "the master exited") }
             return try await Shell.run([master, "agents", "--dir", masterDir, "--json"]).status == 0
@@ -61,14 +68,15 @@ final class PartitionHarness: Sendable {
         }
         var agent: BackgroundProcess?
         if startAgent {
-            let arguments = ["env"] + agentTuning.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" } + [
-                agentBinary, "run", "--agent-id", agentID,
-                "--master-endpoint", "tcp://\(NATLab.masterAddress):8771",
-                "--heartbeat-endpoint", "tcp://\(NATLab.masterAddress):8772",
-                "--master-key", masterDir + "/master.key", "--key", work + "/keys/\(agentID).key_secret",
-                "--state-dir", work + "/state", "--templates-dir", templates, "--heartbeat-interval", "1",
-                "--log-format", "json",
-            ]
+            let arguments =
+                ["env"] + agentTuning.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\($0.value)" } + [
+                    agentBinary, "run", "--agent-id", agentID,
+                    "--master-endpoint", "tcp://\(NATLab.masterAddress):8771",
+                    "--heartbeat-endpoint", "tcp://\(NATLab.masterAddress):8772",
+                    "--master-key", masterDir + "/master.key", "--key", work + "/keys/\(agentID).key_secret",
+                    "--state-dir", work + "/state", "--templates-dir", templates, "--heartbeat-interval", "1",
+                    "--log-format", "json",
+                ]
             agent = try BackgroundProcess(command: lab.command(in: lab.agent, arguments))
         }
         return PartitionHarness(lab: lab, work: work, master: masterProcess, agent: agent)

@@ -17,7 +17,11 @@ struct CommandOutput: Sendable {
 /// by polling, so no thread of the cooperative pool blocks and a long output cannot dead-lock the child.
 enum Shell {
     /// Runs `arguments` (looked up on PATH) and returns its output; kills it and throws after `timeout` seconds.
-    static func run(_ arguments: [String], timeout: Double = 30, environment: [String: String]? = nil) async throws
+    static func run(
+        _ arguments: [String],
+        timeout: Double = 30,
+        environment: [String: String]? = nil
+    ) async throws
         -> CommandOutput
     {
         let process = try BackgroundProcess(command: arguments, environment: environment)
@@ -38,7 +42,8 @@ enum Shell {
         let output = try await run(arguments, timeout: timeout)
         guard output.status == 0 else {
             throw ShellFailure(
-                description: "\(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)")
+                description: "\(arguments.joined(separator: " ")) exited \(output.status): \(output.stderr)"
+            )
         }
         return output
     }

@@ -69,8 +69,12 @@ final class CurveWorld: Sendable {
 
     /// A monitored CURVE DEALER that pins `serverKey` (the world's own by default) and retries quickly.
     func dealer(
-        keys: CurveKeyPair, endpoint: String, routingId: String? = nil, serverKey: CurveKey? = nil,
-        on thread: SocketThread? = nil, linger: Int32 = 0
+        keys: CurveKeyPair,
+        endpoint: String,
+        routingId: String? = nil,
+        serverKey: CurveKey? = nil,
+        on thread: SocketThread? = nil,
+        linger: Int32 = 0
     ) async throws -> SocketHandle {
         let pinned = serverKey ?? serverKeys.publicKey
         return try await (thread ?? self.thread).open(.dealer, linger: linger, monitored: true) {

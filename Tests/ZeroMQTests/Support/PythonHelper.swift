@@ -26,7 +26,8 @@ enum PythonHelper {
         let status = try await process.exitStatus(seconds: seconds)
         guard status == 0 else {
             throw Failure(
-                description: "zmq_certs_helper.py \(arguments.first ?? "") exited \(status): \(process.stderr)")
+                description: "zmq_certs_helper.py \(arguments.first ?? "") exited \(status): \(process.stderr)"
+            )
         }
         return process.stdout
     }
