@@ -7,7 +7,7 @@ import PackageDescription
 let package = Package(
     name: "decnet-agent",
     products: [
-        .executable(name: "decnet-agent", targets: ["AgentWorker"]),
+        .executable(name: "decnet-agent", targets: ["AgentCLI"]),
         .executable(name: "decnet-master", targets: ["MasterCLI"]),
         .executable(name: "decnet-bench", targets: ["Bench"]),
         .library(name: "Topology", targets: ["Topology"]),
@@ -117,7 +117,7 @@ let package = Package(
 
         // Executables only wire things together.
         .executableTarget(
-            name: "AgentWorker",
+            name: "AgentCLI",
             dependencies: [
                 "DecnetJSON", "Topology", "AgentStore", "CLISupport", "AgentCore", "AgentProtocol", "AgentTransport",
                 "DockerEngine", "ZeroMQ", "FileErrors", "SystemdNotify",
@@ -125,7 +125,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Sources/AgentWorker"
+            path: "Sources/AgentCLI"
         ),
         .executableTarget(
             name: "MasterCLI",
@@ -207,7 +207,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["DecnetJSON", "TestSupport", "AgentWorker"],
+            dependencies: ["DecnetJSON", "TestSupport", "AgentCLI"],
             path: "Tests/CLITests"
         ),
         .testTarget(
@@ -270,7 +270,7 @@ let package = Package(
         .testTarget(
             name: "FaultTests",
             dependencies: [
-                "Master", "MasterCLI", "AgentWorker", "AgentStore", "ZeroMQ", "DecnetJSON", "Topology", "CSQLite",
+                "Master", "MasterCLI", "AgentCLI", "AgentStore", "ZeroMQ", "DecnetJSON", "Topology", "CSQLite",
                 "TestSupport",
             ],
             path: "Tests/FaultTests"

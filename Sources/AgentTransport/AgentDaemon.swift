@@ -69,7 +69,7 @@ public final class AgentDaemon: Service {
             logger: logger
         )
         let changes = ChangeSignal()
-        let trim = IdleTrim()
+        let trim = ResidentMemoryTrim()
         let dispatcher = CommandDispatcher(
             operations: operations,
             store: executor,
@@ -164,7 +164,7 @@ public final class AgentDaemon: Service {
         connection: AgentLink,
         dispatcher: CommandDispatcher,
         heartbeats: HeartbeatSource,
-        trim: IdleTrim,
+        trim: ResidentMemoryTrim,
         operations: TopologyOperations,
         settings: AgentSettings,
         logger: Logger

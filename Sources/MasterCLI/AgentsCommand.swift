@@ -39,7 +39,7 @@ enum ControlSession {
         do {
             client = try await ControlClient.connect(directory: directory)
         } catch {
-            InputFile.fail(error.message, status: 1)
+            OperatorIO.fail(error.message, status: 1)
         }
         do {
             let value = try await body(client)
@@ -47,8 +47,8 @@ enum ControlSession {
             return value
         } catch {
             await client.close()
-            if let (line, status) = onError(error) { InputFile.fail(line, status: status) }
-            InputFile.fail("\(error.message) [\(error.code)]", status: 1)
+            if let (line, status) = onError(error) { OperatorIO.fail(line, status: status) }
+            OperatorIO.fail("\(error.message) [\(error.code)]", status: 1)
         }
     }
 }

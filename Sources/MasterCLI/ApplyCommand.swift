@@ -25,8 +25,8 @@ struct ApplyCommand: AsyncParsableCommand {
     var file: String
 
     func run() async throws {
-        let hydrated = InputFile.readJSON(file)
-        guard case .object = hydrated else { InputFile.fail("\(file): a hydrated topology is a JSON object") }
+        let hydrated = OperatorIO.readJSON(file)
+        guard case .object = hydrated else { OperatorIO.fail("\(file): a hydrated topology is a JSON object") }
         let request = OutgoingRequest(
             id: options.requestID,
             .apply(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated), supersede: supersede)

@@ -30,13 +30,13 @@ struct KeygenCommand: ParsableCommand {
 
     func run() throws {
         guard let keyRole = KeyRole(rawValue: role) else {
-            InputFile.fail("--role must be agent, monitor or master, not \(role)")
+            OperatorIO.fail("--role must be agent, monitor or master, not \(role)")
         }
         do {
             let certificate = try KeyGenerator.generate(directory: dir, name: name, role: keyRole, agentID: agentID)
             print(certificate.publicKey.z85)
         } catch {
-            InputFile.fail("keygen: \(error.message)", status: 1)
+            OperatorIO.fail("keygen: \(error.message)", status: 1)
         }
     }
 }

@@ -33,7 +33,7 @@ struct RequestOptions: ParsableArguments {
     /// standard output, and exits 0 when its status is 200, 1 otherwise.
     func send(_ request: JSONValue) async throws -> Never {
         guard timeout.isFinite, timeout > 0, timeout <= 604_800 else {
-            InputFile.fail("--timeout must be more than 0 and at most 604800 seconds")
+            OperatorIO.fail("--timeout must be more than 0 and at most 604800 seconds")
         }
         let agent = self.agent
         let duration = Duration.milliseconds(Int64(timeout * 1000))

@@ -79,14 +79,14 @@ struct ServeCommand: AsyncParsableCommand {
                     logLevel: logLevel
                 ),
                 environment: environment,
-                file: configPath.map { InputFile.readJSON($0) },
+                file: configPath.map { OperatorIO.readJSON($0) },
                 currentDirectory: FileManager.default.currentDirectoryPath
             )
         } catch {
-            InputFile.fail("\(error)")
+            OperatorIO.fail("\(error)")
         }
         guard let level = Logger.Level(rawValue: settings.logLevel) else {
-            InputFile.fail("--log-level \(settings.logLevel) is unknown")
+            OperatorIO.fail("--log-level \(settings.logLevel) is unknown")
         }
         JSONLogHandler.bootstrap(format: settings.logFormat, level: level, includeSource: true)
         var configuration = MasterConfiguration(directory: settings.directory)
@@ -126,10 +126,10 @@ struct ServeCommand: AsyncParsableCommand {
             try await group.run()
         } catch let error as MasterError {
             notifier.stopping(status: "refusing to start: \(error)")
-            InputFile.fail("refusing to start: \(error)", status: 1)
+            OperatorIO.fail("refusing to start: \(error)", status: 1)
         } catch {
             notifier.stopping(status: "stopped: \(error)")
-            InputFile.fail("stopped: \(error)", status: 1)
+            OperatorIO.fail("stopped: \(error)", status: 1)
         }
         readiness.cancel()
     }

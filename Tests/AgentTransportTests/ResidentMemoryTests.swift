@@ -51,7 +51,7 @@ struct ResidentMemoryTests {
     }
 
     @Test func idleTrimWaitsForQuietAndSkipsBusySpells() async throws {
-        let trim = IdleTrim(quiet: .milliseconds(150))
+        let trim = ResidentMemoryTrim(quiet: .milliseconds(150))
         let releases = Locked(0)
         let busy = Locked(false)
         let task = Task {

@@ -12,6 +12,6 @@ struct HashCommand: ParsableCommand {
     var file: String
 
     func run() {
-        print(CanonicalHash.hash(InputFile.readJSON(file)))
+        print(CanonicalHash.hash(OperatorIO.readJSON(file)))
     }
 }

@@ -109,7 +109,7 @@ struct LocalAgent {
             )
             return LocalAgent(operations: operations, store: store, client: client, lock: lock)
         } catch {
-            InputFile.fail("state directory \(stateDir): \(FileErrorText.reason(error))")
+            OperatorIO.fail("state directory \(stateDir): \(FileErrorText.reason(error))")
         }
     }
 
@@ -142,7 +142,7 @@ struct LocalApply: AsyncParsableCommand {
     var supersede = false
 
     func run() async throws {
-        let hydrated = InputFile.readJSON(file)
+        let hydrated = OperatorIO.readJSON(file)
         let agent = LocalAgent.open(
             stateDir: state.stateDir,
             catalog: catalog.load(),
@@ -168,7 +168,7 @@ struct LocalTeardown: AsyncParsableCommand {
 
     func run() async throws {
         guard Identifiers.isValidTopologyID(topologyID) else {
-            InputFile.fail("topology id must be 1 to 128 characters of A-Z a-z 0-9 . _ - not starting with '.'")
+            OperatorIO.fail("topology id must be 1 to 128 characters of A-Z a-z 0-9 . _ - not starting with '.'")
         }
         let agent = LocalAgent.open(
             stateDir: state.stateDir,

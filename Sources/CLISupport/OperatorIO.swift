@@ -13,7 +13,7 @@ import Glibc
 ///
 /// Every failure (unreadable file, not JSON) prints one clear line on standard error and exits with status 2, so
 /// scripts can tell bad input apart from an invalid topology (status 1).
-public enum InputFile {
+public enum OperatorIO {
     /// The program name used in error lines: the executable's own name.
     public static var programName: String {
         CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? Substring($0)) } ?? "decnet"

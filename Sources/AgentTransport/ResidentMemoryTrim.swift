@@ -4,7 +4,7 @@ import Synchronization
 /// (``ResidentMemory/releaseCleanFilePages()``): after it connects, and after every apply or teardown.
 ///
 /// Pokes are debounced: the release runs `quiet` after the last poke, and not while an operation runs.
-final class IdleTrim: Sendable {
+final class ResidentMemoryTrim: Sendable {
     let quiet: Duration
     private let generation = Mutex(0)
     private let stream: AsyncStream<Void>

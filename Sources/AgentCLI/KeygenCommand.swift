@@ -36,10 +36,10 @@ struct KeygenCommand: ParsableCommand {
 
     func run() throws {
         guard Identifiers.isValidAgentID(name) else {
-            InputFile.fail("--name must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
+            OperatorIO.fail("--name must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
         }
         if let agentID, !Identifiers.isValidAgentID(agentID) {
-            InputFile.fail("--agent-id must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
+            OperatorIO.fail("--agent-id must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
         }
         do {
             try FileManager.default.createDirectory(
@@ -48,7 +48,7 @@ struct KeygenCommand: ParsableCommand {
                 attributes: [.posixPermissions: 0o700]
             )
         } catch {
-            InputFile.fail("keygen: cannot create \(dir): \(FileErrorText.reason(error))", status: 1)
+            OperatorIO.fail("keygen: cannot create \(dir): \(FileErrorText.reason(error))", status: 1)
         }
         var metadata = ["role": "agent"]
         if let agentID { metadata["agent-id"] = agentID }
@@ -57,7 +57,7 @@ struct KeygenCommand: ParsableCommand {
             try certificate.write(directory: dir, name: name, overwrite: false)
             StandardStream.writeOutput(certificate.publicKey.z85 + "\n")
         } catch {
-            InputFile.fail("keygen: \(error.message)", status: 1)
+            OperatorIO.fail("keygen: \(error.message)", status: 1)
         }
     }
 }

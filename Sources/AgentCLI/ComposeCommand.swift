@@ -27,7 +27,7 @@ struct ComposeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let hydrated = InputFile.readJSON(file)
+        let hydrated = OperatorIO.readJSON(file)
         let services = catalog.load()
         let report = TopologyValidator(knownServices: services.topologyServiceNames).validate(hydrated)
         if report.hasErrors {
@@ -46,7 +46,7 @@ struct ComposeCommand: ParsableCommand {
             case .yaml: StandardStream.writeOutput(ComposeYAML.render(plan.document))
             }
         } catch {
-            InputFile.fail("cannot compose: \(error)", status: 1)
+            OperatorIO.fail("cannot compose: \(error)", status: 1)
         }
     }
 }

@@ -81,13 +81,13 @@ struct RunCommand: AsyncParsableCommand {
             if let value { flags[key] = value }
         }
         let configPath = config ?? environment["DECNET_CONFIG"]
-        let file = configPath.map { InputFile.readJSON($0) }
+        let file = configPath.map { OperatorIO.readJSON($0) }
         let options: DaemonOptions
         do {
             options = try DaemonOptions.resolve(flags: flags, environment: environment, file: file)
             try DaemonOptions.prepareStateDirectory(options.stateDirectory)
         } catch {
-            InputFile.fail("\(error)")
+            OperatorIO.fail("\(error)")
         }
         JSONLogHandler.bootstrap(format: options.logFormat)
         var logger = Logger(label: "decnet.agent")
@@ -95,28 +95,28 @@ struct RunCommand: AsyncParsableCommand {
 
         // The master refuses a loose master key the same way (SecretFileMode).
         if let problem = SecretFileMode.problem(path: options.keyPath) {
-            InputFile.fail("agent key \(options.keyPath): \(problem)")
+            OperatorIO.fail("agent key \(options.keyPath): \(problem)")
         }
         let master: ZMQCertificate
         let own: ZMQCertificate
         do {
             master = try ZMQCertificate.load(path: options.masterKeyPath)
         } catch {
-            InputFile.fail("master key \(options.masterKeyPath): \(error)")
+            OperatorIO.fail("master key \(options.masterKeyPath): \(error)")
         }
         do {
             own = try ZMQCertificate.load(path: options.keyPath)
         } catch {
-            InputFile.fail("agent key \(options.keyPath): \(error)")
+            OperatorIO.fail("agent key \(options.keyPath): \(error)")
         }
         guard let keys = own.keyPair else {
-            InputFile.fail("agent key \(options.keyPath) holds no secret key (use NAME.key_secret)")
+            OperatorIO.fail("agent key \(options.keyPath) holds no secret key (use NAME.key_secret)")
         }
         let services: ServiceCatalog
         do {
             services = try options.catalogPath.map { try ServiceCatalog.load(contentsOf: $0) } ?? .default
         } catch {
-            InputFile.fail("catalog \(options.catalogPath ?? ""): \(error)")
+            OperatorIO.fail("catalog \(options.catalogPath ?? ""): \(error)")
         }
         if checkConfig {
             Output.json(Self.describe(options, publicKey: keys.publicKey.z85, masterKey: master.publicKey.z85))
@@ -129,13 +129,13 @@ struct RunCommand: AsyncParsableCommand {
             store = try TopologyStore(path: options.stateDirectory + "/" + TopologyStore.fileName, logger: logger)
             lock.storeOpened()
         } catch {
-            InputFile.fail("state directory \(options.stateDirectory): \(error)")
+            OperatorIO.fail("state directory \(options.stateDirectory): \(error)")
         }
         let client: DockerClient
         do {
             client = DockerClient(configuration: try .fromEnvironment())
         } catch {
-            InputFile.fail("DOCKER_HOST: \(error)")
+            OperatorIO.fail("DOCKER_HOST: \(error)")
         }
         let settings = AgentSettings(
             agentID: options.agentID,
@@ -167,7 +167,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try link.applyTuning(environment: environment)  // advanced DECNET_ZMTP_*_MS, DECNET_RECONNECT_*_MS
         } catch {
-            InputFile.fail("\(error)")
+            OperatorIO.fail("\(error)")
         }
         let notifier = ServiceNotifier(SystemdNotifier.fromProcessEnvironment())
         let lifecycle =
@@ -177,7 +177,7 @@ struct RunCommand: AsyncParsableCommand {
                 status: { notifier.status($0) },
                 alive: { notifier.kick() },
                 // At most every 5 s (half the watchdog interval when that is shorter): often enough for
-                // `systemctl status`, rarely enough that an idle agent's code pages stay released (IdleTrim).
+                // `systemctl status`, rarely enough that an idle agent's code pages stay released (ResidentMemoryTrim).
                 stopping: { notifier.stopping(status: $0) },
                 interval: notifier.loopInterval(ceiling: .seconds(5))
             )

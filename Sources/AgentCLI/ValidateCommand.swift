@@ -18,7 +18,7 @@ struct ValidateCommand: ParsableCommand {
     @OptionGroup var catalog: CatalogOptions
 
     func run() throws {
-        let hydrated = InputFile.readJSON(file)
+        let hydrated = OperatorIO.readJSON(file)
         let report = TopologyValidator(knownServices: catalog.load().topologyServiceNames).validate(hydrated)
         Output.json(report.jsonValue)
         if report.hasErrors { throw ExitCode(1) }

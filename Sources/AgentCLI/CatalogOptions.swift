@@ -12,7 +12,7 @@ struct CatalogOptions: ParsableArguments {
         do {
             return try ServiceCatalog.load(contentsOf: catalog)
         } catch {
-            InputFile.fail("\(catalog): \(error)")
+            OperatorIO.fail("\(catalog): \(error)")
         }
     }
 }
