@@ -168,6 +168,15 @@ problems = []
 if s["lost"] != 0: problems.append(f'{s["lost"]} heartbeats lost: {s["agents_with_loss"][:3]}')
 if s["sent_unsubscribed"] != 0: problems.append(f'{s["sent_unsubscribed"]} heartbeats sent with no subscriber')
 if s["duplicates"] != 0: problems.append(f'{s["duplicates"]} duplicate heartbeats')
+if s["received"] != s["sent"]: problems.append(f'{s["received"]} heartbeats received of {s["sent"]} sent')
+counters = s["master_counters"] or {}
+if counters.get("heartbeat_gaps", 0) != 0: problems.append(f'the master saw {counters["heartbeat_gaps"]} heartbeat gaps')
+if counters.get("dropped_total", 0) != 0: problems.append(f'the master dropped {counters["dropped_total"]} messages')
+rows = s.get("per_agent", [])
+if len(rows) != agents: problems.append(f"per-agent accounting has {len(rows)} rows for {agents} agents")
+bad_rows = [row for row in rows if len(row) != 4 or row[3] != 0 or row[1] != row[2]]
+if bad_rows: problems.append(f"per-agent accounting disagrees for {len(bad_rows)} agents: {bad_rows[:3]}")
+if sum(row[1] for row in rows if len(row) == 4) != s["sent"]: problems.append("per-agent sent does not add up")
 if s["sent"] < agents * (float(seconds) - 2): problems.append(f'only {s["sent"]} heartbeats sent')
 if int(back) != agents: problems.append(f"only {back} of {agents} agents connected after the restart")
 if restart.get("reconnected_agents") != agents: problems.append(f"agents saw {restart} after the restart")

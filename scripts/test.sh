@@ -24,6 +24,10 @@ logs=.build/test-logs
 mkdir -p "$logs"
 log "swift test"
 bounded_phase 2700 "$logs/swift-test.log" swift test --skip-build --no-parallel
+# The load run is a measurement with thresholds, so it runs as a script, not inside `swift test`
+# (docs/reliability.md#load): 200 simulated agents for 20 s, then a master kill -9 and restart.
+log "load test"
+DECNET_BIN_DIR=$(swift build --show-bin-path) bounded_phase 900 "$logs/load-test.log" bash scripts/load-test.sh 200 20
 # A bounded libFuzzer run over decoder, JSON, hash, validator, composer (docs/reliability.md).
 bounded_phase 1500 "$logs/fuzz.log" bash scripts/fuzz.sh --ci
 
