@@ -126,19 +126,18 @@ def test_a_state_folder_removed_under_the_agent_is_reported_refuses_changes_and_
     assert_schema("result-state.schema.json", result)
     assert "removed" in result["body"]["state_dir"]["error"], result["body"]
     before = len(engine.mutating_requests())
-    for kind, members in (("apply", {"hydrated": small_topology()}), ("teardown", {"topology_id": TOPOLOGY_ID})):
-        if kind == "apply":
-            request_id = master.apply(agent.agent_id, members["hydrated"])
-        else:
-            request_id = master.request(agent.agent_id, kind, **members)
-        answer = master.result(request_id, timeout=10)
+    # One after the other: a teardown sent while the apply runs would be answered `busy`.
+    for send in (lambda: master.apply(agent.agent_id, small_topology()),
+                 lambda: master.request(agent.agent_id, "teardown", topology_id=TOPOLOGY_ID)):
+        answer = master.result(send(), timeout=10)
         assert_schema("result-error.schema.json", answer)
         assert (answer["status"], answer["error"]["code"]) == (503, "state_unavailable"), answer
     assert len(engine.mutating_requests()) == before, "Docker was asked to change"
     assert not state_dir.exists(), "something recreated the folder"
-    beat = master.wait_for(lambda: (heartbeats_of(master, agent) or [None])[-1] if (
-        heartbeats_of(master, agent) and heartbeats_of(master, agent)[-1]["state"].get("state_dir")) else None,
-                           10, "a heartbeat reporting the state folder")
+    def reporting():
+        beats = heartbeats_of(master, agent)
+        return beats[-1] if beats and beats[-1]["state"].get("state_dir") else None
+    beat = master.wait_for(reporting, 10, "a heartbeat reporting the state folder")
     assert "removed" in beat["state"]["state_dir"]["error"]
     # The folder is back (here: made anew and empty): the agent takes it again.
     state_dir.mkdir(mode=0o700)

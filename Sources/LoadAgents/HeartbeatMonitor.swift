@@ -106,7 +106,7 @@ final class HeartbeatMonitor: Sendable {
             return
         }
         let (agent, seq, boot) = (heartbeat.agentID, heartbeat.seq, heartbeat.bootID)
-        let sentAt: Int64? = envelope["sent_at"] == nil ? nil : Int64(heartbeat.sentAtMillis)
+        let sentAt = heartbeat.sentAtMillis.map(Int64.init)
         counts.withLock { state in
             state.receipts[agent, default: []].append(Receipt(seq: seq, at: now))
             state.bootIDs[agent, default: []].insert(boot)

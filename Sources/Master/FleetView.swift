@@ -64,8 +64,8 @@ public struct FleetView: Sendable {
         }
         info!.receivedAt = now
         info!.count += 1
-        info!.sentAt = envelope["sent_at"] == nil ? nil : Int64(heartbeat.sentAtMillis)
-        info!.intervalMillis = envelope["interval_ms"] == nil ? nil : WireLimits.clampInterval(heartbeat.intervalMillis)
+        info!.sentAt = heartbeat.sentAtMillis.map(Int64.init)
+        info!.intervalMillis = heartbeat.intervalMillis.map(WireLimits.clampInterval)
         record.heartbeat = info
         record.state = heartbeat.state
         record.running = heartbeat.running?.jsonValue ?? .null

@@ -102,8 +102,10 @@ public struct Heartbeat: Sendable, Equatable {
     public var bootID: String
     /// 1 to 2^53 - 1 (``WireLimits/sequence``).
     public var seq: Int
-    public var sentAtMillis: Int
-    public var intervalMillis: Int
+    /// `sent_at` and `interval_ms`: `nil` when a decoded heartbeat lacks them (the agent always sends both; an
+    /// encoded `nil` is written as 0).
+    public var sentAtMillis: Int?
+    public var intervalMillis: Int?
     public var agentVersion: String
     public var running: RunningRequest?
     public var state: JSONValue
@@ -112,8 +114,8 @@ public struct Heartbeat: Sendable, Equatable {
         agentID: String,
         bootID: String,
         seq: Int,
-        sentAtMillis: Int,
-        intervalMillis: Int,
+        sentAtMillis: Int?,
+        intervalMillis: Int?,
         agentVersion: String,
         running: RunningRequest?,
         state: JSONValue
@@ -139,8 +141,8 @@ public struct Heartbeat: Sendable, Equatable {
         guard WireLimits.sequence.contains(seq) else {
             throw .badRequest("heartbeat.seq \(seq) is outside 1 to 2^53 - 1", path: "seq")
         }
-        sentAtMillis = try m.optionalInt("sent_at") ?? 0
-        intervalMillis = try m.optionalInt("interval_ms") ?? 0
+        sentAtMillis = try m.optionalInt("sent_at")
+        intervalMillis = try m.optionalInt("interval_ms")
         agentVersion = try m.optionalString("agent_version") ?? ""
         switch envelope["running"] {
         case nil, .null?: running = nil
@@ -154,8 +156,8 @@ public struct Heartbeat: Sendable, Equatable {
             agentID: agentID,
             bootID: bootID,
             seq: seq,
-            sentAtMillis: sentAtMillis,
-            intervalMillis: intervalMillis,
+            sentAtMillis: sentAtMillis ?? 0,
+            intervalMillis: intervalMillis ?? 0,
             agentVersion: agentVersion,
             running: running?.jsonValue ?? .null,
             state: state
