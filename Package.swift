@@ -73,9 +73,21 @@ let package = Package(
             dependencies: [
                 "ZeroMQ", "AgentCore", "AgentProtocol", "DecnetJSON", "Topology", "AgentStore", "FileErrors",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Sources/AgentTransport"
+        ),
+
+        // The agent assembled: buildAgent (settings + keys + catalog + a runtime in, the services out), each
+        // long-running part a Service in one ServiceGroup, and the parts `decnet-agent local` shares.
+        .target(
+            name: "AgentApplication",
+            dependencies: [
+                "AgentCore", "AgentTransport", "AgentProtocol", "AgentStore", "DecnetJSON", "Topology", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/AgentApplication"
         ),
 
         // libzmq wrapper: sockets owned by dedicated threads, CURVE keys, certificates, ZAP, monitor events.
@@ -120,7 +132,7 @@ let package = Package(
             name: "AgentCLI",
             dependencies: [
                 "DecnetJSON", "Topology", "AgentStore", "CLISupport", "AgentCore", "AgentProtocol", "AgentTransport",
-                "DockerEngine", "ZeroMQ", "FileErrors", "SystemdNotify",
+                "AgentApplication", "DockerEngine", "ZeroMQ", "FileErrors", "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -225,6 +237,19 @@ let package = Package(
             ],
             path: "Tests/AgentTransportTests"
         ),
+        // The assembled agent over real CURVE sockets against a test master (in-memory runtime), its shutdown
+        // contract under ServiceLifecycleTestKit, and the resident-memory trim.
+        .testTarget(
+            name: "AgentApplicationTests",
+            dependencies: [
+                "AgentApplication", "AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON",
+                "Topology", "ZeroMQ", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/AgentApplicationTests"
+        ),
         .testTarget(
             name: "SystemdNotifyTests",
             dependencies: ["SystemdNotify", "TestSupport"],
@@ -235,8 +260,8 @@ let package = Package(
         .testTarget(
             name: "HostileInputTests",
             dependencies: [
-                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "DecnetJSON", "Hashing", "Topology",
-                "ZeroMQ",
+                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "AgentApplication", "DecnetJSON",
+                "Hashing", "Topology", "ZeroMQ",
                 "CSQLite", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/HostileInputTests"
@@ -261,8 +286,8 @@ let package = Package(
         .testTarget(
             name: "DockerOutageTests",
             dependencies: [
-                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "DecnetJSON", "DockerEngine", "Topology",
-                "ZeroMQ", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "AgentApplication", "DecnetJSON",
+                "DockerEngine", "Topology", "ZeroMQ", "TestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DockerOutageTests"
         ),

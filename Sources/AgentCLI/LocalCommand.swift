@@ -1,3 +1,4 @@
+import AgentApplication
 import AgentCore
 import AgentProtocol
 import AgentStore
@@ -56,12 +57,12 @@ func folder(of path: String) -> String {
     return "/" + parent
 }
 
-/// What the local commands share: the store, the Docker runtime and the operations over them.
+/// What the local commands share: the agent's core parts (store, operations, lock) over the Docker runtime.
 struct LocalAgent {
-    let operations: TopologyOperations
-    let store: TopologyStore
+    let core: AgentCoreParts
     let client: DockerClient
-    let lock: StateDirectoryLock?
+
+    var operations: TopologyOperations { core.operations }
 
     static func open(
         stateDir: String,
@@ -82,8 +83,6 @@ struct LocalAgent {
                 withIntermediateDirectories: true,
                 attributes: [.posixPermissions: 0o700]
             )
-            let lock = exclusive ? try StateDirectoryLock(stateDirectory: stateDir) : nil
-            let store = try TopologyStore(path: stateDir + "/" + TopologyStore.fileName, logger: logger)
             let client = DockerClient(configuration: try .fromEnvironment())
             let settings = AgentSettings(
                 agentID: "local",
@@ -101,13 +100,13 @@ struct LocalAgent {
                 configuration: .init(stateDirectory: stateDir),
                 logger: logger
             )
-            let operations = TopologyOperations(
+            let core = try AgentCoreParts.open(
                 settings: settings,
-                store: StoreExecutor(store: store),
                 runtime: runtime,
+                locking: exclusive ? .exclusive : .none,
                 logger: logger
             )
-            return LocalAgent(operations: operations, store: store, client: client, lock: lock)
+            return LocalAgent(core: core, client: client)
         } catch {
             OperatorIO.fail("state directory \(stateDir): \(FileErrorText.reason(error))")
         }
@@ -115,7 +114,7 @@ struct LocalAgent {
 
     func finish(_ outcome: Result<JSONValue, AgentError>) async throws {
         try? await client.shutdown()
-        store.close()
+        core.close()
         switch outcome {
         case .success(let body):
             Output.json(body)

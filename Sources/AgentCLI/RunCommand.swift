@@ -1,3 +1,4 @@
+import AgentApplication
 import AgentCore
 import AgentStore
 import AgentTransport
@@ -122,15 +123,6 @@ struct RunCommand: AsyncParsableCommand {
             Output.json(Self.describe(options, publicKey: keys.publicKey.z85, masterKey: master.publicKey.z85))
             return
         }
-        let lock: StateDirectoryGuard
-        let store: TopologyStore
-        do {
-            lock = try StateDirectoryGuard(stateDirectory: options.stateDirectory)
-            store = try TopologyStore(path: options.stateDirectory + "/" + TopologyStore.fileName, logger: logger)
-            lock.storeOpened()
-        } catch {
-            OperatorIO.fail("state directory \(options.stateDirectory): \(error)")
-        }
         let client: DockerClient
         do {
             client = DockerClient(configuration: try .fromEnvironment())
@@ -182,36 +174,39 @@ struct RunCommand: AsyncParsableCommand {
                 interval: notifier.loopInterval(ceiling: .seconds(5))
             )
             : .none
-        let daemon = AgentDaemon(
-            settings: settings,
-            link: link,
-            store: store,
-            runtime: runtime,
-            runtimeService: { await runtime.run() },
-            stateGuard: lock,
-            lifecycle: lifecycle,
-            logger: logger
-        )
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: daemon)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
+        let core: AgentCoreParts
+        do {
+            core = try AgentCoreParts.open(settings: settings, runtime: runtime, locking: .guarded, logger: logger)
+        } catch {
+            OperatorIO.fail("state directory \(options.stateDirectory): \(error)")
+        }
+        let app: AgentApplication
+        do {
+            app = try await buildAgent(
+                configuration: AgentConfiguration(settings: settings, link: link, lifecycle: lifecycle),
+                core: core,
+                observer: { await runtime.run() },
+                onClose: { try? await client.shutdown() },
                 logger: logger
             )
-        )
-        do {
-            try await group.run()
         } catch {
+            // The sockets could not be set up: as if the daemon had failed while running.
             logger.error("agent failed: \(error)")
             notifier.stopping(status: "failed: \(error)")
             try? await client.shutdown()
-            store.close()
-            withExtendedLifetime(lock) {}
+            core.close()
             throw ExitCode(1)
         }
-        try? await client.shutdown()
-        store.close()
-        withExtendedLifetime(lock) {}
+        var failure: (any Error)?
+        do {
+            try await app.serviceGroup(gracefulShutdownSignals: [.sigterm, .sigint]).run()
+        } catch {
+            failure = error
+            logger.error("agent failed: \(error)")
+            notifier.stopping(status: "failed: \(error)")
+        }
+        await app.close()
+        if failure != nil { throw ExitCode(1) }
     }
 
     /// The resolved settings, as `--check-config` prints them (key names as in the config file), with both public

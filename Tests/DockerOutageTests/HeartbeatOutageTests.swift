@@ -1,3 +1,4 @@
+import AgentApplication
 import AgentCore
 import AgentProtocol
 import AgentTransport
@@ -177,16 +178,24 @@ import ZeroMQ
         )
         var logger = Logger(label: "test.agent")
         logger.logLevel = .critical
-        let daemon = AgentDaemon(
-            settings: settings,
-            link: link,
-            store: f.store,
-            runtime: f.runtime,
-            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }),
+        // The fixture's store: the fixture closes it, not the application.
+        let app = try await buildAgent(
+            configuration: AgentConfiguration(
+                settings: settings,
+                link: link,
+                preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] })
+            ),
+            core: AgentCoreParts(
+                settings: settings,
+                store: f.store,
+                runtime: f.runtime,
+                preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }),
+                logger: logger
+            ),
             logger: logger
         )
         let pump = Task { await master.pump() }
-        let run = Task { try await daemon.run() }
+        let run = Task { try await app.run() }
         let outcome: Result<Void, any Error>
         do {
             try await master.waitFor("hello") {

@@ -1,3 +1,4 @@
+import AgentApplication
 import AgentCore
 import AgentProtocol
 import AgentStore
@@ -9,7 +10,7 @@ import TestSupport
 import Topology
 import ZeroMQ
 
-/// The real agent daemon (`AgentDaemon`: DEALER + PUB as CURVE clients, dispatcher, store on disk) against a test
+/// The real agent daemon (`buildAgent`: DEALER + PUB as CURVE clients, dispatcher, store on disk) against a test
 /// master on loopback, with the in-memory runtime.
 struct DaemonUnderTest {
     let id: String
@@ -18,7 +19,7 @@ struct DaemonUnderTest {
     let directory: String
     let store: TopologyStore
     let runtime: InMemoryRuntime
-    let daemon: AgentDaemon
+    let app: AgentApplication
 
     static let quiet = Logger(label: "test.hostile.agent") { _ in SwiftLogNoOpLogHandler() }
 
@@ -31,7 +32,7 @@ struct DaemonUnderTest {
         masterKey: CurveKey,
         keys: CurveKeyPair? = nil,
         logger: Logger = DaemonUnderTest.quiet
-    ) throws {
+    ) async throws {
         id = "hostile-\(UUID().uuidString.prefix(8).lowercased())"
         self.keys = try keys ?? CurveKeyPair.generate()
         root = NSTemporaryDirectory() + "hostile-daemon-\(UUID().uuidString)"
@@ -56,18 +57,25 @@ struct DaemonUnderTest {
             reconnectMaxMillis: 500,
             lingerMillis: 0
         )
-        daemon = AgentDaemon(
-            settings: settings,
-            link: link,
-            store: store,
-            runtime: runtime,
-            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }),
+        app = try await buildAgent(
+            configuration: AgentConfiguration(
+                settings: settings,
+                link: link,
+                preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] })
+            ),
+            core: AgentCoreParts(
+                settings: settings,
+                store: store,
+                runtime: runtime,
+                preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }),
+                logger: logger
+            ),
             logger: logger
         )
     }
 
-    init(master: TestMaster, logger: Logger = DaemonUnderTest.quiet) throws {
-        try self.init(
+    init(master: TestMaster, logger: Logger = DaemonUnderTest.quiet) async throws {
+        try await self.init(
             commandEndpoint: master.commandEndpoint.value,
             heartbeatEndpoint: master.heartbeatEndpoint,
             masterKey: master.keys.publicKey,
@@ -80,8 +88,9 @@ struct DaemonUnderTest {
         try AgentSnapshot.take(root: root, database: store.path, runtime: runtime)
     }
 
-    func remove() {
-        store.close()
+    /// Closes what the daemon left open (the store) and removes the folder.
+    func remove() async {
+        await app.close()
         try? FileManager.default.removeItem(atPath: root)
     }
 
@@ -91,9 +100,9 @@ struct DaemonUnderTest {
         _ body: (TestMaster, DaemonUnderTest) async throws -> Void
     ) async throws {
         let master = try await TestMaster()
-        let agent = try DaemonUnderTest(master: master, logger: logger)
+        let agent = try await DaemonUnderTest(master: master, logger: logger)
         let pump = Task { await master.pump() }
-        let run = Task { try await agent.daemon.run() }
+        let run = Task { try await agent.app.run() }
         var failure: (any Error)?
         do {
             try await master.waitFor("hello") {
@@ -107,7 +116,7 @@ struct DaemonUnderTest {
         _ = try? await run.value
         pump.cancel()
         await master.shutdown()
-        agent.remove()
+        await agent.remove()
         if let failure { throw failure }
     }
 }

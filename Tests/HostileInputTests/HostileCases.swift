@@ -2,7 +2,7 @@ import AgentProtocol
 import DecnetJSON
 
 /// The hostile-message table: every frame here goes through the real `CommandDispatcher` (see
-/// `HostileTableTests`), and a representative part of it over CURVE through `AgentDaemon` (`HostileWireTests`).
+/// `HostileTableTests`), and a representative part of it over CURVE through the agent `buildAgent` assembles (`HostileWireTests`).
 enum HostileCases {
     static var all: [HostileCase] { notJSON + envelopes + members + harmless + HostileCases.applies }
 

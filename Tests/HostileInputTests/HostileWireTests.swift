@@ -7,7 +7,7 @@ import Topology
 import ZeroMQ
 
 /// A representative part of the hostile table over real CURVE sockets: a test master's ROUTER sends each frame to
-/// the real `AgentDaemon`, and the agent's store, runtime and files are unchanged afterwards.
+/// the real agent (`buildAgent`), and the agent's store, runtime and files are unchanged afterwards.
 @Suite("Hostile messages over CURVE", .serialized)
 struct HostileWireTests {
     static let wireCaseNames: Set<String> = [

@@ -164,12 +164,12 @@ struct SecurityTests {
                 group.addTask { for await m in sub.messages { received.withLock { $0.append(m) } } }
             }
         }
-        let agent = try DaemonUnderTest(
+        let agent = try await DaemonUnderTest(
             commandEndpoint: try await router.lastEndpoint(),
             heartbeatEndpoint: try await sub.lastEndpoint(),
             masterKey: try CurveKeyPair.generate().publicKey
         )
-        let run = Task { try await agent.daemon.run() }
+        let run = Task { try await agent.app.run() }
         try await Task.sleep(for: .milliseconds(1500))
         for frame in [Frames.ping("plain"), Frames.apply(id: "plain-apply")] {
             _ = router.send(ZMQMessage(frames: [Array(agent.id.utf8), frame]))
@@ -183,20 +183,20 @@ struct SecurityTests {
         collect.cancel()
         await thread.shutdown()
         await context.terminateOffPool()
-        agent.remove()
+        await agent.remove()
     }
 
     @Test func aCURVEMasterWithAnotherKeyGetsNothingAndCommandsNothing() async throws {
         // The impostor even allows the agent's key: the agent still refuses it, because it pins the real master's.
         let impostor = try await TestMaster()
         let pump = Task { await impostor.pump() }
-        let agent = try DaemonUnderTest(
+        let agent = try await DaemonUnderTest(
             commandEndpoint: impostor.commandEndpoint.value,
             heartbeatEndpoint: impostor.heartbeatEndpoint,
             masterKey: try CurveKeyPair.generate().publicKey
         )
         try impostor.allow(agentID: agent.id, keys: agent.keys)
-        let run = Task { try await agent.daemon.run() }
+        let run = Task { try await agent.app.run() }
         try await Task.sleep(for: .milliseconds(1500))
         impostor.sendRaw(to: agent.id, Frames.ping("impostor"))
         impostor.sendRaw(to: agent.id, Frames.apply(id: "impostor-apply"))
@@ -209,7 +209,7 @@ struct SecurityTests {
         _ = try? await run.value
         pump.cancel()
         await impostor.shutdown()
-        agent.remove()
+        await agent.remove()
     }
 
     // MARK: helpers

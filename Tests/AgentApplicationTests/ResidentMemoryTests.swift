@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import AgentTransport
+@testable import AgentApplication
 
 /// Giving clean code pages back when the agent goes idle: what is released, what never is, and the debounce.
 @Suite("Resident memory")

@@ -1,3 +1,4 @@
+import AgentApplication
 import AgentCore
 import AgentProtocol
 import AgentStore
@@ -16,10 +17,11 @@ struct AgentDaemonEndToEndTests {
     struct Agent {
         let id: String
         let keys: CurveKeyPair
-        let store: TopologyStore
         let runtime: InMemoryRuntime
-        let daemon: AgentDaemon
+        let app: AgentApplication
         let directory: String
+
+        var store: TopologyStore { app.core.store }
     }
 
     static func makeAgent(
@@ -28,12 +30,11 @@ struct AgentDaemonEndToEndTests {
         allow: Bool = true,
         masterKey: CurveKey? = nil,
         runtime: InMemoryRuntime = InMemoryRuntime()
-    ) throws -> Agent {
+    ) async throws -> Agent {
         let keys = try CurveKeyPair.generate()
         if allow { try master.allow(agentID: id, keys: keys) }
         let directory = NSTemporaryDirectory() + "agent-e2e-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let store = try TopologyStore(path: directory + "/agent.db")
         let settings = AgentSettings(
             agentID: id,
             agentVersion: "test",
@@ -52,16 +53,17 @@ struct AgentDaemonEndToEndTests {
             reconnectMaxMillis: 500,
             lingerMillis: 0
         )
-        let daemon = AgentDaemon(
-            settings: settings,
-            link: link,
-            store: store,
+        let app = try await buildAgent(
+            configuration: AgentConfiguration(
+                settings: settings,
+                link: link,
+                // Host ports in use on this shared machine are not this test's business.
+                preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] })
+            ),
             runtime: runtime,
-            // Host ports in use on this shared machine are not this test's business.
-            preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] }),
             logger: Logger(label: "test.agent")
         )
-        return Agent(id: id, keys: keys, store: store, runtime: runtime, daemon: daemon, directory: directory)
+        return Agent(id: id, keys: keys, runtime: runtime, app: app, directory: directory)
     }
 
     /// Runs `body` with a master pumping messages and an agent daemon running; shuts both down after.
@@ -71,13 +73,13 @@ struct AgentDaemonEndToEndTests {
         _ body: (TestMaster, Agent) async throws -> Void
     ) async throws {
         let master = try await TestMaster()
-        let agent = try makeAgent(
+        let agent = try await makeAgent(
             master,
             allow: allow,
             masterKey: wrongMasterKey ? try CurveKeyPair.generate().publicKey : nil
         )
         let pump = Task { await master.pump() }
-        let run = Task { try await agent.daemon.run() }
+        let run = Task { try await agent.app.run() }
         do {
             try await body(master, agent)
         } catch {
@@ -85,13 +87,14 @@ struct AgentDaemonEndToEndTests {
             _ = try? await run.value
             pump.cancel()
             await master.shutdown()
+            await agent.app.close()
             throw error
         }
         run.cancel()
         _ = try? await run.value
         pump.cancel()
         await master.shutdown()
-        agent.store.close()
+        await agent.app.close()
         try? FileManager.default.removeItem(atPath: agent.directory)
     }
 
@@ -235,9 +238,9 @@ struct AgentDaemonEndToEndTests {
         let runtime = InMemoryRuntime()
         runtime.gate.close()
         let master = try await TestMaster()
-        let agent = try Self.makeAgent(master, runtime: runtime)
+        let agent = try await Self.makeAgent(master, runtime: runtime)
         let pump = Task { await master.pump() }
-        let run = Task { try await agent.daemon.run() }
+        let run = Task { try await agent.app.run() }
         defer {
             run.cancel()
             pump.cancel()
@@ -270,7 +273,7 @@ struct AgentDaemonEndToEndTests {
         _ = try? await run.value
         pump.cancel()
         await master.shutdown()
-        agent.store.close()
+        await agent.app.close()
     }
 
     @Test func helloAgainAfterAMasterRestart() async throws {
