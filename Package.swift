@@ -82,8 +82,8 @@ let package = Package(
         .target(
             name: "AgentApplication",
             dependencies: [
-                "AgentCore", "AgentTransport", "AgentProtocol", "AgentStore", "DecnetJSON", "Topology", "ZeroMQ",
-                .product(name: "Logging", package: "swift-log"),
+                "AgentCore", "AgentTransport", "AgentProtocol", "AgentStore", "CLISupport", "DecnetJSON", "FileErrors",
+                "Topology", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -219,7 +219,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["DecnetJSON", "TestSupport", "AgentCLI"],
+            dependencies: ["DecnetJSON", "TestSupport", "AgentCLI", "AgentApplication"],
             path: "Tests/CLITests"
         ),
         .testTarget(

@@ -21,13 +21,15 @@ import Foundation
 
 /// `decnet-agent run`: the fleet agent daemon.
 struct RunCommand: AsyncParsableCommand {
+    typealias Key = DaemonOptions.Key
+
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Dial the master over ZeroMQ with CURVE, answer its commands and publish heartbeats.",
         discussion: """
-            Each setting comes from its flag, else from its DECNET_* environment variable (DECNET_AGENT_ID, \
-            DECNET_MASTER_ENDPOINT, ...), else from the JSON config file (--config or DECNET_CONFIG; keys like \
-            "agent_id"), else from its default. Stops gracefully on SIGTERM or SIGINT. Advanced, for tests only: \
+            Each setting comes from its flag, else from its DECNET_* environment variable (\(Key.agentID.environment), \
+            \(Key.masterEndpoint.environment), ...), else from the JSON config file (--config or DECNET_CONFIG; keys \
+            like "\(Key.agentID.file)"), else from its default. Stops gracefully on SIGTERM or SIGINT. Advanced, for tests only: \
             DECNET_ZMTP_HEARTBEAT_IVL_MS, _TIMEOUT_MS, _TTL_MS and DECNET_RECONNECT_IVL_MS, _IVL_MAX_MS override \
             the link's timers (10000/30000/60000 ms, 1000-5000 ms backing off to 60000 ms). Under systemd \
             (Type=notify) it says READY=1 once the store is open, Docker observed (or its error known) and both \
@@ -37,31 +39,31 @@ struct RunCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("agent-id"), help: "This agent's id (the master's allow-list names it).")
+    @Option(name: .customLong(Key.agentID.flag), help: ArgumentHelp(Key.agentID.setting.optionHelp))
     var agentID: String?
-    @Option(help: "The master's command endpoint, tcp://HOST:8771.")
+    @Option(name: .customLong(Key.masterEndpoint.flag), help: ArgumentHelp(Key.masterEndpoint.setting.optionHelp))
     var masterEndpoint: String?
-    @Option(help: "The master's heartbeat endpoint, tcp://HOST:8772.")
+    @Option(name: .customLong(Key.heartbeatEndpoint.flag), help: ArgumentHelp(Key.heartbeatEndpoint.setting.optionHelp))
     var heartbeatEndpoint: String?
-    @Option(help: "The master's public certificate (NAME.key).")
+    @Option(name: .customLong(Key.masterKey.flag), help: ArgumentHelp(Key.masterKey.setting.optionHelp))
     var masterKey: String?
-    @Option(help: "This agent's secret certificate (NAME.key_secret).")
+    @Option(name: .customLong(Key.key.flag), help: ArgumentHelp(Key.key.setting.optionHelp))
     var key: String?
-    @Option(help: "State directory (agent.db, compose files). Default \(DaemonOptions.defaultStateDirectory).")
+    @Option(name: .customLong(Key.stateDir.flag), help: ArgumentHelp(Key.stateDir.setting.optionHelp))
     var stateDir: String?
-    @Option(help: "Service catalog JSON file replacing the built-in one.")
+    @Option(name: .customLong(Key.catalog.flag), help: ArgumentHelp(Key.catalog.setting.optionHelp))
     var catalog: String?
-    @Option(help: "Folder of the services' build contexts.")
+    @Option(name: .customLong(Key.templatesDir.flag), help: ArgumentHelp(Key.templatesDir.setting.optionHelp))
     var templatesDir: String?
-    @Option(help: "Base image for decky containers (for registry mirrors).")
+    @Option(name: .customLong(Key.baseImage.flag), help: ArgumentHelp(Key.baseImage.setting.optionHelp))
     var baseImage: String?
-    @Option(help: "Seconds between heartbeats (default 10).")
+    @Option(name: .customLong(Key.heartbeatInterval.flag), help: ArgumentHelp(Key.heartbeatInterval.setting.optionHelp))
     var heartbeatInterval: String?
-    @Option(help: "The only folder `files` knobs may mount from. Default \(FilesConfinement.defaultRoot).")
+    @Option(name: .customLong(Key.filesRoot.flag), help: ArgumentHelp(Key.filesRoot.setting.optionHelp))
     var filesRoot: String?
-    @Option(help: "Log format: text or json.")
+    @Option(name: .customLong(Key.logFormat.flag), help: ArgumentHelp(Key.logFormat.setting.optionHelp))
     var logFormat: String?
-    @Option(help: "JSON config file.")
+    @Option(help: "JSON config file (else $DECNET_CONFIG).")
     var config: String?
     @Flag(
         name: .customLong("check-config"),
@@ -72,14 +74,16 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        // Each option is the table's setting of the same name (`DaemonOptions.Key`).
+        let given: [(Key, String?)] = [
+            (.agentID, agentID), (.masterEndpoint, masterEndpoint), (.heartbeatEndpoint, heartbeatEndpoint),
+            (.masterKey, masterKey), (.key, key), (.stateDir, stateDir), (.catalog, catalog),
+            (.templatesDir, templatesDir), (.baseImage, baseImage), (.heartbeatInterval, heartbeatInterval),
+            (.logFormat, logFormat), (.filesRoot, filesRoot),
+        ]
         var flags: [String: String] = [:]
-        for (key, value) in [
-            ("agent-id", agentID), ("master-endpoint", masterEndpoint), ("heartbeat-endpoint", heartbeatEndpoint),
-            ("master-key", masterKey), ("key", key), ("state-dir", stateDir), ("catalog", catalog),
-            ("templates-dir", templatesDir), ("base-image", baseImage), ("heartbeat-interval", heartbeatInterval),
-            ("log-format", logFormat), ("files-root", filesRoot),
-        ] {
-            if let value { flags[key] = value }
+        for (key, value) in given {
+            if let value { flags[key.flag] = value }
         }
         let configPath = config ?? environment["DECNET_CONFIG"]
         let file = configPath.map { OperatorIO.readJSON($0) }
@@ -213,18 +217,9 @@ struct RunCommand: AsyncParsableCommand {
     /// keys so an operator can compare them with the master's allow-list.
     static func describe(_ options: DaemonOptions, publicKey: String, masterKey: String) -> JSONValue {
         var object = JSONObject()
-        object["agent_id"] = .string(JSONString(options.agentID))
-        object["master_endpoint"] = .string(JSONString(options.masterEndpoint))
-        object["heartbeat_endpoint"] = .string(JSONString(options.heartbeatEndpoint))
-        object["master_key"] = .string(JSONString(options.masterKeyPath))
-        object["key"] = .string(JSONString(options.keyPath))
-        object["state_dir"] = .string(JSONString(options.stateDirectory))
-        object["catalog"] = options.catalogPath.map { .string(JSONString($0)) } ?? .null
-        object["templates_dir"] = .string(JSONString(options.templatesDirectory))
-        object["base_image"] = .string(JSONString(options.baseImage ?? TopologyComposer.defaultBaseImage))
-        object["heartbeat_interval"] = .float(options.heartbeatIntervalSeconds)
-        object["log_format"] = .string(JSONString(options.logFormat))
-        object["files_root"] = .string(JSONString(options.filesRoot))
+        for key in Key.allCases {
+            object[key.file] = options.jsonValue(of: key)
+        }
         object["public_key"] = .string(JSONString(publicKey))
         object["master_public_key"] = .string(JSONString(masterKey))
         return .object(object)

@@ -24,15 +24,19 @@ extension AgentLinkConfiguration {
         }
     }
 
+    /// A tuning variable whose value is not a whole number of milliseconds in its range, said in one line.
+    public struct TuningProblem: Error, Sendable, Equatable, CustomStringConvertible {
+        public var description: String
+    }
+
     /// Applies the ``TuningVariable`` values found in `environment` (unset or empty ones keep the defaults).
-    /// Throws ``DaemonOptions/Problem`` naming the variable when a value is not a whole number of milliseconds in
-    /// its range.
-    public mutating func applyTuning(environment: [String: String]) throws(DaemonOptions.Problem) {
+    /// Throws ``TuningProblem`` naming the variable when a value is not a whole number of milliseconds in its range.
+    public mutating func applyTuning(environment: [String: String]) throws(TuningProblem) {
         for variable in TuningVariable.allCases {
             guard let text = environment[variable.rawValue], !text.isEmpty else { continue }
             guard let value = Int32(text), variable.range.contains(value) else {
-                throw DaemonOptions.Problem(
-                    "\(variable.rawValue) '\(text)' must be a whole number of milliseconds from "
+                throw TuningProblem(
+                    description: "\(variable.rawValue) '\(text)' must be a whole number of milliseconds from "
                         + "\(variable.range.lowerBound) to \(variable.range.upperBound)"
                 )
             }

@@ -18,11 +18,11 @@ struct DirectoryOptions: ParsableArguments {
     static var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     var path: String {
-        dir ?? Self.environment["DECNET_MASTER_DIR"] ?? FileManager.default.currentDirectoryPath
+        dir ?? Self.environment[ServeSettings.Key.dir.setting.environment] ?? FileManager.default.currentDirectoryPath
     }
 
     /// Where the operator commands find `control.ipc`.
     var controlDirectory: String {
-        runDir ?? Self.environment["DECNET_MASTER_RUN_DIR"] ?? path
+        runDir ?? Self.environment[ServeSettings.Key.runDir.setting.environment] ?? path
     }
 }

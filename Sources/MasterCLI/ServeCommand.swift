@@ -8,13 +8,16 @@ import SystemdNotify
 
 /// `decnet-master serve`: runs the master until SIGTERM or SIGINT.
 struct ServeCommand: AsyncParsableCommand {
+    typealias Key = ServeSettings.Key
+
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Serve agents (commands, heartbeats) and monitors; operator commands reach it via DIR/control.ipc.",
         discussion: """
-            Each setting comes from its flag, else (--dir, --run-dir) from DECNET_MASTER_DIR or \
-            DECNET_MASTER_RUN_DIR, else from the JSON config file (--config or DECNET_MASTER_CONFIG; keys like \
-            "bind_host", "command_port"), else from its default. Under systemd (Type=notify) it says READY=1 once \
+            Each setting comes from its flag, else from its DECNET_MASTER_* environment variable \
+            (\(Key.dir.setting.environment), \(Key.bindHost.setting.environment), ...), else from the JSON config \
+            file (--config or DECNET_MASTER_CONFIG; keys like "\(Key.bindHost.setting.file)", \
+            "\(Key.commandPort.setting.file)"), else from its default. Under systemd (Type=notify) it says READY=1 once \
             its sockets are bound behind their ZAP handlers, keeps STATUS= current, sends WATCHDOG=1 from its timer \
             loop when WatchdogSec= is set, and STOPPING=1 on shutdown; text logs carry no timestamp when standard \
             error is the journal.
@@ -23,37 +26,31 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var directory: DirectoryOptions
 
-    @Option(name: .customLong("bind-host"), help: "Address every socket binds to (default 0.0.0.0).")
+    @Option(name: .customLong(Key.bindHost.setting.flag), help: ArgumentHelp(Key.bindHost.optionHelp))
     var bindHost: String?
 
-    @Option(name: .customLong("command-port"), help: "ROUTER for agent commands (0: any free port; default 8771).")
+    @Option(name: .customLong(Key.commandPort.setting.flag), help: ArgumentHelp(Key.commandPort.optionHelp))
     var commandPort: Int?
 
-    @Option(name: .customLong("heartbeat-port"), help: "SUB for agent heartbeats and events (default 8772).")
+    @Option(name: .customLong(Key.heartbeatPort.setting.flag), help: ArgumentHelp(Key.heartbeatPort.optionHelp))
     var heartbeatPort: Int?
 
-    @Option(name: .customLong("monitor-port"), help: "XPUB relaying heartbeats and events to monitors (default 8773).")
+    @Option(name: .customLong(Key.monitorPort.setting.flag), help: ArgumentHelp(Key.monitorPort.optionHelp))
     var monitorPort: Int?
 
-    @Option(name: .customLong("max-message-size"), help: "Largest envelope accepted, in bytes (default 16 MiB).")
+    @Option(name: .customLong(Key.maxMessageSize.setting.flag), help: ArgumentHelp(Key.maxMessageSize.optionHelp))
     var maxMessageSize: Int?
 
-    @Option(
-        name: .customLong("retry-interval"),
-        help: "Seconds without news before a request is re-sent (same id; default 10)."
-    )
+    @Option(name: .customLong(Key.retryInterval.setting.flag), help: ArgumentHelp(Key.retryInterval.optionHelp))
     var retryInterval: Double?
 
-    @Option(
-        name: .customLong("silent-after"),
-        help: "Heartbeat intervals without a word after which an agent is shown disconnected (0: never; default 3)."
-    )
+    @Option(name: .customLong(Key.silentAfter.setting.flag), help: ArgumentHelp(Key.silentAfter.optionHelp))
     var silentAfter: Int?
 
-    @Option(name: .customLong("log-format"), help: "text or json (one object per line), on standard error.")
+    @Option(name: .customLong(Key.logFormat.setting.flag), help: ArgumentHelp(Key.logFormat.optionHelp))
     var logFormat: String?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    @Option(name: .customLong(Key.logLevel.setting.flag), help: ArgumentHelp(Key.logLevel.optionHelp))
     var logLevel: String?
 
     @Option(help: "JSON config file (default: $DECNET_MASTER_CONFIG, else none).")

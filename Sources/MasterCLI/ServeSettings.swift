@@ -1,8 +1,8 @@
+import CLISupport
 import DecnetJSON
 
-/// The settings of `decnet-master serve`: each from its flag, else (for the two folders) from its environment
-/// variable, else from the JSON config file (`--config FILE` or `DECNET_MASTER_CONFIG`; keys like `"bind_host"`),
-/// else its default.
+/// The settings of `decnet-master serve`: each from its flag, else its `DECNET_MASTER_*` environment variable, else
+/// the JSON config file (`--config FILE` or `DECNET_MASTER_CONFIG`; keys like `"bind_host"`), else its default.
 struct ServeSettings: Equatable {
     var directory: String
     var runDirectory: String?
@@ -16,15 +16,51 @@ struct ServeSettings: Equatable {
     var logFormat = "text"
     var logLevel = "info"
 
-    /// The config file's keys.
-    static let fileKeys: Set<String> = [
-        "dir", "run_dir", "bind_host", "command_port", "heartbeat_port", "monitor_port", "max_message_size",
-        "retry_interval", "silent_after", "log_format", "log_level",
-    ]
+    /// The settings of `serve`, each declared once: flag, `DECNET_MASTER_*` variable, config-file key, help text and
+    /// default. `ServeCommand`'s options and the resolution read this.
+    enum Key: String, CaseIterable {
+        case dir = "dir"
+        case runDir = "run-dir"
+        case bindHost = "bind-host"
+        case commandPort = "command-port"
+        case heartbeatPort = "heartbeat-port"
+        case monitorPort = "monitor-port"
+        case maxMessageSize = "max-message-size"
+        case retryInterval = "retry-interval"
+        case silentAfter = "silent-after"
+        case logFormat = "log-format"
+        case logLevel = "log-level"
 
-    struct Problem: Error, CustomStringConvertible {
-        var description: String
+        var setting: Setting {
+            let defaults = ServeSettings(directory: "")
+            let (help, defaultValue): (String, String?) =
+                switch self {
+                case .dir: ("The master's directory (keys, allow-lists).", "the current directory")
+                case .runDir: ("Folder of control.ipc and master.lock.", "the master's directory")
+                case .bindHost: ("Address every socket binds to.", defaults.bindHost)
+                case .commandPort: ("ROUTER for agent commands (0: any free port).", "\(defaults.commandPort)")
+                case .heartbeatPort: ("SUB for agent heartbeats and events.", "\(defaults.heartbeatPort)")
+                case .monitorPort: ("XPUB relaying heartbeats and events to monitors.", "\(defaults.monitorPort)")
+                case .maxMessageSize: ("Largest envelope accepted, in bytes.", "\(defaults.maxMessageSize)")
+                case .retryInterval:
+                    ("Seconds without news before a request is re-sent (same id).", "\(defaults.retryInterval)")
+                case .silentAfter:
+                    (
+                        "Heartbeat intervals without a word after which an agent is shown disconnected (0: never).",
+                        "\(defaults.silentAfter)"
+                    )
+                case .logFormat: ("text or json (one object per line), on standard error.", defaults.logFormat)
+                case .logLevel: ("trace, debug, info, notice, warning, error or critical.", defaults.logLevel)
+                }
+            return Setting(rawValue, environmentPrefix: "DECNET_MASTER_", help: help, default: defaultValue)
+        }
+
+        var optionHelp: String { setting.optionHelp }
+
+        static let table = SettingsTable(allCases.map(\.setting))
     }
+
+    typealias Problem = SettingsProblem
 
     /// The flags that were given (parsed, `nil` when absent).
     struct Flags {
@@ -39,6 +75,21 @@ struct ServeSettings: Equatable {
         var silentAfter: Int?
         var logFormat: String?
         var logLevel: String?
+
+        /// The given flags by name, as text (numbers print back exactly).
+        var byName: [String: String] {
+            let given: [(Key, String?)] = [
+                (.dir, dir), (.runDir, runDir), (.bindHost, bindHost), (.commandPort, commandPort.map { "\($0)" }),
+                (.heartbeatPort, heartbeatPort.map { "\($0)" }), (.monitorPort, monitorPort.map { "\($0)" }),
+                (.maxMessageSize, maxMessageSize.map { "\($0)" }), (.retryInterval, retryInterval.map { "\($0)" }),
+                (.silentAfter, silentAfter.map { "\($0)" }), (.logFormat, logFormat), (.logLevel, logLevel),
+            ]
+            var names: [String: String] = [:]
+            for (key, value) in given {
+                if let value { names[key.setting.flag] = value }
+            }
+            return names
+        }
     }
 
     static func resolve(
@@ -47,68 +98,35 @@ struct ServeSettings: Equatable {
         file: JSONValue?,
         currentDirectory: String
     ) throws -> ServeSettings {
-        if let file {
-            guard let members = file.objectValue else {
-                throw Problem(description: "config file must hold a JSON object")
-            }
-            if let unknown = members.keys.first(where: { !fileKeys.contains($0.value) }) {
-                throw Problem(description: "config file has an unknown setting '\(unknown.value)'")
-            }
-        }
-        func string(_ key: String) throws(Problem) -> String? {
-            guard let value = file?[key] else { return nil }
-            guard let text = value.stringValue else {
-                throw Problem(description: "config file setting '\(key)' must be a string")
-            }
-            return text.isEmpty ? nil : text
-        }
-        func integer(_ key: String) throws(Problem) -> Int? {
-            guard let value = file?[key] else { return nil }
-            guard let number = value.intValue else {
-                throw Problem(description: "config file setting '\(key)' must be an integer")
-            }
-            return number
-        }
-        func number(_ key: String) throws(Problem) -> Double? {
-            guard let value = file?[key] else { return nil }
-            switch value {
-            case .integer: if let n = value.intValue { return Double(n) }
-            case .float(let d): return d
-            default: break
-            }
-            throw Problem(description: "config file setting '\(key)' must be a number")
-        }
-        func environmentValue(_ name: String) -> String? {
-            environment[name].flatMap { $0.isEmpty ? nil : $0 }
-        }
+        let layers = try Key.table.layers(flags: flags.byName, environment: environment, file: file)
         var settings = ServeSettings(
-            directory: try flags.dir ?? environmentValue("DECNET_MASTER_DIR") ?? string("dir") ?? currentDirectory,
-            runDirectory: try flags.runDir ?? environmentValue("DECNET_MASTER_RUN_DIR") ?? string("run_dir")
+            directory: try layers.string(Key.dir.setting) ?? currentDirectory,
+            runDirectory: try layers.string(Key.runDir.setting)
         )
-        settings.bindHost = try flags.bindHost ?? string("bind_host") ?? settings.bindHost
-        settings.commandPort = try flags.commandPort ?? integer("command_port") ?? settings.commandPort
-        settings.heartbeatPort = try flags.heartbeatPort ?? integer("heartbeat_port") ?? settings.heartbeatPort
-        settings.monitorPort = try flags.monitorPort ?? integer("monitor_port") ?? settings.monitorPort
-        settings.maxMessageSize = try flags.maxMessageSize ?? integer("max_message_size") ?? settings.maxMessageSize
-        settings.retryInterval = try flags.retryInterval ?? number("retry_interval") ?? settings.retryInterval
-        settings.silentAfter = try flags.silentAfter ?? integer("silent_after") ?? settings.silentAfter
-        settings.logFormat = try flags.logFormat ?? string("log_format") ?? settings.logFormat
-        settings.logLevel = try flags.logLevel ?? string("log_level") ?? settings.logLevel
+        settings.bindHost = try layers.string(Key.bindHost.setting) ?? settings.bindHost
+        settings.commandPort = try layers.integer(Key.commandPort.setting) ?? settings.commandPort
+        settings.heartbeatPort = try layers.integer(Key.heartbeatPort.setting) ?? settings.heartbeatPort
+        settings.monitorPort = try layers.integer(Key.monitorPort.setting) ?? settings.monitorPort
+        settings.maxMessageSize = try layers.integer(Key.maxMessageSize.setting) ?? settings.maxMessageSize
+        settings.retryInterval = try layers.number(Key.retryInterval.setting) ?? settings.retryInterval
+        settings.silentAfter = try layers.integer(Key.silentAfter.setting) ?? settings.silentAfter
+        settings.logFormat = try layers.string(Key.logFormat.setting) ?? settings.logFormat
+        settings.logLevel = try layers.string(Key.logLevel.setting) ?? settings.logLevel
         for (name, port) in [
             ("command port", settings.commandPort), ("heartbeat port", settings.heartbeatPort),
             ("monitor port", settings.monitorPort),
         ] where !(0...65535).contains(port) {
-            throw Problem(description: "\(name) \(port) must be 0 to 65535")
+            throw Problem("\(name) \(port) must be 0 to 65535")
         }
         guard (1...1 << 30).contains(settings.maxMessageSize) else {
-            throw Problem(description: "max message size must be 1 to 2^30")
+            throw Problem("max message size must be 1 to 2^30")
         }
         guard settings.retryInterval.isFinite, settings.retryInterval > 0 else {
-            throw Problem(description: "retry interval must be positive")
+            throw Problem("retry interval must be positive")
         }
-        guard settings.silentAfter >= 0 else { throw Problem(description: "silent-after must be 0 or more") }
+        guard settings.silentAfter >= 0 else { throw Problem("silent-after must be 0 or more") }
         guard settings.logFormat == "text" || settings.logFormat == "json" else {
-            throw Problem(description: "log format must be text or json")
+            throw Problem("log format must be text or json")
         }
         return settings
     }

@@ -1,3 +1,4 @@
+import AgentApplication
 import DecnetJSON
 import Foundation
 import TestSupport
@@ -105,6 +106,18 @@ struct AgentCLITests {
         #expect(out.status == 2)
         #expect(out.stdout.isEmpty)
         #expect(out.stderr.split(separator: "\n").count == 1, "\(out.stderr)")
+    }
+
+    /// `run --help` says, for every setting of the table, its flag and its variable: the options are the table's.
+    @Test func runHelpNamesEverySettingOfTheTable() throws {
+        let out = try Self.run(["run", "--help"])
+        #expect(out.status == 0)
+        // ArgumentParser wraps help text at the terminal width: compare without the line breaks and indentation.
+        let help = out.stdoutText.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for key in DaemonOptions.Key.allCases {
+            #expect(help.contains("--\(key.flag) "), "\(key.flag)")
+            #expect(help.contains("$\(key.environment)"), "\(key.environment)")
+        }
     }
 
     @Test func unreadableCatalogIsStatus2() throws {

@@ -54,7 +54,7 @@ struct LinkTuningTests {
     ])
     func badValuesAreRefusedByName(variable: String, value: String) throws {
         var link = try Self.configuration()
-        let problem = #expect(throws: DaemonOptions.Problem.self) {
+        let problem = #expect(throws: AgentLinkConfiguration.TuningProblem.self) {
             try link.applyTuning(environment: [variable: value])
         }
         #expect(problem?.description.hasPrefix("\(variable) '\(value)'") == true, "\(String(describing: problem))")

@@ -1,5 +1,7 @@
 import AgentCore
 import AgentProtocol
+import AgentTransport
+import CLISupport
 import DecnetJSON
 import FileErrors
 import Topology
@@ -31,46 +33,53 @@ public struct DaemonOptions: Sendable, Equatable {
     /// The only folder `files` knobs may mount from (`FilesConfinement`).
     public var filesRoot: String
 
-    /// One setting: its flag, environment variable and config-file key.
-    public struct Key: Sendable, Hashable {
-        public let flag: String
-        public let environment: String
-        public let file: String
+    /// The settings of `decnet-agent run`, each declared once: its flag, `DECNET_*` variable, config-file key, help
+    /// text and default. `RunCommand`'s options, `--check-config`'s output and the resolution all read this.
+    public enum Key: String, CaseIterable, Sendable {
+        case agentID = "agent-id"
+        case masterEndpoint = "master-endpoint"
+        case heartbeatEndpoint = "heartbeat-endpoint"
+        case masterKey = "master-key"
+        case key = "key"
+        case stateDir = "state-dir"
+        case catalog = "catalog"
+        case templatesDir = "templates-dir"
+        case baseImage = "base-image"
+        case heartbeatInterval = "heartbeat-interval"
+        case logFormat = "log-format"
+        case filesRoot = "files-root"
 
-        init(_ name: String) {
-            flag = name
-            environment = "DECNET_" + name.uppercased().replacing("-", with: "_")
-            file = name.replacing("-", with: "_")
+        public var setting: Setting {
+            let (help, defaultValue): (String, String?) =
+                switch self {
+                case .agentID: ("This agent's id (the master's allow-list names it).", nil)
+                case .masterEndpoint: ("The master's command endpoint, tcp://HOST:8771.", nil)
+                case .heartbeatEndpoint: ("The master's heartbeat endpoint, tcp://HOST:8772.", nil)
+                case .masterKey: ("The master's public certificate (NAME.key).", nil)
+                case .key: ("This agent's secret certificate (NAME.key_secret).", nil)
+                case .stateDir: ("State directory (agent.db, compose files).", DaemonOptions.defaultStateDirectory)
+                case .catalog: ("Service catalog JSON file replacing the built-in one.", nil)
+                case .templatesDir: ("Folder of the services' build contexts.", DaemonOptions.defaultTemplatesDirectory)
+                case .baseImage: ("Base image for decky containers (for registry mirrors).", nil)
+                case .heartbeatInterval: ("Seconds between heartbeats, 0.05 to 3600.", "10")
+                case .logFormat: ("Log format: text or json.", "text")
+                case .filesRoot: ("The only folder `files` knobs may mount from.", FilesConfinement.defaultRoot)
+                }
+            return Setting(rawValue, environmentPrefix: "DECNET_", help: help, default: defaultValue)
         }
 
-        public static let agentID = Key("agent-id")
-        public static let masterEndpoint = Key("master-endpoint")
-        public static let heartbeatEndpoint = Key("heartbeat-endpoint")
-        // swift-format-ignore: DontRepeatTypeInStaticProperties
-        public static let masterKey = Key("master-key")
-        public static let key = Key("key")
-        public static let stateDir = Key("state-dir")
-        public static let catalog = Key("catalog")
-        public static let templatesDir = Key("templates-dir")
-        public static let baseImage = Key("base-image")
-        public static let heartbeatInterval = Key("heartbeat-interval")
-        public static let logFormat = Key("log-format")
-        public static let filesRoot = Key("files-root")
+        public var flag: String { setting.flag }
+        public var environment: String { setting.environment }
+        public var file: String { setting.file }
 
-        public static let all: [Key] = [
-            agentID, masterEndpoint, heartbeatEndpoint, masterKey, key, stateDir, catalog, templatesDir, baseImage,
-            heartbeatInterval, logFormat, filesRoot,
-        ]
+        public static let all = allCases
+        public static let table = SettingsTable(allCases.map(\.setting))
     }
 
     public static let defaultStateDirectory = "/var/lib/decnet-agent"
     public static let defaultTemplatesDirectory = "/usr/share/decnet-agent/templates"
 
-    /// A setting that is missing or wrong, said in one line.
-    public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
-        public var description: String
-        public init(_ description: String) { self.description = description }
-    }
+    public typealias Problem = SettingsProblem
 
     /// Resolves the settings. `flags` maps flag names (without `--`) to values; `file` is the parsed config file.
     public static func resolve(
@@ -78,30 +87,11 @@ public struct DaemonOptions: Sendable, Equatable {
         environment: [String: String],
         file: JSONValue?
     ) throws(Problem) -> DaemonOptions {
-        if let file, file.objectValue == nil { throw Problem("config file must hold a JSON object") }
-        if let members = file?.objectValue?.keys {
-            let known = Set(Key.all.map(\.file))
-            if let unknown = members.first(where: { !known.contains($0.value) }) {
-                throw Problem("config file has an unknown setting '\(unknown.value)'")
-            }
-        }
+        let layers = try Key.table.layers(flags: flags, environment: environment, file: file)
         func value(_ key: Key) throws(Problem) -> String? {
-            if let v = flags[key.flag] { return v }
-            if let v = environment[key.environment], !v.isEmpty { return v }
-            guard let v = file?[key.file] else { return nil }
-            switch v {
-            case .string(let s): return s.value.isEmpty ? nil : s.value  // "" in the file: not set
-            case .integer(let i): return i.description
-            case .float(let d): return String(d)
-            default: throw Problem("config file setting '\(key.file)' must be a string or a number")
-            }
+            try layers.text(key.setting) ?? key.setting.defaultValue
         }
-        func required(_ key: Key) throws(Problem) -> String {
-            guard let v = try value(key) else {
-                throw Problem("missing --\(key.flag) (or \(key.environment), or \"\(key.file)\" in the config file)")
-            }
-            return v
-        }
+        func required(_ key: Key) throws(Problem) -> String { try layers.required(key.setting) }
         let agentID = try required(.agentID)
         guard Identifiers.isValidAgentID(agentID) else {
             throw Problem("agent id '\(agentID)' must be 1 to 64 characters of A-Z a-z 0-9 . _ - not starting with '.'")
@@ -112,11 +102,11 @@ public struct DaemonOptions: Sendable, Equatable {
         where !AgentLinkConfiguration.isValidEndpoint(endpoint) {
             throw Problem("\(name) '\(endpoint)' is not of the form tcp://HOST:PORT")
         }
-        let intervalText = try value(.heartbeatInterval) ?? "10"
+        let intervalText = try value(.heartbeatInterval) ?? ""
         guard let interval = Double(intervalText), interval >= 0.05, interval <= 3600 else {
             throw Problem("heartbeat interval '\(intervalText)' must be a number of seconds from 0.05 to 3600")
         }
-        let logFormat = try value(.logFormat) ?? "text"
+        let logFormat = try value(.logFormat) ?? ""
         guard logFormat == "text" || logFormat == "json" else {
             throw Problem("log format '\(logFormat)' must be text or json")
         }
@@ -134,6 +124,25 @@ public struct DaemonOptions: Sendable, Equatable {
             logFormat: logFormat,
             filesRoot: try value(.filesRoot) ?? FilesConfinement.defaultRoot
         )
+    }
+
+    /// A resolved setting as `--check-config` prints it (under its config-file key).
+    public func jsonValue(of key: Key) -> JSONValue {
+        func text(_ s: String) -> JSONValue { .string(JSONString(s)) }
+        return switch key {
+        case .agentID: text(agentID)
+        case .masterEndpoint: text(masterEndpoint)
+        case .heartbeatEndpoint: text(heartbeatEndpoint)
+        case .masterKey: text(masterKeyPath)
+        case .key: text(keyPath)
+        case .stateDir: text(stateDirectory)
+        case .catalog: catalogPath.map(text) ?? .null
+        case .templatesDir: text(templatesDirectory)
+        case .baseImage: text(baseImage ?? TopologyComposer.defaultBaseImage)
+        case .heartbeatInterval: .float(heartbeatIntervalSeconds)
+        case .logFormat: text(logFormat)
+        case .filesRoot: text(filesRoot)
+        }
     }
 
     /// Checks the state directory exists (creating it 0700) and is writable, with one clear line when it is not.

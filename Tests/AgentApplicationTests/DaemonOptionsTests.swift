@@ -1,4 +1,4 @@
-import AgentTransport
+import AgentApplication
 import DecnetJSON
 import Foundation
 import Testing

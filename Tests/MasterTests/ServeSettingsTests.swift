@@ -1,0 +1,94 @@
+import DecnetJSON
+import Testing
+
+@testable import MasterCLI
+
+/// `decnet-master serve`'s settings: flag, else `DECNET_MASTER_*` variable, else config-file key, else default, all
+/// from one table (docs/install.md#etcdecnetmasterjson).
+@Suite("decnet-master serve settings")
+struct ServeSettingsTests {
+    static func resolve(
+        _ flags: ServeSettings.Flags = .init(),
+        environment: [String: String] = [:],
+        file: JSONValue? = nil
+    ) throws -> ServeSettings {
+        try ServeSettings.resolve(flags: flags, environment: environment, file: file, currentDirectory: "/cwd")
+    }
+
+    @Test func defaultsWithNothingGiven() throws {
+        let s = try Self.resolve()
+        #expect(s == ServeSettings(directory: "/cwd", runDirectory: nil))
+    }
+
+    @Test func everySettingHasAVariableThatSitsBetweenTheFlagAndTheFile() throws {
+        let environment = [
+            "DECNET_MASTER_DIR": "/env/dir", "DECNET_MASTER_RUN_DIR": "/env/run",
+            "DECNET_MASTER_BIND_HOST": "10.0.0.1", "DECNET_MASTER_COMMAND_PORT": "9771",
+            "DECNET_MASTER_HEARTBEAT_PORT": "9772", "DECNET_MASTER_MONITOR_PORT": "9773",
+            "DECNET_MASTER_MAX_MESSAGE_SIZE": "1024", "DECNET_MASTER_RETRY_INTERVAL": "2.5",
+            "DECNET_MASTER_SILENT_AFTER": "0", "DECNET_MASTER_LOG_FORMAT": "json",
+            "DECNET_MASTER_LOG_LEVEL": "debug",
+        ]
+        let file: JSONValue = [
+            "dir": "/file/dir", "run_dir": "/file/run", "bind_host": "10.0.0.2", "command_port": 1,
+            "heartbeat_port": 2, "monitor_port": 3, "max_message_size": 4, "retry_interval": 5,
+            "silent_after": 6, "log_format": "text", "log_level": "error",
+        ]
+        // Every variable of the table is exercised, so a setting added without one shows up here.
+        #expect(Set(environment.keys) == Set(ServeSettings.Key.allCases.map(\.setting.environment)))
+        let fromEnvironment = try Self.resolve(environment: environment, file: file)
+        #expect(fromEnvironment.directory == "/env/dir")
+        #expect(fromEnvironment.runDirectory == "/env/run")
+        #expect(fromEnvironment.bindHost == "10.0.0.1")
+        #expect(fromEnvironment.commandPort == 9771)
+        #expect(fromEnvironment.heartbeatPort == 9772)
+        #expect(fromEnvironment.monitorPort == 9773)
+        #expect(fromEnvironment.maxMessageSize == 1024)
+        #expect(fromEnvironment.retryInterval == 2.5)
+        #expect(fromEnvironment.silentAfter == 0)
+        #expect(fromEnvironment.logFormat == "json")
+        #expect(fromEnvironment.logLevel == "debug")
+
+        var flags = ServeSettings.Flags()
+        flags.bindHost = "127.0.0.1"
+        flags.commandPort = 0
+        flags.retryInterval = 0.25
+        let withFlags = try Self.resolve(flags, environment: environment, file: file)
+        #expect(withFlags.bindHost == "127.0.0.1")
+        #expect(withFlags.commandPort == 0)
+        #expect(withFlags.retryInterval == 0.25)
+        #expect(withFlags.heartbeatPort == 9772)
+
+        let fromFile = try Self.resolve(environment: ["DECNET_MASTER_COMMAND_PORT": ""], file: file)
+        #expect(fromFile.commandPort == 1)  // an empty variable counts as unset
+        #expect(fromFile.directory == "/file/dir")
+        #expect(fromFile.logLevel == "error")
+    }
+
+    @Test(arguments: [
+        ("DECNET_MASTER_COMMAND_PORT", "eighty"), ("DECNET_MASTER_RETRY_INTERVAL", "soon"),
+        ("DECNET_MASTER_SILENT_AFTER", "1.5"),
+    ])
+    func aMalformedVariableIsRefusedByName(variable: String, value: String) {
+        #expect {
+            try Self.resolve(environment: [variable: value])
+        } throws: { error in
+            "\(error)".hasPrefix("\(variable) '\(value)'") && !"\(error)".contains("\n")
+        }
+    }
+
+    @Test func variablesAreCheckedLikeTheOtherSources() {
+        #expect(throws: ServeSettings.Problem.self) {
+            try Self.resolve(environment: ["DECNET_MASTER_MONITOR_PORT": "70000"])
+        }
+        #expect(throws: ServeSettings.Problem.self) {
+            try Self.resolve(environment: ["DECNET_MASTER_LOG_FORMAT": "xml"])
+        }
+    }
+
+    @Test func theFileIsStillTypedAndClosed() {
+        #expect(throws: ServeSettings.Problem.self) { try Self.resolve(file: ["command_port": "8771"]) }
+        #expect(throws: ServeSettings.Problem.self) { try Self.resolve(file: ["bind_host": 1]) }
+        #expect(throws: ServeSettings.Problem.self) { try Self.resolve(file: ["commandport": 1]) }
+    }
+}
