@@ -11,7 +11,7 @@ import Testing
 import Topology
 import ZeroMQ
 
-/// The agent's shutdown contract (docs/architecture.md#shutdown), in process: the services `buildAgent` assembles,
+/// The agent's shutdown contract (docs/architecture.md#the-services-and-the-shutdown-order), in process: the services `buildAgent` assembles,
 /// over the in-memory runtime, against a real master-side socket (`TestMaster`), stopped with
 /// `ServiceLifecycleTestKit`'s graceful-shutdown trigger (what SIGTERM does in `decnet-agent run`).
 @Suite("Agent shutdown contract", .serialized)
