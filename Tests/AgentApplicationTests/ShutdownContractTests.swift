@@ -224,4 +224,39 @@ struct ShutdownContractTests {
             }
         }
     }
+
+    @Test func afterTheBoundTheLinkStillWaitsForTheRunningApplysResult() async throws {
+        let runtime = InMemoryRuntime()
+        runtime.gate.close()
+        let limits = ShutdownLimits(graceful: .seconds(1), cancellation: .seconds(15))
+        try await Self.withHarness(limits: limits, runtime: runtime) { h in
+            let cancelled = Locked(false)
+            let t = Topologies.two
+            _ = try await Self.runAndStop(
+                h,
+                extra: [.init(service: Hanging(cancelled: cancelled))],
+                beforeTrigger: {
+                    h.master.send(
+                        to: h.id,
+                        [
+                            "proto": 1, "type": "apply", "id": "held", "hydrated": t,
+                            "version_hash": .string(JSONString(CanonicalHash.hash(t))),
+                        ]
+                    )
+                    try await h.master.waitFor("accepted") {
+                        h.master.answers(id: "held").contains { $0["type"] == "accepted" }
+                    }
+                },
+                afterTrigger: {
+                    // The bound passed and the group cancelled every service, the link included, while the apply is
+                    // still held: only now does it go on.
+                    try await h.master.waitFor("the group cancelled") { cancelled.value }
+                    runtime.gate.open()
+                }
+            )
+            try await h.master.waitFor("the held apply's result") {
+                h.master.answers(id: "held").contains { $0["type"] == "result" }
+            }
+        }
+    }
 }
