@@ -187,6 +187,9 @@ public actor CommandDispatcher {
         case .finished(let stored):
             await send(Outbound(frame: stored, event: false))
             return nil
+        case .interrupted:
+            await reply(ResultMessage.interrupted(id: request.id).jsonValue, event: false)
+            return nil
         case .running:
             if let frame = unsaved[request.id] {
                 await send(Outbound(frame: frame, event: false))

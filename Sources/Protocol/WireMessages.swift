@@ -236,6 +236,17 @@ public struct ResultMessage: Sendable, Equatable {
         }
     }
 
+    /// The message of the answer to a request the agent was running when its process stopped.
+    public static let interruptedMessage = "agent restarted while the request was running"
+
+    /// The answer to a request a previous agent process left running (docs/wire-protocol.md#errors): never run
+    /// again, it fails `internal` with empty details. Encoded exactly (compact, raw UTF-8, members in this order):
+    /// `{"proto":1,"type":"result","id":"<id>","status":500,"error":{"code":"internal","message":"agent restarted
+    /// while the request was running","details":{}}}`.
+    public static func interrupted(id: String) -> ResultMessage {
+        ResultMessage(id: id, outcome: .failure(AgentError(.internal, interruptedMessage)))
+    }
+
     /// The status number: 200, or the error code's.
     public var status: Int {
         switch outcome {

@@ -3,15 +3,19 @@ import CSQLite
 /// The store's schema and its forward migrations, keyed by `PRAGMA user_version`.
 ///
 /// * Version 0: an empty file, or DECNET's own `topology.db` (table `applied_topology`, at most one row meant).
-/// * Version 1: this agent's schema (`version1`). Tables are STRICT; a `slot` key fixed to 1 enforces at most one
-///   applied row and at most one attempt row.
+/// * Version 1: this agent's first schema (`version1`). Tables are STRICT; a `slot` key fixed to 1 enforces at most
+///   one applied row and at most one attempt row. A request a crashed process left running was given a stored
+///   `result_json` at the next open.
+/// * Version 2: a request row records its `status` (`running`, `finished`, `interrupted`) instead
+///   (`version2Request`); only a finished request has `result_json`. The store knows no wire format: the dispatcher
+///   turns `interrupted` into the answer the master receives.
 ///
 /// Migrations run at open, in one `BEGIN IMMEDIATE` transaction with the version check repeated inside it, so two
 /// processes opening an old file at once migrate it once. A file with a newer version is refused (`schemaTooNew`),
 /// never downgraded; a version-0 file holding other tables is refused too (`unknownSchema`), never written to.
 enum StoreSchema {
     /// The version this code writes and understands.
-    static let currentVersion: Int64 = 1
+    static let currentVersion: Int64 = 2
     /// `PRAGMA application_id` of our files: "DCNA" in ASCII, so `file(1)` and a later open can tell it apart.
     static let applicationID: Int64 = 0x4443_4E41
 
@@ -54,6 +58,32 @@ enum StoreSchema {
         ) STRICT;
         """
 
+    /// Version 1 → 2: the request table rebuilt with its `status` (a STRICT table's checks cannot be altered in
+    /// place). Running rows stay running (the open then marks them interrupted); every stored result, including the
+    /// interrupted envelope a version-1 agent wrote, stays `finished` with its bytes, so a retry still gets them
+    /// verbatim.
+    static let version2Request = """
+        CREATE TABLE request_v2 (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            fingerprint TEXT NOT NULL,
+            type TEXT NOT NULL,
+            started_at INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'interrupted')),
+            finished_at INTEGER,
+            result_json TEXT,
+            CHECK ((status = 'running') = (finished_at IS NULL)),
+            CHECK ((status = 'finished') = (result_json IS NOT NULL))
+        ) STRICT;
+        INSERT INTO request_v2 (seq, id, fingerprint, type, started_at, status, finished_at, result_json)
+        SELECT seq, id, fingerprint, type, started_at,
+               CASE WHEN result_json IS NULL THEN 'running' ELSE 'finished' END, finished_at, result_json
+        FROM request ORDER BY seq;
+        DROP TABLE request;
+        ALTER TABLE request_v2 RENAME TO request;
+        CREATE INDEX request_running ON request (seq) WHERE status = 'running';
+        """
+
     /// Brings the file to `currentVersion`; answers the version it found (0 for a new or DECNET file).
     @discardableResult
     static func migrate(_ connection: Connection, readOnly: Bool, now: Int64) throws(StoreError) -> Int64 {
@@ -69,6 +99,7 @@ enum StoreSchema {
         return try connection.transaction(operation: "migrate") { () throws(StoreError) -> Int64 in
             let version = try check(connection)  // another process may have migrated meanwhile
             if version == 0 { try migrateFrom0(connection, now: now) }
+            if version <= 1 { try connection.execute(script: version2Request, operation: "migrate from version 1") }
             try connection.run("PRAGMA application_id = \(applicationID)", operation: "migrate")
             try connection.run("PRAGMA user_version = \(currentVersion)", operation: "migrate")
             return version

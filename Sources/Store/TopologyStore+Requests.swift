@@ -4,29 +4,14 @@ import DecnetJSON
 /// is answered from here and never executed twice, across agent restarts.
 ///
 /// The fingerprint is the caller's hash of the canonical request without its `id`; the store only keeps and compares
-/// it (byte for byte). A row is `running` until `finishRequest` stores its `result` envelope.
+/// it (byte for byte). A row is `running` until `finishRequest` stores its `result` envelope (`finished`), or until
+/// the next open finds it left behind by a crashed process (`interrupted`, with that time). The store keeps that
+/// status, never an envelope of its own making: the dispatcher turns it into the answer (docs/wire-protocol.md#errors).
 extension TopologyStore {
     /// Results are kept at least this long after they were produced...
     public static let requestRetentionSeconds: Int64 = 86_400
     /// ...and the newest this many requests are kept whatever their age.
     public static let requestRetentionCount = 1_000
-    /// The message of the result given to a request a crashed process left running.
-    public static let interruptedMessage = "agent restarted while the request was running"
-
-    /// The result stored at open for a request a previous process left running, so a retry gets an answer and the
-    /// request is never executed again. Exactly (compact, raw UTF-8, members in this order):
-    /// `{"proto":1,"type":"result","id":"<id>","status":500,"error":{"code":"internal","message":"agent restarted
-    /// while the request was running","details":{}}}`.
-    public static func interruptedResult(id: String) -> [UInt8] {
-        let error: JSONObject = [
-            "code": "internal", "message": JSONValue(interruptedMessage), "details": .object(JSONObject()),
-        ]
-        let envelope: JSONObject = [
-            "proto": 1, "type": "result", "id": JSONValue(id), "status": 500, "error": .object(error),
-        ]
-        return PythonJSONEncoder().encode(.object(envelope))
-    }
-
     /// Looks the request id up and, when it is new, records it as running (in one transaction, so two deliveries of
     /// one request cannot both be `.new`).
     public func beginRequest(
@@ -41,16 +26,28 @@ extension TopologyStore {
         return try withConnection(operation) { (c) throws(StoreError) in
             try c.transaction(operation: operation) { () throws(StoreError) -> RequestBegin in
                 let found = try c.row(
-                    "SELECT fingerprint, result_json FROM request WHERE id = ?",
+                    "SELECT fingerprint, status, finished_at, result_json FROM request WHERE id = ?",
                     [.text(id)],
                     operation: operation
-                ) { s in (s.bytes(0) ?? [], s.bytes(1)) }
-                if let (storedFingerprint, result) = found {
+                ) { s in (s.bytes(0) ?? [], s.text(1) ?? "", s.int64(2), s.bytes(3)) }
+                if let (storedFingerprint, status, finishedAt, result) = found {
                     guard storedFingerprint.elementsEqual(fingerprint.utf8) else { return .reused }
-                    return result.map { .finished(resultJSON: $0) } ?? .running
+                    switch status {
+                    case "running": return .running
+                    case "interrupted": return .interrupted(at: finishedAt)
+                    default:
+                        guard let result else {
+                            throw StoreError(
+                                code: .corrupt,
+                                operation: operation,
+                                message: "request \(id) is \(status) without a result"
+                            )
+                        }
+                        return .finished(resultJSON: result)
+                    }
                 }
                 try c.run(
-                    "INSERT INTO request (id, fingerprint, type, started_at) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO request (id, fingerprint, type, started_at, status) VALUES (?, ?, ?, ?, 'running')",
                     [.text(id), .text(fingerprint), .text(type), .integer(at)],
                     operation: operation
                 )
@@ -60,12 +57,15 @@ extension TopologyStore {
     }
 
     /// Stores the `result` envelope (UTF-8 JSON, kept verbatim) of a running request. Answers `false`, and changes
-    /// nothing, when no request with this id is running: a stored result is never overwritten.
+    /// nothing, when no request with this id is running: a stored result or an interruption is never overwritten.
     @discardableResult
     public func finishRequest(id: String, result: [UInt8], at: Int64) throws(StoreError) -> Bool {
         try withConnection("finish request") { (c) throws(StoreError) in
             try c.run(
-                "UPDATE request SET finished_at = ?, result_json = ? WHERE id = ? AND result_json IS NULL",
+                """
+                UPDATE request SET status = 'finished', finished_at = ?, result_json = ?
+                WHERE id = ? AND status = 'running'
+                """,
                 [.integer(at), .textBytes(result), .text(id)],
                 operation: "finish request"
             ) > 0
@@ -78,7 +78,7 @@ extension TopologyStore {
         try finishRequest(id: id, result: PythonJSONEncoder().encode(result), at: at)
     }
 
-    /// Deletes finished results that are both older than `maxAge` seconds (by finish time) and not among the
+    /// Deletes finished and interrupted requests that are both older than `maxAge` seconds (by finish time) and not among the
     /// newest `keep` requests; running requests are never deleted. Answers how many rows went.
     @discardableResult
     public func prune(
@@ -91,7 +91,7 @@ extension TopologyStore {
             try c.run(
                 """
                 DELETE FROM request
-                WHERE result_json IS NOT NULL AND finished_at < ?
+                WHERE status <> 'running' AND finished_at < ?
                   AND seq NOT IN (SELECT seq FROM request ORDER BY seq DESC LIMIT ?)
                 """,
                 [.integer(now - maxAge), .integer(Int64(keep))],
@@ -100,21 +100,17 @@ extension TopologyStore {
         }
     }
 
-    /// At open: gives every request left running by a previous process the interrupted result. Writes nothing when
-    /// there is none, so opening a healthy store changes no row.
+    /// At open: marks every request left running by a previous process `interrupted` at `now`, so a retry gets an
+    /// answer and the request is never executed again. Writes nothing when there is none, so opening a healthy store
+    /// changes no row.
     static func interruptRunningRequests(_ c: Connection, at now: Int64) throws(StoreError) {
         let operation = "mark interrupted requests"
-        let select = "SELECT seq, id FROM request WHERE result_json IS NULL"
-        guard try c.row(select, operation: operation, { _ in true }) != nil else { return }
-        try c.transaction(operation: operation) { () throws(StoreError) in
-            let running = try c.rows(select, operation: operation) { s in (s.int64(0), s.text(1) ?? "") }
-            for (seq, id) in running {
-                try c.run(
-                    "UPDATE request SET finished_at = ?, result_json = ? WHERE seq = ? AND result_json IS NULL",
-                    [.integer(now), .textBytes(interruptedResult(id: id)), .integer(seq)],
-                    operation: operation
-                )
-            }
-        }
+        guard try c.row("SELECT 1 FROM request WHERE status = 'running'", operation: operation, { _ in true }) != nil
+        else { return }
+        try c.run(
+            "UPDATE request SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+            [.integer(now)],
+            operation: operation
+        )
     }
 }

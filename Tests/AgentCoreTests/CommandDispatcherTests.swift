@@ -82,6 +82,26 @@ struct CommandDispatcherTests {
         await task.value
     }
 
+    /// A request a previous agent process left running is answered, when the master re-sends it, with the
+    /// documented `internal` result, byte for byte, and never runs (docs/wire-protocol.md#errors).
+    @Test func aRequestInterruptedByARestartIsAnsweredAndNeverRuns() async throws {
+        let h = try Harness()
+        let frame = Self.applyFrame(id: "k1")
+        let request = try RequestDecoder().decode(frame).get()
+        #expect(try h.store.beginRequest(id: "k1", fingerprint: request.fingerprint, type: "apply", at: 1) == .new)
+        try await h.executor.reopen(path: h.directory + "/agent.db")  // the next start after a kill -9
+        let (feed, task) = Self.start(h)
+        feed.yield(frame)
+        try await h.waitFor("result") { $0["type"] == "result" && $0["id"] == "k1" }
+        feed.finish()
+        await task.value
+        let expected =
+            #"{"proto":1,"type":"result","id":"k1","status":500,"error":{"code":"internal","#
+            + #""message":"agent restarted while the request was running","details":{}}}"#
+        #expect(h.frames.withLock { $0 } == [Array(expected.utf8)])
+        #expect(h.runtime.calls.isEmpty, "\(h.runtime.calls)")
+    }
+
     @Test func retryWhileRunningGetsAcceptedNotASecondRun() async throws {
         let h = try Harness()
         h.runtime.gate.close()

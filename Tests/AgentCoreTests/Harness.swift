@@ -18,6 +18,8 @@ final class Harness: Sendable {
     let operations: TopologyOperations
     let clock = Locked<Int64>(1_776_749_115)
     let sent = Locked<[JSONValue]>([])
+    /// The frames as sent, for the tests that check exact bytes.
+    let frames = Locked<[[UInt8]]>([])
     let boundPorts = Locked<Set<HostPort>>([])
     let logger: Logger
 
@@ -54,6 +56,7 @@ final class Harness: Sendable {
 
     func dispatcher() -> CommandDispatcher {
         let sent = self.sent
+        let frames = self.frames
         let clock = self.clock
         return CommandDispatcher(
             operations: operations,
@@ -64,6 +67,7 @@ final class Harness: Sendable {
             send: { out in
                 let value = (try? JSONParser.parse(out.frame)) ?? .null
                 sent.withLock { $0.append(value) }
+                frames.withLock { $0.append(out.frame) }
             }
         )
     }

@@ -83,8 +83,8 @@ struct SwallowedErrorLogTests {
             try c.execute(
                 script: """
                     WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1010)
-                    INSERT INTO request (id, fingerprint, type, started_at, finished_at, result_json)
-                    SELECT 'old-' || i, 'f', 'apply', 0, 0, '{}' FROM n;
+                    INSERT INTO request (id, fingerprint, type, started_at, status, finished_at, result_json)
+                    SELECT 'old-' || i, 'f', 'apply', 0, 'finished', 0, '{}' FROM n;
                     """,
                 operation: "old results"
             )

@@ -134,7 +134,9 @@ extension FaultTests {
                 } else {
                     #expect(verdict["status"] == 500)
                     #expect(verdict["error"]?["code"] == "internal")
-                    #expect(verdict["error"]?["message"]?.stringValue == TopologyStore.interruptedMessage)
+                    #expect(
+                        verdict["error"]?["message"]?.stringValue == "agent restarted while the request was running"
+                    )
                     if point.afterRecord {
                         measure("agent_kill_recorded_verdict", "interrupted (killed before its result was stored)")
                     }

@@ -57,6 +57,17 @@ import Testing
         #expect(try Heartbeat(Self.object(idle.jsonValue)) == idle)
     }
 
+    /// The answer to a request a restart interrupted, exactly as docs/wire-protocol.md#errors gives it (the store
+    /// keeps only the status; this is what a re-send receives).
+    @Test func interruptedResultBytes() throws {
+        let expected =
+            #"{"proto":1,"type":"result","id":"apply-7","status":500,"error":{"code":"internal","#
+            + #""message":"agent restarted while the request was running","details":{}}}"#
+        let message = ResultMessage.interrupted(id: "apply-7")
+        #expect(Messages.frame(message.jsonValue) == Array(expected.utf8))
+        #expect(try ResultMessage(Self.object(message.jsonValue)) == message)
+    }
+
     @Test func encodingsAreWhatTheSchemasAccept() throws {
         let hydrated: JSONValue = ["topology": ["id": "t"], "lans": [], "deckies": [], "edges": []]
         try SchemaCheck.check([

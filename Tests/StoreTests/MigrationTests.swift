@@ -41,7 +41,7 @@ struct MigrationTests {
         #expect(row.hydrated["big"] == .integer(JSONInteger(decimal: "123456789012345678901234567890")!))
         #expect(row.hydrated["one"] == .float(1.0))
         #expect(try store.lastAttempt() == nil)
-        #expect(try store.scalar("PRAGMA user_version") == "1")
+        #expect(try store.scalar("PRAGMA user_version") == "2")
         let raw = try RawDatabase(path)
         // Carried verbatim, and DECNET's table is gone.
         #expect(try raw.rows("SELECT hydrated_json FROM applied") == [[Self.seedBlob]])
@@ -72,7 +72,7 @@ struct MigrationTests {
         try Self.writeSeedDatabase(dir.database, rows: [])
         let store = try TopologyStore(stateDirectory: dir.path)
         #expect(try store.current() == nil)
-        #expect(try store.scalar("PRAGMA user_version") == "1")
+        #expect(try store.scalar("PRAGMA user_version") == "2")
     }
 
     /// Several rows can only come from a race in DECNET's `put`; we keep the one its `current()` reported.
@@ -85,6 +85,69 @@ struct MigrationTests {
         )
         let store = try TopologyStore(stateDirectory: dir.path)
         #expect(try store.current()?.topologyID == "t-b")
+    }
+
+    /// A version-1 file (request results as envelopes, an interrupted request's envelope written by the store) keeps
+    /// working: every stored result is answered with its bytes, a request left running is interrupted at this open,
+    /// and the new status rules hold from then on.
+    @Test func version1RequestRowsAreMigratedToStatuses() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let interruptedByVersion1 =
+            #"{"proto":1,"type":"result","id":"r-old","status":500,"error":{"code":"internal","#
+            + #""message":"agent restarted while the request was running","details":{}}}"#
+        do {
+            let raw = try RawDatabase(dir.database)
+            try raw.execute(StoreSchema.version1)
+            try raw.execute(
+                """
+                INSERT INTO request (id, fingerprint, type, started_at, finished_at, result_json) VALUES
+                    ('r-done', 'f1', 'apply', 10, 11, '{"ok":1}'),
+                    ('r-old', 'f2', 'apply', 20, 21, '\(interruptedByVersion1)'),
+                    ('r-run', 'f3', 'teardown', 30, NULL, NULL);
+                PRAGMA application_id = \(StoreSchema.applicationID);
+                PRAGMA user_version = 1;
+                """
+            )
+        }
+        let store = try TopologyStore(stateDirectory: dir.path, now: 700)
+        #expect(try store.scalar("PRAGMA user_version") == "2")
+        #expect(try store.integrityCheck() == ["ok"])
+        #expect(
+            try store.beginRequest(id: "r-done", fingerprint: "f1", type: "apply", at: 701)
+                == .finished(resultJSON: Array(#"{"ok":1}"#.utf8))
+        )
+        #expect(
+            try store.beginRequest(id: "r-old", fingerprint: "f2", type: "apply", at: 701)
+                == .finished(resultJSON: Array(interruptedByVersion1.utf8))
+        )
+        #expect(
+            try store.beginRequest(id: "r-run", fingerprint: "f3", type: "teardown", at: 701) == .interrupted(at: 700)
+        )
+        #expect(try store.beginRequest(id: "r-run", fingerprint: "other", type: "teardown", at: 701) == .reused)
+        let raw = try RawDatabase(dir.database)
+        #expect(
+            try raw.rows("SELECT id, status, started_at, finished_at FROM request ORDER BY seq")
+                == [
+                    ["r-done", "finished", "10", "11"], ["r-old", "finished", "20", "21"],
+                    ["r-run", "interrupted", "30", "700"],
+                ]
+        )
+        // The version-2 rules: a finished row needs its result, an interrupted one has none.
+        #expect(throws: StoreError.self) {
+            try raw.execute("UPDATE request SET result_json = NULL WHERE id = 'r-done'")
+        }
+        #expect(throws: StoreError.self) {
+            try raw.execute("UPDATE request SET result_json = '{}' WHERE id = 'r-run'")
+        }
+        #expect(throws: StoreError.self) { try raw.execute("UPDATE request SET status = 'lost' WHERE id = 'r-run'") }
+        // The running-request index is rebuilt on the status.
+        #expect(
+            try raw.rows("SELECT sql FROM sqlite_schema WHERE name = 'request_running'")
+                == [["CREATE INDEX request_running ON request (seq) WHERE status = 'running'"]]
+        )
+        // Retention still applies to both kinds of ended rows.
+        #expect(try store.prune(now: 10_000_000, maxAge: 0, keep: 0) == 3)
     }
 
     /// Opening an up-to-date file twice changes no row and no version.
@@ -101,7 +164,7 @@ struct MigrationTests {
         for now in [200, 300] as [Int64] {
             let store = try TopologyStore(stateDirectory: dir.path, now: now)
             #expect(try store.totalChanges() == 0)
-            #expect(try store.scalar("PRAGMA user_version") == "1")
+            #expect(try store.scalar("PRAGMA user_version") == "2")
             store.close()
         }
         let after = try RawDatabase(dir.database).rows(dump)
@@ -117,7 +180,7 @@ struct MigrationTests {
             try store.put(topologyID: "t1", versionHash: "h1", hydrated: [:], at: 1)
             store.close()
         }
-        try RawDatabase(dir.database).execute("PRAGMA user_version = 2")
+        try RawDatabase(dir.database).execute("PRAGMA user_version = \(StoreSchema.currentVersion + 1)")
         for access in [TopologyStore.Access.readWrite, .readOnly] {
             let error = try #require(throws: StoreError.self) {
                 try TopologyStore(stateDirectory: dir.path, access: access)
@@ -125,7 +188,7 @@ struct MigrationTests {
             #expect(error.code == .schemaTooNew)
         }
         let raw = try RawDatabase(dir.database)
-        #expect(try raw.int("PRAGMA user_version") == 2)
+        #expect(try raw.int("PRAGMA user_version") == StoreSchema.currentVersion + 1)
         #expect(try raw.rows("SELECT topology_id FROM applied") == [["t1"]])
     }
 

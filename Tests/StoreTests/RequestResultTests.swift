@@ -59,8 +59,8 @@ struct RequestResultTests {
         )
     }
 
-    /// After a crash a running request gets the documented `internal` result, so a retry is answered and the
-    /// request never runs twice; finished requests are untouched.
+    /// After a crash a running request is marked interrupted (with the time of the open), so a retry is answered and
+    /// the request never runs twice; finished requests are untouched. The store writes no envelope of its own.
     @Test func runningRequestsAreInterruptedAtOpen() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
@@ -72,24 +72,28 @@ struct RequestResultTests {
             store.close()  // like a crash: apply-7 never finished
         }
         let store = try TopologyStore(stateDirectory: dir.path, now: 500)
-        let expected =
-            #"{"proto":1,"type":"result","id":"apply-7","status":500,"error":{"code":"internal","#
-            + #""message":"agent restarted while the request was running","details":{}}}"#
-        #expect(TopologyStore.interruptedResult(id: "apply-7") == Array(expected.utf8))
         #expect(
-            try store.beginRequest(id: "apply-7", fingerprint: "fp-7", type: "apply", at: 501)
-                == .finished(resultJSON: Array(expected.utf8))
+            try store.beginRequest(id: "apply-7", fingerprint: "fp-7", type: "apply", at: 501) == .interrupted(at: 500)
         )
+        #expect(try store.beginRequest(id: "apply-7", fingerprint: "fp-x", type: "apply", at: 501) == .reused)
         #expect(
             try store.beginRequest(id: "state-8", fingerprint: "fp-8", type: "state", at: 501)
                 == .finished(resultJSON: Array(#"{"ok":1}"#.utf8))
         )
         #expect(try store.finishRequest(id: "apply-7", result: Array("{}".utf8), at: 502) == false)
         let raw = try RawDatabase(dir.database)
-        #expect(try raw.rows("SELECT finished_at FROM request WHERE id = 'apply-7'") == [["500"]])
-        // The interrupted result is a valid envelope.
-        let parsed = try JSONParser.parse(expected)
-        #expect(parsed["error"]?["code"]?.stringValue == "internal")
+        #expect(
+            try raw.rows("SELECT status, finished_at, result_json FROM request WHERE id = 'apply-7'")
+                == [["interrupted", "500", nil]]
+        )
+        // A later open changes nothing: the interruption keeps its time.
+        store.close()
+        let reopened = try TopologyStore(stateDirectory: dir.path, now: 900)
+        #expect(try reopened.totalChanges() == 0)
+        #expect(
+            try reopened.beginRequest(id: "apply-7", fingerprint: "fp-7", type: "apply", at: 901)
+                == .interrupted(at: 500)
+        )
     }
 
     /// Prune deletes only what is both older than 24 h and outside the newest 1,000; running rows always stay.

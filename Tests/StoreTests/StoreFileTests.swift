@@ -82,7 +82,7 @@ struct StoreFileTests {
             #expect(error.sqliteCode == 8, "\(name)")  // SQLITE_READONLY
         }
         // The running request stays running: a read-only open fixes nothing up.
-        #expect(try RawDatabase(dir.database).int("SELECT count(*) FROM request WHERE result_json IS NULL") == 1)
+        #expect(try RawDatabase(dir.database).int("SELECT count(*) FROM request WHERE status = 'running'") == 1)
     }
 
     @Test func readOnlyAccessToAMissingFileThrows() throws {
