@@ -29,8 +29,8 @@ struct ApplyCommand: AsyncParsableCommand {
         guard case .object = hydrated else { OperatorIO.fail("\(file): a hydrated topology is a JSON object") }
         let request = OutgoingRequest(
             id: options.requestID,
-            .apply(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated), supersede: supersede)
+            .apply(ApplyRequest(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated), supersede: supersede))
         )
-        try await options.send(request.jsonValue)
+        try await options.send(request)
     }
 }

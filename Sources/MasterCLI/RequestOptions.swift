@@ -1,3 +1,4 @@
+import AgentProtocol
 import ArgumentParser
 import CLISupport
 import DecnetJSON
@@ -31,13 +32,13 @@ struct RequestOptions: ParsableArguments {
 
     /// Sends `request` through the serving master, prints progress on standard error and the agent's result on
     /// standard output, and exits 0 when its status is 200, 1 otherwise.
-    func send(_ request: JSONValue) async throws -> Never {
+    func send(_ request: OutgoingRequest) async throws -> Never {
         guard timeout.isFinite, timeout > 0, timeout <= 604_800 else {
             OperatorIO.fail("--timeout must be more than 0 and at most 604800 seconds")
         }
         let agent = self.agent
         let duration = Duration.milliseconds(Int64(timeout * 1000))
-        let id = request["id"]?.stringValue ?? ""
+        let id = request.id
         // swift-format-ignore: OnlyOneTrailingClosureArgument
         let result = try await ControlSession.with(
             directory.controlDirectory,
@@ -52,7 +53,7 @@ struct RequestOptions: ParsableArguments {
             // The client re-sends its submit every few seconds and each one is acknowledged: print a line only
             // when it says something new.
             let printed = PrintedLine()
-            return try await client.submit(agentID: agent, request: request, timeout: duration) { message in
+            return try await client.submit(agentID: agent, request: request.jsonValue, timeout: duration) { message in
                 if let line = Self.progressLine(message), printed.isNew(line) {
                     FileHandle.standardError.write(Data((line + "\n").utf8))
                 }
@@ -70,14 +71,12 @@ struct RequestOptions: ParsableArguments {
             return message["agent_connected"]?.boolValue == true
                 ? "sent to \(agent)" : "waiting for \(agent) to connect"
         case "answer":
-            let inner = message["message"]
-            switch inner?["type"]?.stringValue {
+            guard case .object(let inner)? = message["message"] else { return nil }
+            switch inner["type"]?.stringValue {
             case "accepted": return "accepted"
             case "progress":
-                let phase = inner?["phase"]?.stringValue ?? "?"
-                let done = inner?["done"]?.intValue ?? 0
-                let total = inner?["total"]?.intValue ?? 0
-                return "[\(phase) \(done)/\(total)] \(inner?["message"]?.stringValue ?? "")"
+                guard let progress = try? AgentProtocol.Progress(inner) else { return nil }
+                return "[\(progress.phase.rawValue) \(progress.done)/\(progress.total)] \(progress.message)"
             default: return nil
             }
         default:

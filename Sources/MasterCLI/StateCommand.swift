@@ -12,6 +12,6 @@ struct StateCommand: AsyncParsableCommand {
     @OptionGroup var options: RequestOptions
 
     func run() async throws {
-        try await options.send(OutgoingRequest(id: options.requestID, .state).jsonValue)
+        try await options.send(OutgoingRequest(id: options.requestID, .state))
     }
 }

@@ -15,6 +15,6 @@ struct TeardownCommand: AsyncParsableCommand {
     var topologyID: String
 
     func run() async throws {
-        try await options.send(OutgoingRequest(id: options.requestID, .teardown(topologyID: topologyID)).jsonValue)
+        try await options.send(OutgoingRequest(id: options.requestID, .teardown(topologyID: topologyID)))
     }
 }

@@ -3,11 +3,22 @@ import Hashing
 
 /// A request from the master, decoded and checked.
 public struct Request: Sendable {
-    public enum Body: Sendable {
+    /// What a request asks, as the agent decodes it and as the master builds it (``OutgoingRequest``).
+    public enum Body: Sendable, Equatable {
         case apply(ApplyRequest)
         case teardown(topologyID: String)
         case state
         case ping
+
+        /// The request type this body is sent as: the one place that maps the two.
+        public var type: RequestType {
+            switch self {
+            case .apply: return .apply
+            case .teardown: return .teardown
+            case .state: return .state
+            case .ping: return .ping
+            }
+        }
     }
 
     public var id: String
@@ -15,17 +26,10 @@ public struct Request: Sendable {
     /// SHA-256 of the canonical envelope without its `id`: the same id with a different fingerprint is `id_reused`.
     public var fingerprint: String
 
-    public var type: RequestType {
-        switch body {
-        case .apply: return .apply
-        case .teardown: return .teardown
-        case .state: return .state
-        case .ping: return .ping
-        }
-    }
+    public var type: RequestType { body.type }
 }
 
-public struct ApplyRequest: Sendable {
+public struct ApplyRequest: Sendable, Equatable {
     public var hydrated: JSONValue
     public var versionHash: String
     public var supersede: Bool

@@ -285,12 +285,7 @@ public struct Revoked: Sendable, Equatable {
 
 /// A request as the master builds it (the agent decodes requests with ``RequestDecoder``).
 public struct OutgoingRequest: Sendable, Equatable {
-    public enum Body: Sendable, Equatable {
-        case apply(hydrated: JSONValue, versionHash: String, supersede: Bool)
-        case teardown(topologyID: String)
-        case state
-        case ping
-    }
+    public typealias Body = Request.Body
 
     public var id: String
     public var body: Body
@@ -300,22 +295,15 @@ public struct OutgoingRequest: Sendable, Equatable {
         self.body = body
     }
 
-    public var type: RequestType {
-        switch body {
-        case .apply: return .apply
-        case .teardown: return .teardown
-        case .state: return .state
-        case .ping: return .ping
-        }
-    }
+    public var type: RequestType { body.type }
 
     public var jsonValue: JSONValue {
         var members: [(String, JSONValue)] = []
         switch body {
-        case .apply(let hydrated, let versionHash, let supersede):
+        case .apply(let apply):
             members = [
-                ("hydrated", hydrated), ("version_hash", .string(JSONString(versionHash))),
-                ("supersede", .bool(supersede)),
+                ("hydrated", apply.hydrated), ("version_hash", .string(JSONString(apply.versionHash))),
+                ("supersede", .bool(apply.supersede)),
             ]
         case .teardown(let topologyID):
             members = [("topology_id", .string(JSONString(topologyID)))]
