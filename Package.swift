@@ -117,10 +117,13 @@ let package = Package(
             path: "Sources/Master"
         ),
 
-        // Shared by the executables: reading operator input, writing JSON output.
+        // Shared by the executables: reading operator input, writing JSON output, the commands both have (`hash`).
         .target(
             name: "CLISupport",
-            dependencies: ["DecnetJSON", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "DecnetJSON", "Topology", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/CLISupport"
         ),
 

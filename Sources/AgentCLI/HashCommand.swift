@@ -1,6 +1,5 @@
 import ArgumentParser
 import CLISupport
-import Topology
 
 struct HashCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,10 +7,7 @@ struct HashCommand: ParsableCommand {
         abstract: "Print the canonical version hash of a hydrated topology (as DECNET's master computes it)."
     )
 
-    @Argument(help: "Hydrated topology JSON file, or - for standard input.")
-    var file: String
+    @OptionGroup var arguments: HashArguments
 
-    func run() {
-        print(CanonicalHash.hash(OperatorIO.readJSON(file)))
-    }
+    func run() { arguments.printHash() }
 }

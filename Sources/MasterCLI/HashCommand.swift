@@ -1,6 +1,5 @@
 import ArgumentParser
 import CLISupport
-import Topology
 
 /// The version hash the master sends with an apply, from a hydrated topology file.
 struct HashCommand: ParsableCommand {
@@ -9,10 +8,7 @@ struct HashCommand: ParsableCommand {
         abstract: "Print the canonical version hash of a hydrated topology."
     )
 
-    @Argument(help: "Hydrated topology JSON file, or - for standard input.")
-    var file: String
+    @OptionGroup var arguments: HashArguments
 
-    func run() {
-        print(CanonicalHash.hash(OperatorIO.readJSON(file)))
-    }
+    func run() { arguments.printHash() }
 }

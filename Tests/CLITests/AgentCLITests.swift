@@ -29,6 +29,24 @@ struct AgentCLITests {
         #expect(out.stdoutText == (c["hash"]?.stringValue ?? "") + "\n")
     }
 
+    /// `decnet-master hash` is the same command (one implementation, CLISupport's `HashArguments`): the same line for
+    /// every vector, and the same exit 2 for input that is not JSON.
+    @Test(arguments: VectorCase.load("hash.json"))
+    func masterHashPrintsTheSameHash(_ c: VectorCase) throws {
+        let bytes = c["input_text"]?.stringValue.map { Array($0.utf8) } ?? PythonJSONEncoder().encode(c["input"]!)
+        let file = try Self.tempFile(bytes)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let out = try ProcessRunner.run(ProcessRunner.executable("decnet-master"), ["hash", file])
+        #expect(out.status == 0)
+        #expect(out.stdoutText == (c["hash"]?.stringValue ?? "") + "\n")
+        let bad = try ProcessRunner.run(
+            ProcessRunner.executable("decnet-master"),
+            ["hash", "-"],
+            stdin: Data("{".utf8)
+        )
+        #expect(bad.status == 2 && bad.stdoutText.isEmpty)
+    }
+
     @Test func hashReadsStandardInput() throws {
         let out = try Self.run(["hash", "-"], stdin: Data(#"{"a":1E2}"#.utf8))
         #expect(out.status == 0)
