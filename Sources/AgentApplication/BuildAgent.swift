@@ -155,7 +155,7 @@ public func buildAgent(
                             link: connection.state,
                             endpoint: endpoint,
                             running: running,
-                            state: await operations.state()
+                            state: await operations.agentState()
                         )
                     }
                 )

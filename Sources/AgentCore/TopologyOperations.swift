@@ -114,12 +114,15 @@ public final class TopologyOperations: Sendable {
 
     /// The state object (docs/wire-protocol.md#state): the cache plus what the engine really runs, and the drift
     /// between them.
+    public func agentState() async -> AgentState { await currentState().state }
+
+    /// ``agentState()`` as a JSON value, built once per change (embedded in hello and heartbeats).
     public func state() async -> JSONValue { await currentState().value }
 
     /// The state object as compact JSON bytes, encoded once per change (the `state` request's hot path).
     public func encodedState() async -> [UInt8] { await currentState().encoded }
 
-    func currentState() async -> (value: JSONValue, encoded: [UInt8]) {
+    func currentState() async -> StateCache.Built {
         // The store is read once per write generation, and the whole object is rebuilt only when the store or the
         // observation changed: `state` is asked far more often than either changes.
         let stateDirectoryProblem = await self.stateDirectoryProblem()
@@ -143,55 +146,50 @@ public final class TopologyOperations: Sendable {
             return cached
         }
         var state = buildState(snapshot, observation)
-        if let stateDirectoryProblem, case .object(var members) = state {
-            // Only while there is a problem, so a healthy agent's state object is what it always was.
-            members["state_dir"] = ["error": .string(JSONString(String(stateDirectoryProblem.prefix(300))))]
-            state = .object(members)
-        }
-        let encoded = PythonJSONEncoder().encode(state)
+        state.stateDirectoryError = stateDirectoryProblem.map { String($0.prefix(300)) }
+        let value = state.jsonValue
+        let built = StateCache.Built(state: state, value: value, encoded: PythonJSONEncoder().encode(value))
         if snapshot.storeError == nil && stateDirectoryProblem == nil {
-            stateCache.remember((state, encoded), generation: generation, observation: observation)
+            stateCache.remember(built, generation: generation, observation: observation)
         }
-        return (state, encoded)
+        return built
     }
 
-    func buildState(_ snapshot: StateCache.Snapshot, _ observation: Observation) -> JSONValue {
+    func buildState(_ snapshot: StateCache.Snapshot, _ observation: Observation) -> AgentState {
         let applied = snapshot.applied
-        let attempt = snapshot.attempt
-        var state = JSONObject()
-        state["topology_id"] = applied.map { .string(JSONString($0.topologyID)) } ?? .null
-        state["applied_version_hash"] = applied.map { .string(JSONString($0.versionHash)) } ?? .null
-        state["applied_at"] = applied.map { .integer(JSONInteger($0.appliedAt)) } ?? .null
-        state["last_error"] = (applied?.lastError ?? snapshot.storeError).map { .string(JSONString($0)) } ?? .null
-        state["attempt"] =
-            attempt.map { a in
-                [
-                    "topology_id": .string(JSONString(a.topologyID)),
-                    "version_hash": .string(JSONString(a.versionHash)),
-                    "at": .integer(JSONInteger(a.at)), "error": .string(JSONString(a.error)),
-                ]
-            } ?? .null
+        let observed: AgentState.Observed
+        let drift: AgentState.Drift?
         if let error = observation.error {
-            state["observed"] = ["error": .string(JSONString(error))]
-            state["drift"] = .null
+            observed = .error(error)
+            drift = nil
         } else {
-            state["observed"] = [
-                "bridges": JSONValue(observation.bridges.sorted { JSONString($0) < JSONString($1) }),
-                "containers": JSONValue(
-                    observation.containers.filter(\.running).map(\.name).sorted { JSONString($0) < JSONString($1) }
-                ),
-            ]
+            observed = .objects(
+                bridges: observation.bridges.sorted { JSONString($0) < JSONString($1) },
+                containers: observation.containers.filter(\.running).map(\.name).sorted {
+                    JSONString($0) < JSONString($1)
+                }
+            )
             // A stored topology that cannot be composed has no expected objects: drift lists only what runs.
             let expected = applied.flatMap { try? storedPlan($0) }
-            let drift = Drift(expected: expected, observed: observation)
-            state["drift"] = [
-                "missing_bridges": JSONValue(drift.missingBridges),
-                "missing_containers": JSONValue(drift.missingContainers),
-                "stopped_containers": JSONValue(drift.stoppedContainers),
-                "unexpected_containers": JSONValue(drift.unexpectedContainers),
-            ]
+            let found = Drift(expected: expected, observed: observation)
+            drift = AgentState.Drift(
+                missingBridges: found.missingBridges,
+                missingContainers: found.missingContainers,
+                stoppedContainers: found.stoppedContainers,
+                unexpectedContainers: found.unexpectedContainers
+            )
         }
-        return .object(state)
+        return AgentState(
+            topologyID: applied?.topologyID,
+            appliedVersionHash: applied?.versionHash,
+            appliedAt: applied?.appliedAt,
+            lastError: applied?.lastError ?? snapshot.storeError,
+            attempt: snapshot.attempt.map {
+                AgentState.Attempt(topologyID: $0.topologyID, versionHash: $0.versionHash, at: $0.at, error: $0.error)
+            },
+            observed: observed,
+            drift: drift
+        )
     }
 
     // MARK: helpers
@@ -271,9 +269,16 @@ final class StateCache: Sendable {
         var storeError: String?
     }
 
+    /// One state object, typed, as a JSON value and encoded: each made once per change.
+    struct Built: Sendable {
+        var state: AgentState
+        var value: JSONValue
+        var encoded: [UInt8]
+    }
+
     private struct Entries {
         var snapshot: (generation: Int, value: Snapshot)?
-        var state: (generation: Int, observation: Observation, value: (JSONValue, [UInt8]))?
+        var state: (generation: Int, observation: Observation, value: Built)?
     }
 
     private let entries = Mutex(Entries())
@@ -286,14 +291,14 @@ final class StateCache: Sendable {
         entries.withLock { $0.snapshot = (generation, snapshot) }
     }
 
-    func state(generation: Int, observation: Observation) -> (value: JSONValue, encoded: [UInt8])? {
+    func state(generation: Int, observation: Observation) -> Built? {
         entries.withLock { e in
             guard let s = e.state, s.generation == generation, s.observation == observation else { return nil }
             return s.value
         }
     }
 
-    func remember(_ state: (JSONValue, [UInt8]), generation: Int, observation: Observation) {
+    func remember(_ state: Built, generation: Int, observation: Observation) {
         entries.withLock { $0.state = (generation, observation, state) }
     }
 }

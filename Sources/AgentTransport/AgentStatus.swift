@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 
 /// What a running agent tells its supervisor (systemd's `STATUS=`, shown by `systemctl status`), and when: the
@@ -39,27 +40,24 @@ public enum AgentStatus {
         link: AgentLink.LinkState,
         endpoint: String,
         running: (id: String, type: String)?,
-        state: JSONValue
+        state: AgentState
     ) -> String {
         var parts: [String] = []
         parts.append(link.connected ? "connected to \(endpoint)" : "dialling \(endpoint)")
         if let running {
             parts.append("\(running.type == "apply" ? "applying" : "tearing down") (request \(running.id))")
         }
-        if let topology = state["topology_id"]?.stringValue {
-            let hash = state["applied_version_hash"]?.stringValue.map { String($0.prefix(12)) } ?? "?"
+        if let topology = state.topologyID {
+            let hash = state.appliedVersionHash.map { String($0.prefix(12)) } ?? "?"
             parts.append("topology \(topology) applied (hash \(hash))")
         } else {
             parts.append("no topology applied")
         }
         var errors: [String] = []
-        if let problem = state["state_dir"]?["error"]?.stringValue { errors.append("state directory: \(problem)") }
-        if let docker = state["observed"]?["error"]?.stringValue { errors.append("Docker: \(docker)") }
-        if let error = state["attempt"]?["error"]?.stringValue {
-            let id = state["attempt"]?["topology_id"]?.stringValue ?? "?"
-            errors.append("apply of \(id) failed: \(error)")
-        }
-        if let error = state["last_error"]?.stringValue { errors.append(error) }
+        if let problem = state.stateDirectoryError { errors.append("state directory: \(problem)") }
+        if case .error(let docker) = state.observed { errors.append("Docker: \(docker)") }
+        if let attempt = state.attempt { errors.append("apply of \(attempt.topologyID) failed: \(attempt.error)") }
+        if let error = state.lastError { errors.append(error) }
         if let error = link.lastError { errors.append("link: \(error)") }
         if !errors.isEmpty { parts.append("last error: " + errors.joined(separator: "; ")) }
         let text = parts.joined(separator: "; ")

@@ -190,11 +190,5 @@ final class LoadAgent: Sendable {
     static let version = "0.0.0-load-agents"
 
     /// The state object of an agent with nothing applied and nothing observed.
-    static let idleState: JSONValue = [
-        "topology_id": nil, "applied_version_hash": nil, "applied_at": nil, "last_error": nil, "attempt": nil,
-        "observed": ["bridges": [], "containers": []],
-        "drift": [
-            "missing_bridges": [], "missing_containers": [], "stopped_containers": [], "unexpected_containers": [],
-        ],
-    ]
+    static let idleState = AgentState.idle.jsonValue
 }

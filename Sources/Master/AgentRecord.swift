@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 
 /// What the master knows about one agent: its last hello, its last heartbeat and the state they carried.
@@ -27,8 +28,9 @@ public struct AgentRecord: Sendable {
     public var protocols: [Int] = []
     public var capabilities: [String] = []
     public var helloAt: Int64?
-    /// The latest state object, from a hello, a heartbeat or a `state` result.
-    public var state: JSONValue?
+    /// The latest state object, from a hello, a heartbeat or a `state` result; `nil` before the first, or when the
+    /// latest one did not have the state object's shape (docs/wire-protocol.md#state).
+    public var state: AgentState?
     public var heartbeat: HeartbeatInfo?
     /// `running` of the last heartbeat: `{"id", "type"}` or null.
     public var running: JSONValue = .null
@@ -64,19 +66,22 @@ public struct AgentRecord: Sendable {
         }
     }
 
-    public var topologyID: String? { state?["topology_id"]?.stringValue }
-    public var appliedVersionHash: String? { state?["applied_version_hash"]?.stringValue }
+    public var topologyID: String? { state?.topologyID }
+    public var appliedVersionHash: String? { state?.appliedVersionHash }
     /// `observed.error` of the state: the agent could not ask Docker.
-    public var observedError: String? { state?["observed"]?["error"]?.stringValue }
+    public var observedError: String? {
+        guard case .error(let error)? = state?.observed else { return nil }
+        return error
+    }
 
     /// The sizes of the drift lists, or `nil` when the state has no drift (nothing known, or Docker unreachable).
     public var driftSummary: [String: Int]? {
-        guard let drift = state?["drift"]?.objectValue else { return nil }
-        var summary: [String: Int] = [:]
-        for key in ["missing_bridges", "missing_containers", "stopped_containers", "unexpected_containers"] {
-            summary[key] = drift[key]?.arrayValue?.count ?? 0
-        }
-        return summary
+        guard let drift = state?.drift else { return nil }
+        return [
+            "missing_bridges": drift.missingBridges.count, "missing_containers": drift.missingContainers.count,
+            "stopped_containers": drift.stoppedContainers.count,
+            "unexpected_containers": drift.unexpectedContainers.count,
+        ]
     }
 
     /// The record as `agents --json` and the control channel show it; ages are relative to `now` (monotonic), and

@@ -23,7 +23,7 @@ public struct FleetView: Sendable {
         record.protocols = hello.protocols
         record.capabilities = hello.capabilities
         record.helloAt = now
-        record.state = hello.state
+        record.state = try? AgentState(hello.state)
         record.lastSeenAt = now
         records[agentID] = record
         return true
@@ -67,7 +67,7 @@ public struct FleetView: Sendable {
         info!.sentAt = heartbeat.sentAtMillis.map(Int64.init)
         info!.intervalMillis = heartbeat.intervalMillis.map(WireLimits.clampInterval)
         record.heartbeat = info
-        record.state = heartbeat.state
+        record.state = try? AgentState(heartbeat.state)
         record.running = heartbeat.running?.jsonValue ?? .null
         if record.bootID == nil { record.bootID = heartbeat.bootID }
         if !heartbeat.agentVersion.isEmpty { record.agentVersion = heartbeat.agentVersion }
@@ -79,7 +79,7 @@ public struct FleetView: Sendable {
     /// A state object fresh from a `state` result.
     public mutating func state(agentID: String, state: JSONValue, now: Int64) {
         guard case .object = state, var record = records[agentID] else { return }
-        record.state = state
+        record.state = try? AgentState(state)
         record.heard(now: now)
         records[agentID] = record
     }

@@ -1,3 +1,4 @@
+import AgentProtocol
 import AgentTransport
 import DecnetJSON
 import Testing
@@ -7,9 +8,7 @@ import Testing
     static let endpoint = "tcp://m:8771"
 
     @Test func aFreshAgentDiallingWithDockerDown() throws {
-        let state = try JSONParser.parse(
-            #"{"topology_id": null, "applied_version_hash": null, "last_error": null, "attempt": null, "observed": {"error": "Docker is not answering"}, "drift": null}"#
-        )
+        let state = AgentState(observed: .error("Docker is not answering"), drift: nil)
         let line = AgentStatus.line(
             link: .init(connected: false, lastError: nil),
             endpoint: Self.endpoint,
@@ -20,12 +19,14 @@ import Testing
     }
 
     @Test func aConnectedAgentApplyingWithAnAppliedTopologyAndEveryKindOfError() throws {
-        let state = try JSONParser.parse(
-            #"""
-            {"topology_id": "t-1", "applied_version_hash": "0259fb69c7e4d8a1b5f3e2c6", "last_error": "bridge gone",
-             "attempt": {"topology_id": "t-2", "version_hash": "x", "at": 1, "error": "port_conflict"},
-             "observed": {"bridges": [], "containers": []}, "drift": {}, "state_dir": {"error": "folder removed"}}
-            """#
+        let state = AgentState(
+            topologyID: "t-1",
+            appliedVersionHash: "0259fb69c7e4d8a1b5f3e2c6",
+            lastError: "bridge gone",
+            attempt: .init(topologyID: "t-2", versionHash: "x", at: 1, error: "port_conflict"),
+            observed: .objects(bridges: [], containers: []),
+            drift: .init(),
+            stateDirectoryError: "folder removed"
         )
         let line = AgentStatus.line(
             link: .init(connected: true, lastError: nil),
@@ -41,9 +42,8 @@ import Testing
     }
 
     @Test func aRefusedHandshakeIsTheLinksErrorAndLongLinesAreCut() throws {
-        let state = try JSONParser.parse(
-            "{\"topology_id\": null, \"last_error\": \"\(String(repeating: "x", count: 900))\"}"
-        )
+        var state = AgentState.idle
+        state.lastError = String(repeating: "x", count: 900)
         let line = AgentStatus.line(
             link: .init(connected: false, lastError: "handshake refused"),
             endpoint: Self.endpoint,
@@ -56,7 +56,7 @@ import Testing
             link: .init(connected: false, lastError: "handshake refused"),
             endpoint: Self.endpoint,
             running: nil,
-            state: ["topology_id": .null]
+            state: .idle
         )
         #expect(short == "dialling tcp://m:8771; no topology applied; last error: link: handshake refused")
     }
