@@ -2,8 +2,9 @@ import DecnetJSON
 
 /// The wire messages as types (docs/wire-protocol.md#messages): each decodes from an envelope with our error codes
 /// and encodes to the exact bytes the agent sends (member order of the wire protocol's tables, via ``Messages``).
-/// `hydrated` and the state object stay JSON values: the agent checks the first by the validator's rules and the
-/// second is built once and passed through pre-encoded.
+/// `hydrated` stays a JSON value (the agent checks it by the validator's rules). The state object has its type,
+/// ``AgentState``, but `hello` and `heartbeat` carry it as a JSON value: the agent embeds the one it built once per
+/// change, and the master admits any object there and reads it with ``AgentState`` afterwards.
 
 /// A message that does not have the shape its type requires: `bad_request` with the path of the first bad member.
 public typealias MessageError = AgentError

@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 import Master
 import Testing
@@ -136,6 +137,37 @@ struct InboundGateTests {
 
         let off = SilencePolicy(intervals: 0)
         #expect(off.limit(for: fleet["a"]!) == nil)
+    }
+
+    /// The fleet view reads the state object as an ``AgentState``; one without its shape is admitted but kept as
+    /// unknown (docs/wire-protocol.md#state).
+    @Test func theFleetViewReadsTheStateObjectTyped() throws {
+        var fleet = FleetView()
+        var state = AgentState.idle
+        state.topologyID = "t-1"
+        state.appliedVersionHash = "h"
+        state.drift = AgentState.Drift(missingContainers: ["c1", "c2"])
+        let hello: JSONObject = [
+            "proto": 1, "type": "hello", "boot_id": "b", "agent_version": "1", "state": state.jsonValue,
+        ]
+        let admitted = fleet.hello(agentID: "a", envelope: hello, now: 0)
+        #expect(admitted)
+        #expect(fleet["a"]?.state == state)
+        #expect(fleet["a"]?.topologyID == "t-1" && fleet["a"]?.appliedVersionHash == "h")
+        #expect(fleet["a"]?.driftSummary?["missing_containers"] == 2 && fleet["a"]?.observedError == nil)
+
+        // Docker unreachable: observed.error and no drift.
+        state.observed = .error("down")
+        state.drift = nil
+        fleet.state(agentID: "a", state: state.jsonValue, now: 1)
+        #expect(fleet["a"]?.observedError == "down" && fleet["a"]?.driftSummary == nil)
+
+        // This heartbeat's state is only {"topology_id": null}: admitted, the state unknown.
+        let missing = fleet.heartbeat(agentID: "a", envelope: Self.heartbeat(boot: "b", seq: 1), now: 2)
+        #expect(missing == 0)
+        #expect(fleet["a"]?.heartbeat?.seq == 1 && fleet["a"]?.state == nil)
+        let shown = try #require(fleet["a"]).jsonValue(now: 2)
+        #expect(shown["topology_id"] == .null && shown["applied_version_hash"] == .null && shown["drift"] == .null)
     }
 
     /// A heartbeat envelope with the members the fleet view reads.
