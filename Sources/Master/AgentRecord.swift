@@ -69,10 +69,7 @@ public struct AgentRecord: Sendable {
     public var topologyID: String? { state?.topologyID }
     public var appliedVersionHash: String? { state?.appliedVersionHash }
     /// `observed.error` of the state: the agent could not ask Docker.
-    public var observedError: String? {
-        guard case .error(let error)? = state?.observed else { return nil }
-        return error
-    }
+    public var observedError: String? { state?.observed.error }
 
     /// The sizes of the drift lists, or `nil` when the state has no drift (nothing known, or Docker unreachable).
     public var driftSummary: [String: Int]? {

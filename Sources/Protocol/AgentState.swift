@@ -165,6 +165,26 @@ public struct AgentState: Sendable, Equatable {
     public var encoded: [UInt8] { PythonJSONEncoder().encode(jsonValue) }
 }
 
+extension AgentState.Observed {
+    /// The bridges found; `nil` when Docker could not be asked.
+    public var bridges: [String]? {
+        guard case .objects(let bridges, _) = self else { return nil }
+        return bridges
+    }
+
+    /// The running containers found; `nil` when Docker could not be asked.
+    public var containers: [String]? {
+        guard case .objects(_, let containers) = self else { return nil }
+        return containers
+    }
+
+    /// Why Docker could not be asked; `nil` when it answered.
+    public var error: String? {
+        guard case .error(let error) = self else { return nil }
+        return error
+    }
+}
+
 /// The members of a state object or one of its parts; each failure a `bad_request` with the member's full path.
 private struct StateMembers {
     let object: JSONObject

@@ -248,6 +248,18 @@ public struct ResultMessage: Sendable, Equatable {
         ResultMessage(id: id, outcome: .failure(AgentError(.internal, interruptedMessage)))
     }
 
+    /// The body of a success; `nil` for a failure.
+    public var body: JSONValue? {
+        guard case .success(let body) = outcome else { return nil }
+        return body
+    }
+
+    /// The error of a failure; `nil` for a success.
+    public var error: AgentError? {
+        guard case .failure(let error) = outcome else { return nil }
+        return error
+    }
+
     /// The status number: 200, or the error code's.
     public var status: Int {
         switch outcome {

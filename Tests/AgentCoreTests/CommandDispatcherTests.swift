@@ -9,13 +9,10 @@ import Topology
 @Suite("Command dispatcher")
 struct CommandDispatcherTests {
     static func applyFrame(id: String, _ t: JSONValue = Topologies.two, hash: String? = nil) -> [UInt8] {
-        Messages.frame([
-            "proto": 1, "type": "apply", "id": .string(JSONString(id)), "hydrated": t,
-            "version_hash": .string(JSONString(hash ?? CanonicalHash.hash(t))),
-        ])
+        frame(OutgoingRequest(id: id, .apply(ApplyRequest(hydrated: t, versionHash: hash ?? CanonicalHash.hash(t)))))
     }
 
-    static func frame(_ v: JSONValue) -> [UInt8] { Messages.frame(v) }
+    static func frame(_ request: OutgoingRequest) -> [UInt8] { Messages.frame(request.jsonValue) }
 
     /// Runs a dispatcher over a stream the test feeds; returns the feeder and the running task.
     static func start(_ h: Harness) -> (AsyncStream<[UInt8]>.Continuation, Task<Void, Never>) {
@@ -29,15 +26,14 @@ struct CommandDispatcherTests {
         let h = try Harness()
         let (feed, task) = Self.start(h)
         feed.yield(Self.applyFrame(id: "a1"))
-        try await h.waitFor("result") { $0["type"] == "result" && $0["id"] == "a1" }
+        let result = try await h.result(of: "a1")
         feed.finish()
         await task.value
-        let msgs = h.messages(id: "a1")
-        #expect(msgs.first?["type"] == "accepted")
-        #expect(msgs.last?["type"] == "result")
-        #expect(msgs.last?["status"] == 200)
-        #expect(msgs.filter { $0["type"] == "result" }.count == 1)
-        #expect(msgs.contains { $0["type"] == "progress" && $0["phase"] == "record" })
+        let types = h.types(id: "a1")
+        #expect(types.first == "accepted" && types.last == "result")
+        #expect(result.status == 200)
+        #expect(try h.results(id: "a1").count == 1)
+        #expect(try h.progress(id: "a1").contains { $0.phase == .record })
     }
 
     @Test func stateIsAnsweredWhileAnApplyRunsAndASecondApplyIsBusy() async throws {
@@ -45,21 +41,28 @@ struct CommandDispatcherTests {
         h.runtime.gate.close()
         let (feed, task) = Self.start(h)
         feed.yield(Self.applyFrame(id: "a1"))
-        try await h.waitFor("accepted") { $0["type"] == "accepted" && $0["id"] == "a1" }
-        feed.yield(Self.frame(["proto": 1, "type": "state", "id": "s1"]))
-        try await h.waitFor("state result") { $0["id"] == "s1" && $0["type"] == "result" }
+        try await h.wait(for: "accepted", of: "a1")
+        feed.yield(Self.frame(OutgoingRequest(id: "s1", .state)))
+        let state = try await h.result(of: "s1")
+        #expect(try AgentState(#require(state.body)).attempt?.error.hasPrefix("apply did not complete") == true)
         feed.yield(Self.applyFrame(id: "a2"))
-        try await h.waitFor("busy") { $0["id"] == "a2" && $0["error"]?["code"] == "busy" }
-        let busy = h.messages(id: "a2").last!
-        #expect(busy["status"] == 409)
-        #expect(busy["error"]?["details"]?["running"] == ["id": "a1", "type": "apply"])
-        feed.yield(Self.frame(["proto": 1, "type": "ping", "id": "p1"]))
-        try await h.waitFor("ping") { $0["id"] == "p1" && $0["body"]?["agent_id"] == "agent-1" }
+        let busy = try await h.result(of: "a2")
+        #expect(busy.status == 409)
+        #expect(
+            busy.error
+                == AgentError(
+                    .busy,
+                    "apply a1 is running",
+                    details: ["running": RunningRequest(id: "a1", type: .apply).jsonValue]
+                )
+        )
+        feed.yield(Self.frame(OutgoingRequest(id: "p1", .ping)))
+        #expect(try await h.result(of: "p1").body?["agent_id"] == "agent-1")
         h.runtime.gate.open()
-        try await h.waitFor("apply result") { $0["id"] == "a1" && $0["type"] == "result" }
+        #expect(try await h.result(of: "a1").status == 200)
         // busy was not recorded: the same id may run now
         feed.yield(Self.applyFrame(id: "a2"))
-        try await h.waitFor("a2 result") { $0["id"] == "a2" && $0["type"] == "result" && $0["status"] == 200 }
+        #expect(try await h.result(of: "a2", count: 2).status == 200)
         feed.finish()
         await task.value
     }
@@ -68,16 +71,16 @@ struct CommandDispatcherTests {
         let h = try Harness()
         let (feed, task) = Self.start(h)
         feed.yield(Self.applyFrame(id: "r1"))
-        try await h.waitFor("result") { $0["id"] == "r1" && $0["type"] == "result" }
-        let first = h.messages(id: "r1").last!
+        #expect(try await h.result(of: "r1").status == 200)
+        let first = try #require(h.frames(id: "r1").last)
         let materialisations = h.runtime.calls.filter { $0.hasPrefix("materialise") }.count
         feed.yield(Self.applyFrame(id: "r1"))
-        try await h.waitFor("second result") { _ in h.messages(id: "r1").filter { $0["type"] == "result" }.count == 2 }
-        #expect(h.messages(id: "r1").last == first)
+        _ = try await h.result(of: "r1", count: 2)
+        #expect(h.frames(id: "r1").last == first, "the stored result, byte for byte")
         #expect(h.runtime.calls.filter { $0.hasPrefix("materialise") }.count == materialisations)
         // the same id for something else
-        feed.yield(Self.frame(["proto": 1, "type": "teardown", "id": "r1", "topology_id": "x"]))
-        try await h.waitFor("id_reused") { $0["id"] == "r1" && $0["error"]?["code"] == "id_reused" }
+        feed.yield(Self.frame(OutgoingRequest(id: "r1", .teardown(topologyID: "x"))))
+        #expect(try await h.result(of: "r1", count: 3).error?.code == .idReused)
         feed.finish()
         await task.value
     }
@@ -92,13 +95,13 @@ struct CommandDispatcherTests {
         try await h.executor.reopen(path: h.directory + "/agent.db")  // the next start after a kill -9
         let (feed, task) = Self.start(h)
         feed.yield(frame)
-        try await h.waitFor("result") { $0["type"] == "result" && $0["id"] == "k1" }
+        _ = try await h.result(of: "k1")
         feed.finish()
         await task.value
         let expected =
             #"{"proto":1,"type":"result","id":"k1","status":500,"error":{"code":"internal","#
             + #""message":"agent restarted while the request was running","details":{}}}"#
-        #expect(h.frames.withLock { $0 } == [Array(expected.utf8)])
+        #expect(h.sent.withLock { $0.map(\.frame) } == [Array(expected.utf8)])
         #expect(h.runtime.calls.isEmpty, "\(h.runtime.calls)")
     }
 
@@ -107,13 +110,11 @@ struct CommandDispatcherTests {
         h.runtime.gate.close()
         let (feed, task) = Self.start(h)
         feed.yield(Self.applyFrame(id: "r2"))
-        try await h.waitFor("accepted") { $0["id"] == "r2" && $0["type"] == "accepted" }
+        try await h.wait(for: "accepted", of: "r2")
         feed.yield(Self.applyFrame(id: "r2"))
-        try await h.waitFor("second accepted") { _ in
-            h.messages(id: "r2").filter { $0["type"] == "accepted" }.count == 2
-        }
+        try await h.wait(for: "accepted", of: "r2", count: 2)
         h.runtime.gate.open()
-        try await h.waitFor("result") { $0["id"] == "r2" && $0["type"] == "result" }
+        #expect(try await h.result(of: "r2").status == 200)
         feed.finish()
         await task.value
         #expect(h.runtime.calls.filter { $0.hasPrefix("materialise") }.count == 1)
@@ -125,12 +126,12 @@ struct CommandDispatcherTests {
         for junk in [[UInt8](), [0xFF, 0xFE], Array("{".utf8), Array("[]".utf8), Array(#"{"id":"g1"}"#.utf8)] {
             feed.yield(junk)
         }
-        feed.yield(Self.frame(["proto": 1, "type": "state", "id": "after"]))
-        try await h.waitFor("state after junk") { $0["id"] == "after" && $0["status"] == 200 }
-        let errors = h.messages.filter { $0["type"] == "result" && $0["status"] == 400 }
+        feed.yield(Self.frame(OutgoingRequest(id: "after", .state)))
+        #expect(try await h.result(of: "after").status == 200)
+        let errors = try h.messages.map { try ResultMessage(Harness.object($0)) }.filter { $0.status == 400 }
         #expect(errors.count == 5)
-        #expect(errors.filter { $0["id"] == .null }.count == 4)
-        #expect(errors.contains { $0["id"] == "g1" && $0["error"]?["code"] == "bad_request" })
+        #expect(errors.filter { $0.id == nil }.count == 4)
+        #expect(errors.contains { $0.id == "g1" && $0.error?.code == .badRequest })
         feed.finish()
         await task.value
     }
@@ -144,15 +145,14 @@ struct CommandDispatcherTests {
             dispatcher: dispatcher,
             clockMillis: { 1_776_749_115_000 }
         )
-        let first = await source.next()
-        let second = await source.next()
-        #expect(first["type"] == "heartbeat")
-        #expect(first["seq"] == 1)
-        #expect(second["seq"] == 2)
-        #expect(first["boot_id"] == "boot-1")
-        #expect(first["running"] == .null)
-        #expect(first["state"]?["topology_id"] == .null)
-        #expect(first["interval_ms"] == 10_000)
+        let first = try Heartbeat(Harness.object(await source.next()))
+        let second = try Heartbeat(Harness.object(await source.next()))
+        #expect(first.seq == 1)
+        #expect(second.seq == 2)
+        #expect(first.bootID == "boot-1" && first.agentID == "agent-1")
+        #expect(first.running == nil)
+        #expect(try AgentState(first.state) == .idle)
+        #expect(first.intervalMillis == 10_000 && first.sentAtMillis == 1_776_749_115_000)
     }
 
     @Test func heartbeatLoopPublishesAtOnceAndAfterChanges() async throws {
@@ -174,6 +174,6 @@ struct CommandDispatcherTests {
         loop.cancel()
         await loop.value
         #expect(published.value.count >= 2)
-        #expect(published.value.map { $0["seq"]?.intValue ?? 0 }.prefix(2) == [1, 2])
+        #expect(try published.value.prefix(2).map { try Heartbeat(Harness.object($0)).seq } == [1, 2])
     }
 }

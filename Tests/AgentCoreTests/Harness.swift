@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import Synchronization
 import TestSupport
+import Testing
 import Topology
 
 /// An agent core over a temporary state directory and the in-memory runtime.
@@ -17,9 +18,8 @@ final class Harness: Sendable {
     let settings: AgentSettings
     let operations: TopologyOperations
     let clock = Locked<Int64>(1_776_749_115)
-    let sent = Locked<[JSONValue]>([])
-    /// The frames as sent, for the tests that check exact bytes.
-    let frames = Locked<[[UInt8]]>([])
+    /// Every frame the dispatcher sent, with its parse (`.null` for a frame that is not JSON).
+    let sent = Locked<[(frame: [UInt8], value: JSONValue)]>([])
     let boundPorts = Locked<Set<HostPort>>([])
     let logger: Logger
 
@@ -56,7 +56,6 @@ final class Harness: Sendable {
 
     func dispatcher() -> CommandDispatcher {
         let sent = self.sent
-        let frames = self.frames
         let clock = self.clock
         return CommandDispatcher(
             operations: operations,
@@ -66,21 +65,63 @@ final class Harness: Sendable {
             logger: logger,
             send: { out in
                 let value = (try? JSONParser.parse(out.frame)) ?? .null
-                sent.withLock { $0.append(value) }
-                frames.withLock { $0.append(out.frame) }
+                sent.withLock { $0.append((out.frame, value)) }
             }
         )
     }
 
-    var messages: [JSONValue] { sent.withLock { $0 } }
+    var messages: [JSONValue] { sent.withLock { $0.map(\.value) } }
 
     func messages(id: String) -> [JSONValue] { messages.filter { $0["id"]?.stringValue == id } }
 
+    /// The frames sent for `id`, byte for byte.
+    func frames(id: String) -> [[UInt8]] {
+        sent.withLock { $0.filter { $0.value["id"]?.stringValue == id }.map(\.frame) }
+    }
+
+    /// The `type` of every message sent for `id`, in order (`accepted`, `progress`, `result`).
+    func types(id: String) -> [String] { messages(id: id).map { $0["type"]?.stringValue ?? "?" } }
+
+    /// The `result`s sent for `id`, decoded.
+    func results(id: String) throws -> [ResultMessage] {
+        try messages(id: id).filter { $0["type"] == "result" }.map { value throws in
+            try ResultMessage(Self.object(value))
+        }
+    }
+
+    /// The `progress` messages sent for `id`, decoded.
+    func progress(id: String) throws -> [AgentProtocol.Progress] {
+        try messages(id: id).filter { $0["type"] == "progress" }.map { value throws in
+            try AgentProtocol.Progress(Self.object(value))
+        }
+    }
+
+    /// Waits (bounded) until `count` results were sent for `id`; answers the last, decoded.
+    func result(of id: String, count: Int = 1) async throws -> ResultMessage {
+        try await waitUntil("\(count) result(s) of \(id)") { ((try? results(id: id)) ?? []).count >= count }
+        return try #require(try results(id: id).last)
+    }
+
+    /// Waits (bounded) until a message of `type` was sent for `id`.
+    func wait(for type: String, of id: String, count: Int = 1) async throws {
+        try await waitUntil("\(count) \(type) of \(id)") { types(id: id).filter { $0 == type }.count >= count }
+    }
+
+    static func object(_ value: JSONValue) throws -> JSONObject {
+        guard case .object(let object) = value else { throw FixtureError("not an object: \(value.jsonText)") }
+        return object
+    }
+
     /// Waits (bounded) until a message matches.
     func waitFor(_ what: String, timeout: Duration = .seconds(10), _ match: (JSONValue) -> Bool) async throws {
+        try await waitUntil(what, timeout: timeout) { messages.contains(where: match) }
+    }
+
+    /// Waits (bounded) until `condition` holds.
+    func waitUntil(_ what: String, timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if messages.contains(where: match) { return }
+            if condition() { return }
             try await Task.sleep(for: .milliseconds(5))
         }
         throw FixtureError("timed out waiting for \(what); got \(messages.map(\.jsonText))")

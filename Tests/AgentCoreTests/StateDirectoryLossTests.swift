@@ -63,13 +63,12 @@ import Topology
         let a = Topologies.two
         let id = try #require(a["topology"]?["id"]?.stringValue)
         #expect((try? await agent.operations.apply(Topologies.apply(a), progress: noProgress).get()) != nil)
-        #expect(await agent.operations.state()["state_dir"] == nil)
+        #expect(await agent.operations.agentState().stateDirectoryError == nil)
         #expect(agent.appliedOnDisk() == id)
 
         try FileManager.default.removeItem(atPath: agent.directory)
-        let state = await agent.operations.state()
-        let error = state["state_dir"]?["error"]?.stringValue ?? ""
-        #expect(error.contains("was removed under the agent"), "\(state.jsonText)")
+        let state = await agent.operations.agentState()
+        #expect(state.stateDirectoryError?.contains("was removed under the agent") == true, "\(state)")
         let calls = agent.runtime.calls.count
         Self.expectRefused(await agent.operations.apply(Topologies.apply(a), progress: noProgress))
         Self.expectRefused(await agent.operations.teardown(topologyID: id, progress: noProgress))
@@ -78,9 +77,9 @@ import Topology
 
         // The folder is back (empty, as after `rm -rf` and `mkdir`): the next look re-opens and re-locks.
         try FileManager.default.createDirectory(atPath: agent.directory, withIntermediateDirectories: true)
-        let back = await agent.operations.state()
-        #expect(back["state_dir"] == nil, "\(back.jsonText)")
-        #expect(back["topology_id"] == .null)  // what was recorded went with the folder
+        let back = await agent.operations.agentState()
+        #expect(back.stateDirectoryError == nil, "\(back)")
+        #expect(back.topologyID == nil)  // what was recorded went with the folder
         #expect(throws: StateDirectoryLock.Busy.self) { _ = try StateDirectoryLock(stateDirectory: agent.directory) }
         #expect((try? await agent.operations.apply(Topologies.apply(a), progress: noProgress).get()) != nil)
         #expect(agent.appliedOnDisk() == id, "the re-apply was not written to the folder on disk")
@@ -88,14 +87,13 @@ import Topology
 
     @Test func aDatabaseUnlinkedOrAFolderReplacedIsNoticed() async throws {
         let agent = try Agent()
-        #expect(await agent.operations.state()["state_dir"] == nil)
+        #expect(await agent.operations.agentState().stateDirectoryError == nil)
         // Replaced by a copy: another inode at the same path, the old one moved away.
         try FileManager.default.moveItem(atPath: agent.directory, toPath: agent.directory + ".old")
         defer { try? FileManager.default.removeItem(atPath: agent.directory + ".old") }
         try FileManager.default.copyItem(atPath: agent.directory + ".old", toPath: agent.directory)
         // The first look notices and takes the new folder at once (it is there), so no apply goes into the void.
-        let replaced = await agent.operations.state()
-        #expect(replaced["state_dir"] == nil)
+        #expect(await agent.operations.agentState().stateDirectoryError == nil)
         #expect(throws: StateDirectoryLock.Busy.self) { _ = try StateDirectoryLock(stateDirectory: agent.directory) }
         #expect(
             (try? await agent.operations.apply(Topologies.apply(Topologies.two), progress: noProgress).get()) != nil
@@ -106,12 +104,12 @@ import Topology
     @Test func aFolderTakenByAnotherAgentMeanwhileStaysRefused() async throws {
         let agent = try Agent()
         try FileManager.default.removeItem(atPath: agent.directory)
-        _ = await agent.operations.state()
+        _ = await agent.operations.agentState()
         // A `local teardown` on the same path gets there first and holds the lock.
         try FileManager.default.createDirectory(atPath: agent.directory, withIntermediateDirectories: true)
         let other = try StateDirectoryLock(stateDirectory: agent.directory)
-        let state = await agent.operations.state()
-        #expect(state["state_dir"]?["error"]?.stringValue?.contains("cannot be used") == true, "\(state.jsonText)")
+        let state = await agent.operations.agentState()
+        #expect(state.stateDirectoryError?.contains("cannot be used") == true, "\(state)")
         guard
             case .failure(let error) = await agent.operations.apply(
                 Topologies.apply(Topologies.two),

@@ -37,19 +37,15 @@ struct SwallowedErrorLogTests {
         let task = Task { await dispatcher.run(frames: stream) }
         for (id, frame) in frames {
             feed.yield(frame)
-            try await h.waitFor("result of \(id)") { $0["type"] == "result" && $0["id"] == .string(JSONString(id)) }
+            _ = try await h.result(of: id)
         }
         feed.finish()
         await task.value
     }
 
     static func apply(_ id: String, _ t: JSONValue, supersede: Bool = false) -> (id: String, frame: [UInt8]) {
-        var envelope: JSONObject = [
-            "proto": 1, "type": "apply", "id": .string(JSONString(id)), "hydrated": t,
-            "version_hash": .string(JSONString(CanonicalHash.hash(t))),
-        ]
-        if supersede { envelope["supersede"] = true }
-        return (id, Messages.frame(.object(envelope)))
+        let request = ApplyRequest(hydrated: t, versionHash: CanonicalHash.hash(t), supersede: supersede)
+        return (id, Messages.frame(OutgoingRequest(id: id, .apply(request)).jsonValue))
     }
 
     /// The one warning with `message`, after checking there is exactly one.
@@ -66,8 +62,8 @@ struct SwallowedErrorLogTests {
         try Self.failing(h, "DELETE", on: "applied")
         try await Self.dispatch(h, [Self.apply("b1", Self.b, supersede: true)])
         // As before: the old row is still there, so recording the new topology is refused.
-        let result = try #require(h.messages(id: "b1").last)
-        #expect(result["status"] == 500 && result["error"]?["details"]?["store"] == "already_applied", "\(result)")
+        let result = try #require(try h.results(id: "b1").last)
+        #expect(result.status == 500 && result.error?.details["store"] == "already_applied", "\(result)")
         let entry = try Self.warning(capture, "cannot clear the superseded topology from the store")
         #expect(entry.metadata["request_id"] == "b1")
         #expect(entry.metadata["topology_id"] == Self.bID)
@@ -91,7 +87,7 @@ struct SwallowedErrorLogTests {
         }
         try Self.failing(h, "DELETE", on: "request")
         try await Self.dispatch(h, [Self.apply("p1", Self.a)])
-        #expect(h.messages(id: "p1").last?["status"] == 200)
+        #expect(try h.results(id: "p1").last?.status == 200)
         let entry = try Self.warning(capture, "cannot prune old request results")
         #expect(entry.metadata["request_id"] == "p1")
         #expect(entry.metadata["topology_id"] == Self.aID)

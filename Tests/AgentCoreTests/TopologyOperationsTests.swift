@@ -12,12 +12,20 @@ import Topology
 struct TopologyOperationsTests {
     @Test func freshAgentStateIsIdle() async throws {
         let h = try Harness()
-        let state = await h.operations.state()
-        for key in ["topology_id", "applied_version_hash", "applied_at", "last_error", "attempt"] {
-            #expect(state[key] == .null, "\(key)")
-        }
-        #expect(state["observed"] == ["bridges": [], "containers": []])
-        #expect(state["drift"]?["missing_containers"] == [])
+        #expect(await h.operations.agentState() == .idle)
+    }
+
+    /// One state object in three forms, made once per change: the value hello and heartbeats embed, the bytes the
+    /// `state` result sends, and the typed ``AgentState``.
+    @Test func theStateFormsAgree() async throws {
+        let h = try Harness()
+        _ = try await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress).get()
+        let typed = await h.operations.agentState()
+        #expect(typed.topologyID == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
+        #expect(await h.operations.state() == typed.jsonValue)
+        let encoded = await h.operations.encodedState()
+        #expect(encoded == typed.encoded)
+        #expect(try AgentState(JSONParser.parse(encoded)) == typed)
     }
 
     @Test func lifecycleApplyReapplyConflictTeardown() async throws {
@@ -27,16 +35,12 @@ struct TopologyOperationsTests {
         // apply A
         let first = await h.operations.apply(Topologies.apply(a), progress: noProgress)
         #expect(try first.get() == ["status": "applied", "version_hash": .string(JSONString(hashA))])
-        var state = await h.operations.state()
-        #expect(state["topology_id"] == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
-        #expect(state["applied_version_hash"] == .string(JSONString(hashA)))
-        #expect(state["applied_at"]?.intValue == 1_776_749_115)
-        #expect(state["observed"]?["bridges"] == ["decnet_t_5d81934e_lan-00", "decnet_t_5d81934e_lan-01"])
-        #expect(
-            state["drift"] == [
-                "missing_bridges": [], "missing_containers": [], "stopped_containers": [], "unexpected_containers": [],
-            ]
-        )
+        var state = await h.operations.agentState()
+        #expect(state.topologyID == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
+        #expect(state.appliedVersionHash == hashA)
+        #expect(state.appliedAt == 1_776_749_115)
+        #expect(state.observed.bridges == ["decnet_t_5d81934e_lan-00", "decnet_t_5d81934e_lan-01"])
+        #expect(state.drift == AgentState.Drift())
         let composeFile = h.directory + "/topologies/decnet-topology-5d81934e-compose.yml"
         #expect(FileManager.default.fileExists(atPath: composeFile))
 
@@ -46,8 +50,8 @@ struct TopologyOperationsTests {
         // apply A' (one decky changed): same id, new hash
         let a2 = Topologies.withServices(a, decky: 0, ["ssh", "http"])
         #expect((try? await h.operations.apply(Topologies.apply(a2), progress: noProgress).get()) != nil)
-        state = await h.operations.state()
-        #expect(state["applied_version_hash"] == .string(JSONString(CanonicalHash.hash(a2))))
+        state = await h.operations.agentState()
+        #expect(state.appliedVersionHash == CanonicalHash.hash(a2))
 
         // apply B: conflict, nothing touched
         let b = Topologies.renamed(a, id: "b0000000-0000-0000-0000-000000000000")
@@ -67,7 +71,7 @@ struct TopologyOperationsTests {
             progress: noProgress
         ).get()
         #expect(tb["removed"] == ["containers": [], "bridges": []])
-        #expect(await h.operations.state()["topology_id"] == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
+        #expect(await h.operations.agentState().topologyID == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
 
         // teardown A: everything removed, idle, file gone
         let ta = try await h.operations.teardown(
@@ -78,9 +82,9 @@ struct TopologyOperationsTests {
         #expect(ta["removed"]?["bridges"] == ["decnet_t_5d81934e_lan-00", "decnet_t_5d81934e_lan-01"])
         #expect((ta["removed"]?["containers"]?.arrayValue?.count ?? 0) >= 4)
         #expect(!FileManager.default.fileExists(atPath: composeFile))
-        state = await h.operations.state()
-        #expect(state["topology_id"] == .null)
-        #expect(state["observed"] == ["bridges": [], "containers": []])
+        state = await h.operations.agentState()
+        #expect(state.topologyID == nil)
+        #expect(state.observed == .objects(bridges: [], containers: []))
         // and again: still OK
         #expect(
             (try? await h.operations.teardown(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a", progress: noProgress)
@@ -115,9 +119,9 @@ struct TopologyOperationsTests {
         #expect(e.details["expected"] == .string(JSONString(sent)))
         #expect(e.details["actual"] == .string(JSONString(CanonicalHash.hash(t))))
         #expect(h.runtime.calls.isEmpty)
-        let state = await h.operations.state()
-        #expect(state["topology_id"] == .null)
-        #expect(state["attempt"]?["error"]?.stringValue?.contains("hash_mismatch") == true)
+        let state = await h.operations.agentState()
+        #expect(state.topologyID == nil)
+        #expect(state.attempt?.error.contains("hash_mismatch") == true)
     }
 
     @Test func invalidTopologyGivesIssuesAndTouchesNothing() async throws {
@@ -151,8 +155,8 @@ struct TopologyOperationsTests {
         _ = try await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress).get()
         let b = Topologies.renamed(Topologies.two, id: "b1234567-0000-0000-0000-000000000000")
         _ = try await h.operations.apply(Topologies.apply(b, supersede: true), progress: noProgress).get()
-        let state = await h.operations.state()
-        #expect(state["topology_id"] == "b1234567-0000-0000-0000-000000000000")
+        let state = await h.operations.agentState()
+        #expect(state.topologyID == "b1234567-0000-0000-0000-000000000000")
         #expect(h.runtime.calls.contains("teardown 5d81934e-4a18-580f-bd50-6df4ca24a41a"))
         let observed = await h.runtime.observe(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a")
         #expect(observed.containers.isEmpty && observed.bridges.isEmpty)
@@ -189,16 +193,16 @@ struct TopologyOperationsTests {
         #expect(e.code == .runtimeError)
         #expect(e.details["phase"] == "containers")
         #expect(e.details["docker"] == "oci error")
-        let state = await h.operations.state()
-        #expect(state["topology_id"] == .null)
-        #expect(state["applied_version_hash"] == .null)
-        #expect(state["attempt"]?["topology_id"] == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
-        #expect(state["attempt"]?["error"]?.stringValue?.contains("runtime_error") == true)
+        let state = await h.operations.agentState()
+        #expect(state.topologyID == nil)
+        #expect(state.appliedVersionHash == nil)
+        #expect(state.attempt?.topologyID == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
+        #expect(state.attempt?.error.contains("runtime_error") == true)
         #expect(h.runtime.update { $0.containers.isEmpty && $0.bridges.isEmpty })
         // A later successful apply clears the attempt.
         h.runtime.update { $0.failPhase = nil }
         _ = try await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress).get()
-        #expect(await h.operations.state()["attempt"] == .null)
+        #expect(await h.operations.agentState().attempt == nil)
     }
 
     @Test func failedReapplyKeepsTheOldHashAndRecordsTheError() async throws {
@@ -211,10 +215,10 @@ struct TopologyOperationsTests {
             Issue.record("failure not reported")
             return
         }
-        let state = await h.operations.state()
-        #expect(state["applied_version_hash"] == .string(JSONString(CanonicalHash.hash(a))))
-        #expect(state["last_error"]?.stringValue?.isEmpty == false)
-        #expect(state["attempt"]?["version_hash"] == .string(JSONString(CanonicalHash.hash(a2))))
+        let state = await h.operations.agentState()
+        #expect(state.appliedVersionHash == CanonicalHash.hash(a))
+        #expect(state.lastError?.isEmpty == false)
+        #expect(state.attempt?.versionHash == CanonicalHash.hash(a2))
         #expect(!h.runtime.update { $0.containers.isEmpty })  // what runs is left
     }
 
@@ -233,17 +237,17 @@ struct TopologyOperationsTests {
             return
         }
         #expect(t.code == .dockerUnavailable)
-        let state = await h.operations.state()
-        #expect(state["observed"]?["error"]?.stringValue?.contains("Docker") == true)
-        #expect(state["drift"] == .null)
+        let state = await h.operations.agentState()
+        #expect(state.observed.error?.contains("Docker") == true)
+        #expect(state.drift == nil)
     }
 
     @Test func teardownWorksWithAWipedStore() async throws {
         let h = try Harness()
         _ = try await h.operations.apply(Topologies.apply(Topologies.two), progress: noProgress).get()
         _ = try h.store.clear(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a")
-        let state = await h.operations.state()
-        #expect(state["topology_id"] == .null)
+        let state = await h.operations.agentState()
+        #expect(state.topologyID == nil)
         let r = try await h.operations.teardown(
             topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a",
             progress: noProgress
@@ -267,11 +271,11 @@ struct TopologyOperationsTests {
                 generation: 0
             )
         }
-        let drift = await h.operations.state()["drift"]
-        #expect(drift?["stopped_containers"] == ["decky-001-ssh"])
-        #expect(drift?["missing_containers"] == ["decnet_t_5d81934e_decky-002"])
-        #expect(drift?["missing_bridges"] == ["decnet_t_5d81934e_lan-01"])
-        #expect(drift?["unexpected_containers"] == ["intruder"])
+        let drift = await h.operations.agentState().drift
+        #expect(drift?.stoppedContainers == ["decky-001-ssh"])
+        #expect(drift?.missingContainers == ["decnet_t_5d81934e_decky-002"])
+        #expect(drift?.missingBridges == ["decnet_t_5d81934e_lan-01"])
+        #expect(drift?.unexpectedContainers == ["intruder"])
     }
 
     @Test func progressCoversThePhasesInOrder() async throws {
