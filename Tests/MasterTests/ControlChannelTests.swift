@@ -22,13 +22,13 @@ struct ControlChannelTests {
             #expect(fleet["agents"]?.arrayValue?.count == 1)
 
             // submit: submitted, then the agent's answers wrapped in "answer", then the result.
-            let request: JSONValue = ["proto": 1, "type": "ping", "id": "ctl-ping-1"]
+            let request = OutgoingRequest(id: "ctl-ping-1", .ping).jsonValue
             let seen = Mutex<[JSONObject]>([])
             let responder = Task {
                 guard let incoming = await agent.request(type: "ping") else { return }
                 agent.send(
                     Messages.result(
-                        id: incoming.envelope["id"]?.stringValue ?? "",
+                        id: (try? RequestDecoder().decode(incoming.message.frames.last ?? []).get().id) ?? "",
                         body: [
                             "agent_id": "agent-a", "boot_id": .string(JSONString(agent.bootID)),
                             "agent_version": "0.1.0-sim",
@@ -41,7 +41,7 @@ struct ControlChannelTests {
                 seen.withLock { $0.append(message) }
             }
             await responder.value
-            #expect(result["status"]?.intValue == 200)
+            #expect(try ResultMessage(result).status == 200)
             let messages = seen.withLock { $0 }
             #expect(messages.first?["type"] == "submitted")
             #expect(messages.last?["type"] == "answer")
@@ -54,12 +54,12 @@ struct ControlChannelTests {
                     timeout: .seconds(5)
                 )
             }
-            let slow: JSONValue = ["proto": 1, "type": "state", "id": "ctl-state-1"]
+            let slow = OutgoingRequest(id: "ctl-state-1", .state).jsonValue
             let pending = try await master.submit(agentID: "agent-a", request: slow, timeout: .seconds(20))
             do throws(MasterError) {
                 _ = try await client.submit(
                     agentID: "agent-a",
-                    request: ["proto": 1, "type": "ping", "id": "ctl-state-1"],
+                    request: OutgoingRequest(id: "ctl-state-1", .ping).jsonValue,
                     timeout: .seconds(5)
                 )
                 Issue.record("a reused id was accepted")

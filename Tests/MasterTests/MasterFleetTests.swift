@@ -25,17 +25,15 @@ struct MasterFleetTests {
 
             try await agent.waitUntilPublishing()
             let hash = String(repeating: "ab", count: 32)
-            var state = SimulatedAgent.emptyState.objectValue!
-            state["topology_id"] = "topo-1"
-            state["applied_version_hash"] = .string(JSONString(hash))
-            state["drift"] = [
-                "missing_bridges": [], "missing_containers": ["decky-002"], "stopped_containers": [],
-                "unexpected_containers": [],
-            ]
-            agent.heartbeat(state: .object(state))
-            agent.heartbeat(state: .object(state), skip: 2)  // seq 4: 2 missing
+            var state = AgentState.idle
+            state.topologyID = "topo-1"
+            state.appliedVersionHash = hash
+            state.drift = AgentState.Drift(missingContainers: ["decky-002"])
+            agent.heartbeat(state: state.jsonValue)
+            agent.heartbeat(state: state.jsonValue, skip: 2)  // seq 4: 2 missing
             #expect(await eventually { await master.agent("agent-a")?.heartbeat?.seq == 4 })
             let updated = try #require(await master.agent("agent-a"))
+            #expect(updated.state == state)
             #expect(updated.appliedVersionHash == hash)
             #expect(updated.heartbeat?.gaps == 2)
             #expect(updated.driftSummary?["missing_containers"] == 1)
@@ -70,10 +68,8 @@ struct MasterFleetTests {
             b.hello()
             #expect(await eventually { await master.agent("agent-b")?.connected == true })
             let hydrated: JSONValue = ["topology_id": "topo-1", "lans": []]
-            let request: JSONValue = [
-                "proto": 1, "type": "apply", "id": "req-apply-1", "hydrated": hydrated,
-                "version_hash": .string(JSONString(String(repeating: "0", count: 64))),
-            ]
+            let apply = ApplyRequest(hydrated: hydrated, versionHash: String(repeating: "0", count: 64))
+            let request = OutgoingRequest(id: "req-apply-1", .apply(apply)).jsonValue
             let events = try await master.submit(agentID: "agent-b", request: request, timeout: .seconds(20))
             let incoming = try #require(await b.request(type: "apply"))
             #expect(incoming.envelope == request)
@@ -87,7 +83,7 @@ struct MasterFleetTests {
                 }
             }
             #expect(answers.map { $0["type"]?.stringValue } == ["accepted", "progress", "result"])
-            #expect(answers.last?["status"]?.intValue == 200)
+            #expect(try ResultMessage(#require(answers.last)).status == 200)
             // Agent A heard nothing.
             try await Task.sleep(for: .milliseconds(200))
             #expect(a.received.items.isEmpty)
@@ -105,7 +101,7 @@ struct MasterFleetTests {
             let first = try await harness.agent("agent-a", endpoints: endpoints, publish: false)
             first.hello()
             #expect(await eventually { await master.agent("agent-a")?.connected == true })
-            let request: JSONValue = ["proto": 1, "type": "state", "id": "req-state-1"]
+            let request = OutgoingRequest(id: "req-state-1", .state).jsonValue
             let events = try await master.submit(agentID: "agent-a", request: request, timeout: .seconds(30))
             // The first connection gets the request, and dies without answering.
             #expect(await first.request(type: "state") != nil)
@@ -113,13 +109,13 @@ struct MasterFleetTests {
             let second = try await harness.agent("agent-a", endpoints: endpoints, publish: false)
             second.hello()
             let again = try #require(await second.request(type: "state"))
-            #expect(again.envelope["id"] == "req-state-1")
+            #expect(try RequestDecoder().decode(again.message.frames.last ?? []).get().id == "req-state-1")
             second.send(Messages.result(id: "req-state-1", body: SimulatedAgent.emptyState))
             var result: JSONObject?
             for await event in events {
                 if case .answer(let envelope) = event, envelope["type"]?.stringValue == "result" { result = envelope }
             }
-            #expect(result?["status"]?.intValue == 200)
+            #expect(try ResultMessage(#require(result)).status == 200)
             #expect(await master.agent("agent-a")?.connections == 2)
             #expect(await master.counters().requestsResent == 1)
             try SchemaCheck.check(
@@ -155,13 +151,13 @@ struct MasterFleetTests {
             #expect(fleet["counters"]?["silent_agents"]?.intValue == 1)
             #expect(fleet["counters"]?["handshakes"]?["command"]?["disconnected"]?.intValue == 0)
 
-            let request: JSONValue = ["proto": 1, "type": "ping", "id": "req-ping-silent"]
+            let request = OutgoingRequest(id: "req-ping-silent", .ping).jsonValue
             let events = try await master.submit(agentID: "agent-a", request: request, timeout: .seconds(20))
             #expect(await agent.request(type: "ping", seconds: 1) == nil, "nothing is sent to a silent agent")
 
             agent.heartbeat(intervalMillis: 200)
             let incoming = try #require(await agent.request(type: "ping"), "heard again: the request goes out")
-            #expect(incoming.envelope["id"] == "req-ping-silent")
+            #expect(try RequestDecoder().decode(incoming.message.frames.last ?? []).get().id == "req-ping-silent")
             let record = try #require(await master.agent("agent-a"))
             #expect(record.connected && record.disconnectReason == nil && record.connections == 1)
             agent.send(Messages.result(id: "req-ping-silent", body: ["agent_id": "agent-a"]))
@@ -175,7 +171,7 @@ struct MasterFleetTests {
     @Test func aRequestWaitsForAnAgentThatIsNotConnectedAndTimesOut() async throws {
         let harness = try MasterHarness()
         try await harness.run { master, endpoints in
-            let request: JSONValue = ["proto": 1, "type": "ping", "id": "req-ping-1"]
+            let request = OutgoingRequest(id: "req-ping-1", .ping).jsonValue
             let events = try await master.submit(agentID: "agent-a", request: request, timeout: .seconds(20))
             try await Task.sleep(for: .milliseconds(300))
             let agent = try await harness.agent("agent-a", endpoints: endpoints, publish: false)
@@ -193,7 +189,7 @@ struct MasterFleetTests {
             #expect(await Self.kinds(of: events) == ["submitted:false", "result"])
             _ = incoming
             // Nobody answers this one: it times out.
-            let silent: JSONValue = ["proto": 1, "type": "ping", "id": "req-ping-2"]
+            let silent = OutgoingRequest(id: "req-ping-2", .ping).jsonValue
             await #expect(throws: MasterError.self) {
                 _ = try await master.perform(agentID: "agent-a", request: silent, timeout: .milliseconds(500))
             }

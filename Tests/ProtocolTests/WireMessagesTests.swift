@@ -6,13 +6,7 @@ import Testing
 /// The typed wire messages (docs/wire-protocol.md#messages): each encodes to what the schemas accept, decodes back to
 /// itself, and refuses a wrong shape with `bad_request` naming the member.
 @Suite struct WireMessagesTests {
-    static let state: JSONValue = [
-        "topology_id": nil, "applied_version_hash": nil, "applied_at": nil, "last_error": nil, "attempt": nil,
-        "observed": ["bridges": [], "containers": []],
-        "drift": [
-            "missing_bridges": [], "missing_containers": [], "stopped_containers": [], "unexpected_containers": [],
-        ],
-    ]
+    static let state = AgentState.idle.jsonValue
 
     static func object(_ value: JSONValue) -> JSONObject {
         guard case .object(let object) = value else { preconditionFailure("not an object") }

@@ -72,13 +72,7 @@ final class SimulatedAgent: Sendable {
         await context.terminateOffPool()
     }
 
-    static let emptyState: JSONValue = [
-        "topology_id": nil, "applied_version_hash": nil, "applied_at": nil, "last_error": nil, "attempt": nil,
-        "observed": ["bridges": [], "containers": []],
-        "drift": [
-            "missing_bridges": [], "missing_containers": [], "stopped_containers": [], "unexpected_containers": [],
-        ],
-    ]
+    static let emptyState = AgentState.idle.jsonValue
 
     /// Sends a JSON message on the DEALER.
     func send(_ message: JSONValue) {
