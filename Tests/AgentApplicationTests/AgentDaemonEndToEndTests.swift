@@ -105,40 +105,35 @@ struct AgentDaemonEndToEndTests {
     @Test func helloFirstThenEveryRequestType() async throws {
         try await Self.withAgent { master, agent in
             try await master.waitFor("hello") { !Self.hello(master, agent).isEmpty }
-            let hello = Self.hello(master, agent)[0]
-            #expect(hello.userId == agent.id)  // the ZAP User-Id is the certificate's agent-id
-            #expect(hello.message["agent_id"] == .string(JSONString(agent.id)))
-            #expect(hello.message["protocols"] == [1])
-            #expect(hello.message["state"]?["topology_id"] == .null)
-            #expect(master.commands.value.first?.message["type"] == "hello")
+            let received = Self.hello(master, agent)[0]
+            #expect(received.userId == agent.id)  // the ZAP User-Id is the certificate's agent-id
+            let hello = try Hello(TestMaster.object(received.message))
+            #expect(hello.agentID == agent.id)
+            #expect(hello.protocols == [1])
+            #expect(try AgentState(hello.state).topologyID == nil)
+            #expect(master.commands.value.first?.message["type"] == "hello", "the hello comes first")
 
-            master.send(to: agent.id, ["proto": 1, "type": "ping", "id": "p1"])
-            try await master.waitFor("ping") { !master.answers(id: "p1").isEmpty }
-            #expect(master.answers(id: "p1")[0]["body"]?["agent_id"] == .string(JSONString(agent.id)))
+            master.send(to: agent.id, OutgoingRequest(id: "p1", .ping))
+            #expect(try await master.result(of: "p1").body?["agent_id"] == .string(JSONString(agent.id)))
 
             let t = Topologies.two
             master.send(
                 to: agent.id,
-                [
-                    "proto": 1, "type": "apply", "id": "a1", "hydrated": t,
-                    "version_hash": .string(JSONString(CanonicalHash.hash(t))),
-                ]
+                OutgoingRequest(id: "a1", .apply(ApplyRequest(hydrated: t, versionHash: CanonicalHash.hash(t))))
             )
-            try await master.waitFor("apply result") { master.answers(id: "a1").contains { $0["type"] == "result" } }
-            let answers = master.answers(id: "a1")
-            #expect(answers.first?["type"] == "accepted")
-            #expect(answers.last?["status"] == 200)
-            #expect(answers.contains { $0["type"] == "progress" })
+            #expect(try await master.result(of: "a1").status == 200)
+            let types = master.types(id: "a1")
+            #expect(types.first == "accepted" && types.contains("progress") && types.last == "result")
 
-            master.send(to: agent.id, ["proto": 1, "type": "state", "id": "s1"])
-            try await master.waitFor("state") { !master.answers(id: "s1").isEmpty }
-            #expect(master.answers(id: "s1")[0]["body"]?["topology_id"] == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
+            master.send(to: agent.id, OutgoingRequest(id: "s1", .state))
+            let state = try AgentState(#require(try await master.result(of: "s1").body))
+            #expect(state.topologyID == "5d81934e-4a18-580f-bd50-6df4ca24a41a")
 
             // Events are mirrored to monitors, heartbeats carry the new state.
             try await master.waitFor("heartbeat with state") {
-                master.published.value.contains {
-                    $0.topic == "hb.\(agent.id)"
-                        && $0.message["state"]?["topology_id"] == "5d81934e-4a18-580f-bd50-6df4ca24a41a"
+                master.heartbeats.contains {
+                    $0.agentID == agent.id
+                        && (try? AgentState($0.state))?.topologyID == "5d81934e-4a18-580f-bd50-6df4ca24a41a"
                 }
             }
             #expect(master.published.value.contains { $0.topic == "ev.\(agent.id)" && $0.message["id"] == "a1" })
@@ -146,10 +141,9 @@ struct AgentDaemonEndToEndTests {
 
             master.send(
                 to: agent.id,
-                ["proto": 1, "type": "teardown", "id": "t1", "topology_id": "5d81934e-4a18-580f-bd50-6df4ca24a41a"]
+                OutgoingRequest(id: "t1", .teardown(topologyID: "5d81934e-4a18-580f-bd50-6df4ca24a41a"))
             )
-            try await master.waitFor("teardown") { master.answers(id: "t1").contains { $0["type"] == "result" } }
-            #expect(master.answers(id: "t1").last?["body"]?["status"] == "torn_down")
+            #expect(try await master.result(of: "t1").body?["status"] == "torn_down")
         }
     }
 
@@ -157,16 +151,19 @@ struct AgentDaemonEndToEndTests {
         try await Self.withAgent { master, agent in
             try await master.waitFor("hello") { !Self.hello(master, agent).isEmpty }
             /// Sends one request and returns its result (long operations one after the other, as a master does).
-            func result(_ message: JSONValue) async throws -> JSONValue {
+            func result(_ message: JSONValue) async throws -> ResultMessage {
                 let id = message["id"]?.stringValue ?? ""
-                let before = master.answers(id: id).filter { $0["type"] == "result" }.count
+                let before = master.results(id: id).count
                 master.send(to: agent.id, message)
-                try await master.waitFor("result of \(id)") {
-                    master.answers(id: id).filter { $0["type"] == "result" }.count > before
-                }
-                return master.answers(id: id).last { $0["type"] == "result" }!
+                return try await master.result(of: id, count: before + 1)
             }
-            func code(_ r: JSONValue) -> String? { r["error"]?["code"]?.stringValue }
+            func result(_ request: OutgoingRequest) async throws -> ResultMessage {
+                try await result(request.jsonValue)
+            }
+            func apply(_ id: String, _ t: JSONValue, hash: String? = nil) -> OutgoingRequest {
+                OutgoingRequest(id: id, .apply(ApplyRequest(hydrated: t, versionHash: hash ?? CanonicalHash.hash(t))))
+            }
+            func code(_ r: ResultMessage) -> String? { r.error?.code.rawValue }
             let t = Topologies.two
             let hash = CanonicalHash.hash(t)
             let other = Topologies.renamed(t, id: "other-topology")
@@ -174,63 +171,34 @@ struct AgentDaemonEndToEndTests {
 
             master.sendRaw(to: agent.id, Array("not json".utf8))
             try await master.waitFor("bad_request with id null") {
-                master.commands.value.contains {
-                    $0.message["id"] == .null && $0.message["error"]?["code"] == "bad_request"
-                }
+                master.resultsWithoutID.contains { $0.error?.code == .badRequest }
             }
             #expect(code(try await result(["proto": 2, "type": "state", "id": "e-proto"])) == "unsupported_proto")
             #expect(code(try await result(["proto": 1, "type": "reboot", "id": "e-type"])) == "unknown_type")
-            #expect(
-                code(
-                    try await result(["proto": 1, "type": "apply", "id": "e-hash", "hydrated": t, "version_hash": "00"])
-                ) == "hash_mismatch"
-            )
-            #expect(
-                code(
-                    try await result([
-                        "proto": 1, "type": "apply", "id": "e-invalid", "hydrated": invalid,
-                        "version_hash": .string(JSONString(CanonicalHash.hash(invalid))),
-                    ])
-                ) == "invalid_topology"
-            )
-            #expect(
-                try await result([
-                    "proto": 1, "type": "apply", "id": "ok", "hydrated": t, "version_hash": .string(JSONString(hash)),
-                ])["status"] == 200
-            )
-            let conflict = try await result([
-                "proto": 1, "type": "apply", "id": "e-conflict", "hydrated": other,
-                "version_hash": .string(JSONString(CanonicalHash.hash(other))),
-            ])
+            #expect(code(try await result(apply("e-hash", t, hash: "00"))) == "hash_mismatch")
+            #expect(code(try await result(apply("e-invalid", invalid))) == "invalid_topology")
+            #expect(try await result(apply("ok", t, hash: hash)).status == 200)
+            let conflict = try await result(apply("e-conflict", other))
             #expect(code(conflict) == "conflict")
-            #expect(conflict["status"] == 409)
-            #expect(
-                code(try await result(["proto": 1, "type": "teardown", "id": "ok", "topology_id": "x"])) == "id_reused"
-            )
+            #expect(conflict.status == 409)
+            #expect(code(try await result(OutgoingRequest(id: "ok", .teardown(topologyID: "x")))) == "id_reused")
             agent.runtime.update { $0.unavailable = true }
-            let docker = try await result(["proto": 1, "type": "teardown", "id": "e-docker", "topology_id": "x"])
+            let docker = try await result(OutgoingRequest(id: "e-docker", .teardown(topologyID: "x")))
             #expect(code(docker) == "docker_unavailable")
-            #expect(docker["status"] == 503)
+            #expect(docker.status == 503)
             agent.runtime.update { $0.unavailable = false }
             // Over the envelope limit: answered with too_large (id null: the frame is never parsed).
             master.sendRaw(to: agent.id, [UInt8](repeating: 0x20, count: 17 * 1024 * 1024))
-            try await master.waitFor("too_large") {
-                master.commands.value.contains { $0.message["error"]?["code"] == "too_large" }
-            }
-            #expect(try await result(["proto": 1, "type": "ping", "id": "still-alive"])["status"] == 200)
+            try await master.waitFor("too_large") { master.resultsWithoutID.contains { $0.error?.code == .tooLarge } }
+            #expect(try await result(OutgoingRequest(id: "still-alive", .ping)).status == 200)
             // Far over it: libzmq drops it unread (and the connection with it); the agent keeps serving. A ping sent
             // while the connection is being rebuilt is lost, so the master retries it, as a real master would.
             master.sendRaw(to: agent.id, [UInt8](repeating: 0x20, count: 40 * 1024 * 1024))
             try await master.waitFor("a ping answered after the oversize frame", timeout: .seconds(30)) {
-                master.send(to: agent.id, ["proto": 1, "type": "ping", "id": "after-oversize"])
+                master.send(to: agent.id, OutgoingRequest(id: "after-oversize", .ping))
                 return !master.answers(id: "after-oversize").isEmpty
             }
-            #expect(
-                !master.commands.value.contains {
-                    $0.message["id"] == .null && $0.message["error"]?["code"] != "bad_request"
-                        && $0.message["error"]?["code"] != "too_large"
-                }
-            )
+            #expect(master.resultsWithoutID.allSatisfy { [.badRequest, .tooLarge].contains($0.error?.code) })
         }
     }
 
@@ -247,27 +215,22 @@ struct AgentDaemonEndToEndTests {
         }
         try await master.waitFor("hello") { !Self.hello(master, agent).isEmpty }
         let t = Topologies.two
-        let apply: JSONValue = [
-            "proto": 1, "type": "apply", "id": "long", "hydrated": t,
-            "version_hash": .string(JSONString(CanonicalHash.hash(t))),
-        ]
+        let apply = OutgoingRequest(id: "long", .apply(ApplyRequest(hydrated: t, versionHash: CanonicalHash.hash(t))))
         master.send(to: agent.id, apply)
-        try await master.waitFor("accepted") { master.answers(id: "long").contains { $0["type"] == "accepted" } }
-        master.send(to: agent.id, ["proto": 1, "type": "state", "id": "during"])
-        try await master.waitFor("state during apply") { !master.answers(id: "during").isEmpty }
-        master.send(to: agent.id, ["proto": 1, "type": "teardown", "id": "second", "topology_id": "x"])
-        try await master.waitFor("busy") { master.answers(id: "second").contains { $0["error"]?["code"] == "busy" } }
+        try await master.waitFor("accepted") { master.types(id: "long").contains("accepted") }
+        master.send(to: agent.id, OutgoingRequest(id: "during", .state))
+        #expect(try await master.result(of: "during").status == 200)
+        master.send(to: agent.id, OutgoingRequest(id: "second", .teardown(topologyID: "x")))
+        #expect(try await master.result(of: "second").error?.code == .busy)
         // heartbeats show what runs
         try await master.waitFor("running in heartbeat") {
-            master.published.value.contains { $0.message["running"]?["id"] == "long" }
+            master.heartbeats.contains { $0.running == RunningRequest(id: "long", type: .apply) }
         }
         master.send(to: agent.id, apply)  // retry while running
         runtime.gate.open()
-        try await master.waitFor("result") { master.answers(id: "long").contains { $0["type"] == "result" } }
+        #expect(try await master.result(of: "long").status == 200)
         master.send(to: agent.id, apply)  // retry after the result
-        try await master.waitFor("second result") {
-            master.answers(id: "long").filter { $0["type"] == "result" }.count == 2
-        }
+        _ = try await master.result(of: "long", count: 2)
         #expect(runtime.calls.filter { $0.hasPrefix("materialise") }.count == 1)
         run.cancel()
         _ = try? await run.value
