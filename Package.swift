@@ -222,7 +222,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["DecnetJSON", "TestSupport", "AgentCLI", "AgentApplication"],
+            dependencies: ["DecnetJSON", "TestSupport", "AgentCLI", "AgentApplication", "AgentProtocol"],
             path: "Tests/CLITests"
         ),
         .testTarget(

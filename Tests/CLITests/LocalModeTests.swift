@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 import Foundation
 import TestSupport
@@ -82,10 +83,11 @@ struct LocalModeTests {
         #expect(body["status"] == "applied")
         #expect(try s.labelled().count == 8)
 
-        let state = try JSONParser.parse([UInt8](try s.run(["local", "state", "--state-dir", s.stateDir]).stdout))
-        #expect(state["topology_id"] == .string(JSONString(s.id)))
-        #expect(state["drift"]?["missing_containers"] == [])
-        #expect(state["observed"]?["containers"]?.arrayValue?.count == 8)
+        let output = try s.run(["local", "state", "--state-dir", s.stateDir]).stdout
+        let state = try AgentState(JSONParser.parse([UInt8](output)))
+        #expect(state.topologyID == s.id)
+        #expect(state.drift == AgentState.Drift())
+        #expect(state.observed.containers?.count == 8)
 
         // The compose document is written where operators expect it, and compose sees the containers.
         let composeFile = s.stateDir + "/topologies/decnet-topology-\(s.prefix)-compose.yml"
