@@ -78,8 +78,8 @@ extension TopologyStore {
         try finishRequest(id: id, result: PythonJSONEncoder().encode(result), at: at)
     }
 
-    /// Deletes finished and interrupted requests that are both older than `maxAge` seconds (by finish time) and not among the
-    /// newest `keep` requests; running requests are never deleted. Answers how many rows went.
+    /// Deletes finished and interrupted requests that are both older than `maxAge` seconds (by finish time) and not
+    /// among the newest `keep` requests; running requests are never deleted. Answers how many rows went.
     @discardableResult
     public func prune(
         now: Int64,

@@ -95,7 +95,8 @@ import Testing
         let idle = #""topology_id":null,"applied_version_hash":null,"applied_at":null,"last_error":null,"attempt":null"#
         let objects = #""observed":{"bridges":[],"containers":[]}"#
         let drift =
-            #""drift":{"missing_bridges":[],"missing_containers":[],"stopped_containers":[],"unexpected_containers":[]}"#
+            #""drift":{"missing_bridges":[],"missing_containers":[],"#
+            + #""stopped_containers":[],"unexpected_containers":[]}"#
         return [
             ("[]", "state"),
             (#"{"applied_version_hash":null}"#, "state.topology_id"),
