@@ -42,6 +42,8 @@ struct CommandDispatcherTests {
         let (feed, task) = Self.start(h)
         feed.yield(Self.applyFrame(id: "a1"))
         try await h.wait(for: "accepted", of: "a1")
+        // Held at the gate inside materialise: the attempt marker is written by then.
+        try await h.waitUntil("materialise reached") { h.runtime.calls.contains { $0.hasPrefix("materialise") } }
         feed.yield(Self.frame(OutgoingRequest(id: "s1", .state)))
         let state = try await h.result(of: "s1")
         #expect(try AgentState(#require(state.body)).attempt?.error.hasPrefix("apply did not complete") == true)
