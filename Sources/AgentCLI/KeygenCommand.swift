@@ -19,7 +19,8 @@ struct KeygenCommand: ParsableCommand {
             "Create NAME.key (public, 0644) and NAME.key_secret (0600) in DIR for this agent; refuses to overwrite.",
         discussion: """
             The files are ZeroMQ certificates in the czmq/pyzmq format with metadata role=agent and, when \
-            --agent-id is given, agent-id. Prints the public key (Z85). Copy NAME.key into the master's agents/ \
+            --agent-id is given, agent-id. Prints the public key (Z85) and, on standard error, its fingerprint \
+            (docs/security.md#fingerprint), which the master's keys list shows for a pending key. Copy NAME.key into the master's agents/ \
             folder as agents/AGENT-ID.key: the master takes the agent's identity from that file name, and refuses a \
             certificate whose agent-id metadata names another agent. Same format as decnet-master keygen --role agent.
             """
@@ -56,6 +57,8 @@ struct KeygenCommand: ParsableCommand {
             let certificate = try ZMQCertificate.generate(metadata: metadata)
             try certificate.write(directory: dir, name: name, overwrite: false)
             StandardStream.writeOutput(certificate.publicKey.z85 + "\n")
+            // The fingerprint goes to standard error: scripts read the public key alone from standard output.
+            StandardStream.writeError(AgentKeyBootstrap.fingerprintLine(certificate.publicKey) + "\n")
         } catch {
             OperatorIO.fail("keygen: \(error.message)", status: 1)
         }

@@ -98,6 +98,15 @@ struct RunCommand: AsyncParsableCommand {
         var logger = Logger(label: "decnet.agent")
         logger[metadataKey: "agent_id"] = "\(options.agentID)"
 
+        if !checkConfig {
+            do {
+                if try AgentKeyBootstrap.ensure(secretPath: options.keyPath, agentID: options.agentID) {
+                    logger.notice("made this agent's key pair", metadata: ["key": "\(options.keyPath)"])
+                }
+            } catch {
+                OperatorIO.fail("agent key \(options.keyPath): cannot make one: \(FileErrorText.reason(error))")
+            }
+        }
         // The master refuses a loose master key the same way (SecretFileMode).
         if let problem = SecretFileMode.problem(path: options.keyPath) {
             OperatorIO.fail("agent key \(options.keyPath): \(problem)")
@@ -117,6 +126,8 @@ struct RunCommand: AsyncParsableCommand {
         guard let keys = own.keyPair else {
             OperatorIO.fail("agent key \(options.keyPath) holds no secret key (use NAME.key_secret)")
         }
+        // docs/security.md#fingerprint: what the operator compares with `decnet-master keys list`.
+        logger.notice("agent key", metadata: ["fingerprint": "\(keys.publicKey.fingerprint)"])
         let services: ServiceCatalog
         do {
             services = try options.catalogPath.map { try ServiceCatalog.load(contentsOf: $0) } ?? .default

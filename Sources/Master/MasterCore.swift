@@ -40,6 +40,8 @@ public actor MasterCore {
     var zapStatistics: @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?) = {
         (nil, nil)
     }
+    /// The enrolment counters (docs/security.md#enrolment) as JSON.
+    var enrolmentStatistics: @Sendable () -> JSONValue = { .null }
     var subscribers: [RequestKey: [Subscriber]] = [:]
     var nextLocalID = 0
     /// Control clients watching the fleet, with when their subscription runs out.
@@ -80,6 +82,7 @@ public actor MasterCore {
         subscriptionGate: SubscriptionGate? = nil,
         maxConnections: Int? = nil,
         allowListIssues: (@Sendable () -> [String])? = nil,
+        enrolmentStatistics: (@Sendable () -> JSONValue)? = nil,
         zapStatistics: @escaping @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?)
     ) {
         self.outlets = outlets
@@ -89,6 +92,7 @@ public actor MasterCore {
         self.budgets = budgets
         self.subscriptionGate = subscriptionGate
         if let allowListIssues { self.allowListIssues = allowListIssues }
+        if let enrolmentStatistics { self.enrolmentStatistics = enrolmentStatistics }
         if let maxConnections { limits.maxConnections = maxConnections }
         self.zapStatistics = zapStatistics
     }
@@ -119,7 +123,8 @@ public actor MasterCore {
             openConnections: connections.count,
             logSuppressed: logLimiter.suppressed,
             subscriptions: subscriptionGate?.statistics,
-            allowListIssues: allowListIssues()
+            allowListIssues: allowListIssues(),
+            enrolment: enrolmentStatistics()
         )
         return ControlMessage.fleet(now: wallNow, agents: agents, counters: counted)
     }

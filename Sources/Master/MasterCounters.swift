@@ -74,7 +74,8 @@ public struct MasterCounters: Sendable, Equatable {
         openConnections: Int = 0,
         logSuppressed: [String: Int] = [:],
         subscriptions: SubscriptionGate.Statistics? = nil,
-        allowListIssues: [String] = []
+        allowListIssues: [String] = [],
+        enrolment: JSONValue = .null
     ) -> JSONValue {
         func zap(_ stats: ZAPHandler.Statistics?) -> JSONValue {
             guard let stats else { return .null }
@@ -126,6 +127,7 @@ public struct MasterCounters: Sendable, Equatable {
                 JSONObject(logSuppressed.keys.sorted().map { (JSONString($0), JSONValue(logSuppressed[$0]!)) })
             ),
             "revocations": JSONValue(revocations),
+            "enrolment": enrolment,
             "allow_list": ["issues": .array(allowListIssues.prefix(100).map { .string(JSONString($0)) })],
             "subscriptions": [
                 "held": JSONValue(subscriptions?.held ?? 0),

@@ -8,6 +8,8 @@ import ZeroMQ
 /// DIR/master.key_secret   the master's CURVE key pair (mode 0600; `keygen --role master --name master`)
 /// DIR/agents/*.key        allow-list: agents' public keys; the file name is the agent id (docs/wire-protocol.md#identity)
 /// DIR/monitors/*.key      allow-list: public keys of monitors, admitted only on the monitor socket
+/// DIR/rejected/*.key      keys the operator rejected: refused quietly (docs/security.md#enrolment)
+/// RUN/pending/*.json      keys refused at the handshake, waiting for the operator (written by the server)
 /// DIR/control.ipc         the operator control channel while a master serves (owner only)
 /// DIR/master.lock         held (flock) by the serving master, so two masters never share a directory
 /// ```
@@ -33,6 +35,11 @@ public struct MasterDirectory: Sendable {
     public var masterSecretPath: String { file("master" + ZMQCertificate.secretSuffix) }
     public var agentsPath: String { file("agents") }
     public var monitorsPath: String { file("monitors") }
+    /// Keys the operator rejected (`keys reject`), one `<fingerprint>.key` certificate each.
+    public var rejectedPath: String { file("rejected") }
+    /// Keys waiting for the operator, written by the serving master: in the run directory, because a packaged
+    /// master's key directory is read-only to it.
+    public var pendingPath: String { join(runPath, "pending") }
     public var controlPath: String { join(runPath, "control.ipc") }
     public var lockPath: String { join(runPath, "master.lock") }
     /// `ipc://` endpoint of the control channel.

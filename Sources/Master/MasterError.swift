@@ -38,6 +38,10 @@ public struct MasterError: Error, Sendable, Equatable, CustomStringConvertible {
         /// No result in time, but the agent received the request and may still carry it out: its outcome is
         /// unknown (fetch it later by re-sending the same request id).
         public static let pending = Code("pending")
+        /// A key selector (agent id or fingerprint) names no key, or more than one (docs/security.md#enrolment).
+        public static let noSuchKey = Code("no_such_key")
+        /// The operation conflicts with what is on disk (an id already taken, a key already accepted).
+        public static let conflict = Code("conflict")
     }
 
     public var code: Code

@@ -111,7 +111,8 @@ public final class MasterServer: Service, Sendable {
             allowListIssues: {
                 sockets.agentsAllowList.statistics.issues.map { "agents/\($0)" }
                     + sockets.monitorsAllowList.statistics.issues.map { "monitors/\($0)" }
-            }
+            },
+            enrolmentStatistics: { sockets.enrolment.jsonValue }
         ) { sockets.zapStatistics }
         logger.info(
             "master serving",

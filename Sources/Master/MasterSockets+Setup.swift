@@ -85,7 +85,8 @@ extension MasterSockets {
     /// Starts a ZAP handler and checks it really runs: the master refuses to go on otherwise.
     static func startZAP(
         _ context: ZMQContext,
-        _ authoriser: AllowListAuthoriser,
+        _ authoriser: any ZAPAuthoriser,
+        folder: String,
         _ configuration: MasterConfiguration,
         _ cleanup: inout Cleanup
     ) async throws(MasterError) -> ZAPHandler {
@@ -102,14 +103,14 @@ extension MasterSockets {
         } catch {
             throw MasterError(
                 .zapHandler,
-                operation: "ZAP handler for \(authoriser.directory)",
+                operation: "ZAP handler for \(folder)",
                 message: "refusing to start: CURVE without a running ZAP handler would admit any key (\(error.message))"
             )
         }
         guard context.hasZAPHandler else {
             throw MasterError(
                 .zapHandler,
-                operation: "ZAP handler for \(authoriser.directory)",
+                operation: "ZAP handler for \(folder)",
                 message: "refusing to start: no ZAP handler is bound in the master's context"
             )
         }

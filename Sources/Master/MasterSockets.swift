@@ -12,6 +12,8 @@ final class MasterSockets: Sendable {
     let monitorContext: ZMQContext
     let agentsAllowList: AllowListAuthoriser
     let monitorsAllowList: AllowListAuthoriser
+    /// Decides for the agents' context: the allow-list, then rejected and pending keys (docs/security.md#enrolment).
+    let enrolment: EnrolmentAuthoriser
     let agentsZAP: ZAPHandler
     let monitorsZAP: ZAPHandler
     let agentThread: SocketThread
@@ -31,6 +33,7 @@ final class MasterSockets: Sendable {
         monitorContext: ZMQContext,
         agentsAllowList: AllowListAuthoriser,
         monitorsAllowList: AllowListAuthoriser,
+        enrolment: EnrolmentAuthoriser,
         agentsZAP: ZAPHandler,
         monitorsZAP: ZAPHandler,
         agentThread: SocketThread,
@@ -48,6 +51,7 @@ final class MasterSockets: Sendable {
         self.monitorContext = monitorContext
         self.agentsAllowList = agentsAllowList
         self.monitorsAllowList = monitorsAllowList
+        self.enrolment = enrolment
         self.agentsZAP = agentsZAP
         self.monitorsZAP = monitorsZAP
         self.agentThread = agentThread
@@ -76,8 +80,31 @@ final class MasterSockets: Sendable {
             let monitorContext = try context(&cleanup)
             let agentsAllowList = try allowList(directory.agentsPath, configuration)
             let monitorsAllowList = try allowList(directory.monitorsPath, configuration)
-            let agentsZAP = try await startZAP(agentContext, agentsAllowList, configuration, &cleanup)
-            let monitorsZAP = try await startZAP(monitorContext, monitorsAllowList, configuration, &cleanup)
+            let enrolment = EnrolmentAuthoriser(
+                allowList: agentsAllowList,
+                rejected: KeyFolder(directory: directory.rejectedPath, clock: configuration.clockMillis),
+                pending: try PendingKeys(
+                    directory: directory.pendingPath,
+                    clock: configuration.clockMillis,
+                    wallClock: configuration.wallClockMillis
+                ),
+                logger: logger,
+                clock: configuration.clockMillis
+            )
+            let agentsZAP = try await startZAP(
+                agentContext,
+                enrolment,
+                folder: directory.agentsPath,
+                configuration,
+                &cleanup
+            )
+            let monitorsZAP = try await startZAP(
+                monitorContext,
+                monitorsAllowList,
+                folder: directory.monitorsPath,
+                configuration,
+                &cleanup
+            )
             let agentThread = try thread(agentContext, "master-agents", &cleanup)
             let monitorThread = try thread(monitorContext, "master-monitors", &cleanup)
             let options = ServerOptions(configuration: configuration, keys: keys)
@@ -131,6 +158,7 @@ final class MasterSockets: Sendable {
                 monitorContext: monitorContext,
                 agentsAllowList: agentsAllowList,
                 monitorsAllowList: monitorsAllowList,
+                enrolment: enrolment,
                 agentsZAP: agentsZAP,
                 monitorsZAP: monitorsZAP,
                 agentThread: agentThread,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLISupport
 import Master
+import ZeroMQ
 
 /// `decnet-master keygen`: a CURVE certificate pair for an agent, a monitor or the master.
 struct KeygenCommand: ParsableCommand {
@@ -35,6 +36,8 @@ struct KeygenCommand: ParsableCommand {
         do {
             let certificate = try KeyGenerator.generate(directory: dir, name: name, role: keyRole, agentID: agentID)
             print(certificate.publicKey.z85)
+            // docs/security.md#fingerprint; on standard error, so scripts read the public key alone.
+            StandardStream.writeError("fingerprint \(certificate.publicKey.fingerprint)\n")
         } catch {
             OperatorIO.fail("keygen: \(error.message)", status: 1)
         }

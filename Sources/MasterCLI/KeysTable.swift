@@ -1,0 +1,45 @@
+import Foundation
+import Master
+import ZeroMQ
+
+/// Renders `keys list` for people: one row per key; times in UTC.
+enum KeysTable {
+    static let columns = ["STATE", "ID", "FINGERPRINT", "ADDRESS", "FIRST SEEN", "LAST SEEN", "ATTEMPTS"]
+
+    static func render(_ entries: [KeyRegistry.Entry]) -> String {
+        var rows = [columns]
+        for entry in entries {
+            rows.append([
+                entry.state.rawValue, entry.id ?? "-", entry.key.shortFingerprint, entry.address ?? "-",
+                time(entry.firstSeen ?? entry.changed), time(entry.lastSeen), entry.attempts.map(String.init) ?? "-",
+            ])
+        }
+        var widths = [Int](repeating: 0, count: columns.count)
+        for row in rows {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+        }
+        var lines = rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+        if entries.isEmpty { lines.append("(no keys)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func time(_ millis: Int64?) -> String {
+        guard let millis else { return "-" }
+        var seconds = time_t(millis / 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02dZ",
+            Int(parts.tm_year) + 1900,
+            Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday),
+            Int(parts.tm_hour),
+            Int(parts.tm_min),
+            Int(parts.tm_sec)
+        )
+    }
+}
