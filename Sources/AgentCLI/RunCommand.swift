@@ -111,10 +111,12 @@ struct RunCommand: AsyncParsableCommand {
         if let problem = SecretFileMode.problem(path: options.keyPath) {
             OperatorIO.fail("agent key \(options.keyPath): \(problem)")
         }
-        let master: ZMQCertificate
+        // A file, or a folder of trusted master keys (docs/security.md#master-key-rollover).
+        let trustedMasterKeys = TrustedMasterKeys(path: options.masterKeyPath)
+        let firstMasterKey: CurveKey
         let own: ZMQCertificate
         do {
-            master = try ZMQCertificate.load(path: options.masterKeyPath)
+            firstMasterKey = try trustedMasterKeys.load()[0]
         } catch {
             OperatorIO.fail("master key \(options.masterKeyPath): \(error)")
         }
@@ -135,7 +137,7 @@ struct RunCommand: AsyncParsableCommand {
             OperatorIO.fail("catalog \(options.catalogPath ?? ""): \(error)")
         }
         if checkConfig {
-            Output.json(Self.describe(options, publicKey: keys.publicKey.z85, masterKey: master.publicKey.z85))
+            Output.json(Self.describe(options, publicKey: keys.publicKey.z85, masterKey: firstMasterKey.z85))
             return
         }
         let client: DockerClient
@@ -168,9 +170,10 @@ struct RunCommand: AsyncParsableCommand {
             agentID: options.agentID,
             commandEndpoint: options.masterEndpoint,
             heartbeatEndpoint: options.heartbeatEndpoint,
-            masterKey: master.publicKey,
+            masterKey: firstMasterKey,
             keys: keys
         )
+        link.trustedMasterKeys = trustedMasterKeys
         do {
             try link.applyTuning(environment: environment)  // advanced DECNET_ZMTP_*_MS, DECNET_RECONNECT_*_MS
         } catch {

@@ -26,6 +26,9 @@ public final class AgentLink: Sendable {
     let logger: Logger
     let commandSchedule: RedialSchedule
     let heartbeatSchedule: RedialSchedule
+    /// The master key each socket pins next (docs/security.md#master-key-rollover).
+    let commandKeys: MasterKeyRing
+    let heartbeatKeys: MasterKeyRing
     /// Set when the master said `revoked`; the connection watch then disconnects both sockets and backs off.
     let revocation = Mutex(false)
     /// What the command socket's monitor said last, for status lines.
@@ -71,6 +74,10 @@ public final class AgentLink: Sendable {
         }
         self.commandSchedule = schedule()
         self.heartbeatSchedule = schedule()
+        let source = configuration.trustedMasterKeys
+        let ring = { MasterKeyRing(keys: [configuration.masterKey]) { try? source?.load() } }
+        self.commandKeys = ring()
+        self.heartbeatKeys = ring()
     }
 
     /// Creates the sockets and starts connecting (connecting never fails for a well-formed endpoint: libzmq retries).
@@ -164,15 +171,18 @@ public final class AgentLink: Sendable {
     /// only as monitor events. Either socket dials again by itself when libzmq would not (``RedialSchedule``).
     public func runConnectionWatch(hello: @escaping @Sendable () async -> JSONValue) async {
         let command = (
-            socket: dealer, endpoint: configuration.commandEndpoint, schedule: commandSchedule, name: "command"
+            socket: dealer, endpoint: configuration.commandEndpoint, schedule: commandSchedule, name: "command",
+            keys: commandKeys
         )
         let heartbeat = (
-            socket: pub, endpoint: configuration.heartbeatEndpoint, schedule: heartbeatSchedule, name: "heartbeat"
+            socket: pub, endpoint: configuration.heartbeatEndpoint, schedule: heartbeatSchedule, name: "heartbeat",
+            keys: heartbeatKeys
         )
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self, dealer, logger] in
                 for await event in dealer.events {
                     command.schedule.observe(event.kind)
+                    command.keys.observe(event.kind)
                     switch event.kind {
                     case .handshakeSucceeded:
                         linkState.withLock { $0 = LinkState(connected: true, lastError: nil) }
@@ -205,6 +215,7 @@ public final class AgentLink: Sendable {
             group.addTask { [pub, logger] in
                 for await event in pub.events {
                     heartbeat.schedule.observe(event.kind)
+                    heartbeat.keys.observe(event.kind)
                     if event.isHandshakeFailure {
                         logger.error("heartbeat socket handshake failed; backing off", metadata: ["event": "\(event)"])
                     }
@@ -225,12 +236,17 @@ public final class AgentLink: Sendable {
                         }
                     }
                     for side in [command, heartbeat] where side.schedule.isDue() {
+                        let next = side.keys.advanceIfSuspect()
                         logger.notice(
                             "dialling the master again",
-                            metadata: ["socket": "\(side.name)", "endpoint": "\(side.endpoint)"]
+                            metadata: [
+                                "socket": "\(side.name)", "endpoint": "\(side.endpoint)",
+                                "master_key": "\(next.map { "next trusted key \($0.fingerprint)" } ?? "unchanged")",
+                            ]
                         )
                         _ = try? await side.socket.perform { (s: ZMQSocket) throws(ZMQError) in
                             try? s.disconnect(side.endpoint)
+                            if let next { try s.setOption(.curveServerKey, next) }
                             try s.connect(side.endpoint)
                         }
                     }

@@ -10,6 +10,9 @@ public struct AgentLinkConfiguration: Sendable {
     public var heartbeatEndpoint: String
     /// The master's public key, pinned by every socket (`ZMQ_CURVE_SERVERKEY`).
     public var masterKey: CurveKey
+    /// Where the trusted master keys are read again when a socket moves on to its next one (a folder of `.key`
+    /// certificates, docs/security.md#master-key-rollover); `nil`: ``masterKey`` alone.
+    public var trustedMasterKeys: TrustedMasterKeys?
     public var keys: CurveKeyPair
     public var maxEnvelopeBytes: Int
     /// First reconnect delay in milliseconds, randomised per agent (1 to 5 s) so a master restart does not bring the

@@ -21,15 +21,38 @@ struct KeygenCommand: ParsableCommand {
     var dir: String
 
     @Option(help: "File name stem: NAME.key and NAME.key_secret.")
-    var name: String
+    var name: String?
 
     @Option(help: "agent, monitor or master.")
-    var role: String
+    var role: String?
 
     @Option(name: .customLong("agent-id"), help: "The identity the master sees (agents: default NAME).")
     var agentID: String?
 
+    @Flag(help: "Make the master's next key, DIR/master.next.key(_secret), for a rollover (docs/operations.md#rotate).")
+    var rotate = false
+
+    @Flag(help: "Make DIR/master.next the master's key (the old one becomes master.previous); then restart serve.")
+    var promote = false
+
     func run() throws {
+        if rotate || promote {
+            guard !(rotate && promote), name == nil, role == nil, agentID == nil else {
+                OperatorIO.fail("--rotate and --promote go alone with --dir")
+            }
+            do {
+                let certificate =
+                    rotate
+                    ? try MasterKeyRollover.prepareNext(directory: dir)
+                    : try MasterKeyRollover.promote(directory: dir)
+                print(certificate.publicKey.z85)
+                StandardStream.writeError("fingerprint \(certificate.publicKey.fingerprint)\n")
+            } catch {
+                OperatorIO.fail("keygen: \(error.message)", status: 1)
+            }
+            return
+        }
+        guard let name, let role else { OperatorIO.fail("keygen needs --name and --role (or --rotate, --promote)") }
         guard let keyRole = KeyRole(rawValue: role) else {
             OperatorIO.fail("--role must be agent, monitor or master, not \(role)")
         }

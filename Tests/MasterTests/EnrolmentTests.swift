@@ -145,7 +145,14 @@ struct EnrolmentTests {
         // Another domain and another mechanism are refused without a record.
         _ = authoriser.authorise(request(try freshKey(), domain: "other"))
         _ = authoriser.authorise(
-            ZAPRequest(requestID: [1], domain: "decnet", address: "x", routingId: [], mechanism: "NULL", credentials: [])
+            ZAPRequest(
+                requestID: [1],
+                domain: "decnet",
+                address: "x",
+                routingId: [],
+                mechanism: "NULL",
+                credentials: []
+            )
         )
         #expect(jsonFiles(directory.pendingPath).count == 1)
         // Rejected by the operator: refused, counted, no record.
