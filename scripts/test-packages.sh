@@ -245,6 +245,7 @@ echo "CHECK postinst made the decnet system user and its folders"
 getent passwd decnet | grep -q ":/var/lib/decnet-master:/usr/sbin/nologin$"
 test "$(stat -c "%U %a" /etc/decnet/master)" = "decnet 700"
 test "$(stat -c "%U %a" /etc/decnet/master/agents)" = "decnet 700"
+test "$(stat -c "%U %a" /etc/decnet/master/rejected)" = "decnet 700"
 test "$(stat -c "%U %a" /var/lib/decnet-master)" = "decnet 750"
 echo PASS
 echo "CHECK postinst made the master key pair, owned by decnet, secret 0600"
