@@ -44,6 +44,11 @@ GOOD = [
     ("teardown.schema.json", {"proto": 1, "type": "teardown", "id": "r:2", "topology_id": "5d81934e-aa"}),
     ("state-request.schema.json", {"proto": 1, "type": "state", "id": "r.3", "extra": "ignored"}),
     ("ping.schema.json", {"proto": 1, "type": "ping", "id": "r_4"}),
+    ("rotate-key.schema.json", {"proto": 1, "type": "rotate_key", "id": "r_5", "phase": "prepare"}),
+    ("request.schema.json", {"proto": 1, "type": "rotate_key", "id": "r_6", "phase": "activate"}),
+    ("result-rotate-key.schema.json", {"proto": 1, "type": "result", "id": "r", "status": 200,
+                                       "body": {"public_key": "x" * 40, "fingerprint": "a" * 64,
+                                                "current_fingerprint": "b" * 64}}),
     ("accepted.schema.json", {"proto": 1, "type": "accepted", "id": "r-1"}),
     ("progress.schema.json", {"proto": 1, "type": "progress", "id": "r-1", "phase": "images", "done": 1,
                               "total": 3, "message": "pulling"}),
@@ -68,6 +73,11 @@ BAD = [
     ("apply.schema.json", {"proto": 1, "type": "apply", "id": "r", "hydrated": {}, "version_hash": HASH.upper()}),
     ("apply.schema.json", {"proto": 2, "type": "apply", "id": "r", "hydrated": {}, "version_hash": HASH}),
     ("ping.schema.json", {"proto": 1, "type": "ping", "id": "has space"}),
+    ("rotate-key.schema.json", {"proto": 1, "type": "rotate_key", "id": "r", "phase": "later"}),
+    ("rotate-key.schema.json", {"proto": 1, "type": "rotate_key", "id": "r"}),
+    ("result-rotate-key.schema.json", {"proto": 1, "type": "result", "id": "r", "status": 200,
+                                       "body": {"public_key": "x" * 40, "fingerprint": "A" * 64,
+                                                "current_fingerprint": "b" * 64}}),
     ("teardown.schema.json", {"proto": 1, "type": "teardown", "id": "r", "topology_id": ".hidden"}),
     ("progress.schema.json", {"proto": 1, "type": "progress", "id": "r", "phase": "dance", "done": 0, "total": 0,
                               "message": ""}),
@@ -100,7 +110,8 @@ def test_refuses_mistakes(name, message):
 def test_every_error_code_validates_only_with_its_status():
     statuses = {"bad_request": 400, "unsupported_proto": 400, "unknown_type": 400, "hash_mismatch": 400,
                 "invalid_topology": 400, "conflict": 409, "port_conflict": 409, "busy": 409, "id_reused": 409,
-                "too_large": 413, "runtime_error": 500, "docker_unavailable": 503, "state_unavailable": 503, "internal": 500}
+                "too_large": 413, "runtime_error": 500, "docker_unavailable": 503, "state_unavailable": 503, "internal": 500,
+                "key_rotation_failed": 500}
     for code, status in statuses.items():
         for candidate in (400, 409, 413, 500, 503):
             message = {"proto": 1, "type": "result", "id": "r", "status": candidate,

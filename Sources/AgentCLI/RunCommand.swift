@@ -146,7 +146,9 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             OperatorIO.fail("DOCKER_HOST: \(error)")
         }
-        let settings = AgentSettings(
+        // docs/security.md#key-rotation: answers rotate_key and switches the link's keys.
+        let rotator = AgentKeyRotator(secretPath: options.keyPath, current: keys, logger: logger)
+        var settings = AgentSettings(
             agentID: options.agentID,
             agentVersion: AgentVersion.current,
             bootID: UUID().uuidString.lowercased(),
@@ -161,6 +163,7 @@ struct RunCommand: AsyncParsableCommand {
                 client.configuration.socketPath,
             ]
         )
+        settings.keyRotation = rotator
         let runtime = DockerTopologyRuntime(
             client: client,
             configuration: .init(stateDirectory: options.stateDirectory),
@@ -174,6 +177,7 @@ struct RunCommand: AsyncParsableCommand {
             keys: keys
         )
         link.trustedMasterKeys = trustedMasterKeys
+        link.keyRotator = rotator
         do {
             try link.applyTuning(environment: environment)  // advanced DECNET_ZMTP_*_MS, DECNET_RECONNECT_*_MS
         } catch {

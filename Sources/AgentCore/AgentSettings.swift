@@ -1,3 +1,4 @@
+import AgentProtocol
 import Topology
 
 /// What the agent core needs to know about its host and its tools.
@@ -14,6 +15,8 @@ public struct AgentSettings: Sendable {
     public var heartbeatIntervalMillis: Int
     /// Where `files` knobs may point; the state directory is always protected.
     public var files: FilesConfinement
+    /// Answers `rotate_key`; `nil`: the agent refuses it (`key_rotation_failed`).
+    public var keyRotation: (any AgentKeyRotation)?
 
     public init(
         agentID: String,

@@ -132,6 +132,15 @@ public actor CommandDispatcher {
             let frame = Messages.resultFrame(id: request.id, encodedBody: await operations.encodedState())
             await send(Outbound(frame: frame, event: false))
             return nil
+        case .rotateKey(let phase):
+            let outcome =
+                await settings.keyRotation?.rotate(phase)
+                ?? .failure(AgentError(.keyRotationFailed, "this agent cannot rotate its key"))
+            switch outcome {
+            case .success(let body): await reply(Messages.result(id: request.id, body: body), event: false)
+            case .failure(let error): await reply(Messages.failure(id: request.id, error: error), event: false)
+            }
+            return nil
         case .apply, .teardown:
             return await admit(request)
         }
@@ -231,7 +240,7 @@ public actor CommandDispatcher {
             case .apply(let apply): outcome = await operations.apply(apply, requestID: id, progress: progress)
             case .teardown(let topologyID):
                 outcome = await operations.teardown(topologyID: topologyID, requestID: id, progress: progress)
-            case .state, .ping:
+            case .state, .ping, .rotateKey:
                 outcome = .failure(AgentError(.internal, "not a long-running request"))
             }
             progressSink.finish()
@@ -285,7 +294,7 @@ public actor CommandDispatcher {
         switch request.body {
         case .apply(let apply): return apply.hydrated["topology"]?["id"]?.stringValue
         case .teardown(let topologyID): return topologyID
-        case .state, .ping: return nil
+        case .state, .ping, .rotateKey: return nil
         }
     }
 

@@ -183,6 +183,7 @@ public final class AgentLink: Sendable {
                 for await event in dealer.events {
                     command.schedule.observe(event.kind)
                     command.keys.observe(event.kind)
+                    configuration.keyRotator?.observe(event.kind)
                     switch event.kind {
                     case .handshakeSucceeded:
                         linkState.withLock { $0 = LinkState(connected: true, lastError: nil) }
@@ -232,6 +233,20 @@ public final class AgentLink: Sendable {
                             side.schedule.refused()
                             _ = try? await side.socket.perform { (s: ZMQSocket) throws(ZMQError) in
                                 try s.disconnect(side.endpoint)
+                            }
+                        }
+                    }
+                    if let pair = configuration.keyRotator?.pendingSwitch() {
+                        // docs/security.md#key-rotation: both sockets dial again with the agent's other key.
+                        logger.notice(
+                            "dialling the master with another key of this agent",
+                            metadata: ["fingerprint": "\(pair.publicKey.fingerprint)"]
+                        )
+                        for side in [command, heartbeat] {
+                            _ = try? await side.socket.perform { (s: ZMQSocket) throws(ZMQError) in
+                                try? s.disconnect(side.endpoint)
+                                try s.makeCurveClient(keys: pair, serverKey: side.keys.current)
+                                try s.connect(side.endpoint)
                             }
                         }
                     }

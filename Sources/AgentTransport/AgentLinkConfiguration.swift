@@ -14,6 +14,8 @@ public struct AgentLinkConfiguration: Sendable {
     /// certificates, docs/security.md#master-key-rollover); `nil`: ``masterKey`` alone.
     public var trustedMasterKeys: TrustedMasterKeys?
     public var keys: CurveKeyPair
+    /// Switches ``keys`` when the master rotates them (docs/security.md#key-rotation); `nil`: never.
+    public var keyRotator: AgentKeyRotator?
     public var maxEnvelopeBytes: Int
     /// First reconnect delay in milliseconds, randomised per agent (1 to 5 s) so a master restart does not bring the
     /// whole fleet back in the same second; libzmq doubles it up to `reconnectMaxMillis`.

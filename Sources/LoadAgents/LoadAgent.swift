@@ -182,6 +182,8 @@ final class LoadAgent: Sendable {
                     "agent_version": .string(JSONString(LoadAgent.version)),
                 ]
             )
+        case .rotateKey:
+            return Messages.failure(id: id, error: AgentError(.keyRotationFailed, "a simulated agent keeps its key"))
         case .apply, .teardown:
             return Messages.failure(id: id, error: AgentError(.internal, "load-agents simulates no runtime"))
         }

@@ -110,11 +110,19 @@ public actor MasterCore {
         let now = clock()
         let wallNow = wallClock()
         let agents = fleet.sortedRecords.map { record in
-            record.jsonValue(
+            var value = record.jsonValue(
                 now: now,
                 wallNow: wallNow,
                 pending: tracker.pending(agentID: record.agentID).map(Self.pendingJSON)
             )
+            // The key of the agent's route (docs/security.md#key-rotation: the operator sees which key an agent
+            // is connected with).
+            if case .object(var object) = value {
+                let key = routes[record.agentID].flatMap { try? CurveKey(z85: $0.key) }
+                object["key_fingerprint"] = key.map { JSONValue($0.fingerprint) } ?? .null
+                value = .object(object)
+            }
+            return value
         }
         let zap = zapStatistics()
         let counted = counters.jsonValue(

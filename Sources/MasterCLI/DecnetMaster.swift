@@ -16,7 +16,7 @@ struct DecnetMaster: AsyncParsableCommand {
         version: DecnetVersion.current,
         subcommands: [
             HashCommand.self, KeygenCommand.self, ServeCommand.self, AgentsCommand.self, ApplyCommand.self,
-            TeardownCommand.self, StateCommand.self, WatchCommand.self, KeysCommand.self,
+            TeardownCommand.self, StateCommand.self, WatchCommand.self, KeysCommand.self, RotateKeyCommand.self,
         ]
     )
 }

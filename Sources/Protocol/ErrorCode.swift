@@ -33,12 +33,16 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// The state directory was removed or replaced under the running agent: nothing could be recorded, so apply and
     /// teardown are refused until it is back (the agent then re-opens its store and re-takes its lock).
     public static let stateUnavailable = ErrorCode(rawValue: "state_unavailable")
+    /// The agent cannot rotate its key: no rotation here, its key folder is not writable, or `activate` came before
+    /// `prepare` (docs/wire-protocol.md#rotate-key).
+    public static let keyRotationFailed = ErrorCode(rawValue: "key_rotation_failed")
     /// Anything else; the agent keeps running.
     public static let `internal` = ErrorCode(rawValue: "internal")
 
     public static let all: [ErrorCode] = [
         .badRequest, .unsupportedProto, .unknownType, .hashMismatch, .invalidTopology, .conflict, .portConflict,
-        .busy, .idReused, .tooLarge, .runtimeError, .dockerUnavailable, .stateUnavailable, .internal,
+        .busy, .idReused, .tooLarge, .runtimeError, .dockerUnavailable, .stateUnavailable, .keyRotationFailed,
+        .internal,
     ]
 
     /// The status number that goes with the code.
@@ -46,7 +50,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         switch self {
         case .conflict, .portConflict, .busy, .idReused: return 409
         case .tooLarge: return 413
-        case .runtimeError, .internal: return 500
+        case .runtimeError, .internal, .keyRotationFailed: return 500
         case .dockerUnavailable, .stateUnavailable: return 503
         default: return 400
         }

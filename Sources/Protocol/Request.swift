@@ -9,6 +9,7 @@ public struct Request: Sendable {
         case teardown(topologyID: String)
         case state
         case ping
+        case rotateKey(KeyRotationPhase)
 
         /// The request type this body is sent as: the one place that maps the two.
         public var type: RequestType {
@@ -17,6 +18,7 @@ public struct Request: Sendable {
             case .teardown: return .teardown
             case .state: return .state
             case .ping: return .ping
+            case .rotateKey: return .rotateKey
             }
         }
     }
@@ -27,6 +29,14 @@ public struct Request: Sendable {
     public var fingerprint: String
 
     public var type: RequestType { body.type }
+}
+
+/// The two steps of an agent key rotation (docs/wire-protocol.md#rotate-key).
+public enum KeyRotationPhase: String, Sendable, CaseIterable {
+    /// Make the next key pair (or return the one made before) and answer with its public key.
+    case prepare
+    /// Dial the master again with the next key; the old one is kept until the new one is accepted.
+    case activate
 }
 
 public struct ApplyRequest: Sendable, Equatable {
@@ -160,6 +170,14 @@ public struct RequestDecoder: Sendable {
         switch type {
         case .state: body = .state
         case .ping: body = .ping
+        case .rotateKey:
+            guard let p = envelope["phase"] else {
+                return reject(.badRequest("member 'phase' is missing", path: "/phase"))
+            }
+            guard case .string(let text) = p, let phase = KeyRotationPhase(rawValue: text.value) else {
+                return reject(.badRequest("member 'phase' must be \"prepare\" or \"activate\"", path: "/phase"))
+            }
+            body = .rotateKey(phase)
         case .teardown:
             guard let t = envelope["topology_id"] else {
                 return reject(.badRequest("member 'topology_id' is missing", path: "/topology_id"))
@@ -206,7 +224,7 @@ public struct RequestDecoder: Sendable {
         }
         // Only what the request means counts: unknown members a master adds on a retry do not make it different.
         var meaning = JSONObject()
-        for key in ["proto", "type", "hydrated", "version_hash", "supersede", "topology_id"] {
+        for key in ["proto", "type", "hydrated", "version_hash", "supersede", "topology_id", "phase"] {
             if let v = envelope[key] { meaning[key] = v }
         }
         let fingerprint = SHA256.hex(PythonJSONEncoder.canonical.encode(.object(meaning)))

@@ -320,6 +320,8 @@ public struct OutgoingRequest: Sendable, Equatable {
             ]
         case .teardown(let topologyID):
             members = [("topology_id", .string(JSONString(topologyID)))]
+        case .rotateKey(let phase):
+            members = [("phase", .string(JSONString(phase.rawValue)))]
         case .state, .ping:
             break
         }

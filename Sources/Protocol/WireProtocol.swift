@@ -21,6 +21,8 @@ public enum WireProtocol {
 /// The request types a master sends.
 public enum RequestType: String, Sendable, CaseIterable {
     case apply, teardown, state, ping
+    /// Make or switch to a new agent key pair (docs/wire-protocol.md#rotate-key); answered at once.
+    case rotateKey = "rotate_key"
 
     /// Apply and teardown run long, one at a time; state and ping are answered at once.
     public var isLongRunning: Bool { self == .apply || self == .teardown }

@@ -14,7 +14,7 @@ import Darwin
 
 /// The master's ZAP authoriser: a folder of public certificates (`*.key`) lists the clients allowed in. A client's
 /// identity is its entry's file name: `agents/host-17.key` admits one key as `host-17`, and nothing the client sends
-/// can change that. A certificate whose `agent-id` metadata names another id is refused (its holder would otherwise
+/// can change that. `agents/host-17+next.key` admits a further key as `host-17` (a key rotation's overlap). A certificate whose `agent-id` metadata names another id is refused (its holder would otherwise
 /// answer under a name the operator never gave it), and so is every entry of a key listed twice.
 ///
 /// The ZAP User-Id of an admitted client is its public key in Z85, so every message libzmq delivers names the key
@@ -179,7 +179,10 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
         names = listing.names
         var entries: [(name: String, identity: String, key: CurveKey)] = []
         for name in names where name.hasSuffix(ZMQCertificate.publicSuffix) && !name.hasPrefix(".") {
-            let identity = String(name.dropLast(ZMQCertificate.publicSuffix.count))
+            // `ID+TAG.key` lists a further key of `ID` (an agent key being rotated, docs/security.md#key-rotation):
+            // `+` is in no valid id, so the name before it is the identity.
+            let stem = name.dropLast(ZMQCertificate.publicSuffix.count)
+            let identity = String(stem.split(separator: "+", maxSplits: 1, omittingEmptySubsequences: false)[0])
             let certificate: ZMQCertificate
             do {
                 certificate = try ZMQCertificate.load(path: CertificateFiles.join(directory, name))

@@ -259,7 +259,8 @@ struct RequestDecoderTests {
     }
 
     @Test func statusNumbersFollowTheSeed() {
-        #expect(ErrorCode.all.count == 14)
+        #expect(ErrorCode.all.count == 15)
+        #expect(ErrorCode.keyRotationFailed.status == 500)
         #expect(ErrorCode.conflict.status == 409)
         #expect(ErrorCode.tooLarge.status == 413)
         #expect(ErrorCode.dockerUnavailable.status == 503)
