@@ -8,7 +8,9 @@ import UnixSignals
 /// A built agent: its services, in the order the group starts them (it stops them in reverse), and what must be
 /// closed once they all ended. `decnet-agent run` does `try await app.serviceGroup(...).run()`, then ``close()``.
 public final class AgentApplication: Sendable {
-    public static let capabilities = ["apply", "teardown", "state", "ping", "supersede", "progress", "drift", "events"]
+    public static let capabilities = [
+        "apply", "teardown", "state", "ping", "supersede", "progress", "drift", "events", "rotate_key",
+    ]
 
     public let core: AgentCoreParts
     public let connection: AgentLink

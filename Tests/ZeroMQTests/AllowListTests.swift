@@ -205,3 +205,28 @@ import ZeroMQ
         #expect(AllowListAuthoriser.isValidIdentity(identity) == valid)
     }
 }
+
+extension AllowListTests {
+    /// docs/security.md#key-rotation: `ID+TAG.key` lists a further key of `ID`; both keys are that agent until one
+    /// file goes.
+    @Test func aPlusEntryListsAFurtherKeyOfTheSameAgent() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let old = try CurveKeyPair.generate().publicKey
+        let new = try CurveKeyPair.generate().publicKey
+        let stranger = try CurveKeyPair.generate().publicKey
+        try write(old, "host-17", agentID: "host-17", in: directory)
+        try write(new, "host-17+next", agentID: "host-17", in: directory)
+        try write(stranger, "host-18+next", agentID: "host-17", in: directory)
+        let allowList = try AllowListAuthoriser(directory: directory.path)
+        #expect(allowList.identity(for: old) == "host-17")
+        #expect(allowList.identity(for: new) == "host-17")
+        // Its metadata must still name the identity before the `+`.
+        #expect(allowList.identity(for: stranger) == nil)
+        #expect(allowList.statistics.issues.contains { $0.contains("host-18+next.key") })
+        #expect(rename(directory.file("host-17+next.key"), directory.file("host-17.key")) == 0)
+        allowList.reload()
+        #expect(allowList.identity(for: old) == nil)
+        #expect(allowList.identity(for: new) == "host-17")
+    }
+}
