@@ -55,7 +55,8 @@ public struct DaemonOptions: Sendable, Equatable {
                 case .agentID: ("This agent's id (the master's allow-list names it).", nil)
                 case .masterEndpoint: ("The master's command endpoint, tcp://HOST:8771.", nil)
                 case .heartbeatEndpoint: ("The master's heartbeat endpoint, tcp://HOST:8772.", nil)
-                case .masterKey: ("The master's public certificate (NAME.key), or a folder of trusted ones (key rollover).", nil)
+                case .masterKey:
+                    ("The master's public certificate (NAME.key), or a folder of trusted ones (key rollover).", nil)
                 case .key: ("This agent's secret certificate (NAME.key_secret).", nil)
                 case .stateDir: ("State directory (agent.db, compose files).", DaemonOptions.defaultStateDirectory)
                 case .catalog: ("Service catalog JSON file replacing the built-in one.", nil)
