@@ -32,8 +32,25 @@ public struct AgentKeyRollover: Sendable {
     /// The key listed as next, if any.
     public func nextKey() -> CurveKey? { (try? ZMQCertificate.load(path: nextPath))?.publicKey }
 
-    /// Lists `key` as the agent's next key (replacing an older next entry).
+    /// Lists `key` as the agent's next key (replacing an older next entry). Refuses a key that another entry already
+    /// lists, or that the operator rejected: an agent answering with another agent's public key would otherwise make
+    /// that key listed twice, and every entry of a key listed twice is refused (docs/security.md#key-rotation).
     public func enrolNext(_ key: CurveKey) throws(MasterError) {
+        for item in KeyFolder.certificates(in: directory.agentsPath)
+        where item.certificate.publicKey == key && item.name != agentID + "+next" {
+            throw MasterError(
+                .conflict,
+                operation: "rotate-key \(agentID)",
+                message: "the agent answered a key that agents/\(item.name).key already lists; nothing changed"
+            )
+        }
+        if KeyFolder(directory: directory.rejectedPath).contains(key) {
+            throw MasterError(
+                .conflict,
+                operation: "rotate-key \(agentID)",
+                message: "the agent answered a rejected key; nothing changed"
+            )
+        }
         let text: String
         do {
             text = try ZMQCertificate(publicKey: key, metadata: ["role": "agent", "agent-id": agentID])

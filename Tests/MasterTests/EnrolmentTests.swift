@@ -213,3 +213,43 @@ struct EnrolmentTests {
         #expect(registry.list().isEmpty)
     }
 }
+
+extension EnrolmentTests {
+    /// docs/security.md#key-rotation: an agent that answers `prepare` with a key another entry lists (another agent's
+    /// public key) must not get it listed twice, which would lock that agent out.
+    @Test func aRotationRefusesANextKeyThatIsListedOrRejectedAlready() throws {
+        let master = try TemporaryDirectory("enrol-master")
+        defer { master.remove() }
+        let directory = MasterDirectory(master.path)
+        try FileManager.default.createDirectory(atPath: directory.agentsPath, withIntermediateDirectories: true)
+        let alpha = try freshKey()
+        let bravo = try freshKey()
+        try ZMQCertificate(publicKey: alpha, metadata: ["agent-id": "alpha"]).write(
+            directory: directory.agentsPath,
+            name: "alpha"
+        )
+        try ZMQCertificate(publicKey: bravo, metadata: ["agent-id": "bravo"]).write(
+            directory: directory.agentsPath,
+            name: "bravo"
+        )
+        let rollover = AgentKeyRollover(directory: directory, agentID: "alpha")
+        #expect(try rollover.currentKey() == alpha)
+        #expect(throws: MasterError.self) { try rollover.enrolNext(bravo) }
+        #expect(throws: MasterError.self) { try rollover.enrolNext(alpha) }
+        let rejected = try freshKey()
+        let pending = try PendingKeys(directory: directory.pendingPath)
+        pending.note(rejected, address: "10.0.0.9")
+        try KeyRegistry(directory: directory).reject(rejected.fingerprint)
+        #expect(throws: MasterError.self) { try rollover.enrolNext(rejected) }
+        #expect(rollover.nextKey() == nil)
+        let fresh = try freshKey()
+        try rollover.enrolNext(fresh)
+        // A retry with the same next key is fine; then the rename makes it the agent's only key.
+        try rollover.enrolNext(fresh)
+        #expect(rollover.nextKey() == fresh)
+        try rollover.finish()
+        #expect(try rollover.currentKey() == fresh && rollover.nextKey() == nil)
+        let unknown = AgentKeyRollover(directory: directory, agentID: "charlie")
+        #expect(throws: MasterError.self) { try unknown.currentKey() }
+    }
+}
