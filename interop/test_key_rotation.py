@@ -100,7 +100,7 @@ def test_agent_killed_after_prepare_then_a_second_run_finishes(h):
     m = h.master()
     agent, key = started(h, m, "kilo")
     old = agent_key(key)
-    cli = rotate(m, "kilo", wait=False)
+    cli = rotate(m, "kilo", "--timeout", "10", wait=False)
     # Kill the agent as soon as the master listed its next key (before activate).
     poll_until(lambda: (m.dir / "agents" / "kilo+next.key").exists(), 20, 0.01, "the next key listed")
     agent.process.kill()
@@ -122,7 +122,7 @@ def test_master_killed_mid_rotation_then_a_second_run_finishes(h):
     m = h.master()
     agent, key = started(h, m, "mike")
     old = agent_key(key)
-    cli = rotate(m, "mike", wait=False)
+    cli = rotate(m, "mike", "--timeout", "10", wait=False)
     poll_until(lambda: (m.dir / "agents" / "mike+next.key").exists(), 20, 0.01, "the next key listed")
     m.kill()
     cli.communicate(timeout=90)
@@ -136,22 +136,42 @@ def test_master_killed_mid_rotation_then_a_second_run_finishes(h):
     c.done()
 
 
+def submit(control, agent_id, request, timeout=15):
+    """One control submit; the agent's result (the `answer` carrying it), or None."""
+    control.send({"proto": 1, "type": "submit", "agent_id": agent_id, "timeout_ms": int(timeout * 1000),
+                  "request": request})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for message in control.receive(1):
+            inner = (message or {}).get("message") or {}
+            if message and message.get("type") == "answer" and inner.get("type") == "result" \
+                    and inner.get("id") == request["id"]:
+                return inner
+    return None
+
+
 def test_cli_gone_after_activate_agent_restarted_then_a_second_run_finishes(h):
-    """The run ends (here: its wait is too short) after the agent switched but before the old key was removed; the
-    agent is even restarted then. Both keys are still listed, the agent comes back with its new key, and a second run
-    only removes the old key."""
+    """The steps of rotate-key done by hand through the control channel, stopping after `activate` (as a run that
+    died there would): the agent switches and commits, and is even restarted then. Both keys are still listed, the
+    agent comes back with its new key, and a second run only removes the old key."""
     c = Checks()
     m = h.master()
     agent, key = started(h, m, "oscar")
     old = agent_key(key)
-    first = rotate(m, "oscar", "--timeout", "0.3")
-    c.check(first.returncode == 1, f"the short run gives up: {first.returncode} {first.stderr}")
-    c.check((m.dir / "agents" / "oscar+next.key").exists(), "both keys are listed")
-    committed = eventually(lambda: agent_key(key) != old, 15, 0.1)
+    control = th.RawControl(m)
+    h.add(control.close)
+    prepared = submit(control, "oscar", {"proto": 1, "type": "rotate_key", "id": "rot-1", "phase": "prepare"})
+    c.check(prepared and prepared["status"] == 200, f"prepare: {prepared}")
+    new = prepared["body"]["public_key"]
+    (m.dir / "agents" / "oscar+next.key").write_text(
+        f'metadata\n    agent-id = "oscar"\ncurve\n    public-key = "{new}"\n')
+    activated = submit(control, "oscar", {"proto": 1, "type": "rotate_key", "id": "rot-2", "phase": "activate"})
+    c.check(activated and activated["status"] == 200, f"activate: {activated}")
+    committed = eventually(lambda: agent_key(key).decode() == new, 15, 0.1)
     c.check(committed, "the agent committed its next key once it was accepted")
     agent.stop()
     agent = h.agent(m, "oscar", key, env=th.FAST_LINK)
-    poll_until(lambda: connected_with(m, "oscar") == fingerprint_of(agent_key(key)), 20, 0.2,
+    poll_until(lambda: connected_with(m, "oscar") == fingerprint_of(new.encode()), 20, 0.2,
                "the restarted agent connected with its new key")
     done = rotate(m, "oscar")
     c.check(done.returncode == 0, f"second run: {done.stderr}")
