@@ -93,17 +93,26 @@ let package = Package(
         // libzmq wrapper: sockets owned by dedicated threads, CURVE keys, certificates, ZAP, monitor events.
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium", "FileErrors"], path: "Sources/ZeroMQ"),
 
-        // The Docker Engine API over its unix socket (HTTP/1.1 through NIOHTTP1).
+        // The Docker Engine API over its unix socket (HTTP/1.1 through NIOHTTP1); knows nothing of topologies.
         .target(
             name: "DockerEngine",
             dependencies: [
-                "DecnetJSON", "Topology", "Hashing", "FileErrors",
-                .product(name: "Logging", package: "swift-log"),
+                "DecnetJSON", "FileErrors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/DockerEngine"
+        ),
+        // The TopologyRuntime for Docker: materialise and tear down a plan, observe what runs, retry, label.
+        .target(
+            name: "DockerRuntime",
+            dependencies: [
+                "DockerEngine", "DecnetJSON", "Topology", "Hashing",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/DockerRuntime"
         ),
 
         // The master side of the wire: ROUTER/SUB/XPUB as CURVE servers, fleet view, request retries, control channel.
@@ -135,7 +144,7 @@ let package = Package(
             name: "AgentCLI",
             dependencies: [
                 "DecnetJSON", "Topology", "AgentStore", "CLISupport", "AgentCore", "AgentProtocol", "AgentTransport",
-                "AgentApplication", "DockerEngine", "ZeroMQ", "FileErrors", "SystemdNotify",
+                "AgentApplication", "DockerEngine", "DockerRuntime", "ZeroMQ", "FileErrors", "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -228,7 +237,7 @@ let package = Package(
         .testTarget(
             name: "DockerRuntimeTests",
             dependencies: [
-                "DockerEngine", "Topology", "DecnetJSON", "TestSupport",
+                "DockerRuntime", "DockerEngine", "Topology", "DecnetJSON", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DockerRuntimeTests"
@@ -276,7 +285,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DockerEngineTests",
-            dependencies: ["DecnetJSON", "DockerEngine", "Topology", "TestSupport"],
+            dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
             path: "Tests/DockerEngineTests"
         ),
         // The agent behind a NAT in network namespaces (needs root), and the small load test; real processes.
@@ -290,7 +299,8 @@ let package = Package(
             name: "DockerOutageTests",
             dependencies: [
                 "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "AgentApplication", "DecnetJSON",
-                "DockerEngine", "Topology", "ZeroMQ", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "DockerEngine", "DockerRuntime", "Topology", "ZeroMQ", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DockerOutageTests"
         ),

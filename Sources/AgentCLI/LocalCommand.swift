@@ -7,6 +7,7 @@ import ArgumentParser
 import CLISupport
 import DecnetJSON
 import DockerEngine
+import DockerRuntime
 import FileErrors
 import Logging
 import Topology

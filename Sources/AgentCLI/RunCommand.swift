@@ -6,6 +6,7 @@ import ArgumentParser
 import CLISupport
 import DecnetJSON
 import DockerEngine
+import DockerRuntime
 import FileErrors
 import Logging
 import ServiceLifecycle

@@ -148,8 +148,8 @@ public final class DockerClient: Sendable {
         }
     }
 
-    /// Whether ``shutdown()`` has been called.
-    var isShutDown: Bool { pool.shutDown }
+    /// Whether ``shutdown()`` has been called (the runtime's observer stops following events then).
+    public var isShutDown: Bool { pool.shutDown }
 
     /// Pool counts for tests and diagnostics (see ``ConnectionPool/statistics``).
     var poolStatistics: (open: Int, idle: Int, dedicated: Int, peakOpen: Int) { pool.statistics }

@@ -1,5 +1,4 @@
 import FileErrors
-import Topology
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

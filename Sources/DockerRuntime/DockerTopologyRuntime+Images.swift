@@ -1,4 +1,5 @@
 import DecnetJSON
+import DockerEngine
 import Hashing
 import NIOPosix
 import Synchronization

@@ -1,4 +1,5 @@
 import DecnetJSON
+import DockerEngine
 
 /// A container found on the host before a change, with what the runtime compares against the plan.
 struct ExistingContainer: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import DecnetJSON
+import DockerEngine
 import Topology
 
 /// The labelled containers and networks as last seen, updated event by event between full lists.

@@ -1,3 +1,5 @@
+import DockerEngine
+
 /// How the runtime retries one Docker operation that failed transiently (docs/deviations.md#retries-per-operation):
 /// the seed's policy of three attempts, 5 s then 10 s apart, applied per operation instead of per compose run.
 ///

@@ -1,3 +1,4 @@
+import DockerEngine
 import Topology
 
 extension RuntimeFailure {

@@ -1,4 +1,5 @@
 import DecnetJSON
+import DockerEngine
 import Topology
 
 /// Every container and network on the host, listed once at the start of a materialise: enough to refuse a plan

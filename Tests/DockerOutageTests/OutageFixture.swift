@@ -3,6 +3,7 @@ import AgentProtocol
 import AgentStore
 import DecnetJSON
 import DockerEngine
+import DockerRuntime
 import Foundation
 import Synchronization
 import Testing

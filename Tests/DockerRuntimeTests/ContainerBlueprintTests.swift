@@ -1,8 +1,9 @@
 import DecnetJSON
+import DockerEngine
 import Testing
 import Topology
 
-@testable import DockerEngine
+@testable import DockerRuntime
 
 /// The create bodies and config hashes the runtime derives from a plan, without a daemon.
 @Suite struct ContainerBlueprintTests {

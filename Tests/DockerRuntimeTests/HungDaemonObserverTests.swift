@@ -1,10 +1,11 @@
 import DecnetJSON
+import DockerEngine
 import Foundation
 import TestSupport
 import Testing
 import Topology
 
-@testable import DockerEngine
+@testable import DockerRuntime
 
 /// The runtime's observation (what `state` and heartbeats carry) against a daemon that accepts connections but
 /// never answers, and one that freezes after answering for a while (docs/reliability.md#docker-hung): observing

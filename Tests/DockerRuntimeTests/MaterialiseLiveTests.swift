@@ -1,5 +1,6 @@
 import DecnetJSON
 import DockerEngine
+import DockerRuntime
 import Foundation
 import Synchronization
 import TestSupport

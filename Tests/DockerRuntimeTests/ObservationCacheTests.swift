@@ -1,8 +1,9 @@
 import DecnetJSON
+import DockerEngine
 import Testing
 import Topology
 
-@testable import DockerEngine
+@testable import DockerRuntime
 
 /// The observer's cache: events applied one by one, and replayed over a list that raced them.
 @Suite struct ObservationCacheTests {

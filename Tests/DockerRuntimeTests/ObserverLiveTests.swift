@@ -5,6 +5,7 @@ import Testing
 import Topology
 
 @testable import DockerEngine
+@testable import DockerRuntime
 
 extension DockerRuntimeLiveTests {
     /// The event-driven observation on the real daemon: changes made behind the runtime's back show within a second.

@@ -1,9 +1,10 @@
 import DecnetJSON
+import DockerEngine
 import Synchronization
 import Testing
 import Topology
 
-@testable import DockerEngine
+@testable import DockerRuntime
 
 /// Compose's decisions (keep, start, restart, create, recreate), teardown order, retries and the bounded runner,
 /// without a daemon.

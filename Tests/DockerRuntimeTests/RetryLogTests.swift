@@ -1,5 +1,6 @@
 import DecnetJSON
 import DockerEngine
+import DockerRuntime
 import Logging
 import TestSupport
 import Testing
