@@ -234,6 +234,13 @@ let package = Package(
             dependencies: ["DecnetJSON", "TestSupport", "AgentCLI", "AgentApplication", "AgentProtocol"],
             path: "Tests/CLITests"
         ),
+        // `decnet-agent local` against the real dockerd.
+        .testTarget(
+            name: "CLIIntegrationTests",
+            dependencies: ["DecnetJSON", "TestSupport", "AgentCLI"],
+            path: "Tests/CLIIntegrationTests"
+        ),
+        // The runtime without a daemon: blueprints, reconciliation, the observation cache, a fake or absent daemon.
         .testTarget(
             name: "DockerRuntimeTests",
             dependencies: [
@@ -241,6 +248,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DockerRuntimeTests"
+        ),
+        // The runtime against the real dockerd: materialise, failures, the observer and its reconnects.
+        .testTarget(
+            name: "DockerRuntimeIntegrationTests",
+            dependencies: ["DockerRuntime", "DockerEngine", "Topology", "DecnetJSON", "TestSupport"],
+            path: "Tests/DockerRuntimeIntegrationTests"
         ),
         .testTarget(
             name: "AgentTransportTests",
@@ -283,35 +296,42 @@ let package = Package(
             dependencies: ["Master", "MasterCLI", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "TestSupport"],
             path: "Tests/MasterTests"
         ),
+        // The Engine API client without a daemon: models, tar, line splitting, the wire against a fake daemon.
         .testTarget(
             name: "DockerEngineTests",
             dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
             path: "Tests/DockerEngineTests"
         ),
-        // The agent behind a NAT in network namespaces (needs root), and the small load test; real processes.
+        // The Engine API client against the real dockerd.
         .testTarget(
-            name: "NetworkFaultTests",
-            dependencies: ["AgentTransport", "DecnetJSON", "ZeroMQ", "TestSupport"],
-            path: "Tests/NetworkFaultTests"
+            name: "DockerEngineIntegrationTests",
+            dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
+            path: "Tests/DockerEngineIntegrationTests"
+        ),
+        // The agent behind a NAT in network namespaces (needs root); the real decnet-master and decnet-agent.
+        .testTarget(
+            name: "NetworkFaultIntegrationTests",
+            dependencies: ["AgentCLI", "MasterCLI", "DecnetJSON", "TestSupport"],
+            path: "Tests/NetworkFaultIntegrationTests"
         ),
         // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
         .testTarget(
-            name: "DockerOutageTests",
+            name: "DockerOutageIntegrationTests",
             dependencies: [
                 "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "AgentApplication", "DecnetJSON",
                 "DockerEngine", "DockerRuntime", "Topology", "ZeroMQ", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
-            path: "Tests/DockerOutageTests"
+            path: "Tests/DockerOutageIntegrationTests"
         ),
         // Master and agent processes killed, restarted, starved of disk (real dockerd): docs/reliability.md#fault-tests
         .testTarget(
-            name: "FaultTests",
+            name: "FaultIntegrationTests",
             dependencies: [
                 "Master", "MasterCLI", "AgentCLI", "AgentStore", "ZeroMQ", "DecnetJSON", "Topology", "CSQLite",
                 "TestSupport",
             ],
-            path: "Tests/FaultTests"
+            path: "Tests/FaultIntegrationTests"
         ),
     ]
 )

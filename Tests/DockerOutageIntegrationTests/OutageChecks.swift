@@ -50,7 +50,7 @@ actor DaemonProbe {
     }
 
     private func skip(_ reason: String) -> Bool {
-        let line = "DockerOutageTests skipped: a private dockerd cannot start: \(reason)\n"
+        let line = "DockerOutageIntegrationTests skipped: a private dockerd cannot start: \(reason)\n"
         FileHandle.standardError.write(Data(line.utf8))
         return false
     }

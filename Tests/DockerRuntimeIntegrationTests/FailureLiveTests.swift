@@ -11,7 +11,7 @@ extension DockerRuntimeLiveTests {
     /// Failed applies, objects that are not ours, and teardown on the real daemon.
     @Suite struct Failures {
         @Test func aMissingImageFailsAtOnceAndAFirstApplyLeavesNothing() async throws {
-            var topology = TestTopology.gatewayAndHost()
+            var topology = DockerTestTopology.gatewayAndHost()
             let missing = "decnet-test/missing-\(RuntimeTestEnvironment.token()):latest"
             try await withFixture(missingImage: missing, topologies: [topology.id]) { fixture in
                 topology.deckies[1].services.append("ghost")
@@ -37,7 +37,7 @@ extension DockerRuntimeLiveTests {
         }
 
         @Test func aMissingBuildContextIsAPermanentError() async throws {
-            let topology = TestTopology.gatewayAndHost()
+            let topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
                 let plan = try fixture.plan(topology)
                 try FileManager.default.removeItem(atPath: fixture.templatesRoot + "/probe")
@@ -55,7 +55,7 @@ extension DockerRuntimeLiveTests {
         }
 
         @Test func aFailureAmongContainersUndoesAFirstApplyAndLeavesAReapplyRunning() async throws {
-            var topology = TestTopology.gatewayAndHost()
+            var topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(badCapability: true, topologies: [topology.id]) { fixture in
                 topology.deckies[1].services = ["probe", "broken"]
                 let plan = try fixture.plan(topology)
@@ -87,7 +87,7 @@ extension DockerRuntimeLiveTests {
         }
 
         @Test func aSameNamedNetworkWithoutOurLabelIsNeverTouched() async throws {
-            let topology = TestTopology.gatewayAndHost()
+            let topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
                 let client = fixture.client
                 let name = topology.network("lan-a")
@@ -114,7 +114,7 @@ extension DockerRuntimeLiveTests {
         }
 
         @Test func aSameNamedContainerWithoutOurLabelIsNeverTouched() async throws {
-            let topology = TestTopology.gatewayAndHost()
+            let topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
                 let client = fixture.client
                 let name = "\(topology.deckies[0].name)-web"
@@ -147,8 +147,8 @@ extension DockerRuntimeLiveTests {
         }
 
         @Test func teardownRemovesOnlyItsTopologyAndCanRunTwice() async throws {
-            let first = TestTopology.gatewayAndHost()
-            var second = TestTopology.gatewayAndHost()
+            let first = DockerTestTopology.gatewayAndHost()
+            var second = DockerTestTopology.gatewayAndHost()
             second.deckies[0].forwards = false  // the two would otherwise publish the same host ports
             try await withFixture(topologies: [first.id, second.id]) { fixture in
                 let runtime = fixture.runtime()

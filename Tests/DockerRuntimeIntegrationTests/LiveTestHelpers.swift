@@ -54,7 +54,7 @@ func milliseconds(since start: ContinuousClock.Instant) -> Int {
     return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
 }
 
-extension TestTopology {
+extension DockerTestTopology {
     /// Container names of the plan, as a set.
     func containerNames(_ plan: ComposePlan) -> Set<String> { Set(plan.containers.map(\.containerName)) }
 }

@@ -11,7 +11,7 @@ extension DockerRuntimeLiveTests {
     /// Apply, re-apply, change and shrink a topology on the real daemon, checked through the Engine API.
     @Suite struct Materialise {
         @Test func multiLANTopologyWithAForwardingGateway() async throws {
-            let topology = TestTopology.gatewayAndHost()
+            let topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
                 let plan = try fixture.plan(topology)
                 let runtime = fixture.runtime()
@@ -122,7 +122,7 @@ extension DockerRuntimeLiveTests {
         }
 
         @Test func reapplyingChangesNothing() async throws {
-            let topology = TestTopology.gatewayAndHost()
+            let topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
                 let plan = try fixture.plan(topology)
                 let runtime = fixture.runtime()
@@ -140,7 +140,7 @@ extension DockerRuntimeLiveTests {
         }
 
         @Test func identicalBuildsWithinOneApplyAreBuiltOnce() async throws {
-            var topology = TestTopology.gatewayAndHost()
+            var topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
                 let token = RuntimeTestEnvironment.token()
                 topology.deckies = [
@@ -164,7 +164,7 @@ extension DockerRuntimeLiveTests {
         }
 
         @Test func changingADeckyRecreatesOnlyItAndItsServices() async throws {
-            var topology = TestTopology.gatewayAndHost()
+            var topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
                 let runtime = fixture.runtime()
                 _ = try await runtime.materialise(try fixture.plan(topology), wasApplied: false) { _ in }
@@ -212,7 +212,7 @@ extension DockerRuntimeLiveTests {
         }
 
         @Test func aBridgeOfOursThatDiffersIsRecreatedWithEverythingAttached() async throws {
-            var topology = TestTopology.gatewayAndHost()
+            var topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
                 let runtime = fixture.runtime()
                 _ = try await runtime.materialise(try fixture.plan(topology), wasApplied: false) { _ in }

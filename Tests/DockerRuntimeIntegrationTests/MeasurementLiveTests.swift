@@ -2,6 +2,7 @@ import DecnetJSON
 import DockerEngine
 import DockerRuntime
 import Foundation
+import TestSupport
 import Testing
 import Topology
 
@@ -12,8 +13,8 @@ extension DockerRuntimeLiveTests {
         @Test func twentyDeckiesWithTwoServicesEach() async throws {
             let token = RuntimeTestEnvironment.token()
             let lan = RuntimeTestEnvironment.subnet()
-            let topology = TestTopology(
-                id: TestTopology.newID(),
+            let topology = DockerTestTopology(
+                id: DockerTestTopology.newID(),
                 lans: [.init(name: "lan", subnet: lan.subnet, prefix: lan.prefix, dmz: false)],
                 deckies: (1...20).map { i in
                     .init(name: "m\(token)-\(i)", services: ["web", "echo"], addresses: [("lan", 10 + i)])

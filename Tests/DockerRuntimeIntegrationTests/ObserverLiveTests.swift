@@ -11,7 +11,7 @@ extension DockerRuntimeLiveTests {
     /// The event-driven observation on the real daemon: changes made behind the runtime's back show within a second.
     @Suite struct Observer {
         @Test func observationFollowsEventsAndDriftShowsWhatWasDoneBehindOurBack() async throws {
-            let topology = TestTopology.gatewayAndHost()
+            let topology = DockerTestTopology.gatewayAndHost()
             try await withFixture(topologies: [topology.id]) { fixture in
                 let runtime = fixture.runtime()
                 let client = fixture.client

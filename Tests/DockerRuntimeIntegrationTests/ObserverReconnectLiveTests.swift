@@ -25,7 +25,7 @@ extension DockerRuntimeLiveTests {
                 client: proxied,
                 configuration: .init(stateDirectory: "/nonexistent", reconnectBackoff: [.milliseconds(50)])
             )
-            let topologyID = TestTopology.newID()
+            let topologyID = DockerTestTopology.newID()
             let name = "decnet_t_\(topologyID.prefix(8))_seen"
             let created = await withTaskGroup(of: Void.self, returning: String?.self) { group in
                 group.addTask { await runtime.run() }

@@ -55,6 +55,37 @@ enum RuntimeTestEnvironment {
     }
 }
 
+extension DockerTestTopology {
+    /// A new topology id whose 8-character prefix is unique to this test.
+    static func newID() -> String { "rt" + RuntimeTestEnvironment.token() + "-runtime-test" }
+
+    /// `dmz` (published) and `lan-a` (internal), a forwarding gateway `gw…` on both with `web` and `echo`, and a
+    /// host `h…` on `lan-a` running the built `probe` image.
+    static func gatewayAndHost(id: String = newID()) -> DockerTestTopology {
+        let token = RuntimeTestEnvironment.token()
+        let dmz = RuntimeTestEnvironment.subnet()
+        var inner = RuntimeTestEnvironment.subnet()
+        while inner.subnet == dmz.subnet { inner = RuntimeTestEnvironment.subnet() }
+        return DockerTestTopology(
+            id: id,
+            lans: [
+                LAN(name: "DMZ", subnet: dmz.subnet, prefix: dmz.prefix, dmz: true),
+                LAN(name: "lan-a", subnet: inner.subnet, prefix: inner.prefix, dmz: false),
+            ],
+            deckies: [
+                Decky(
+                    name: "gw\(token)",
+                    services: ["web", "echo"],
+                    addresses: [("DMZ", 2), ("lan-a", 2)],
+                    forwards: true,
+                    serviceConfig: ["web": ["level": "3"]]
+                ),
+                Decky(name: "h\(token)", services: ["probe"], addresses: [("lan-a", 3)]),
+            ]
+        )
+    }
+}
+
 /// One test's world: a client, a state directory, a templates root with a `probe` build context, a catalog of
 /// services running the busybox test image, and teardown of every topology the test applied.
 final class RuntimeFixture: Sendable {
@@ -142,9 +173,6 @@ final class RuntimeFixture: Sendable {
         return try ServiceCatalog(json: ["catalog_version": 1, "services": .object(JSONObject(members))])
     }
 
-    /// The catalog without a fixture, for plans that never reach a daemon.
-    static func catalogOnly() throws -> ServiceCatalog { try catalog() }
-
     var stateDirectory: String { root.appendingPathComponent("state").path }
     var templatesRoot: String { root.appendingPathComponent("templates").path }
 
@@ -163,7 +191,7 @@ final class RuntimeFixture: Sendable {
     }
 
     /// The plan for `topology`, ports merged as the agent does.
-    func plan(_ topology: TestTopology) throws -> ComposePlan {
+    func plan(_ topology: DockerTestTopology) throws -> ComposePlan {
         let composer = TopologyComposer(
             catalog: catalog,
             templatesRoot: templatesRoot,

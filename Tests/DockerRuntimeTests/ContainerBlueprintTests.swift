@@ -1,5 +1,6 @@
 import DecnetJSON
 import DockerEngine
+import TestSupport
 import Testing
 import Topology
 
@@ -23,13 +24,13 @@ import Topology
         return try! ServiceCatalog(json: json)
     }()
 
-    static func plan(_ topology: TestTopology) throws -> ComposePlan {
+    static func plan(_ topology: DockerTestTopology) throws -> ComposePlan {
         try TopologyComposer(catalog: catalog, templatesRoot: "/templates", baseImage: "example/base:1")
             .compose(topology.hydrated).mergingDuplicatePorts()
     }
 
-    static func topology(gatewayHost: Int = 2, env: JSONValue? = nil) -> TestTopology {
-        TestTopology(
+    static func topology(gatewayHost: Int = 2, env: JSONValue? = nil) -> DockerTestTopology {
+        DockerTestTopology(
             id: "abcdef0123456789",
             lans: [
                 .init(name: "DMZ", subnet: "10.1.0.0/24", prefix: "10.1.0.", dmz: true),

@@ -22,11 +22,8 @@ import Topology
                 reconnectBackoff: [.milliseconds(20)]
             )
         )
-        let plan = try TopologyComposer(
-            catalog: try RuntimeFixture.catalogOnly(),
-            templatesRoot: "/t",
-            baseImage: DockerTestDaemon.busyboxImage
-        ).compose(TestTopology.gatewayAndHost().hydrated)
+        // Any plan does: nothing of it reaches a daemon.
+        let plan = try ContainerBlueprintTests.plan(ContainerBlueprintTests.topology())
 
         let apply = await #expect(throws: RuntimeFailure.self) {
             _ = try await runtime.materialise(plan, wasApplied: false) { _ in }

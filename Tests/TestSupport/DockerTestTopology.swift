@@ -1,59 +1,58 @@
 import DecnetJSON
 import Topology
 
-/// A hydrated topology for the runtime tests: LANs with their subnets, deckies with addresses and services.
-struct TestTopology: Sendable {
-    struct LAN: Sendable {
-        var name: String
-        var subnet: String
+/// A hydrated topology for the Docker runtime's tests, with and without a daemon: LANs with their subnets, deckies
+/// with addresses and services, and the Docker names the runtime gives them.
+public struct DockerTestTopology: Sendable {
+    public struct LAN: Sendable {
+        public var name: String
+        public var subnet: String
         /// "10.x.y." so addresses are `prefix + host`.
-        var prefix: String
-        var dmz: Bool
+        public var prefix: String
+        public var dmz: Bool
+
+        public init(name: String, subnet: String, prefix: String, dmz: Bool) {
+            self.name = name
+            self.subnet = subnet
+            self.prefix = prefix
+            self.dmz = dmz
+        }
     }
 
-    struct Decky: Sendable {
-        var name: String
-        var services: [String]
+    public struct Decky: Sendable {
+        public var name: String
+        public var services: [String]
         /// LAN name and host number, in `ips_by_lan` order.
-        var addresses: [(lan: String, host: Int)]
-        var forwards: Bool = false
-        var serviceConfig: JSONValue? = nil
+        public var addresses: [(lan: String, host: Int)]
+        public var forwards: Bool
+        public var serviceConfig: JSONValue?
+
+        public init(
+            name: String,
+            services: [String],
+            addresses: [(lan: String, host: Int)],
+            forwards: Bool = false,
+            serviceConfig: JSONValue? = nil
+        ) {
+            self.name = name
+            self.services = services
+            self.addresses = addresses
+            self.forwards = forwards
+            self.serviceConfig = serviceConfig
+        }
     }
 
-    var id: String
-    var lans: [LAN]
-    var deckies: [Decky]
+    public var id: String
+    public var lans: [LAN]
+    public var deckies: [Decky]
 
-    /// A new topology id whose 8-character prefix is unique to this test.
-    static func newID() -> String { "rt" + RuntimeTestEnvironment.token() + "-runtime-test" }
-
-    /// `dmz` (published) and `lan-a` (internal), a forwarding gateway `gw…` on both with `web` and `echo`, and a
-    /// host `h…` on `lan-a` running the built `probe` image.
-    static func gatewayAndHost(id: String = newID()) -> TestTopology {
-        let token = RuntimeTestEnvironment.token()
-        let dmz = RuntimeTestEnvironment.subnet()
-        var inner = RuntimeTestEnvironment.subnet()
-        while inner.subnet == dmz.subnet { inner = RuntimeTestEnvironment.subnet() }
-        return TestTopology(
-            id: id,
-            lans: [
-                LAN(name: "DMZ", subnet: dmz.subnet, prefix: dmz.prefix, dmz: true),
-                LAN(name: "lan-a", subnet: inner.subnet, prefix: inner.prefix, dmz: false),
-            ],
-            deckies: [
-                Decky(
-                    name: "gw\(token)",
-                    services: ["web", "echo"],
-                    addresses: [("DMZ", 2), ("lan-a", 2)],
-                    forwards: true,
-                    serviceConfig: ["web": ["level": "3"]]
-                ),
-                Decky(name: "h\(token)", services: ["probe"], addresses: [("lan-a", 3)]),
-            ]
-        )
+    public init(id: String, lans: [LAN], deckies: [Decky]) {
+        self.id = id
+        self.lans = lans
+        self.deckies = deckies
     }
 
-    var hydrated: JSONValue {
+    public var hydrated: JSONValue {
         let lanValues: [JSONValue] = lans.enumerated().map { i, lan in
             [
                 "id": JSONValue("lan-\(i)"), "name": JSONValue(lan.name), "subnet": JSONValue(lan.subnet),
@@ -82,15 +81,15 @@ struct TestTopology: Sendable {
     }
 
     /// The address of host `host` on LAN `lan`.
-    func address(_ lan: String, _ host: Int) -> String {
+    public func address(_ lan: String, _ host: Int) -> String {
         (lans.first { $0.name == lan }?.prefix ?? "0.0.0.") + String(host)
     }
 
-    var prefix: String { String(id.prefix(8)) }
+    public var prefix: String { String(id.prefix(8)) }
 
     /// The Docker network of a LAN: `decnet_t_<prefix>_<lan lower-cased>`.
-    func network(_ lan: String) -> String { "decnet_t_\(prefix)_\(lan.lowercased())" }
+    public func network(_ lan: String) -> String { "decnet_t_\(prefix)_\(lan.lowercased())" }
 
     /// The base container of a decky.
-    func base(_ decky: String) -> String { "decnet_t_\(prefix)_\(decky)" }
+    public func base(_ decky: String) -> String { "decnet_t_\(prefix)_\(decky)" }
 }
