@@ -182,13 +182,21 @@ let package = Package(
             path: "Sources/LoadAgents"
         ),
 
+        // Test helpers without NIO or libzmq: fixtures, temporary folders, waiting, recorders, log capture, the
+        // in-memory runtime, schema checks, programs run to completion. What the pure test targets may use.
         .target(
             name: "TestSupport",
             dependencies: [
-                "DecnetJSON", "Topology", "AgentProtocol", "ZeroMQ", "DockerEngine",
-                .product(name: "Logging", package: "swift-log"),
+                "DecnetJSON", "Topology", "AgentProtocol", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport"
+        ),
+        // Test helpers that reach outside the process: background processes, the real dockerd, a fake daemon on a
+        // unix socket, a CURVE test master, systemd's notify socket.
+        .target(
+            name: "LiveTestSupport",
+            dependencies: ["TestSupport", "DecnetJSON", "AgentProtocol", "ZeroMQ", "DockerEngine"],
+            path: "Tests/LiveTestSupport"
         ),
         .testTarget(
             name: "JSONTests",
@@ -231,7 +239,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["DecnetJSON", "TestSupport", "AgentCLI", "AgentApplication", "AgentProtocol"],
+            dependencies: ["DecnetJSON", "TestSupport", "LiveTestSupport", "AgentCLI", "AgentApplication", "AgentProtocol"],
             path: "Tests/CLITests"
         ),
         // `decnet-agent local` against the real dockerd.
@@ -244,7 +252,7 @@ let package = Package(
         .testTarget(
             name: "DockerRuntimeTests",
             dependencies: [
-                "DockerRuntime", "DockerEngine", "Topology", "DecnetJSON", "TestSupport",
+                "DockerRuntime", "DockerEngine", "Topology", "DecnetJSON", "TestSupport", "LiveTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DockerRuntimeTests"
@@ -252,7 +260,9 @@ let package = Package(
         // The runtime against the real dockerd: materialise, failures, the observer and its reconnects.
         .testTarget(
             name: "DockerRuntimeIntegrationTests",
-            dependencies: ["DockerRuntime", "DockerEngine", "Topology", "DecnetJSON", "TestSupport"],
+            dependencies: [
+                "DockerRuntime", "DockerEngine", "Topology", "DecnetJSON", "TestSupport", "LiveTestSupport",
+            ],
             path: "Tests/DockerRuntimeIntegrationTests"
         ),
         .testTarget(
@@ -268,7 +278,7 @@ let package = Package(
             name: "AgentApplicationTests",
             dependencies: [
                 "AgentApplication", "AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON",
-                "Topology", "ZeroMQ", "TestSupport",
+                "Topology", "ZeroMQ", "TestSupport", "LiveTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
@@ -277,41 +287,48 @@ let package = Package(
         ),
         .testTarget(
             name: "SystemdNotifyTests",
-            dependencies: ["SystemdNotify", "TestSupport"],
+            dependencies: ["SystemdNotify", "TestSupport", "LiveTestSupport"],
             path: "Tests/SystemdNotifyTests"
         ),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "TestSupport"], path: "Tests/ZeroMQTests"),
+        .testTarget(
+            name: "ZeroMQTests",
+            dependencies: ["ZeroMQ", "TestSupport", "LiveTestSupport"],
+            path: "Tests/ZeroMQTests"
+        ),
         // Malformed and hostile frames through the real dispatcher and over CURVE; the agent's security properties.
         .testTarget(
             name: "HostileInputTests",
             dependencies: [
                 "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "AgentApplication", "DecnetJSON",
                 "Hashing", "Topology", "ZeroMQ",
-                "CSQLite", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "CSQLite", "TestSupport", "LiveTestSupport", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/HostileInputTests"
         ),
         .testTarget(
             name: "MasterTests",
-            dependencies: ["Master", "MasterCLI", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "TestSupport"],
+            dependencies: [
+                "Master", "MasterCLI", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "TestSupport",
+                "LiveTestSupport",
+            ],
             path: "Tests/MasterTests"
         ),
         // The Engine API client without a daemon: models, tar, line splitting, the wire against a fake daemon.
         .testTarget(
             name: "DockerEngineTests",
-            dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
+            dependencies: ["DecnetJSON", "DockerEngine", "TestSupport", "LiveTestSupport"],
             path: "Tests/DockerEngineTests"
         ),
         // The Engine API client against the real dockerd.
         .testTarget(
             name: "DockerEngineIntegrationTests",
-            dependencies: ["DecnetJSON", "DockerEngine", "TestSupport"],
+            dependencies: ["DecnetJSON", "DockerEngine", "TestSupport", "LiveTestSupport"],
             path: "Tests/DockerEngineIntegrationTests"
         ),
         // The agent behind a NAT in network namespaces (needs root); the real decnet-master and decnet-agent.
         .testTarget(
             name: "NetworkFaultIntegrationTests",
-            dependencies: ["AgentCLI", "MasterCLI", "DecnetJSON", "TestSupport"],
+            dependencies: ["AgentCLI", "MasterCLI", "DecnetJSON", "TestSupport", "LiveTestSupport"],
             path: "Tests/NetworkFaultIntegrationTests"
         ),
         // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
@@ -319,7 +336,7 @@ let package = Package(
             name: "DockerOutageIntegrationTests",
             dependencies: [
                 "AgentCore", "AgentProtocol", "AgentStore", "AgentTransport", "AgentApplication", "DecnetJSON",
-                "DockerEngine", "DockerRuntime", "Topology", "ZeroMQ", "TestSupport",
+                "DockerEngine", "DockerRuntime", "Topology", "ZeroMQ", "TestSupport", "LiveTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/DockerOutageIntegrationTests"

@@ -5,6 +5,7 @@ import AgentStore
 import AgentTransport
 import DecnetJSON
 import Foundation
+import LiveTestSupport
 import Logging
 import TestSupport
 import Testing

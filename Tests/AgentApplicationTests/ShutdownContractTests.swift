@@ -3,6 +3,7 @@ import AgentCore
 import AgentTransport
 import DecnetJSON
 import Foundation
+import LiveTestSupport
 import Logging
 import ServiceLifecycle
 import ServiceLifecycleTestKit

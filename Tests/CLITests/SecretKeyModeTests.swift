@@ -1,4 +1,5 @@
 import Foundation
+import LiveTestSupport
 import TestSupport
 import Testing
 

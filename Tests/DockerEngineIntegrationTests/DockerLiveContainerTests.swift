@@ -1,5 +1,6 @@
 import DecnetJSON
 import Foundation
+import LiveTestSupport
 import TestSupport
 import Testing
 

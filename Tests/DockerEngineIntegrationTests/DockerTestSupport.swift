@@ -1,6 +1,7 @@
 import DecnetJSON
 import DockerEngine
 import Foundation
+import LiveTestSupport
 import TestSupport
 import Testing
 

@@ -2,6 +2,7 @@ import DecnetJSON
 import DockerEngine
 import DockerRuntime
 import Foundation
+import LiveTestSupport
 import Synchronization
 import TestSupport
 import Testing

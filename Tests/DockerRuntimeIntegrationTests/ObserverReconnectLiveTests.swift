@@ -2,6 +2,7 @@ import DecnetJSON
 import DockerEngine
 import DockerRuntime
 import Foundation
+import LiveTestSupport
 import TestSupport
 import Testing
 import Topology

@@ -1,6 +1,7 @@
 import DecnetJSON
 import DockerEngine
 import DockerRuntime
+import LiveTestSupport
 import Logging
 import TestSupport
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A child process left running while the test goes on: standard output and error go to files in a temporary
 /// directory, read as they grow, and every wait polls, so no thread of the cooperative pool blocks and a long output

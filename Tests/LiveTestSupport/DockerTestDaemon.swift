@@ -1,5 +1,6 @@
 import DockerEngine
 import Foundation
+import TestSupport
 import Testing
 
 /// The Docker Engine the live tests talk to (`DOCKER_HOST`, else the default socket) and the image they run.

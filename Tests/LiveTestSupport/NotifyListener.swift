@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The service manager's end of `NOTIFY_SOCKET` for tests: an `AF_UNIX` `SOCK_DGRAM` socket bound to a file in a
 /// fresh temporary directory, or to a random name in the abstract namespace. Collects every datagram received;

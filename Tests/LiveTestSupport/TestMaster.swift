@@ -1,6 +1,7 @@
 import AgentProtocol
 import DecnetJSON
 import Foundation
+import TestSupport
 import ZeroMQ
 
 /// A minimal master for end-to-end tests: ZAP over an allow-list folder, a CURVE ROUTER for commands and a CURVE

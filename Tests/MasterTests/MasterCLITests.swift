@@ -1,6 +1,7 @@
 import AgentProtocol
 import DecnetJSON
 import Foundation
+import LiveTestSupport
 import Master
 import TestSupport
 import Testing

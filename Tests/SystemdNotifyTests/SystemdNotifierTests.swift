@@ -1,4 +1,5 @@
 import Foundation
+import LiveTestSupport
 import Synchronization
 import SystemdNotify
 import TestSupport

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Runs a program to completion and captures its output; finds the package's executables (built next to the test
-/// bundle). A process a test leaves running is a ``BackgroundProcess``.
+/// bundle). A process a test leaves running is a `BackgroundProcess` (LiveTestSupport).
 public enum ProcessRunner {
     public struct Output: Sendable {
         public var status: Int32

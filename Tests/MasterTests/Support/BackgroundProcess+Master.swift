@@ -1,3 +1,4 @@
+import LiveTestSupport
 import TestSupport
 
 extension BackgroundProcess {

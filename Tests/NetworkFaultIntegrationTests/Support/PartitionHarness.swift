@@ -1,5 +1,6 @@
 import DecnetJSON
 import Foundation
+import LiveTestSupport
 import TestSupport
 
 /// The real `decnet-master serve` in the lab's master namespace and the real `decnet-agent run` in its agent

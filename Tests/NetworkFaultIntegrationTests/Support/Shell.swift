@@ -1,4 +1,5 @@
 import Foundation
+import LiveTestSupport
 import TestSupport
 
 /// A bounded wait ran out, or a command failed.

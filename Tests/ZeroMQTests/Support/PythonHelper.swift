@@ -1,4 +1,5 @@
 import Foundation
+import LiveTestSupport
 import TestSupport
 
 /// Runs `interop/zmq_certs_helper.py` (pyzmq) for the interop tests. pyzmq is installed by `scripts/test.sh`;
