@@ -43,11 +43,13 @@ let package = Package(
 
         // Pure Swift domain.
         .target(name: "DecnetJSON", path: "Sources/JSON"),
-        // File errors worded as the full Foundation words them (the agent links only FoundationEssentials).
-        .target(name: "FileErrors", path: "Sources/FileErrors"),
+        // The project's dealings with files beyond reading and writing them: the reason of a file error worded as the
+        // full Foundation words it (the agent links only FoundationEssentials), the one `flock` lock of a state or
+        // master folder, and the owner-only rule for secret key files.
+        .target(name: "SystemFiles", path: "Sources/SystemFiles"),
         // SHA-256 through libsodium: the canonical hash, request fingerprints, image and blueprint digests.
         .target(name: "Hashing", dependencies: ["CSodium"], path: "Sources/Hashing"),
-        .target(name: "Topology", dependencies: ["DecnetJSON", "Hashing", "FileErrors"], path: "Sources/Topology"),
+        .target(name: "Topology", dependencies: ["DecnetJSON", "Hashing", "SystemFiles"], path: "Sources/Topology"),
         .target(
             name: "AgentStore",
             dependencies: ["DecnetJSON", "CSQLite", .product(name: "Logging", package: "swift-log")],
@@ -61,7 +63,7 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "DecnetJSON", "Topology", "AgentStore", "AgentProtocol", "FileErrors",
+                "DecnetJSON", "Topology", "AgentStore", "AgentProtocol", "SystemFiles",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/AgentCore"
@@ -71,7 +73,7 @@ let package = Package(
         .target(
             name: "AgentTransport",
             dependencies: [
-                "ZeroMQ", "AgentCore", "AgentProtocol", "DecnetJSON", "Topology", "AgentStore", "FileErrors",
+                "ZeroMQ", "AgentCore", "AgentProtocol", "DecnetJSON", "Topology", "AgentStore", "SystemFiles",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/AgentTransport"
@@ -82,7 +84,7 @@ let package = Package(
         .target(
             name: "AgentApplication",
             dependencies: [
-                "AgentCore", "AgentTransport", "AgentProtocol", "AgentStore", "CLISupport", "DecnetJSON", "FileErrors",
+                "AgentCore", "AgentTransport", "AgentProtocol", "AgentStore", "CLISupport", "DecnetJSON", "SystemFiles",
                 "Topology", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -91,13 +93,13 @@ let package = Package(
         ),
 
         // libzmq wrapper: sockets owned by dedicated threads, CURVE keys, certificates, ZAP, monitor events.
-        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium", "FileErrors"], path: "Sources/ZeroMQ"),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ", "CSodium", "SystemFiles"], path: "Sources/ZeroMQ"),
 
         // The Docker Engine API over its unix socket (HTTP/1.1 through NIOHTTP1); knows nothing of topologies.
         .target(
             name: "DockerEngine",
             dependencies: [
-                "DecnetJSON", "FileErrors",
+                "DecnetJSON", "SystemFiles",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -119,7 +121,7 @@ let package = Package(
         .target(
             name: "Master",
             dependencies: [
-                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "FileErrors",
+                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "SystemFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -144,7 +146,7 @@ let package = Package(
             name: "AgentCLI",
             dependencies: [
                 "DecnetJSON", "Topology", "AgentStore", "CLISupport", "AgentCore", "AgentProtocol", "AgentTransport",
-                "AgentApplication", "DockerEngine", "DockerRuntime", "ZeroMQ", "FileErrors", "SystemdNotify",
+                "AgentApplication", "DockerEngine", "DockerRuntime", "ZeroMQ", "SystemFiles", "SystemdNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -210,7 +212,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ComposerTests",
-            dependencies: ["DecnetJSON", "Topology", "FileErrors", "TestSupport"],
+            dependencies: ["DecnetJSON", "Topology", "SystemFiles", "TestSupport"],
             path: "Tests/ComposerTests"
         ),
         .testTarget(

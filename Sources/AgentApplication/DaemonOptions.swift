@@ -3,7 +3,7 @@ import AgentProtocol
 import AgentTransport
 import CLISupport
 import DecnetJSON
-import FileErrors
+import SystemFiles
 import Topology
 
 #if canImport(FoundationEssentials)

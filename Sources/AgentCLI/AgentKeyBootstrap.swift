@@ -1,6 +1,6 @@
 import CLISupport
-import FileErrors
 import Logging
+import SystemFiles
 import ZeroMQ
 
 #if canImport(FoundationEssentials)

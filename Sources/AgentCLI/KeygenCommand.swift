@@ -1,7 +1,7 @@
 import AgentProtocol
 import ArgumentParser
 import CLISupport
-import FileErrors
+import SystemFiles
 import ZeroMQ
 
 #if canImport(FoundationEssentials)

@@ -8,8 +8,8 @@ import CLISupport
 import DecnetJSON
 import DockerEngine
 import DockerRuntime
-import FileErrors
 import Logging
+import SystemFiles
 import Topology
 
 #if canImport(FoundationEssentials)

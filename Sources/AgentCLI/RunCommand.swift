@@ -7,9 +7,9 @@ import CLISupport
 import DecnetJSON
 import DockerEngine
 import DockerRuntime
-import FileErrors
 import Logging
 import ServiceLifecycle
+import SystemFiles
 import SystemdNotify
 import Topology
 import ZeroMQ

@@ -1,4 +1,4 @@
-import FileErrors
+import SystemFiles
 import Topology
 
 #if canImport(FoundationEssentials)

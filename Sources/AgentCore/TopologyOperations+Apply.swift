@@ -1,8 +1,8 @@
 import AgentProtocol
 import AgentStore
 import DecnetJSON
-import FileErrors
 import Logging
+import SystemFiles
 import Topology
 
 extension TopologyOperations {

@@ -1,7 +1,6 @@
-import FileErrors
-
 #if canImport(FoundationEssentials)
 import FoundationEssentials
+import SystemFiles
 #else
 import Foundation
 #endif

@@ -1,5 +1,5 @@
-import FileErrors
 import Foundation
+import SystemFiles
 import ZeroMQ
 
 /// The layout of a master's directory:

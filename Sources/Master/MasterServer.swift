@@ -1,10 +1,10 @@
 import AgentProtocol
 import DecnetJSON
-import FileErrors
 import Foundation
 import Logging
 import ServiceLifecycle
 import Synchronization
+import SystemFiles
 import ZeroMQ
 
 /// The master: authenticates agents (CURVE + ZAP allow-lists), drives them over the command ROUTER, keeps the fleet

@@ -1,5 +1,5 @@
-import FileErrors
 import Foundation
+import SystemFiles
 import Testing
 import Topology
 

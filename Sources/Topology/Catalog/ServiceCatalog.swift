@@ -1,5 +1,5 @@
 import DecnetJSON
-import FileErrors
+import SystemFiles
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
