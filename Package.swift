@@ -174,6 +174,8 @@ let package = Package(
             dependencies: ["DecnetJSON", "Topology", "Hashing", "AgentProtocol"],
             path: "Sources/FuzzAgent"
         ),
+        // CURVE round trips on loopback through the socket thread's bridge and without it (scripts/bench-zmq.sh).
+        .executableTarget(name: "zmq-latency", dependencies: ["ZeroMQ"], path: "Sources/BenchZeroMQ"),
         // Many simulated agents in one process against a real master, for the load test (scripts/load-test.sh).
         .executableTarget(
             name: "load-agents",

@@ -5,10 +5,11 @@ import Master
 import Testing
 import ZeroMQ
 
-/// Round trips through the master on loopback, printed for the report (bounds are generous: shared machines).
-@Suite("Master measurements", .serialized)
-struct MasterMeasurementTests {
-    @Test func requestRoundTripAndHeartbeatRelay() async throws {
+/// Many requests in a row through the master each come back, within a generous bound per request (shared machines),
+/// and a burst of heartbeats sent back to back all reach a monitor: nothing is dropped below the high-water marks.
+@Suite(.serialized)
+struct MasterBurstTests {
+    @Test func everyRequestOfARunAndEveryHeartbeatOfABurstGetsThrough() async throws {
         let harness = try MasterHarness()
         try await harness.run { master, endpoints in
             let agent = try await harness.agent("agent-a", endpoints: endpoints)
@@ -43,15 +44,9 @@ struct MasterMeasurementTests {
 
             try await agent.waitUntilPublishing()
             let beats = 500
-            let relayStart = ContinuousClock.now
             for _ in 0..<beats { agent.heartbeat() }
             let relayed = await monitor.received.all(count: beats, seconds: 30) { $0.string(at: 0) == "hb.agent-a" }
-            let relayTime = ContinuousClock.now - relayStart
-            print(
-                "master measurements: request round trip (master → simulated agent → master) \(perRequest) per "
-                    + "request over \(count); \(relayed.count)/\(beats) heartbeats relayed to a monitor in \(relayTime)"
-            )
-            #expect(perRequest < .milliseconds(50))
+            #expect(perRequest < .milliseconds(50), "\(perRequest) per request over \(count)")
             #expect(relayed.count == beats)
             await agent.close()
             await monitor.close()

@@ -99,6 +99,9 @@ class Bench:
         if len(running) != self.expected:
             raise SystemExit(f"bench: after {who} apply {len(running)} containers run, expected {self.expected}")
 
+    def container_ids(self):
+        return sorted(c["Id"] for c in self.engine.containers(self.label))
+
     def check_down(self, who):
         left = len(self.engine.containers(self.label)), len(self.engine.networks(self.label))
         if left != (0, 0):
@@ -147,6 +150,11 @@ class Bench:
 
         def ours():
             note("ours_apply", self.ours_apply()); self.check_up("decnet-agent")
+            # The same topology again: nothing may be recreated (the runtime compares blueprints, not names).
+            before = self.container_ids()
+            note("ours_reapply", self.ours_apply()); self.check_up("decnet-agent re-apply")
+            if self.container_ids() != before:
+                raise SystemExit("bench: a re-apply of the same topology recreated containers")
             note("ours_teardown", self.ours_teardown()); self.check_down("decnet-agent")
 
         def compose():
@@ -198,6 +206,7 @@ def report(bench, m, args):
           f" {fa:8.2f}s {fd:8.2f}s")
     print(f"  {f'decnet-agent local apply / teardown (stop timeout {args.stop_timeout} s)':{w}s} {oa:8.2f}s {od:8.2f}s")
     print(f"  {'docker-compose up -d / down (default 10 s stop timeout)':{w}s} {ca:8.2f}s {cd:8.2f}s")
+    print(f"  {'decnet-agent local apply again (nothing to change)':{w}s} {m['ours_reapply']:8.2f}s")
     print(f"  {'docker-compose down -t 1':{w}s} {'':9s} {cd1:8.2f}s")
     print("  floor by concurrency (apply/teardown): " + ", ".join(
         f"c={k} {m[f'floor_apply_{k}']:.2f}/{m[f'floor_teardown_{k}']:.2f}s" for k in c))
