@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepares a Docker Engine for the DockerEngine tests without any registry, and is safe to run again:
+# Prepares a Docker Engine for the tests and benchmarks that need one, without any registry; safe to run again:
 #   1. installs docker.io and busybox-static from Debian when missing,
 #   2. starts dockerd when nothing answers on the socket (waits up to 60 s, prints its log on failure),
 #   3. creates the local test images:
