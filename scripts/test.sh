@@ -26,7 +26,8 @@ mkdir -p "$logs"
 log "swift test: unit tests"
 bounded_phase 1500 "$logs/swift-test.log" swift test --skip-build --no-parallel --skip 'IntegrationTests\.'
 log "swift test: integration tests (dockerd, root)"
-bounded_phase 2400 "$logs/swift-integration-test.log" swift test --skip-build --no-parallel --filter 'IntegrationTests\.'
+bounded_phase 2400 "$logs/swift-integration-test.log" \
+  swift test --skip-build --no-parallel --filter 'IntegrationTests\.'
 # The load run is a measurement with thresholds, so it runs as a script, not inside `swift test`
 # (docs/reliability.md#load): 200 simulated agents for 20 s, then a master kill -9 and restart.
 log "load test"
