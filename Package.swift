@@ -243,7 +243,9 @@ let package = Package(
         ),
         .testTarget(
             name: "CLITests",
-            dependencies: ["DecnetJSON", "TestSupport", "LiveTestSupport", "AgentCLI", "AgentApplication", "AgentProtocol"],
+            dependencies: [
+                "DecnetJSON", "TestSupport", "LiveTestSupport", "AgentCLI", "AgentApplication", "AgentProtocol",
+            ],
             path: "Tests/CLITests"
         ),
         // `decnet-agent local` against the real dockerd.

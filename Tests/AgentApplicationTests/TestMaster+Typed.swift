@@ -1,5 +1,6 @@
 import AgentProtocol
 import DecnetJSON
+import LiveTestSupport
 import TestSupport
 
 /// The test master's traffic as typed wire messages: requests sent as ``OutgoingRequest``, answers read as
