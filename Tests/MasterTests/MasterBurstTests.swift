@@ -5,8 +5,9 @@ import Master
 import Testing
 import ZeroMQ
 
-/// Many requests in a row through the master each come back, within a generous bound per request (shared machines),
-/// and a burst of heartbeats sent back to back all reach a monitor: nothing is dropped below the high-water marks.
+/// Many requests in a row through the master each come back, and a burst of heartbeats sent back to back all reach a
+/// monitor: nothing is dropped below the high-water marks. How fast is measured by scripts/bench-wire.sh, not here
+/// (docs/performance.md).
 @Suite(.serialized)
 struct MasterBurstTests {
     @Test func everyRequestOfARunAndEveryHeartbeatOfABurstGetsThrough() async throws {
@@ -33,20 +34,17 @@ struct MasterBurstTests {
                 }
             }
             let count = 300
-            let start = ContinuousClock.now
             for index in 0..<count {
                 let ping: JSONValue = ["proto": 1, "type": "ping", "id": .string(JSONString("m-\(index)"))]
                 let result = try await master.perform(agentID: "agent-a", request: ping, timeout: .seconds(10))
                 #expect(result["status"]?.intValue == 200)
             }
-            let perRequest = (ContinuousClock.now - start) / count
             responder.cancel()
 
             try await agent.waitUntilPublishing()
             let beats = 500
             for _ in 0..<beats { agent.heartbeat() }
             let relayed = await monitor.received.all(count: beats, seconds: 30) { $0.string(at: 0) == "hb.agent-a" }
-            #expect(perRequest < .milliseconds(50), "\(perRequest) per request over \(count)")
             #expect(relayed.count == beats)
             await agent.close()
             await monitor.close()
