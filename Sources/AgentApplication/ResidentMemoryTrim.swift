@@ -6,12 +6,15 @@ import Synchronization
 /// Pokes are debounced: the release runs `quiet` after the last poke, and not while an operation runs.
 final class ResidentMemoryTrim: Sendable {
     let quiet: Duration
+    /// What the quiet spell is measured on (tests inject a manual clock).
+    let clock: any Clock<Duration>
     private let generation = Mutex(0)
     private let stream: AsyncStream<Void>
     private let sink: AsyncStream<Void>.Continuation
 
-    init(quiet: Duration = .seconds(1)) {
+    init(quiet: Duration = .seconds(1), clock: any Clock<Duration> = ContinuousClock()) {
         self.quiet = quiet
+        self.clock = clock
         (stream, sink) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -30,7 +33,7 @@ final class ResidentMemoryTrim: Sendable {
     ) async {
         for await _ in stream {
             let seen = generation.withLock { $0 }
-            try? await Task.sleep(for: quiet)
+            try? await clock.sleep(for: quiet)
             if Task.isCancelled { break }
             // A newer poke is already queued and will start its own quiet spell.
             guard generation.withLock({ $0 }) == seen else { continue }

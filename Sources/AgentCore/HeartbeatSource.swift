@@ -9,6 +9,8 @@ public final class HeartbeatSource: Sendable {
     let operations: TopologyOperations
     let dispatcher: CommandDispatcher
     let clockMillis: @Sendable () -> Int
+    /// What the interval ticker sleeps on (tests inject a manual clock).
+    let clock: any Clock<Duration>
     private let seq = Mutex(0)
     /// Fired after every change; the heartbeat then goes out at once.
     public let changes: ChangeSignal
@@ -18,13 +20,15 @@ public final class HeartbeatSource: Sendable {
         operations: TopologyOperations,
         dispatcher: CommandDispatcher,
         changes: ChangeSignal = ChangeSignal(),
-        clockMillis: @escaping @Sendable () -> Int
+        clockMillis: @escaping @Sendable () -> Int,
+        clock: any Clock<Duration> = ContinuousClock()
     ) {
         self.settings = settings
         self.operations = operations
         self.dispatcher = dispatcher
         self.changes = changes
         self.clockMillis = clockMillis
+        self.clock = clock
     }
 
     /// Asks for a heartbeat at once (after an apply or teardown starts or ends).
@@ -53,11 +57,12 @@ public final class HeartbeatSource: Sendable {
     public func run(publish: @Sendable (JSONValue) async -> Void) async {
         let interval = Duration.milliseconds(settings.heartbeatIntervalMillis)
         let signal = changes
+        let clock = self.clock
         await withTaskGroup(of: Void.self) { group in
             // The ticker feeds the same stream as change signals, so one loop (one iterator) serves both.
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
+                    try? await clock.sleep(for: interval)
                     signal.fire()
                 }
             }

@@ -29,6 +29,8 @@ public final class AgentLink: Sendable {
     /// The master key each socket pins next (docs/security.md#master-key-rollover).
     let commandKeys: MasterKeyRing
     let heartbeatKeys: MasterKeyRing
+    /// What the connection watch and the redial schedules measure time on.
+    let clock: any Clock<Duration>
     /// Set when the master said `revoked`; the connection watch then disconnects both sockets and backs off.
     let revocation = Mutex(false)
     /// What the command socket's monitor said last, for status lines.
@@ -58,9 +60,11 @@ public final class AgentLink: Sendable {
         thread: SocketThread,
         dealer: SocketHandle,
         pub: SocketHandle,
-        logger: Logger
+        logger: Logger,
+        clock: any Clock<Duration>
     ) {
         self.configuration = configuration
+        self.clock = clock
         self.thread = thread
         self.dealer = dealer
         self.pub = pub
@@ -69,7 +73,8 @@ public final class AgentLink: Sendable {
             RedialSchedule(
                 retryWindow: .milliseconds(Int(configuration.reconnectMillis) * 2 + 1000),
                 firstDelay: .milliseconds(Int(configuration.reconnectMillis)),
-                maxDelay: .milliseconds(Int(configuration.reconnectMaxMillis))
+                maxDelay: .milliseconds(Int(configuration.reconnectMaxMillis)),
+                clock: clock
             )
         }
         self.commandSchedule = schedule()
@@ -81,10 +86,12 @@ public final class AgentLink: Sendable {
     }
 
     /// Creates the sockets and starts connecting (connecting never fails for a well-formed endpoint: libzmq retries).
+    /// `clock` paces the connection watch and the redial back-off (tests inject a manual clock).
     public static func connect(
         context: ZMQContext,
         configuration c: AgentLinkConfiguration,
-        logger: Logger
+        logger: Logger,
+        clock: any Clock<Duration> = ContinuousClock()
     ) async throws(ZMQError) -> AgentLink {
         let thread = try SocketThread(context: context, name: "decnet-agent-link")
         let common: @Sendable (ZMQSocket) throws(ZMQError) -> Void = { (s: ZMQSocket) throws(ZMQError) in
@@ -114,7 +121,14 @@ public final class AgentLink: Sendable {
                 try common(s)
                 try s.connect(c.heartbeatEndpoint)
             }
-            return AgentLink(configuration: c, thread: thread, dealer: dealer, pub: pub, logger: logger)
+            return AgentLink(
+                configuration: c,
+                thread: thread,
+                dealer: dealer,
+                pub: pub,
+                logger: logger,
+                clock: clock
+            )
         } catch {
             await thread.shutdown()
             throw error
@@ -222,9 +236,9 @@ public final class AgentLink: Sendable {
                     }
                 }
             }
-            group.addTask { [self, logger] in
+            group.addTask { [self, logger, clock] in
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(250))
+                    try? await clock.sleep(for: .milliseconds(250))
                     if revocation.withLock({ flag in
                         defer { flag = false }
                         return flag

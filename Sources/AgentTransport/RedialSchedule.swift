@@ -17,12 +17,13 @@ import ZeroMQ
 /// ```
 /// A refusal waits the current back-off (the first delay, then doubling up to the maximum, each jittered by ±25 %),
 /// so a key enrolled late is picked up within one back-off, and a refused agent never hammers its master. A
-/// successful handshake resets the back-off. Thread-safe.
+/// successful handshake resets the back-off. Thread-safe; time is read from the injected clock (tests drive a manual
+/// one), kept as the time since the schedule was made.
 final class RedialSchedule: Sendable {
     private enum Phase {
         case idle
-        case waiting(since: ContinuousClock.Instant)
-        case backingOff(until: ContinuousClock.Instant)
+        case waiting(since: Duration)
+        case backingOff(until: Duration)
     }
 
     private struct State {
@@ -34,16 +35,30 @@ final class RedialSchedule: Sendable {
     let retryWindow: Duration
     let firstDelay: Duration
     let maxDelay: Duration
+    /// Time on the injected clock since the schedule was made.
+    private let elapsed: @Sendable () -> Duration
 
-    init(retryWindow: Duration, firstDelay: Duration, maxDelay: Duration) {
+    init(
+        retryWindow: Duration,
+        firstDelay: Duration,
+        maxDelay: Duration,
+        clock: any Clock<Duration> = ContinuousClock()
+    ) {
         self.retryWindow = retryWindow
         self.firstDelay = firstDelay
         self.maxDelay = max(firstDelay, maxDelay)
         self.state = Mutex(State(delay: firstDelay))
+        self.elapsed = Self.stopwatch(clock)
+    }
+
+    private static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+        let origin = clock.now
+        return { origin.duration(to: clock.now) }
     }
 
     /// Follows the socket's monitor events.
-    func observe(_ kind: SocketEvent.Kind, now: ContinuousClock.Instant = .now) {
+    func observe(_ kind: SocketEvent.Kind) {
+        let now = elapsed()
         state.withLock { state in
             switch kind {
             case .disconnected:
@@ -62,13 +77,15 @@ final class RedialSchedule: Sendable {
     }
 
     /// The master said this agent's key is revoked: back off before dialling again.
-    func refused(now: ContinuousClock.Instant = .now) {
+    func refused() {
+        let now = elapsed()
         state.withLock { backOff(&$0, now: now) }
     }
 
     /// True once when the socket should dial again now.
-    func isDue(now: ContinuousClock.Instant = .now) -> Bool {
-        state.withLock { state in
+    func isDue() -> Bool {
+        let now = elapsed()
+        return state.withLock { state in
             switch state.phase {
             case .idle:
                 return false
@@ -82,7 +99,7 @@ final class RedialSchedule: Sendable {
         }
     }
 
-    private func backOff(_ state: inout State, now: ContinuousClock.Instant) {
+    private func backOff(_ state: inout State, now: Duration) {
         if case .backingOff = state.phase { return }
         let jitter = Double.random(in: 0.75...1.25)
         state.phase = .backingOff(until: now + state.delay * jitter)

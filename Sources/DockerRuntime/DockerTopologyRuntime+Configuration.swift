@@ -28,6 +28,9 @@ extension DockerTopologyRuntime {
         public var reconnectBackoff: [Duration]
         /// Called before every retry of a transient failure (logging, tests).
         public var onRetry: (@Sendable (RetryPolicy.Retry) -> Void)?
+        /// What the observer's refreshes, back-offs and staleness are measured on (tests inject a manual clock;
+        /// the retry policy has its own).
+        public var clock: any Clock<Duration>
 
         public init(
             stateDirectory: String,
@@ -42,7 +45,8 @@ extension DockerTopologyRuntime {
             reconnectBackoff: [Duration] = [
                 .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
             ],
-            onRetry: (@Sendable (RetryPolicy.Retry) -> Void)? = nil
+            onRetry: (@Sendable (RetryPolicy.Retry) -> Void)? = nil,
+            clock: any Clock<Duration> = ContinuousClock()
         ) {
             self.stateDirectory = stateDirectory
             self.retry = retry
@@ -55,6 +59,7 @@ extension DockerTopologyRuntime {
             self.answerWithin = answerWithin
             self.reconnectBackoff = reconnectBackoff
             self.onRetry = onRetry
+            self.clock = clock
         }
 
         /// The folder the agent writes compose documents to.

@@ -4,13 +4,16 @@ import DockerEngine
 /// the seed's policy of three attempts, 5 s then 10 s apart, applied per operation instead of per compose run.
 ///
 /// Only ``DockerError/isTransient`` failures are retried (an unreachable daemon, a timeout, a 5xx that is not a missing
-/// or refused image); everything else is reported at once. Tests inject millisecond delays.
+/// or refused image); everything else is reported at once. Tests inject a manual clock.
 public struct RetryPolicy: Sendable {
     /// The pause before each retry; the number of attempts is one more than the number of delays.
     public var delays: [Duration]
+    /// What the pauses are measured on.
+    public var clock: any Clock<Duration>
 
-    public init(delays: [Duration] = [.seconds(5), .seconds(10)]) {
+    public init(delays: [Duration] = [.seconds(5), .seconds(10)], clock: any Clock<Duration> = ContinuousClock()) {
         self.delays = delays
+        self.clock = clock
     }
 
     /// Three attempts, 5 s then 10 s apart.
@@ -47,7 +50,7 @@ public struct RetryPolicy: Sendable {
                 let delay = delays[attempt - 1]
                 onRetry?(Retry(operation: operation, attempt: attempt, error: error, delay: delay))
                 do {
-                    try await Task.sleep(for: delay)
+                    try await clock.sleep(for: delay)
                 } catch {
                     throw DockerError(.cancelled, operation: operation, message: "cancelled while waiting to retry")
                 }

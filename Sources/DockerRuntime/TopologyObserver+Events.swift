@@ -62,7 +62,7 @@ extension TopologyObserver {
             let backoff = configuration.reconnectBackoff
             guard !backoff.isEmpty else { continue }
             do {
-                try await Task.sleep(for: backoff[min(failures, backoff.count - 1)])
+                try await clock.sleep(for: backoff[min(failures, backoff.count - 1)])
             } catch {
                 break
             }
@@ -90,11 +90,12 @@ extension TopologyObserver {
             let filter = DockerFilters.label(RuntimeLabels.topologyID)
             let containers = try await client.listContainers(all: true, filters: filter)
             let networks = try await client.listNetworks(filters: filter)
+            let refreshed = elapsed()
             state.withLock { s in
                 s.cache.finishList(containers: containers, networks: networks)
                 s.ready = true
                 s.error = nil
-                s.refreshedAt = .now
+                s.refreshedAt = refreshed
             }
         } catch {
             state.withLock { $0.cache.endList() }
@@ -105,7 +106,7 @@ extension TopologyObserver {
     func tick(_ refresh: AsyncStream<Void>.Continuation) async {
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: configuration.refreshInterval)
+                try await clock.sleep(for: configuration.refreshInterval)
             } catch {
                 return
             }
@@ -116,7 +117,7 @@ extension TopologyObserver {
     func listOnRequest(_ requests: AsyncStream<Void>) async {
         for await _ in requests {
             do {
-                try await Task.sleep(for: configuration.refreshDebounce)
+                try await clock.sleep(for: configuration.refreshDebounce)
             } catch {
                 return
             }

@@ -26,8 +26,9 @@ public final class TopologyObserver: Sendable {
         var ready = false
         /// Why Docker could not be asked, while the stream is down.
         var error: String?
-        /// When the last full list finished: a cache not refreshed for `refreshInterval + staleMargin` is stale.
-        var refreshedAt: ContinuousClock.Instant?
+        /// When the last full list finished (``TopologyObserver/elapsed``): a cache not refreshed for
+        /// `refreshInterval + staleMargin` is stale.
+        var refreshedAt: Duration?
         var shutDown = false
         var stop: AsyncStream<Void>.Continuation?
     }
@@ -37,16 +38,28 @@ public final class TopologyObserver: Sendable {
     /// The event stream lost and re-established (notice), a re-list that failed (warning).
     let logger: Logger
     let state = Mutex(State())
+    /// What every pause is slept on.
+    let clock: any Clock<Duration>
+    /// Time on `clock` since the observer was made: refresh times are kept as such.
+    let elapsed: @Sendable () -> Duration
 
     init(client: DockerClient, configuration: DockerTopologyRuntime.Configuration, logger: Logger) {
         self.client = client
         self.configuration = configuration
         self.logger = logger
+        self.clock = configuration.clock
+        self.elapsed = Self.stopwatch(configuration.clock)
+    }
+
+    /// Reads `clock` as the time since now, so the state needs no instant of a clock whose type is erased.
+    static func stopwatch<C: Clock<Duration>>(_ clock: C) -> @Sendable () -> Duration {
+        let origin = clock.now
+        return { origin.duration(to: clock.now) }
     }
 
     /// Whether ``run()`` is running and the cache is complete (observations come from it).
     public var isCurrent: Bool {
-        let now = ContinuousClock.now
+        let now = elapsed()
         return state.withLock { $0.running && $0.ready && $0.error == nil && staleness($0, now: now) == nil }
     }
 
@@ -93,7 +106,7 @@ public final class TopologyObserver: Sendable {
     /// The labelled bridges and containers of `topologyID` (all topologies when nil); `error` set when Docker
     /// cannot be asked.
     public func observe(topologyID: String?) async -> Observation {
-        let now = ContinuousClock.now
+        let now = elapsed()
         let cached = state.withLock { s -> Observation? in
             guard s.running else { return nil }
             if let error = s.error { return Observation(error: error) }
@@ -107,7 +120,7 @@ public final class TopologyObserver: Sendable {
     }
 
     /// Why the cache can no longer be trusted, or nil while it is refreshed on time.
-    private func staleness(_ s: State, now: ContinuousClock.Instant) -> String? {
+    private func staleness(_ s: State, now: Duration) -> String? {
         guard let refreshed = s.refreshedAt else { return nil }
         let age = now - refreshed
         guard age > configuration.refreshInterval + configuration.staleMargin else { return nil }
@@ -119,10 +132,11 @@ public final class TopologyObserver: Sendable {
     /// not come in time leaves the error in place, so later calls answer at once until a list succeeds.
     private func firstList(topologyID: String?) async -> Observation {
         let bound = configuration.answerWithin
+        let clock = self.clock
         let answer = await withTaskGroup(of: Observation?.self) { group in
             group.addTask { await self.listDirectly(topologyID: topologyID) }
             group.addTask {
-                try? await Task.sleep(for: bound)
+                try? await clock.sleep(for: bound)
                 return nil
             }
             let first = await group.next() ?? nil

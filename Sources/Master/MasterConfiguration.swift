@@ -30,6 +30,9 @@ public struct MasterConfiguration: Sendable {
     public var silence = SilencePolicy()
     /// How often timers (retries, deadlines, watch pushes, silent agents) are looked at.
     public var tickInterval: Duration = .milliseconds(200)
+    /// What the timer loop sleeps `tickInterval` on. A test that injects a manual clock here lets ``clockMillis``
+    /// read the same clock, so timers fire exactly when it advances.
+    public var tickClock: any Clock<Duration> = ContinuousClock()
     /// How often the allow-list folders are re-read even when they look unchanged.
     public var allowListRescan: Duration = .seconds(2)
     /// Where `control.ipc` and `master.lock` go (`nil`: ``directory``). A packaged master keeps its keys read-only

@@ -167,6 +167,7 @@ public final class MasterServer: Service, Sendable {
     private func serve(_ sockets: MasterSockets) async {
         let core = self.core
         let tickInterval = configuration.tickInterval
+        let tickClock = configuration.tickClock
         let tickObserver = configuration.tickObserver
         let stopSignal = self.stopSignal
         await withTaskGroup(of: Void.self) { group in
@@ -192,7 +193,7 @@ public final class MasterServer: Service, Sendable {
             group.addTask { for await event in sockets.xpub.events { await core.socketEvent(event, role: .monitor) } }
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: tickInterval)
+                    try? await tickClock.sleep(for: tickInterval)
                     await core.tick()
                     if let tickObserver { tickObserver(await core.health()) }
                 }
