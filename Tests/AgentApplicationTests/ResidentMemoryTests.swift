@@ -50,47 +50,58 @@ struct ResidentMemoryTests {
         #expect(bytes[0] == 0x42 && bytes[1] == 0x41 && bytes[size - 1] == 0x43)
     }
 
+    /// The debounce on a manual clock: a burst of pokes is one release, a full quiet spell after the last one; while
+    /// an operation runs nothing is released. Every step waits for what the loop did (slept again, asked whether it
+    /// is busy, released), so a "not yet" is never a guess.
     @Test func idleTrimWaitsForQuietAndSkipsBusySpells() async throws {
-        let trim = ResidentMemoryTrim(quiet: .milliseconds(150))
-        let releases = Locked(0)
+        let clock = ManualClock()
+        let quiet = Duration.seconds(1)
+        let trim = ResidentMemoryTrim(quiet: quiet, clock: clock)
         let busy = Locked(false)
+        let (events, sink) = AsyncStream<String>.makeStream()
         let task = Task {
             await trim.run(
-                isBusy: { busy.value },
-                release: {
-                    releases.withLock { $0 += 1 }
-                    return 1
-                }
+                isBusy: {
+                    sink.yield("busy? \(busy.value)")
+                    return busy.value
+                },
+                release: { 1 },
+                released: { sink.yield("released \($0)") }
             )
         }
         defer { task.cancel() }
-        // A burst of pokes is one release, a quiet spell after the last one.
-        for _ in 0..<5 {
-            trim.poke()
-            try await Task.sleep(for: .milliseconds(40))
-        }
-        #expect(releases.value == 0)
-        try await waitUntil { releases.value == 1 }
-        try await Task.sleep(for: .milliseconds(400))
-        #expect(releases.value == 1)
-        // While an operation runs, nothing is released.
+        var log = events.makeAsyncIterator()
+
+        trim.poke()
+        try await clock.waitForSleepers(1)
+        // More pokes during the quiet spell: the spell that ends does nothing, a new one starts from now.
+        for _ in 0..<4 { trim.poke() }
+        clock.advance(by: quiet - .milliseconds(1))
+        #expect(clock.sleeperCount == 1)
+        clock.advance(by: .milliseconds(1))
+        try await clock.waitForSleepers(1)
+        #expect(clock.deadlines == [clock.now.advanced(by: quiet)])
+        clock.advance(by: quiet)
+        #expect(await log.next() == "busy? false")
+        #expect(await log.next() == "released 1")
+
+        // While an operation runs, the spell ends without a release: the loop asked, and was told it is busy.
         busy.withLock { $0 = true }
         trim.poke()
-        try await Task.sleep(for: .milliseconds(450))
-        #expect(releases.value == 1)
+        try await clock.waitForSleepers(1)
+        clock.advance(by: quiet)
+        #expect(await log.next() == "busy? true")
         busy.withLock { $0 = false }
         trim.poke()
-        try await waitUntil { releases.value == 2 }
+        try await clock.waitForSleepers(1)
+        clock.advance(by: quiet)
+        #expect(await log.next() == "busy? false")
+        #expect(await log.next() == "released 1")
         trim.finish()
         await task.value
-    }
-
-    func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while !condition() {
-            try #require(ContinuousClock.now < deadline, "timed out")
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        sink.finish()
+        #expect(await log.next() == nil)
+        #expect(clock.sleepsStarted == 4)
     }
 }
 

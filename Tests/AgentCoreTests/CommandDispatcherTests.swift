@@ -157,25 +157,40 @@ struct CommandDispatcherTests {
         #expect(first.intervalMillis == 10_000 && first.sentAtMillis == 1_776_749_115_000)
     }
 
-    @Test func heartbeatLoopPublishesAtOnceAndAfterChanges() async throws {
+    /// The loop on a manual clock: one heartbeat at once, one after each change, one each full interval and not a
+    /// millisecond before (docs/wire-protocol.md#heartbeat).
+    @Test func heartbeatLoopPublishesAtOnceAfterChangesAndEveryInterval() async throws {
         let h = try Harness()
+        let clock = ManualClock()
         let source = HeartbeatSource(
             settings: h.settings,
             operations: h.operations,
             dispatcher: h.dispatcher(),
-            clockMillis: { 0 }
+            clockMillis: { 0 },
+            clock: clock
         )
-        let published = Locked<[JSONValue]>([])
-        let loop = Task { await source.run { hb in published.withLock { $0.append(hb) } } }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while published.value.isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        let (published, sink) = AsyncStream<JSONValue>.makeStream()
+        let loop = Task { await source.run { hb in sink.yield(hb) } }
+        var heartbeats = published.makeAsyncIterator()
+        let seq = { (hb: JSONValue?) -> Int? in try hb.map { try Heartbeat(Harness.object($0)).seq } }
+
+        #expect(try seq(await heartbeats.next()) == 1)
         source.changed()
-        while published.value.count < 2 && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
+        #expect(try seq(await heartbeats.next()) == 2)
+        // The ticker sleeps one interval from the start; just short of it nothing is due and it still sleeps.
+        try await clock.waitForSleepers(1)
+        #expect(clock.deadlines == [ManualClock.Instant(offset: .milliseconds(10_000))])
+        clock.advance(by: .milliseconds(9_999))
+        #expect(clock.sleeperCount == 1)
+        clock.advance(by: .milliseconds(1))
+        #expect(try seq(await heartbeats.next()) == 3)
+        try await clock.waitForSleepers(1)
+        #expect(clock.deadlines == [ManualClock.Instant(offset: .milliseconds(20_000))])
+        clock.advance(by: .milliseconds(10_000))
+        #expect(try seq(await heartbeats.next()) == 4)
+
         loop.cancel()
         await loop.value
-        #expect(published.value.count >= 2)
-        #expect(try published.value.prefix(2).map { try Heartbeat(Harness.object($0)).seq } == [1, 2])
+        sink.finish()
     }
 }

@@ -31,7 +31,11 @@ import Topology
         }
     }
 
-    static func runtime(_ daemon: FakeDaemon, answerWithin: Duration = .seconds(1)) -> DockerTopologyRuntime {
+    static func runtime(
+        _ daemon: FakeDaemon,
+        answerWithin: Duration = .seconds(1),
+        clock: any Clock<Duration> = ContinuousClock()
+    ) -> DockerTopologyRuntime {
         let client = DockerClient(
             configuration: .init(socketPath: daemon.path, requestTimeout: .seconds(1))
         )
@@ -43,7 +47,8 @@ import Topology
                 refreshDebounce: .milliseconds(10),
                 staleMargin: .milliseconds(700),
                 answerWithin: answerWithin,
-                reconnectBackoff: [.milliseconds(100)]
+                reconnectBackoff: [.milliseconds(100)],
+                clock: clock
             )
         )
     }
@@ -77,36 +82,46 @@ import Topology
         try await runtime.client.shutdown()
     }
 
+    /// On a manual clock (refresh 0.3 s, margin 0.7 s): a cache last listed at 0 answers without an error at exactly
+    /// 1.0 s and "Docker is not answering" 1 ms later, without waiting on the frozen daemon; once it answers again,
+    /// the next refresh clears the error.
     @Test func aDaemonThatFreezesLaterIsReportedStaleAndRecovers() async throws {
         let frozen = Locked(false)
         let daemon = try Self.freezingDaemon(frozen)
         defer { daemon.stop() }
-        let runtime = Self.runtime(daemon)
+        let clock = ManualClock()
+        let runtime = Self.runtime(daemon, clock: clock)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await runtime.run() }
+            // The first list is real I/O against the fake daemon; it stamps the cache at 0 on the manual clock.
             #expect(await eventually(within: 5) { runtime.observer.isCurrent })
             #expect(await runtime.observe(topologyID: nil).error == nil)
 
             frozen.withLock { $0 = true }
-            let froze = ContinuousClock.now
-            var reportedAfter: Duration?
-            var slowest = Duration.zero
-            while ContinuousClock.now - froze < .seconds(5) {
-                let (took, observation) = await Self.timedObserve(runtime)
-                slowest = max(slowest, took)
-                if let error = observation.error {
-                    #expect(error.hasPrefix("Docker is not answering"), "\(error)")
-                    reportedAfter = ContinuousClock.now - froze
-                    break
-                }
-                try? await Task.sleep(for: .milliseconds(50))
-            }
-            print("HOSTILE-MEASURE frozen daemon: reported after \(reportedAfter.map { "\($0)" } ?? "never")")
-            #expect(reportedAfter != nil && reportedAfter! < .seconds(2.5))
-            #expect(slowest < .milliseconds(100), "an observation waited \(slowest)")
+            // The ticker's refresh asks the frozen daemon for a list, which hangs (and fails at its 1 s deadline).
+            try? await clock.waitForSleepers(1)
+            clock.advance(by: .milliseconds(300))
+            try? await clock.waitForSleepers(2)  // the ticker again, and the refresh's debounce
+            clock.advance(by: .milliseconds(10))
+            try? await clock.waitForSleepers(1)
+            clock.advance(by: .milliseconds(690))
+            #expect(clock.elapsed == .seconds(1))
+            let (onTime, fresh) = await Self.timedObserve(runtime)
+            #expect(fresh.error == nil, "\(fresh)")
+            clock.advance(by: .milliseconds(1))
+            let (took, stale) = await Self.timedObserve(runtime)
+            #expect(stale.error?.hasPrefix("Docker is not answering: nothing listed for 1 s") == true, "\(stale)")
+            #expect(max(onTime, took) < .milliseconds(100), "an observation waited \(max(onTime, took))")
+            #expect(!runtime.observer.isCurrent)
 
+            // Drive the clock on until a refresh reaches the daemon that answers again (the hung list first has to
+            // fail at its real 1 s deadline).
             frozen.withLock { $0 = false }
-            #expect(await eventually(within: 5) { await runtime.observe(topologyID: nil).error == nil })
+            let recovered = await eventually(within: 10) {
+                clock.advanceToNextDeadline()
+                return await runtime.observe(topologyID: nil).error == nil
+            }
+            #expect(recovered)
             runtime.shutdown()
             await group.waitForAll()
         }

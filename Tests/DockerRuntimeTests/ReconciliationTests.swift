@@ -1,6 +1,7 @@
 import DecnetJSON
 import DockerEngine
 import Synchronization
+import TestSupport
 import Testing
 import Topology
 
@@ -126,31 +127,75 @@ import Topology
         #expect(!DockerTopologyRuntime.matches(try network(isInternal: false), bridge))
     }
 
+    /// The seed's policy on a manual clock: each retry comes after its full delay (5 s, then 10 s) and not before,
+    /// the last error is rethrown (docs/deviations.md#retries-per-operation).
     @Test func transientFailuresAreRetriedWithThePolicysDelays() async throws {
-        let policy = RetryPolicy(delays: [.milliseconds(1), .milliseconds(2)])
+        let clock = ManualClock()
+        let policy = RetryPolicy(clock: clock)
+        #expect(policy.delays == RetryPolicy.seed.delays)
         let retries = Mutex<[Int]>([])
         let attempts = Mutex(0)
-        let error = await #expect(throws: DockerError.self) {
-            // swift-format-ignore: OnlyOneTrailingClosureArgument
-            try await policy.run("op", onRetry: { r in retries.withLock { $0.append(r.attempt) } }) {
-                () async throws(DockerError) in
-                attempts.withLock { $0 += 1 }
-                throw DockerError(.server, status: 500, operation: "op", message: "connection reset by peer")
+        let run = Task { () async -> DockerError? in
+            do {
+                // swift-format-ignore: OnlyOneTrailingClosureArgument
+                _ = try await policy.run("op", onRetry: { r in retries.withLock { $0.append(r.attempt) } }) {
+                    () async throws(DockerError) in
+                    attempts.withLock { $0 += 1 }
+                    throw DockerError(.server, status: 500, operation: "op", message: "connection reset by peer")
+                }
+                return nil
+            } catch {
+                return error
             }
         }
+        try await clock.waitForSleepers(1)
+        #expect(attempts.withLock { $0 } == 1 && clock.deadlines == [.init(offset: .seconds(5))])
+        clock.advance(by: .seconds(5) - .milliseconds(1))
+        #expect(clock.sleeperCount == 1 && attempts.withLock { $0 } == 1)
+        clock.advance(by: .milliseconds(1))
+        try await clock.waitForSleepers(1)
+        #expect(attempts.withLock { $0 } == 2 && clock.deadlines == [.init(offset: .seconds(15))])
+        clock.advance(by: .seconds(10))
+        let error = await run.value
         #expect(error?.code == .server)
         #expect(attempts.withLock { $0 } == 3 && retries.withLock { $0 } == [1, 2])
+        #expect(clock.elapsed == .seconds(15))
 
         attempts.withLock { $0 = 0 }
-        let value = try await policy.run("op", onRetry: nil) { () async throws(DockerError) -> Int in
-            let n = attempts.withLock { a -> Int in
-                a += 1
-                return a
+        let recovered = Task {
+            try await policy.run("op", onRetry: nil) { () async throws(DockerError) -> Int in
+                let n = attempts.withLock { a -> Int in
+                    a += 1
+                    return a
+                }
+                if n < 2 { throw DockerError(.unavailable, operation: "op", message: "reset") }
+                return n
             }
-            if n < 2 { throw DockerError(.unavailable, operation: "op", message: "reset") }
-            return n
         }
-        #expect(value == 2)
+        try await clock.waitForSleepers(1)
+        clock.advance(by: .seconds(5))
+        #expect(try await recovered.value == 2)
+    }
+
+    /// Cancelled while it waits to retry, the policy ends at once with `cancelled`, without another attempt.
+    @Test func aCancelledWaitEndsTheRetries() async throws {
+        let clock = ManualClock()
+        let attempts = Mutex(0)
+        let run = Task { () async -> DockerError? in
+            do {
+                _ = try await RetryPolicy(clock: clock).run("op", onRetry: nil) { () async throws(DockerError) in
+                    attempts.withLock { $0 += 1 }
+                    throw DockerError(.unavailable, operation: "op", message: "reset")
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        try await clock.waitForSleepers(1)
+        run.cancel()
+        let error = await run.value
+        #expect(error?.code == .cancelled && attempts.withLock { $0 } == 1)
     }
 
     @Test(arguments: [

@@ -127,24 +127,30 @@ struct MasterFleetTests {
     }
 
     /// An agent cut off without a word (no FIN, no failed send) is seen gone from its silence alone, its request
-    /// waits, and its next heartbeat brings it back and lets the request out.
+    /// waits, and its next heartbeat brings it back and lets the request out. The master's timers run on a manual
+    /// clock: 3 x 200 ms + 200 ms of silence is still heard, 1 ms more is silent.
     @Test func anAgentThatFallsSilentIsShownDisconnectedAndItsRequestWaitsUntilItIsHeardAgain() async throws {
         let harness = try MasterHarness()
         var configuration = harness.configuration(retry: .seconds(60))
         configuration.silence = SilencePolicy(intervals: 3, slackMillis: 200, beforeFirstHeartbeatMillis: 20_000)
+        let timers = ManualTicks()
+        timers.install(&configuration)
         try await harness.run(configuration) { master, endpoints in
+            var ticks = timers.ticks.makeAsyncIterator()
             let agent = try await harness.agent("agent-a", endpoints: endpoints)
             agent.hello()
             #expect(await eventually { await master.agent("agent-a")?.connected == true })
             try await agent.waitUntilPublishing()
             agent.heartbeat(intervalMillis: 200)
             #expect(await eventually { await master.agent("agent-a")?.heartbeat?.seq == 1 })
-            let lastHeard = ContinuousClock.now
+            #expect(await master.agent("agent-a")?.lastSeenAt == 0)
 
-            // 3 x 200 ms + 200 ms without a word: silent, though its connection is still open.
-            #expect(await eventually(5) { await master.agent("agent-a")?.disconnectReason == .silent })
-            let noticed = ContinuousClock.now - lastHeard
-            #expect(noticed >= .milliseconds(700) && noticed < .seconds(4), "silent after \(noticed)")
+            // Silent only when more than 3 x 200 ms + 200 ms passed since it was last heard (at 0 on this clock),
+            // though its connection is still open.
+            try await timers.tick(at: 800, &ticks)
+            #expect(await master.agent("agent-a")?.connected == true, "silent at exactly the limit")
+            try await timers.tick(at: 801, &ticks)
+            #expect(await master.agent("agent-a")?.disconnectReason == .silent)
             let fleet = await master.fleet()
             let shown = try #require(fleet["agents"]?.arrayValue?.first)
             #expect(shown["connected"] == false && shown["disconnect_reason"] == "silent")
@@ -153,11 +159,16 @@ struct MasterFleetTests {
 
             let request = OutgoingRequest(id: "req-ping-silent", .ping).jsonValue
             let events = try await master.submit(agentID: "agent-a", request: request, timeout: .seconds(20))
-            #expect(await agent.request(type: "ping", seconds: 1) == nil, "nothing is sent to a silent agent")
+            // Ticks with the request pending: the master looked, and sent nothing to the silent agent.
+            for millis in [802, 900, 5_000] as [Int64] { try await timers.tick(at: millis, &ticks) }
+            #expect(await master.counters().requestsSent == 0, "nothing is sent to a silent agent")
 
             agent.heartbeat(intervalMillis: 200)
+            #expect(await eventually { await master.agent("agent-a")?.connected == true })
+            try await timers.tick(at: 5_001, &ticks)
             let incoming = try #require(await agent.request(type: "ping"), "heard again: the request goes out")
             #expect(try RequestDecoder().decode(incoming.message.frames.last ?? []).get().id == "req-ping-silent")
+            #expect(await master.counters().requestsSent == 1)
             let record = try #require(await master.agent("agent-a"))
             #expect(record.connected && record.disconnectReason == nil && record.connections == 1)
             agent.send(Messages.result(id: "req-ping-silent", body: ["agent_id": "agent-a"]))

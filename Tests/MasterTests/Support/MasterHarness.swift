@@ -119,3 +119,33 @@ final class MonitorClient: Sendable {
         await context.terminateOffPool()
     }
 }
+
+/// The master's timers on a manual clock: ``MasterConfiguration/clockMillis`` reads it and the timer loop sleeps on
+/// it (1 ms ticks, so every advance runs one tick), and every tick is reported, so a test knows when the master
+/// looked at its timers and at what time.
+struct ManualTicks: Sendable {
+    let clock = ManualClock()
+    let ticks: AsyncStream<MasterHealth>
+    private let sink: AsyncStream<MasterHealth>.Continuation
+
+    init() {
+        (ticks, sink) = AsyncStream.makeStream()
+    }
+
+    func install(_ configuration: inout MasterConfiguration) {
+        let clock = self.clock
+        let sink = self.sink
+        configuration.tickClock = clock
+        configuration.tickInterval = .milliseconds(1)
+        configuration.clockMillis = { clock.milliseconds }
+        configuration.tickObserver = { sink.yield($0) }
+    }
+
+    /// Moves the clock to `millis` (later than now) once the timer loop sleeps, and returns after the tick it runs.
+    func tick(at millis: Int64, _ iterator: inout AsyncStream<MasterHealth>.Iterator) async throws {
+        try await clock.waitForSleepers(1)
+        precondition(millis > clock.milliseconds, "the manual clock only moves forward")
+        clock.advance(by: .milliseconds(millis - clock.milliseconds))
+        guard await iterator.next() != nil else { throw TimedOut(what: "a master tick") }
+    }
+}
