@@ -21,6 +21,15 @@ struct AgentDaemonEndToEndTests {
         let runtime: InMemoryRuntime
         let app: AgentApplication
         let directory: String
+        /// What the daemon logged: the witness of what its link saw (a refused handshake, a lost connection).
+        let logs: LogCapture
+
+        /// Waits until the daemon logged `message` at `level`.
+        func waitForLog(_ level: Logger.Level, _ message: String) async throws {
+            guard await eventually(within: 20, { !logs.entries(level, message).isEmpty }) else {
+                throw TimedOut(what: "the agent to log \"\(message)\"; it logged \(logs.lines)")
+            }
+        }
 
         var store: TopologyStore { app.core.store }
     }
@@ -33,6 +42,7 @@ struct AgentDaemonEndToEndTests {
         runtime: InMemoryRuntime = InMemoryRuntime()
     ) async throws -> Agent {
         let keys = try CurveKeyPair.generate()
+        let logs = LogCapture()
         if allow { try master.allow(agentID: id, keys: keys) }
         let directory = NSTemporaryDirectory() + "agent-e2e-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -62,9 +72,9 @@ struct AgentDaemonEndToEndTests {
                 preflight: PortPreflight(boundPorts: { () throws(ComposeError) in [] })
             ),
             runtime: runtime,
-            logger: Logger(label: "test.agent")
+            logger: logs.logger("test.agent")
         )
-        return Agent(id: id, keys: keys, runtime: runtime, app: app, directory: directory)
+        return Agent(id: id, keys: keys, runtime: runtime, app: app, directory: directory, logs: logs)
     }
 
     /// Runs `body` with a master pumping messages and an agent daemon running; shuts both down after.
@@ -98,6 +108,9 @@ struct AgentDaemonEndToEndTests {
         await agent.app.close()
         try? FileManager.default.removeItem(atPath: agent.directory)
     }
+
+    static let refusedLog =
+        "handshake with master failed (wrong master key, or this agent's key is not allowed); backing off"
 
     static func hello(_ master: TestMaster, _ agent: Agent) -> [TestMaster.Received] {
         master.commands.value.filter { $0.message["type"] == "hello" && $0.routingId == agent.id }
@@ -245,7 +258,8 @@ struct AgentDaemonEndToEndTests {
             try await master.waitFor("first hello") { Self.hello(master, agent).count == 1 }
             let endpoint = master.commandEndpoint.value
             await master.closeRouter()
-            try await Task.sleep(for: .milliseconds(300))
+            // The agent saw the master go before it comes back on the same port.
+            try await agent.waitForLog(.warning, "master connection lost; reconnecting")
             try await master.openRouter(endpoint: endpoint)
             try await master.waitFor("second hello") { Self.hello(master, agent).count >= 2 }
             let hellos = Self.hello(master, agent)
@@ -257,18 +271,21 @@ struct AgentDaemonEndToEndTests {
 
     @Test func anAgentNotOnTheAllowListNeverGetsThrough() async throws {
         try await Self.withAgent(allow: false) { master, agent in
-            try await Task.sleep(for: .seconds(1))
+            // Both sockets had their chance: the master's ZAP handler refused each, and the agent saw the refusal.
+            #expect(await eventually(within: 20) { master.zap.statistics.denied >= 2 })
+            try await agent.waitForLog(.error, Self.refusedLog)
             #expect(master.commands.value.isEmpty)
             #expect(master.published.value.isEmpty)
-            #expect(master.zap.statistics.denied > 0)
         }
     }
 
     @Test func anAgentPinningTheWrongMasterKeyNeverConnects() async throws {
-        try await Self.withAgent(wrongMasterKey: true) { master, _ in
-            try await Task.sleep(for: .seconds(1))
+        try await Self.withAgent(wrongMasterKey: true) { master, agent in
+            // The agent dialled and its handshake failed (the master cannot read a HELLO sealed for another key).
+            try await agent.waitForLog(.error, Self.refusedLog)
             #expect(master.commands.value.isEmpty)
             #expect(master.published.value.isEmpty)
+            #expect(master.zap.statistics.denied == 0 && master.zap.statistics.allowed == 0)
         }
     }
 }

@@ -205,7 +205,8 @@ import Glibc
         let client = Self.client(daemon)
         _ = try await client.apiVersion()
         let task = Task { try await client.waitContainer("slow") }
-        try await Task.sleep(for: .milliseconds(100))
+        // Cancelled while the daemon holds the request, not before it was sent.
+        #expect(await eventually(within: 10) { daemon.requests.contains { $0.contains("/containers/slow/wait") } })
         task.cancel()
         let error = await #expect(throws: DockerError.self) { try await task.value }
         #expect(error?.code == .cancelled)

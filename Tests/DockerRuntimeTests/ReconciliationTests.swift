@@ -133,10 +133,10 @@ import Topology
         let clock = ManualClock()
         let policy = RetryPolicy(clock: clock)
         #expect(policy.delays == RetryPolicy.seed.delays)
-        let retries = Mutex<[Int]>([])
-        let attempts = Mutex(0)
+        let retries = Locked<[Int]>([])
+        let attempts = Locked(0)
         let run = Task { () async -> DockerError? in
-            do {
+            do throws(DockerError) {
                 // swift-format-ignore: OnlyOneTrailingClosureArgument
                 _ = try await policy.run("op", onRetry: { r in retries.withLock { $0.append(r.attempt) } }) {
                     () async throws(DockerError) in
@@ -180,9 +180,9 @@ import Topology
     /// Cancelled while it waits to retry, the policy ends at once with `cancelled`, without another attempt.
     @Test func aCancelledWaitEndsTheRetries() async throws {
         let clock = ManualClock()
-        let attempts = Mutex(0)
+        let attempts = Locked(0)
         let run = Task { () async -> DockerError? in
-            do {
+            do throws(DockerError) {
                 _ = try await RetryPolicy(clock: clock).run("op", onRetry: nil) { () async throws(DockerError) in
                     attempts.withLock { $0 += 1 }
                     throw DockerError(.unavailable, operation: "op", message: "reset")

@@ -95,7 +95,12 @@ struct SecurityTests {
             // A reconnect: the master goes away and comes back on the same port.
             let endpoint = master.commandEndpoint.value
             await master.closeRouter()
-            try await Task.sleep(for: .milliseconds(300))
+            // The agent saw the master go before it comes back on the same port.
+            #expect(
+                await eventually(within: 20) {
+                    !capture.entries(.warning, "master connection lost; reconnecting").isEmpty
+                }
+            )
             try await master.openRouter(endpoint: endpoint)
             try await master.waitFor("second hello") {
                 master.commands.value.filter { $0.routingId == agent.id && $0.message["type"] == "hello" }.count >= 2
@@ -151,31 +156,46 @@ struct SecurityTests {
     @Test func aPlainMasterWithoutCURVEGetsNothingAndCommandsNothing() async throws {
         let context = try ZMQContext()
         let thread = try SocketThread(context: context, name: "plain-master")
-        let router = try await thread.open(.router, linger: 0) { (s: ZMQSocket) throws(ZMQError) in
+        let router = try await thread.open(.router, linger: 0, monitored: true) { (s: ZMQSocket) throws(ZMQError) in
+            try s.setOption(.routerMandatory, true)
             try s.bind("tcp://127.0.0.1:*")
         }
-        let sub = try await thread.open(.sub, linger: 0) { (s: ZMQSocket) throws(ZMQError) in
+        let sub = try await thread.open(.sub, linger: 0, monitored: true) { (s: ZMQSocket) throws(ZMQError) in
             try s.setOption(.subscribe, [])
             try s.bind("tcp://127.0.0.1:*")
         }
         let received = Locked<[ZMQMessage]>([])
+        let failedHandshakes = Locked<Set<String>>([])
         let collect = Task {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { for await m in router.messages { received.withLock { $0.append(m) } } }
                 group.addTask { for await m in sub.messages { received.withLock { $0.append(m) } } }
+                for (name, socket) in [("router", router), ("sub", sub)] {
+                    group.addTask {
+                        for await event in socket.events where event.isHandshakeFailure {
+                            failedHandshakes.withLock { _ = $0.insert(name) }
+                        }
+                    }
+                }
             }
         }
+        let capture = LogCapture()
         let agent = try await DaemonUnderTest(
             commandEndpoint: try await router.lastEndpoint(),
             heartbeatEndpoint: try await sub.lastEndpoint(),
-            masterKey: try CurveKeyPair.generate().publicKey
+            masterKey: try CurveKeyPair.generate().publicKey,
+            logger: capture.logger("test.plain")
         )
         let run = Task { try await agent.app.run() }
-        try await Task.sleep(for: .milliseconds(1500))
+        // Both of the agent's sockets dialled and their handshakes failed on the plain sockets' side.
+        #expect(await eventually(within: 20) { failedHandshakes.value == ["router", "sub"] })
+        #expect(await eventually(within: 20) { !capture.entries(.error, Self.refusedHandshake).isEmpty })
+        // No connection to command: a ROUTER that must route refuses both frames.
         for frame in [Frames.ping("plain"), Frames.apply(id: "plain-apply")] {
-            _ = router.send(ZMQMessage(frames: [Array(agent.id.utf8), frame]))
+            await #expect(throws: ZMQError.self) {
+                _ = try await router.sendConfirmed(ZMQMessage(frames: [Array(agent.id.utf8), frame]))
+            }
         }
-        try await Task.sleep(for: .milliseconds(500))
         #expect(received.value.isEmpty)
         #expect(try agent.snapshot().requests.isEmpty)
         #expect(agent.runtime.calls.isEmpty)
@@ -191,17 +211,25 @@ struct SecurityTests {
         // The impostor even allows the agent's key: the agent still refuses it, because it pins the real master's.
         let impostor = try await TestMaster()
         let pump = Task { await impostor.pump() }
+        let capture = LogCapture()
         let agent = try await DaemonUnderTest(
             commandEndpoint: impostor.commandEndpoint.value,
             heartbeatEndpoint: impostor.heartbeatEndpoint,
-            masterKey: try CurveKeyPair.generate().publicKey
+            masterKey: try CurveKeyPair.generate().publicKey,
+            logger: capture.logger("test.impostor")
         )
         try impostor.allow(agentID: agent.id, keys: agent.keys)
         let run = Task { try await agent.app.run() }
-        try await Task.sleep(for: .milliseconds(1500))
-        impostor.sendRaw(to: agent.id, Frames.ping("impostor"))
-        impostor.sendRaw(to: agent.id, Frames.apply(id: "impostor-apply"))
-        try await Task.sleep(for: .milliseconds(500))
+        // The agent dialled and its handshake failed: the impostor cannot open a HELLO sealed for the real key, so
+        // its ZAP handler is never even asked.
+        #expect(await eventually(within: 20) { !capture.entries(.error, Self.refusedHandshake).isEmpty })
+        #expect(impostor.zap.statistics.requests == 0)
+        // No connection to command: the impostor's ROUTER (which must route) refuses both frames.
+        for frame in [Frames.ping("impostor"), Frames.apply(id: "impostor-apply")] {
+            await #expect(throws: ZMQError.self) {
+                _ = try await impostor.router.value?.sendConfirmed(ZMQMessage(frames: [Array(agent.id.utf8), frame]))
+            }
+        }
         #expect(impostor.commands.value.isEmpty)
         #expect(impostor.published.value.isEmpty)
         #expect(try agent.snapshot().requests.isEmpty)
@@ -214,6 +242,9 @@ struct SecurityTests {
     }
 
     // MARK: helpers
+
+    static let refusedHandshake =
+        "handshake with master failed (wrong master key, or this agent's key is not allowed); backing off"
 
     /// No form of any of the secret keys (Z85, hex in either case, base64) occurs in `text`.
     static func expectNoSecret(

@@ -22,7 +22,12 @@ struct MasterSecurityTests {
             let wrong = try CurveKeyPair.generate().publicKey
             let agent = try await harness.agent("agent-a", endpoints: endpoints, masterKey: wrong)
             agent.hello()
-            try await Task.sleep(for: .seconds(1.5))
+            // It had its chance: the master saw its handshake fail (a HELLO sealed for another key cannot be read).
+            #expect(
+                await eventually(within: 20) {
+                    Self.counter(await master.fleet(), "handshakes", "command", "failed_protocol") >= 1
+                }
+            )
             #expect(await master.agent("agent-a") == nil)
             #expect(!agent.dealerEvents.items.contains { $0.kind == .handshakeSucceeded })
             #expect(Self.counter(await master.fleet(), "handshakes", "command", "succeeded") == 0)

@@ -76,7 +76,8 @@ public final class ManualClock: Clock, Sendable {
         try Task.checkCancellation()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let (resume, watchers) = state.withLock { s -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
+                let (resume, watchers) = state.withLock {
+                    s -> (Result<Void, any Error>?, [CheckedContinuation<Void, Never>]) in
                     if s.sleepers[id]?.cancelled == true {
                         s.sleepers[id] = nil
                         return (.failure(CancellationError()), [])
