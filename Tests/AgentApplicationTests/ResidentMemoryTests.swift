@@ -58,15 +58,21 @@ struct ResidentMemoryTests {
         let quiet = Duration.seconds(1)
         let trim = ResidentMemoryTrim(quiet: quiet, clock: clock)
         let busy = Locked(false)
+        // What the loop did, as a stream to await and as a list to look at once the loop sleeps again.
         let (events, sink) = AsyncStream<String>.makeStream()
+        let done = Locked<[String]>([])
+        let note = { @Sendable (event: String) in
+            done.withLock { $0.append(event) }
+            sink.yield(event)
+        }
         let task = Task {
             await trim.run(
                 isBusy: {
-                    sink.yield("busy? \(busy.value)")
+                    note("busy? \(busy.value)")
                     return busy.value
                 },
                 release: { 1 },
-                released: { sink.yield("released \($0)") }
+                released: { note("released \($0)") }
             )
         }
         defer { task.cancel() }
@@ -80,7 +86,9 @@ struct ResidentMemoryTests {
         #expect(clock.sleeperCount == 1)
         clock.advance(by: .milliseconds(1))
         try await clock.waitForSleepers(1)
+        // Asleep again for a new spell, and between the two it neither asked nor released.
         #expect(clock.deadlines == [clock.now.advanced(by: quiet)])
+        #expect(done.value.isEmpty)
         clock.advance(by: quiet)
         #expect(await log.next() == "busy? false")
         #expect(await log.next() == "released 1")

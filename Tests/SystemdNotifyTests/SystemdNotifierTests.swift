@@ -89,7 +89,7 @@ struct SystemdNotifierTests {
         notifier.stopping(status: "again")
         // Datagrams are queued at the listener when sent: one sent after every call above arrives after anything
         // those calls sent.
-        #expect(SystemdNotifier(address: .path(listener.address)).status("witness"))
+        #expect(SystemdNotifier(address: SystemdNotifier.Address(listener.address)).status("witness"))
         _ = await listener.wait(within: 5) { $0 == "STATUS=witness" }
         #expect(
             listener.datagrams == [
