@@ -122,7 +122,13 @@ class TestWithoutDocker:
         master.hello(friend.agent_id)
         master.wait_for(lambda: master.handshakes.count("HANDSHAKE_FAILED_AUTH") >= 2, 15,
                         "two refused handshakes")
-        master.pump(2.0)
+        # The stranger's heartbeat socket had its chance too: the agent logs that refusal.
+        master.wait_for(lambda: "heartbeat socket handshake failed" in stranger.log(), 15,
+                        "the stranger's heartbeat socket refused")
+        # Both master sockets were read past the refusals: a later answer and a later heartbeat of the friend came.
+        assert master.result(master.request(friend.agent_id, "ping"), timeout=10)["status"] == 200
+        beats = len(master.heartbeats)
+        master.wait_for(lambda: len(master.heartbeats) > beats, 15, "a later heartbeat of the friend")
         assert all(a == friend.agent_id for a, _ in master.commands)
         assert all(t.endswith("." + friend.agent_id) for t, _ in master.heartbeats)
         assert master.dropped == []
@@ -134,9 +140,13 @@ class TestWithoutDocker:
         master = fleet.master
         impostor_public, _ = make_certificate(tmp_path / "other-master", "master")
         agent = fleet.start_agent(master_key_file=impostor_public)
-        master.wait_for(lambda: any(h.startswith("HANDSHAKE_FAILED") for h in master.handshakes), 15,
-                        "a failed handshake")
-        master.pump(3.0)
+        failed = lambda: [h for h in master.handshakes if h.startswith("HANDSHAKE_FAILED")]
+        # Both sockets had their chance: the master saw the command socket fail twice (it keeps trying), and the
+        # agent logs its heartbeat socket's failed handshake.
+        master.wait_for(lambda: len(failed()) >= 2, 30, "two failed handshakes")
+        master.wait_for(lambda: "heartbeat socket handshake failed" in agent.log(), 15,
+                        "the heartbeat socket's failed handshake")
+        master.pump()
         assert master.commands == [] and master.heartbeats == [] and master.dropped == []
         assert "HANDSHAKE_SUCCEEDED" not in master.handshakes
         assert agent.alive()

@@ -270,14 +270,65 @@ class LogFile:
 # -- the master
 
 
+class TickWitness:
+    """A service manager's notify socket for a master started with `ticks=True`: the master sends `WATCHDOG=1` from
+    its timer loop (docs/install.md#the-units), so every datagram counted is a tick that ran. With `WATCHDOG_USEC`
+    at 200 ms the master kicks on every tick (one per 200 ms)."""
+
+    WATCHDOG_USEC = "200000"
+
+    def __init__(self):
+        self.path = f"/tmp/decnet-ticks-{uuid.uuid4().hex[:12]}.sock"
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind(self.path)
+        self.datagrams = []
+
+    @property
+    def environment(self):
+        return {"NOTIFY_SOCKET": self.path, "WATCHDOG_USEC": self.WATCHDOG_USEC}
+
+    def _drain(self, timeout):
+        ready = selectors.DefaultSelector()
+        ready.register(self.socket, selectors.EVENT_READ)
+        try:
+            if ready.select(timeout):
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        self.datagrams.append(self.socket.recv(4096, socket.MSG_DONTWAIT).decode(errors="replace"))
+        finally:
+            ready.close()
+
+    def kicks(self):
+        self._drain(0)
+        return sum(1 for d in self.datagrams if "WATCHDOG=1" in d.split("\n"))
+
+    def wait_more(self, count, timeout):
+        """Waits until `count` more ticks than now were reported; returns whether they were."""
+        target = self.kicks() + count
+        deadline = time.monotonic() + timeout
+        while self.kicks() < target:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._drain(min(remaining, 0.1))
+        return True
+
+    def close(self):
+        self.socket.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+
+
 class MasterProcess:
     """`decnet-master serve` in `directory`/master, bound to 127.0.0.1 on free ports fixed at construction.
+
+    `ticks=True` gives it a notify socket (`self.ticks`, a ``TickWitness``) that counts the timer loop's ticks.
 
     `nofile` = (soft, hard) sets RLIMIT_NOFILE in the child before exec. Keys: `master.key_secret` made with keygen,
     `agents/` and `monitors/` allow-lists. `stop()`/`kill()` are safe to call twice; use `close()` in teardown.
     """
 
-    def __init__(self, directory, *, nofile=None, extra=(), log_format="text"):
+    def __init__(self, directory, *, nofile=None, extra=(), log_format="text", ticks=False):
         self.dir = pathlib.Path(directory) / "master"
         self.dir.mkdir(parents=True, exist_ok=True)
         if not (self.dir / "master.key_secret").exists():
@@ -292,6 +343,7 @@ class MasterProcess:
         self.log = LogFile(self.log_path)
         self.process = None
         self.starts = 0
+        self.ticks = TickWitness() if ticks else None
 
     # endpoints, as AgentProcess wants them
     @property
@@ -339,8 +391,9 @@ class MasterProcess:
         self.starts += 1
         log.write(f"=== harness: start #{self.starts} ===\n".encode())
         log.flush()
+        environment = {**os.environ, **self.ticks.environment} if self.ticks else None
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                        preexec_fn=limits if nofile else None)
+                                        preexec_fn=limits if nofile else None, env=environment)
         log.close()
         poll_until(lambda: self._ready_or_dead(), ready_timeout, 0.1, "master ready (agents --json answers)")
         assert self.alive(), f"master exited at start: {self.exit_status()}\n{self.log.tail()}"
@@ -377,6 +430,8 @@ class MasterProcess:
 
     def close(self):
         self.stop()
+        if self.ticks:
+            self.ticks.close()
 
     # allow-list
     def enrol(self, key, name):

@@ -4,8 +4,8 @@ import Synchronization
 ///
 /// `sleep(until:)` parks the caller until ``advance(by:)`` moves `now` to or past its deadline (or its task is
 /// cancelled: it then throws `CancellationError`, like `Task.sleep`). ``sleepers(atLeast:)`` waits until that many
-/// callers are parked, so a test advances only once the loop under test is really waiting: no test races the loop.
-/// Pure Swift; safe from any thread.
+/// callers are parked, so a test advances only once the loop under test is really waiting: no test races the loop
+/// (docs/reliability.md#time-in-tests). Pure Swift; safe from any thread.
 public final class ManualClock: Clock, Sendable {
     /// A point on the manual clock: the time advanced since the clock was made.
     public struct Instant: InstantProtocol, CustomStringConvertible {
