@@ -34,6 +34,7 @@ import Topology
     static func runtime(
         _ daemon: FakeDaemon,
         answerWithin: Duration = .seconds(1),
+        reconnectBackoff: [Duration] = [.milliseconds(100)],
         clock: any Clock<Duration> = ContinuousClock()
     ) -> DockerTopologyRuntime {
         let client = DockerClient(
@@ -47,7 +48,7 @@ import Topology
                 refreshDebounce: .milliseconds(10),
                 staleMargin: .milliseconds(700),
                 answerWithin: answerWithin,
-                reconnectBackoff: [.milliseconds(100)],
+                reconnectBackoff: reconnectBackoff,
                 clock: clock
             )
         )
@@ -90,11 +91,14 @@ import Topology
         let daemon = try Self.freezingDaemon(frozen)
         defer { daemon.stop() }
         let clock = ManualClock()
-        let runtime = Self.runtime(daemon, clock: clock)
+        // No pause between attempts to subscribe: on a loaded machine a first attempt may miss its 1 s deadline, and
+        // its retry must not wait for the manual clock, which stays at 0 until the cache is current.
+        let runtime = Self.runtime(daemon, reconnectBackoff: [], clock: clock)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await runtime.run() }
             // The first list is real I/O against the fake daemon; it stamps the cache at 0 on the manual clock.
-            #expect(await eventually(within: 5) { runtime.observer.isCurrent })
+            #expect(await eventually(within: 20) { runtime.observer.isCurrent })
+            #expect(runtime.observer.state.withLock { $0.refreshedAt } == .zero)
             #expect(await runtime.observe(topologyID: nil).error == nil)
 
             frozen.withLock { $0 = true }
