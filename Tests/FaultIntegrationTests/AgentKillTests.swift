@@ -141,15 +141,18 @@ extension FaultTests {
                         measure("agent_kill_recorded_verdict", "interrupted (killed before its result was stored)")
                     }
                 }
+                // The restarted agent had its chance to touch Docker: it answered the verdict above, and answers
+                // state (its observer has listed Docker); it is given a few seconds more for anything it would start
+                // in the background. Then the event log is brought up to date with a marker before it is read.
+                try await Self.expectTruthfulState(world, agentID, topology, afterRecord: point.afterRecord, boot: boot)
                 try await Task.sleep(for: .seconds(3))
+                try await events.sync()
                 #expect(try DockerProbe.containers(topology.id) == left, "no container changed after the restart")
                 #expect(try DockerProbe.networks(topology.id) == leftNetworks)
                 #expect(
                     events.events(sinceMillis: quietSince).isEmpty,
                     "after the kill: \(events.summary(sinceMillis: quietSince))"
                 )
-
-                try await Self.expectTruthfulState(world, agentID, topology, afterRecord: point.afterRecord, boot: boot)
 
                 // A re-apply converges, a teardown leaves nothing labelled.
                 let again = try await world.submit(agentID, topology.applyRequest(id: requestID + "-again"))

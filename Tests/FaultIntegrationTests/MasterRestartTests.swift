@@ -126,7 +126,8 @@ extension FaultTests {
                 // A retry long after the result: the stored result, the same bytes, nothing executed.
                 let late = try await world.submit(agentID, request, timeout: 30)
                 #expect(JSONValue.object(late).jsonText == JSONValue.object(result).jsonText)
-                try await Task.sleep(for: .milliseconds(500))
+                // The stored answer came back; the event log, brought up to date, shows nothing new either.
+                try await events.sync()
                 #expect(events.creations() == creations)
 
                 let state = try await world.state(agentID)

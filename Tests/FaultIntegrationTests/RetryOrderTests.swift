@@ -45,7 +45,11 @@ extension FaultTests {
             wire.send(agentID, a1)
             wire.send(agentID, v1.teardownRequest(id: "t-meanwhile"))
             let r1 = try await wire.waitForResults("a1")[0]
-            try await Task.sleep(for: .seconds(1))
+            // A later request on the same connection: once it is answered, the agent has answered everything sent
+            // before it, and it shows nothing running or failed (no second execution of a1 behind the first).
+            let idle = try await Self.state(wire, agentID)
+            #expect(idle["attempt"] == .null && idle["applied_version_hash"]?.stringValue == v1.hash)
+            try await events.sync()
             #expect(wire.answers("a1").filter { $0.type == "accepted" }.count == 2)
             #expect(wire.results("a1").count == 1)
             #expect(r1.message["status"] == 200)
