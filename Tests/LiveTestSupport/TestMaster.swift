@@ -60,17 +60,42 @@ public final class TestMaster: Sendable {
     }
 
     /// (Re)binds the command ROUTER; pass the previous endpoint to come back on the same port after a "restart".
+    /// libzmq releases a closed socket's port on its I/O thread, a moment after ``closeRouter()`` returns: a bind
+    /// that finds the port still taken is tried again (for up to 5 s) until the bind itself succeeds.
     public func openRouter(endpoint: String) async throws {
         let keys = self.keys
-        let r = try await thread.open(.router, linger: 0) { (s: ZMQSocket) throws(ZMQError) in
-            try s.makeCurveServer(keys: keys, zapDomain: "decnet")
-            try s.setOption(.routerMandatory, true)
-            try s.bind(endpoint)
+        let deadline = ContinuousClock.now + .seconds(5)
+        var r = try await Self.bindRouter(thread, keys: keys, endpoint: endpoint)
+        while r == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            r = try await Self.bindRouter(thread, keys: keys, endpoint: endpoint)
         }
+        guard let r else { throw FixtureError("\(endpoint) stayed in use for 5 s") }
         router.withLock { $0 = r }
         commandEndpoint.withLock { $0 = "" }
         let bound = try await r.lastEndpoint()
         commandEndpoint.withLock { $0 = bound }
+    }
+
+    /// A bound ROUTER, or nil when the port is still in use.
+    static func bindRouter(_ thread: SocketThread, keys: CurveKeyPair, endpoint: String) async throws -> SocketHandle? {
+        let result: Result<SocketHandle, ZMQError>
+        do {
+            result = .success(
+                try await thread.open(.router, linger: 0) { (s: ZMQSocket) throws(ZMQError) in
+                    try s.makeCurveServer(keys: keys, zapDomain: "decnet")
+                    try s.setOption(.routerMandatory, true)
+                    try s.bind(endpoint)
+                }
+            )
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let handle): return handle
+        case .failure(let error) where error.code == .addressInUse: return nil
+        case .failure(let error): throw error
+        }
     }
 
     /// Closes the command ROUTER (a master "going away"), keeping everything else.
