@@ -2,6 +2,7 @@ import AgentProtocol
 import AgentTransport
 import DecnetJSON
 import Foundation
+import LiveTestSupport
 import Logging
 import TestSupport
 import Testing
