@@ -62,40 +62,25 @@ public final class AgentCoreParts: Sendable {
         logger: Logger
     ) throws -> AgentCoreParts {
         let directory = settings.stateDirectory
+        // The lock (and the guard) first: no second agent may open the store while this one holds the folder.
+        var lock: StateDirectoryLock?
+        var stateGuard: StateDirectoryGuard?
         switch locking {
-        case .none:
-            let store = try TopologyStore(path: directory + "/" + TopologyStore.fileName, logger: logger)
-            return AgentCoreParts(
-                settings: settings,
-                store: store,
-                runtime: runtime,
-                preflight: preflight,
-                logger: logger
-            )
-        case .exclusive:
-            let lock = try StateDirectoryLock(stateDirectory: directory)
-            let store = try TopologyStore(path: directory + "/" + TopologyStore.fileName, logger: logger)
-            return AgentCoreParts(
-                settings: settings,
-                store: store,
-                runtime: runtime,
-                preflight: preflight,
-                lock: lock,
-                logger: logger
-            )
-        case .guarded:
-            let stateGuard = try StateDirectoryGuard(stateDirectory: directory)
-            let store = try TopologyStore(path: directory + "/" + TopologyStore.fileName, logger: logger)
-            stateGuard.storeOpened()
-            return AgentCoreParts(
-                settings: settings,
-                store: store,
-                runtime: runtime,
-                preflight: preflight,
-                stateGuard: stateGuard,
-                logger: logger
-            )
+        case .none: break
+        case .exclusive: lock = try StateDirectoryLock(stateDirectory: directory)
+        case .guarded: stateGuard = try StateDirectoryGuard(stateDirectory: directory)
         }
+        let store = try TopologyStore(path: directory + "/" + TopologyStore.fileName, logger: logger)
+        stateGuard?.storeOpened()
+        return AgentCoreParts(
+            settings: settings,
+            store: store,
+            runtime: runtime,
+            preflight: preflight,
+            stateGuard: stateGuard,
+            lock: lock,
+            logger: logger
+        )
     }
 
     /// Closes the store; the lock is released when the last reference to these parts goes.
