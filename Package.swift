@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C libraries from Debian: libzmq3-dev, libsodium-dev, libsqlite3-dev.
@@ -124,8 +126,25 @@ let package = Package(
                 "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "SystemFiles",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             path: "Sources/Master"
+        ),
+
+        // The master's Prometheus endpoint: GET /metrics over NIOHTTP1, bounded for hostile peers (docs/metrics.md).
+        .target(
+            name: "MetricsEndpoint",
+            dependencies: [
+                "Master",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/MetricsEndpoint"
         ),
 
         // Shared by the executables: reading operator input, writing JSON output, the commands both have (`hash`).
@@ -156,10 +175,11 @@ let package = Package(
         .executableTarget(
             name: "MasterCLI",
             dependencies: [
-                "DecnetJSON", "Topology", "CLISupport", "Master", "AgentProtocol", "ZeroMQ", "SystemdNotify",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "DecnetJSON", "Topology", "CLISupport", "Master", "MetricsEndpoint", "AgentProtocol", "ZeroMQ",
+                "SystemdNotify", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "Sources/MasterCLI"
         ),
@@ -314,8 +334,11 @@ let package = Package(
         .testTarget(
             name: "MasterTests",
             dependencies: [
-                "Master", "MasterCLI", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "TestSupport",
-                "LiveTestSupport",
+                "Master", "MasterCLI", "MetricsEndpoint", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology",
+                "TestSupport", "LiveTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/MasterTests"
         ),

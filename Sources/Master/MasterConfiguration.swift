@@ -54,6 +54,8 @@ public struct MasterConfiguration: Sendable {
     public var clockMillis: @Sendable () -> Int64 = MasterConfiguration.monotonicMillis
     /// Unix milliseconds, only for instants shown in messages.
     public var wallClockMillis: @Sendable () -> Int64 = MasterConfiguration.systemMillis
+    /// The instruments the master feeds (docs/metrics.md); by default they report nowhere.
+    public var metrics: MasterMetrics = .disabled
 
     public init(directory: String) {
         self.directory = directory

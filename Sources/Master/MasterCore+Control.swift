@@ -7,6 +7,7 @@ extension MasterCore {
     /// One message from the control ROUTER: `[client id, control message]`.
     public func control(_ message: ZMQMessage) async {
         counters.receivedControl += 1
+        metrics.received(.control)
         guard message.frames.count == 2, let client = message.frames.first else { return }
         guard let value = try? JSONParser.parse(message.frames[1], maxDepth: WireProtocol.maxDepth),
             case .object(let envelope) = value, let type = envelope["type"]?.stringValue

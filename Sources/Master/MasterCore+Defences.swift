@@ -35,6 +35,7 @@ extension MasterCore {
     func cut(_ connection: PeerConnection, reason: CutReason) {
         guard connection.cut() else { return }
         counters.cut(reason)
+        metrics.cut(reason)
     }
 
     /// Every connection known to speak with `key`: the route's, and those the table saw messages from.
@@ -76,6 +77,7 @@ extension MasterCore {
     func revoke(_ agentID: String, reason: String) async {
         guard let route = routes.remove(agentID) else { return }
         counters.revocations += 1
+        metrics.revoked()
         fleet.revoked(agentID: agentID)
         fleetChanged = true
         logger.warning(
@@ -103,6 +105,7 @@ extension MasterCore {
         let new = statistics.refused - subscriptionRefusalsSeen
         subscriptionRefusalsSeen = statistics.refused
         counters.cuts[.tooManySubscriptions, default: 0] += new
+        metrics.cuts[.tooManySubscriptions]?.increment(by: new)
         log(
             .warning,
             "monitor connection cut: subscription refused",
@@ -119,6 +122,7 @@ extension MasterCore {
         for budget in budgets {
             for refusal in budget.takeRefusals() {
                 counters.drop(.overBudget)
+                metrics.dropped(.overBudget)
                 log(
                     .warning,
                     "message dropped: over budget",

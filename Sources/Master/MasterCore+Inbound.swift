@@ -7,6 +7,7 @@ extension MasterCore {
     /// One message from the command ROUTER: `[routing id, envelope]` with the sender's User-Id.
     public func command(_ message: ZMQMessage) async {
         counters.receivedCommand += 1
+        metrics.received(.command)
         let now = clock()
         connections.message(descriptor: message.sourceDescriptor, key: message.userId, now: now)
         let admitted: InboundGate.Admitted
@@ -72,6 +73,7 @@ extension MasterCore {
     private func answer(_ admitted: InboundGate.Admitted, now: Int64) async {
         guard case .string(let id)? = admitted.envelope["id"] else {
             counters.staleAnswers += 1
+            metrics.staleAnswer()
             log(
                 .warning,
                 "agent answered a request it could not read",
@@ -87,6 +89,7 @@ extension MasterCore {
         switch tracker.answer(key, type: admitted.type, now: now) {
         case .unknown:
             counters.staleAnswers += 1
+            metrics.staleAnswer()
             logger.debug(
                 "answer for no outstanding request",
                 metadata: [
@@ -137,6 +140,7 @@ extension MasterCore {
     /// monitors verbatim.
     public func published(_ message: ZMQMessage) async {
         counters.receivedPublished += 1
+        metrics.received(.heartbeat)
         connections.message(descriptor: message.sourceDescriptor, key: message.userId, now: clock())
         let kind: InboundGate.TopicKind
         let admitted: InboundGate.Admitted
@@ -155,6 +159,7 @@ extension MasterCore {
             guard let missing = beat else { return drop(.malformed, socket: "heartbeat", message: message) }
             if missing > 0 {
                 counters.heartbeatGaps = counters.heartbeatGaps.addingSaturating(missing)
+                metrics.heartbeatsMissing(missing)
                 log(
                     .notice,
                     "heartbeats missing",
@@ -164,10 +169,12 @@ extension MasterCore {
             }
             fleetChanged = true
             counters.relayedHeartbeats += 1
+            metrics.heartbeatRelayed()
             outlets.toMonitors(WireProtocol.heartbeatTopic(admitted.agentID), admitted.bytes)
         case (.event, "accepted"), (.event, "progress"), (.event, "result"):
             heard(admitted.agentID) { $0.seen(agentID: admitted.agentID, now: now) }
             counters.relayedEvents += 1
+            metrics.eventRelayed()
             outlets.toMonitors(WireProtocol.eventTopic(admitted.agentID), admitted.bytes)
         default:
             drop(.unexpectedType, socket: "heartbeat", message: message)
@@ -189,6 +196,7 @@ extension MasterCore {
     /// any more, loses its connection too.
     func drop(_ reason: DropReason, socket: String, message: ZMQMessage) {
         counters.drop(reason)
+        metrics.dropped(reason)
         let cutFor: [DropReason: CutReason] = [
             .revoked: .revoked, .monitorKey: .impostor, .noUserId: .impostor, .topicMismatch: .impostor,
             .agentIdMismatch: .impostor,

@@ -49,6 +49,9 @@ public actor MasterCore {
     var fleetChanged = false
     var lastWatchPush: Int64 = 0
     var stopped = false
+    /// Instruments fed beside ``counters`` (docs/metrics.md), and when each new request was taken.
+    let metrics: MasterMetrics
+    var requestStarts: [RequestKey: (type: RequestType, at: Int64)] = [:]
 
     /// How long a `watch` lasts without renewal, and the least time between two pushes.
     static let watchLifetime: Int64 = 30_000
@@ -61,8 +64,10 @@ public actor MasterCore {
         limits: MasterLimits = MasterLimits(),
         logger: Logger,
         clock: @escaping @Sendable () -> Int64,
-        wallClock: @escaping @Sendable () -> Int64 = MasterConfiguration.systemMillis
+        wallClock: @escaping @Sendable () -> Int64 = MasterConfiguration.systemMillis,
+        metrics: MasterMetrics = .disabled
     ) {
+        self.metrics = metrics
         self.gate = gate
         self.silence = silence
         self.limits = limits
@@ -147,6 +152,7 @@ public actor MasterCore {
     /// Counts a libzmq monitor event of one of the CURVE server sockets and keeps the connection table.
     public func socketEvent(_ event: SocketEvent, role: MasterCounters.SocketRole) {
         counters.record(event, on: role)
+        metrics.socketEvent(event.kind, role: role)
         let now = clock()
         switch event.kind {
         case .accepted:
@@ -233,6 +239,7 @@ public actor MasterCore {
             await notifySubmitted(subscriber, key: key, connected: connected)
         case .new(let actions):
             addSubscriber(subscriber, for: key)
+            metricsRequestStarted(key, type: decoded.type, now: now)
             // Told before anything is sent, so "submitted" always comes before the agent's answers.
             await notifySubmitted(subscriber, key: key, connected: connected)
             logger.info(
@@ -278,6 +285,7 @@ public actor MasterCore {
                 if sent {
                     tracker.sendSucceeded(key, now: now)
                     if resend { counters.requestsResent += 1 } else { counters.requestsSent += 1 }
+                    metrics.sent(resend: resend)
                     logger.debug("request sent", metadata: ["request": "\(key)", "resend": "\(resend)"])
                 } else {
                     tracker.sendFailed(key, now: now)
@@ -309,6 +317,7 @@ public actor MasterCore {
 
     /// Delivers a last event to every subscriber of `key` and forgets them.
     func finish(_ key: RequestKey, with event: RequestEvent, controlMessage: JSONValue) async {
+        metricsRequestFinished(key, with: event)
         let list = subscribers.removeValue(forKey: key) ?? []
         for subscriber in list {
             switch subscriber {
@@ -332,6 +341,7 @@ public actor MasterCore {
         let silenced = fleet.silence(now: now) { record in policy.limit(for: record) ?? .max }
         for agentID in silenced {
             counters.silentAgents += 1
+            metrics.agentSilenced()
             fleetChanged = true
             let record = fleet[agentID]
             logger.warning(

@@ -49,7 +49,8 @@ public final class MasterServer: Service, Sendable {
             limits: configuration.limits,
             logger: logger,
             clock: configuration.clockMillis,
-            wallClock: configuration.wallClockMillis
+            wallClock: configuration.wallClockMillis,
+            metrics: configuration.metrics
         )
         (stopSignal, stopSink) = AsyncStream.makeStream(of: Void.self)
     }
