@@ -3,6 +3,8 @@ import CLISupport
 import Foundation
 import Logging
 import Master
+import MetricsEndpoint
+import Prometheus
 import ServiceLifecycle
 import SystemdNotify
 
@@ -53,6 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong(Key.logLevel.setting.flag), help: ArgumentHelp(Key.logLevel.optionHelp))
     var logLevel: String?
 
+    @Option(name: .customLong(Key.metrics.setting.flag), help: ArgumentHelp(Key.metrics.optionHelp))
+    var metrics: String?
+
     @Option(help: "JSON config file (default: $DECNET_MASTER_CONFIG, else none).")
     var config: String?
 
@@ -73,7 +78,8 @@ struct ServeCommand: AsyncParsableCommand {
                     retryInterval: retryInterval,
                     silentAfter: silentAfter,
                     logFormat: logFormat,
-                    logLevel: logLevel
+                    logLevel: logLevel,
+                    metrics: metrics
                 ),
                 environment: environment,
                 file: configPath.map { OperatorIO.readJSON($0) },
@@ -105,10 +111,21 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.onStopping = { notifier.stopping(status: "stopping: closing sockets") }
         }
         let logger = Logger(label: "decnet.master")
+        let registry = PrometheusCollectorRegistry()
+        if settings.metrics != nil {
+            configuration.metrics = MasterMetrics(factory: DescribedPrometheusFactory(registry: registry))
+        }
         let server = MasterServer(configuration: configuration, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: server)]
+        if let address = settings.metrics {
+            let endpoint = MetricsHTTPServer(address: address, registry: registry, logger: logger) {
+                await server.refreshMetrics()
+            }
+            services.append(.init(service: endpoint))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -122,6 +139,9 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch let error as MasterError {
+            notifier.stopping(status: "refusing to start: \(error)")
+            OperatorIO.fail("refusing to start: \(error)", status: 1)
+        } catch let error as MetricsEndpointError {
             notifier.stopping(status: "refusing to start: \(error)")
             OperatorIO.fail("refusing to start: \(error)", status: 1)
         } catch {

@@ -1,5 +1,6 @@
 import CLISupport
 import DecnetJSON
+import MetricsEndpoint
 
 /// The settings of `decnet-master serve`: each from its flag, else its `DECNET_MASTER_*` environment variable, else
 /// the JSON config file (`--config FILE` or `DECNET_MASTER_CONFIG`; keys like `"bind_host"`), else its default.
@@ -15,6 +16,8 @@ struct ServeSettings: Equatable {
     var silentAfter = 3
     var logFormat = "text"
     var logLevel = "info"
+    /// Where the Prometheus endpoint listens; none when unset (docs/metrics.md#enabling).
+    var metrics: MetricsAddress?
 
     /// The settings of `serve`, each declared once: flag, `DECNET_MASTER_*` variable, config-file key, help text and
     /// default. `ServeCommand`'s options and the resolution read this.
@@ -30,6 +33,7 @@ struct ServeSettings: Equatable {
         case silentAfter = "silent-after"
         case logFormat = "log-format"
         case logLevel = "log-level"
+        case metrics = "metrics"
 
         var setting: Setting {
             let defaults = ServeSettings(directory: "")
@@ -51,6 +55,8 @@ struct ServeSettings: Equatable {
                     )
                 case .logFormat: ("text or json (one object per line), on standard error.", defaults.logFormat)
                 case .logLevel: ("trace, debug, info, notice, warning, error or critical.", defaults.logLevel)
+                case .metrics:
+                    ("Serve Prometheus metrics at HOST:PORT (a port alone binds 127.0.0.1).", "none (no endpoint)")
                 }
             return Setting(rawValue, environmentPrefix: "DECNET_MASTER_", help: help, default: defaultValue)
         }
@@ -75,6 +81,7 @@ struct ServeSettings: Equatable {
         var silentAfter: Int?
         var logFormat: String?
         var logLevel: String?
+        var metrics: String?
 
         /// The given flags by name, as text (numbers print back exactly).
         var byName: [String: String] {
@@ -83,6 +90,7 @@ struct ServeSettings: Equatable {
                 (.heartbeatPort, heartbeatPort.map { "\($0)" }), (.monitorPort, monitorPort.map { "\($0)" }),
                 (.maxMessageSize, maxMessageSize.map { "\($0)" }), (.retryInterval, retryInterval.map { "\($0)" }),
                 (.silentAfter, silentAfter.map { "\($0)" }), (.logFormat, logFormat), (.logLevel, logLevel),
+                (.metrics, metrics),
             ]
             var names: [String: String] = [:]
             for (key, value) in given {
@@ -112,6 +120,13 @@ struct ServeSettings: Equatable {
         settings.silentAfter = try layers.integer(Key.silentAfter.setting) ?? settings.silentAfter
         settings.logFormat = try layers.string(Key.logFormat.setting) ?? settings.logFormat
         settings.logLevel = try layers.string(Key.logLevel.setting) ?? settings.logLevel
+        if let text = try layers.string(Key.metrics.setting) {
+            do {
+                settings.metrics = try MetricsAddress(parsing: text)
+            } catch {
+                throw Problem(error.description)
+            }
+        }
         for (name, port) in [
             ("command port", settings.commandPort), ("heartbeat port", settings.heartbeatPort),
             ("monitor port", settings.monitorPort),

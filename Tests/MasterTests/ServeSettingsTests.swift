@@ -1,4 +1,5 @@
 import DecnetJSON
+import MetricsEndpoint
 import Testing
 
 @testable import MasterCLI
@@ -27,12 +28,12 @@ struct ServeSettingsTests {
             "DECNET_MASTER_HEARTBEAT_PORT": "9772", "DECNET_MASTER_MONITOR_PORT": "9773",
             "DECNET_MASTER_MAX_MESSAGE_SIZE": "1024", "DECNET_MASTER_RETRY_INTERVAL": "2.5",
             "DECNET_MASTER_SILENT_AFTER": "0", "DECNET_MASTER_LOG_FORMAT": "json",
-            "DECNET_MASTER_LOG_LEVEL": "debug",
+            "DECNET_MASTER_LOG_LEVEL": "debug", "DECNET_MASTER_METRICS": "9108",
         ]
         let file: JSONValue = [
             "dir": "/file/dir", "run_dir": "/file/run", "bind_host": "10.0.0.2", "command_port": 1,
             "heartbeat_port": 2, "monitor_port": 3, "max_message_size": 4, "retry_interval": 5,
-            "silent_after": 6, "log_format": "text", "log_level": "error",
+            "silent_after": 6, "log_format": "text", "log_level": "error", "metrics": "[::1]:9109",
         ]
         // Every variable of the table is exercised, so a setting added without one shows up here.
         #expect(Set(environment.keys) == Set(ServeSettings.Key.allCases.map(\.setting.environment)))
@@ -48,12 +49,15 @@ struct ServeSettingsTests {
         #expect(fromEnvironment.silentAfter == 0)
         #expect(fromEnvironment.logFormat == "json")
         #expect(fromEnvironment.logLevel == "debug")
+        #expect(fromEnvironment.metrics == MetricsAddress(host: "127.0.0.1", port: 9108))
 
         var flags = ServeSettings.Flags()
         flags.bindHost = "127.0.0.1"
         flags.commandPort = 0
         flags.retryInterval = 0.25
+        flags.metrics = "0.0.0.0:9110"
         let withFlags = try Self.resolve(flags, environment: environment, file: file)
+        #expect(withFlags.metrics == MetricsAddress(host: "0.0.0.0", port: 9110))
         #expect(withFlags.bindHost == "127.0.0.1")
         #expect(withFlags.commandPort == 0)
         #expect(withFlags.retryInterval == 0.25)
@@ -63,6 +67,23 @@ struct ServeSettingsTests {
         #expect(fromFile.commandPort == 1)  // an empty variable counts as unset
         #expect(fromFile.directory == "/file/dir")
         #expect(fromFile.logLevel == "error")
+        #expect(fromFile.metrics == MetricsAddress(host: "::1", port: 9109))
+    }
+
+    /// Off unless set; a bad address is refused with the setting's own text, from any source.
+    @Test func metricsIsOffByDefaultAndABadAddressIsRefused() throws {
+        #expect(try Self.resolve().metrics == nil)
+        var flags = ServeSettings.Flags()
+        flags.metrics = "localhost:99999"
+        #expect {
+            try Self.resolve(flags)
+        } throws: { error in
+            "\(error)" == "metrics address 'localhost:99999' needs a port from 0 to 65535"
+        }
+        #expect(throws: ServeSettings.Problem.self) {
+            try Self.resolve(environment: ["DECNET_MASTER_METRICS": "::1:80"])
+        }
+        #expect(throws: ServeSettings.Problem.self) { try Self.resolve(file: ["metrics": 9108]) }
     }
 
     @Test(arguments: [
