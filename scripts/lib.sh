@@ -26,13 +26,16 @@ ensure_apt_packages() {
 }
 
 # Python packages for the interop and schema tests, installed for the python3 first on PATH.
-DECNET_PIP_PACKAGES=(pyzmq pytest pytest-timeout jsonschema pyyaml)
+DECNET_PIP_PACKAGES=(pyzmq pytest pytest-timeout jsonschema pyyaml prometheus-client)
 
 ensure_python_packages() {
   local missing=()
   for p in "${DECNET_PIP_PACKAGES[@]}"; do
     local mod="$p"
-    case "$p" in pyzmq) mod=zmq ;; pyyaml) mod=yaml ;; pytest-timeout) mod=pytest_timeout ;; esac
+    case "$p" in
+      pyzmq) mod=zmq ;; pyyaml) mod=yaml ;; pytest-timeout) mod=pytest_timeout ;;
+      prometheus-client) mod=prometheus_client ;;
+    esac
     python3 -c "import $mod" 2>/dev/null || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
