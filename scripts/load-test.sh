@@ -7,7 +7,9 @@
 #   scripts/load-test.sh [AGENTS] [SECONDS]          default 1000 agents, 180 s
 #
 # Fails (exit 1) when a heartbeat sent to a subscribed master never reached the monitor, or when not every agent
-# came back after the restart. Environment:
+# came back after the restart. The master serves its metrics (--metrics) and the summary shows its own figures
+# (heartbeats relayed, gaps, drops, read from the endpoint with prometheus_client's parser) beside load-agents'.
+# Environment:
 #   DECNET_BIN_DIR       use the binaries there (decnet-master, load-agents) instead of building
 #   DECNET_LOAD_CONFIG   build configuration when building (default release)
 #   DECNET_SCRATCH_PATH  swift build --scratch-path when building
@@ -39,9 +41,10 @@ work=$(mktemp -d /tmp/decnet-load.XXXXXX)
 master_dir=$work/master
 master_pid=""
 load_pid=""
-read -r port_c port_h port_m < <(python3 -c '
+ensure_python_packages
+read -r port_c port_h port_m port_x < <(python3 -c '
 import socket
-ss = [socket.socket() for _ in range(3)]
+ss = [socket.socket() for _ in range(4)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in ss])')
 
@@ -71,7 +74,7 @@ elapsed_ms() { python3 -c "import sys; print(round((float(sys.argv[2]) - float(s
 
 start_master() {
   "$bin/decnet-master" serve --dir "$master_dir" --bind-host 127.0.0.1 --command-port "$port_c" \
-    --heartbeat-port "$port_h" --monitor-port "$port_m" 2>>"$work/master.log" &
+    --heartbeat-port "$port_h" --monitor-port "$port_m" --metrics "127.0.0.1:$port_x" 2>>"$work/master.log" &
   master_pid=$!
   for _ in $(seq 1 300); do
     "$bin/decnet-master" agents --dir "$master_dir" --json >/dev/null 2>&1 && return 0
@@ -85,6 +88,28 @@ connected_agents() {
   "$bin/decnet-master" agents --dir "$master_dir" --json 2>/dev/null \
     | python3 -c 'import json, sys; print(sum(1 for a in json.load(sys.stdin)["agents"] if a["connected"]))' \
     2>/dev/null || echo 0
+}
+scrape_metrics() {  # FILE: the master's figures from its metrics endpoint, as JSON
+  python3 - "http://127.0.0.1:$port_x/metrics" >"$1" <<'EOF'
+import json, sys, urllib.request
+from prometheus_client.parser import text_string_to_metric_families
+text = urllib.request.urlopen(sys.argv[1], timeout=10).read().decode()
+values = {}
+for family in text_string_to_metric_families(text):
+    for sample in family.samples:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+        values.setdefault(sample.name, {})[labels] = sample.value
+one = lambda name: int(values[name][""])
+dropped = {k.split("=", 1)[1]: int(v) for k, v in values["decnet_master_messages_dropped_total"].items()}
+print(json.dumps({
+    "heartbeats_relayed": one("decnet_master_heartbeats_relayed_total"),
+    "heartbeat_gaps": one("decnet_master_heartbeat_gaps_total"),
+    "dropped_total": sum(dropped.values()),
+    "dropped": {k: v for k, v in sorted(dropped.items()) if v},
+    "agents_connected": one("decnet_master_agents_connected"),
+    "descriptors_open": one("decnet_master_descriptors_open"),
+}))
+EOF
 }
 proc_usage() {  # PID -> "cpu_seconds vmhwm_kib vmrss_kib"
   python3 - "$1" <<'EOF'
@@ -117,6 +142,7 @@ while [ ! -s "$work/report.json" ]; do
 done
 python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(0 if "steady" in r else 1)' \
   "$work/report.json" || { log "the fleet never got ready"; cat "$work/report.json" >&2; exit 1; }
+scrape_metrics "$work/metrics.json" || { log "the master's metrics endpoint did not answer"; exit 1; }
 log "steady phase done; killing the master (-9) and restarting it"
 
 kill -KILL "$master_pid"
@@ -138,9 +164,10 @@ stop "$load_pid"
 load_pid=""
 
 python3 - "$work/report.json" "$agents" "$seconds" "$killed_at" "$ready_at" "${back_at:-}" "$back" \
-  "$restart_cpu" "$restart_hwm" "$restart_rss" "$work/summary.json" <<'EOF'
+  "$restart_cpu" "$restart_hwm" "$restart_rss" "$work/summary.json" "$work/metrics.json" <<'EOF'
 import json, sys
-report_path, agents, seconds, killed, ready, back_at, back, cpu, hwm, rss, out = sys.argv[1:]
+report_path, agents, seconds, killed, ready, back_at, back, cpu, hwm, rss, out, metrics_path = sys.argv[1:]
+metrics = json.load(open(metrics_path))
 agents = int(agents)
 r = json.load(open(report_path))
 s = r["steady"]
@@ -153,6 +180,7 @@ summary = {
     "relay_latency_ms": s["relay_latency_ms"], "schedule_lag_ms": s["schedule_lag_ms"],
     "master_process": s["master_process"], "load_agents_process": s["load_agents_process"],
     "master_counters": s["master_counters"],
+    "master_metrics": metrics,
     "restart": {
         "connected_again": int(back),
         "master_ready_after_kill_ms": round((float(ready) - float(killed)) * 1000),
@@ -172,6 +200,13 @@ if s["received"] != s["sent"]: problems.append(f'{s["received"]} heartbeats rece
 counters = s["master_counters"] or {}
 if counters.get("heartbeat_gaps", 0) != 0: problems.append(f'the master saw {counters["heartbeat_gaps"]} heartbeat gaps')
 if counters.get("dropped_total", 0) != 0: problems.append(f'the master dropped {counters["dropped_total"]} messages')
+if metrics["heartbeats_relayed"] < s["received"]:
+    problems.append(f'metrics: {metrics["heartbeats_relayed"]} heartbeats relayed, the monitor got {s["received"]}')
+if metrics["dropped_total"] != 0: problems.append(f'metrics: the master dropped {metrics["dropped"]}')
+if metrics["heartbeat_gaps"] != 0: problems.append(f'metrics: the master saw {metrics["heartbeat_gaps"]} gaps')
+print(f'heartbeats: load-agents sent {s["sent"]}, the monitor got {s["received"]}; the master (metrics, read after '
+      f'the steady phase) relayed {metrics["heartbeats_relayed"]}, dropped {metrics["dropped_total"]}, '
+      f'gaps {metrics["heartbeat_gaps"]}', file=sys.stderr)
 rows = s.get("per_agent", [])
 if len(rows) != agents: problems.append(f"per-agent accounting has {len(rows)} rows for {agents} agents")
 bad_rows = [row for row in rows if len(row) != 4 or row[3] != 0 or row[1] != row[2]]
