@@ -16,6 +16,8 @@ import tempfile
 import time
 import uuid
 
+import re
+
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -153,6 +155,12 @@ def test_metrics_count_what_the_fleet_and_hostile_peers_did(h):
     missing = HELP_REQUIRED - set(first.families)
     assert not missing, f"families missing: {sorted(missing)}"
     assert all(first.families[name].documentation for name in HELP_REQUIRED)
+    # docs/metrics.md#catalogue lists exactly the metrics exported, with the type they are exported as.
+    documented = dict(re.findall(r"^\| `(decnet_master_\w+)` \| (\w+) \|",
+                                 (th.ROOT / "docs" / "metrics.md").read_text(), re.M))
+    exported = {f.name + ("_total" if f.type == "counter" else ""): f.type for f in first.families.values()}
+    assert documented == exported, f"documented but not exported: {documented.keys() - exported.keys()}; " \
+        f"exported but not documented: {exported.keys() - documented.keys()}; or a type differs"
     assert first.value("decnet_master_agents_known") == 0
     assert first.value("decnet_master_heartbeats_relayed_total") == 0
     assert first.value("decnet_master_descriptors_limit") == th_soft_nofile(m.pid)
