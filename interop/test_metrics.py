@@ -12,6 +12,7 @@ import os
 import pathlib
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
 import uuid
@@ -362,3 +363,22 @@ def test_metrics_endpoint_stays_bounded_under_attack_and_the_master_keeps_servin
     assert m.state_ok("steady", 15), m.log.tail()
     poll_until(lambda: th.open_fds(m.pid) <= fds_before + 4, 15, 0.3, "descriptors back to where they were")
     assert os.path.exists(f"/proc/{m.pid}")
+
+
+def test_a_metrics_port_in_use_or_a_bad_address_stops_the_master_at_start(h):
+    directory = h.dir / "m"
+    th.keygen(directory, "master", role="master")
+    (directory / "agents").mkdir()
+    (directory / "monitors").mkdir()
+    serve = [str(th.master_binary()), "serve", "--dir", str(directory), "--bind-host", th.LOOPBACK,
+             "--command-port", "0", "--heartbeat-port", "0", "--monitor-port", "0"]
+    with socket.socket() as taken:
+        taken.bind((th.LOOPBACK, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(serve + ["--metrics", str(port)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert f"refusing to start: metrics endpoint: cannot listen on 127.0.0.1:{port}" in done.stderr
+    done = subprocess.run(serve + ["--metrics", "[::1]9108"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "metrics address '[::1]9108' needs :PORT" in done.stderr, done.stderr[-2000:]
+    assert "master serving" not in done.stderr
