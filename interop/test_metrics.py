@@ -309,8 +309,9 @@ def test_metrics_endpoint_stays_bounded_under_attack_and_the_master_keeps_servin
     assert http(port, b"POST /metrics HTTP/1.1\r\nContent-Length: 500000\r\n\r\n" + b"c" * 500000) == b""
     assert time.monotonic() - started < 10
 
-    # Slowloris: a valid request head that never ends, one header byte every 0.45 s; nine of them for eight slots: one is closed at once (over capacity), the
-    # eight others at the 5 s deadline, whatever order they were accepted in.
+    # Slowloris: a valid request head that never ends, one header byte every 0.45 s; nine of them for eight slots:
+    # one is closed at once (over capacity), the eight others at the 5 s deadline, whatever order they were
+    # accepted in.
     slow = []
     started = time.monotonic()
     for _ in range(9):
