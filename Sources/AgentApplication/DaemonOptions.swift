@@ -32,6 +32,9 @@ public struct DaemonOptions: Sendable, Equatable {
     public var logFormat: String
     /// The only folder `files` knobs may mount from (`FilesConfinement`).
     public var filesRoot: String
+    /// A one-time enrolment token, or a file holding one (docs/security.md#enrolment-tokens); never printed.
+    public var enrolToken: String?
+    public var enrolTokenFile: String?
 
     /// The settings of `decnet-agent run`, each declared once: its flag, `DECNET_*` variable, config-file key, help
     /// text and default. `RunCommand`'s options, `--check-config`'s output and the resolution all read this.
@@ -48,6 +51,8 @@ public struct DaemonOptions: Sendable, Equatable {
         case heartbeatInterval = "heartbeat-interval"
         case logFormat = "log-format"
         case filesRoot = "files-root"
+        case enrolToken = "enrol-token"
+        case enrolTokenFile = "enrol-token-file"
 
         public var setting: Setting {
             let (help, defaultValue): (String, String?) =
@@ -65,6 +70,8 @@ public struct DaemonOptions: Sendable, Equatable {
                 case .heartbeatInterval: ("Seconds between heartbeats, 0.05 to 3600.", "10")
                 case .logFormat: ("Log format: text or json.", "text")
                 case .filesRoot: ("The only folder `files` knobs may mount from.", FilesConfinement.defaultRoot)
+                case .enrolToken: ("A one-time enrolment token (decnet-master keys token); prefer the file.", nil)
+                case .enrolTokenFile: ("A file holding a one-time enrolment token.", nil)
                 }
             return Setting(rawValue, environmentPrefix: "DECNET_", help: help, default: defaultValue)
         }
@@ -123,7 +130,9 @@ public struct DaemonOptions: Sendable, Equatable {
             baseImage: try value(.baseImage),
             heartbeatIntervalSeconds: interval,
             logFormat: logFormat,
-            filesRoot: try value(.filesRoot) ?? FilesConfinement.defaultRoot
+            filesRoot: try value(.filesRoot) ?? FilesConfinement.defaultRoot,
+            enrolToken: try value(.enrolToken),
+            enrolTokenFile: try value(.enrolTokenFile)
         )
     }
 
@@ -143,6 +152,9 @@ public struct DaemonOptions: Sendable, Equatable {
         case .heartbeatInterval: .float(heartbeatIntervalSeconds)
         case .logFormat: text(logFormat)
         case .filesRoot: text(filesRoot)
+        // The token is a secret: only whether one is set.
+        case .enrolToken: enrolToken == nil ? .null : text("(set)")
+        case .enrolTokenFile: enrolTokenFile.map(text) ?? .null
         }
     }
 

@@ -64,6 +64,10 @@ struct RunCommand: AsyncParsableCommand {
     var filesRoot: String?
     @Option(name: .customLong(Key.logFormat.flag), help: ArgumentHelp(Key.logFormat.setting.optionHelp))
     var logFormat: String?
+    @Option(name: .customLong(Key.enrolToken.flag), help: ArgumentHelp(Key.enrolToken.setting.optionHelp))
+    var enrolToken: String?
+    @Option(name: .customLong(Key.enrolTokenFile.flag), help: ArgumentHelp(Key.enrolTokenFile.setting.optionHelp))
+    var enrolTokenFile: String?
     @Option(help: "JSON config file (else $DECNET_CONFIG).")
     var config: String?
     @Flag(
@@ -80,7 +84,8 @@ struct RunCommand: AsyncParsableCommand {
             (.agentID, agentID), (.masterEndpoint, masterEndpoint), (.heartbeatEndpoint, heartbeatEndpoint),
             (.masterKey, masterKey), (.key, key), (.stateDir, stateDir), (.catalog, catalog),
             (.templatesDir, templatesDir), (.baseImage, baseImage), (.heartbeatInterval, heartbeatInterval),
-            (.logFormat, logFormat), (.filesRoot, filesRoot),
+            (.logFormat, logFormat), (.filesRoot, filesRoot), (.enrolToken, enrolToken),
+            (.enrolTokenFile, enrolTokenFile),
         ]
         var flags: [String: String] = [:]
         for (key, value) in given {
@@ -179,6 +184,7 @@ struct RunCommand: AsyncParsableCommand {
         )
         link.trustedMasterKeys = trustedMasterKeys
         link.keyRotator = rotator
+        link.enrolToken = Self.enrolmentToken(options)
         do {
             try link.applyTuning(environment: environment)  // advanced DECNET_ZMTP_*_MS, DECNET_RECONNECT_*_MS
         } catch {
@@ -234,6 +240,24 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The resolved settings, as `--check-config` prints them (key names as in the config file), with both public
     /// keys so an operator can compare them with the master's allow-list.
+    /// The enrolment token of `--enrol-token` or `--enrol-token-file` (docs/security.md#enrolment-tokens); exits 2
+    /// when it is malformed or unreadable, without repeating it.
+    static func enrolmentToken(_ options: DaemonOptions) -> EnrolmentToken? {
+        var text = options.enrolToken
+        if text == nil, let path = options.enrolTokenFile {
+            guard let bytes = FileManager.default.contents(atPath: path), bytes.count <= 4096 else {
+                OperatorIO.fail("enrol token file \(path): cannot be read")
+            }
+            text = String(decoding: bytes, as: UTF8.self)
+        }
+        guard let text else { return nil }
+        do {
+            return try EnrolmentToken(text: text)
+        } catch {
+            OperatorIO.fail("enrol token: \(error.message)")
+        }
+    }
+
     static func describe(_ options: DaemonOptions, publicKey: String, masterKey: String) -> JSONValue {
         var object = JSONObject()
         for key in Key.allCases {

@@ -35,6 +35,8 @@ public final class AgentLink: Sendable {
     let revocation = Mutex(false)
     /// What the command socket's monitor said last, for status lines.
     let linkState = Mutex(LinkState())
+    /// Enrols this agent with a token when its key is refused (docs/security.md#enrolment-tokens); `nil`: no token.
+    let enroller: AgentEnroller?
 
     /// Whether the command connection is up, and the last problem the link ran into.
     public struct LinkState: Sendable, Equatable {
@@ -83,6 +85,7 @@ public final class AgentLink: Sendable {
         let ring = { MasterKeyRing(keys: [configuration.masterKey]) { try? source?.load() } }
         self.commandKeys = ring()
         self.heartbeatKeys = ring()
+        self.enroller = configuration.enrolToken.map { AgentEnroller(token: $0) }
     }
 
     /// Creates the sockets and starts connecting (connecting never fails for a well-formed endpoint: libzmq retries).
@@ -192,9 +195,11 @@ public final class AgentLink: Sendable {
             socket: pub, endpoint: configuration.heartbeatEndpoint, schedule: heartbeatSchedule, name: "heartbeat",
             keys: heartbeatKeys
         )
+        let (enrolTrigger, enrolSink) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self, dealer, logger] in
                 for await event in dealer.events {
+                    if enroller?.shouldEnrol(after: event.kind) == true { enrolSink.yield() }
                     command.schedule.observe(event.kind)
                     command.keys.observe(event.kind)
                     configuration.keyRotator?.observe(event.kind)
@@ -223,6 +228,28 @@ public final class AgentLink: Sendable {
                                 "handshake with master failed (wrong master key, or this agent's key is not allowed); backing off",
                                 metadata: ["endpoint": "\(event.endpoint)", "event": "\(event)"]
                             )
+                        }
+                    }
+                }
+            }
+            if let enroller {
+                group.addTask { [self, logger] in
+                    for await _ in enrolTrigger {
+                        let answer = await enroller.enrol(
+                            thread: thread,
+                            endpoint: command.endpoint,
+                            masterKey: command.keys.current,
+                            agentID: configuration.agentID,
+                            agentKeys: configuration.keys,
+                            logger: logger
+                        )
+                        guard answer?["type"]?.stringValue == "enrolled" else { continue }
+                        // Admitted from the next handshake on: dial again now rather than after the back-off.
+                        for side in [command, heartbeat] {
+                            _ = try? await side.socket.perform { (s: ZMQSocket) throws(ZMQError) in
+                                try? s.disconnect(side.endpoint)
+                                try s.connect(side.endpoint)
+                            }
                         }
                     }
                 }

@@ -16,6 +16,8 @@ public struct AgentLinkConfiguration: Sendable {
     public var keys: CurveKeyPair
     /// Switches ``keys`` when the master rotates them (docs/security.md#key-rotation); `nil`: never.
     public var keyRotator: AgentKeyRotator?
+    /// A one-time enrolment token, used when the master refuses this agent's key (docs/security.md#enrolment-tokens).
+    public var enrolToken: EnrolmentToken?
     public var maxEnvelopeBytes: Int
     /// First reconnect delay in milliseconds, randomised per agent (1 to 5 s) so a master restart does not bring the
     /// whole fleet back in the same second; libzmq doubles it up to `reconnectMaxMillis`.

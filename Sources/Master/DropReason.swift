@@ -25,6 +25,9 @@ public enum DropReason: String, Error, Sendable, CaseIterable, Comparable {
     case malformed
     /// The sender had more bytes waiting to be handled than its budget allows (``InboundBudget``).
     case overBudget = "over_budget"
+    /// From a connection made with an enrolment token's key: anything but its one `enrol` request on the command
+    /// socket (docs/security.md#enrolment-tokens).
+    case enrolmentOnly = "enrolment_only"
 
     public static func < (lhs: DropReason, rhs: DropReason) -> Bool { lhs.rawValue < rhs.rawValue }
 }

@@ -13,11 +13,17 @@ public final class EnrolmentAuthoriser: ZAPAuthoriser {
         public var rejectedRefused = 0
         /// Handshakes of unknown keys (recorded, seen again or rate-limited).
         public var unknownRefused = 0
+        /// Handshakes admitted with a live enrolment token's key (docs/security.md#enrolment-tokens).
+        public var tokenAdmitted = 0
+        /// Handshakes with an expired or used-up token's key: refused, counted, never recorded as pending.
+        public var tokenRefused = 0
     }
 
     public let allowList: AllowListAuthoriser
     public let rejected: KeyFolder
     public let pending: PendingKeys
+    /// Enrolment by token, when this master serves it.
+    public let tokenEnrolment: TokenEnrolment?
     private let logger: Logger
     private let clock: @Sendable () -> Int64
     private struct State {
@@ -30,12 +36,14 @@ public final class EnrolmentAuthoriser: ZAPAuthoriser {
         allowList: AllowListAuthoriser,
         rejected: KeyFolder,
         pending: PendingKeys,
+        tokenEnrolment: TokenEnrolment? = nil,
         logger: Logger,
         clock: @escaping @Sendable () -> Int64 = MasterConfiguration.monotonicMillis
     ) {
         self.allowList = allowList
         self.rejected = rejected
         self.pending = pending
+        self.tokenEnrolment = tokenEnrolment
         self.logger = logger
         self.clock = clock
     }
@@ -51,6 +59,15 @@ public final class EnrolmentAuthoriser: ZAPAuthoriser {
         if rejected.contains(key) {
             state.withLock { $0.statistics.rejectedRefused += 1 }
             return .deny("rejected client key")
+        }
+        if let tokens = tokenEnrolment?.tokens, let record = tokens.record(for: key) {
+            // A token's key: enrolment-only while live (InboundGate.enrolmentUserIdPrefix), never an agent.
+            guard record.isLive(now: tokens.wallClock()) else {
+                state.withLock { $0.statistics.tokenRefused += 1 }
+                return .deny("enrolment token expired or used up")
+            }
+            state.withLock { $0.statistics.tokenAdmitted += 1 }
+            return .allow(userId: InboundGate.enrolmentUserIdPrefix + key.z85)
         }
         let outcome = pending.note(key, address: request.address)
         let now = clock()
@@ -80,11 +97,14 @@ extension EnrolmentAuthoriser {
     public var jsonValue: JSONValue {
         let mine = statistics
         let kept = pending.statistics
+        let enrolments = tokenEnrolment?.statistics ?? TokenEnrolment.Statistics()
         return [
             "rejected_refused": JSONValue(mine.rejectedRefused), "unknown_refused": JSONValue(mine.unknownRefused),
             "pending": JSONValue(pending.entries.count), "pending_recorded": JSONValue(kept.recorded),
             "pending_evicted": JSONValue(kept.evicted), "pending_rate_limited": JSONValue(kept.rateLimited),
             "pending_write_failures": JSONValue(kept.writeFailures),
+            "token_admitted": JSONValue(mine.tokenAdmitted), "token_refused": JSONValue(mine.tokenRefused),
+            "token_enrolled": JSONValue(enrolments.enrolled), "token_enrol_refused": JSONValue(enrolments.refused),
         ]
     }
 }

@@ -1,5 +1,6 @@
 import AgentProtocol
 import DecnetJSON
+import ZeroMQ
 
 /// The identity checks of the wire protocol (docs/wire-protocol.md#identity), as pure functions. libzmq attaches
 /// the sender's ZAP User-Id (its CURVE public key in Z85) to every message; the gate maps that key to an agent id
@@ -12,15 +13,29 @@ public struct InboundGate: Sendable {
     public var isMonitor: @Sendable (String) -> Bool
     /// The largest envelope admitted, in bytes.
     public var maxMessageSize: Int
+    /// Enrolment by token (docs/security.md#enrolment-tokens), when served.
+    public var tokenEnrolment: TokenEnrolment?
+
+    /// The ZAP User-Id of a connection made with an enrolment token's key is this prefix and the key in Z85. An
+    /// agent's User-Id is its bare Z85 key (40 characters, never a space), so the two can never be confused.
+    public static let enrolmentUserIdPrefix = "enrol "
 
     public init(
         maxMessageSize: Int,
         agentIdentity: @escaping @Sendable (String) -> String?,
-        isMonitor: @escaping @Sendable (String) -> Bool
+        isMonitor: @escaping @Sendable (String) -> Bool,
+        tokenEnrolment: TokenEnrolment? = nil
     ) {
         self.maxMessageSize = maxMessageSize
         self.agentIdentity = agentIdentity
         self.isMonitor = isMonitor
+        self.tokenEnrolment = tokenEnrolment
+    }
+
+    /// The token key of an enrolment-only connection's User-Id, or `nil` for any other sender.
+    public static func enrolmentKey(userId: String?) -> CurveKey? {
+        guard let userId, userId.hasPrefix(enrolmentUserIdPrefix) else { return nil }
+        return try? CurveKey(z85: String(userId.dropFirst(enrolmentUserIdPrefix.count)))
     }
 
     /// An admitted message: who sent it (the agent its key belongs to) and its parsed envelope.
@@ -52,6 +67,8 @@ public struct InboundGate: Sendable {
     public func admitPublished(frames: [[UInt8]], userId: String?) -> Result<(TopicKind, Admitted), DropReason> {
         guard frames.count == 2 else { return .failure(.badFrames) }
         guard let userId, !userId.isEmpty else { return .failure(.noUserId) }
+        // An enrolment-only connection publishes nothing that is relayed.
+        guard Self.enrolmentKey(userId: userId) == nil else { return .failure(.enrolmentOnly) }
         let topic = String(decoding: frames[0], as: UTF8.self)
         let kind: TopicKind
         if topic.hasPrefix("hb.") {

@@ -10,6 +10,9 @@ extension MasterCore {
         metrics.received(.command)
         let now = clock()
         connections.message(descriptor: message.sourceDescriptor, key: message.userId, now: now)
+        if let tokenKey = InboundGate.enrolmentKey(userId: message.userId) {
+            return await enrolment(message, tokenKey: tokenKey)
+        }
         let admitted: InboundGate.Admitted
         switch gate.admitCommand(frames: message.frames, userId: message.userId) {
         case .failure(let reason):
@@ -199,7 +202,7 @@ extension MasterCore {
         metrics.dropped(reason)
         let cutFor: [DropReason: CutReason] = [
             .revoked: .revoked, .monitorKey: .impostor, .noUserId: .impostor, .topicMismatch: .impostor,
-            .agentIdMismatch: .impostor,
+            .agentIdMismatch: .impostor, .enrolmentOnly: .enrolmentOnly,
         ]
         if let cutReason = cutFor[reason], let connection = connections.connection(on: message.sourceDescriptor) {
             connections.closed(descriptor: connection.descriptor)

@@ -36,6 +36,8 @@ public actor MasterCore {
     var subscriptionRefusalsSeen = 0
     /// Connections to cut once a message to them had time to leave (a `revoked` notice).
     var pendingCuts: [(at: Int64, connection: PeerConnection, reason: CutReason)] = []
+    /// Token connections whose one `enrol` was answered (docs/security.md#enrolment-tokens).
+    var enrolmentAnswered: Set<PeerConnection> = []
     var outlets = MasterOutlets.none
     var zapStatistics: @Sendable () -> (agents: ZAPHandler.Statistics?, monitors: ZAPHandler.Statistics?) = {
         (nil, nil)

@@ -9,6 +9,7 @@ import ZeroMQ
 /// DIR/agents/*.key        allow-list: agents' public keys; the file name is the agent id (docs/wire-protocol.md#identity)
 /// DIR/monitors/*.key      allow-list: public keys of monitors, admitted only on the monitor socket
 /// DIR/rejected/*.key      keys the operator rejected: refused quietly (docs/security.md#enrolment)
+/// DIR/tokens/*.json       enrolment tokens' public keys, expiry and uses (docs/security.md#enrolment-tokens)
 /// RUN/pending/*.json      keys refused at the handshake, waiting for the operator (written by the server)
 /// DIR/control.ipc         the operator control channel while a master serves (owner only)
 /// DIR/master.lock         held (flock) by the serving master, so two masters never share a directory
@@ -37,6 +38,8 @@ public struct MasterDirectory: Sendable {
     public var monitorsPath: String { file("monitors") }
     /// Keys the operator rejected (`keys reject`), one `<fingerprint>.key` certificate each.
     public var rejectedPath: String { file("rejected") }
+    /// Enrolment tokens (`keys token`), one `<fingerprint>.json` record each: the token's public key, never the token.
+    public var tokensPath: String { file("tokens") }
     /// Keys waiting for the operator, written by the serving master: in the run directory, because a packaged
     /// master's key directory is read-only to it.
     public var pendingPath: String { join(runPath, "pending") }

@@ -45,6 +45,9 @@ public enum CutReason: String, Sendable, CaseIterable, Comparable {
     case impostor
     /// A monitor sent a subscription over its key's limit, or a topic longer than any real one.
     case tooManySubscriptions = "too_many_subscriptions"
+    /// A connection made with an enrolment token's key: after its one `enrol` answer, or when it sent anything else
+    /// (docs/security.md#enrolment-tokens).
+    case enrolmentOnly = "enrolment_only"
 
     public static func < (lhs: CutReason, rhs: CutReason) -> Bool { lhs.rawValue < rhs.rawValue }
 }

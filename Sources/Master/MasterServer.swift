@@ -210,7 +210,8 @@ public final class MasterServer: Service, Sendable {
         return InboundGate(
             maxMessageSize: configuration.maxMessageSize,
             agentIdentity: { agents.identity(forUserId: $0) },
-            isMonitor: { monitors.identity(forUserId: $0) != nil }
+            isMonitor: { monitors.identity(forUserId: $0) != nil },
+            tokenEnrolment: sockets.enrolment.tokenEnrolment
         )
     }
 

@@ -80,13 +80,20 @@ final class MasterSockets: Sendable {
             let monitorContext = try context(&cleanup)
             let agentsAllowList = try allowList(directory.agentsPath, configuration)
             let monitorsAllowList = try allowList(directory.monitorsPath, configuration)
+            let rejected = KeyFolder(directory: directory.rejectedPath, clock: configuration.clockMillis)
             let enrolment = EnrolmentAuthoriser(
                 allowList: agentsAllowList,
-                rejected: KeyFolder(directory: directory.rejectedPath, clock: configuration.clockMillis),
+                rejected: rejected,
                 pending: try PendingKeys(
                     directory: directory.pendingPath,
                     clock: configuration.clockMillis,
                     wallClock: configuration.wallClockMillis
+                ),
+                tokenEnrolment: TokenEnrolment(
+                    directory: directory,
+                    tokens: EnrolmentTokens(directory: directory.tokensPath, wallClock: configuration.wallClockMillis),
+                    rejected: rejected,
+                    masterKeys: keys
                 ),
                 logger: logger,
                 clock: configuration.clockMillis

@@ -19,7 +19,7 @@ struct KeysCommand: ParsableCommand {
             is admitted at its next re-dial. KEY is an accepted agent's id or at least 8 leading hex digits of a \
             fingerprint.
             """,
-        subcommands: [List.self, Accept.self, Reject.self, Delete.self]
+        subcommands: [List.self, Accept.self, Reject.self, Delete.self, Token.self]
     )
 
     struct List: ParsableCommand {
@@ -30,10 +30,12 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let entries = KeysCommand.registry(directory).list()
+            let tokens = EnrolmentTokens(directory: MasterDirectory(directory.path).tokensPath).list()
             if json {
-                Output.json(.array(entries.map(\.jsonValue)))
+                Output.json(.array(entries.map(\.jsonValue) + tokens.map(KeysTable.tokenJSON)))
             } else {
                 print(KeysTable.render(entries), terminator: "")
+                if !tokens.isEmpty { print(KeysTable.render(tokens), terminator: "") }
             }
         }
     }

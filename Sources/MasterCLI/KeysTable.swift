@@ -1,3 +1,4 @@
+import DecnetJSON
 import Foundation
 import Master
 import ZeroMQ
@@ -25,6 +26,29 @@ enum KeysTable {
         }
         if entries.isEmpty { lines.append("(no keys)") }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Enrolment tokens (docs/security.md#enrolment-tokens): id, expiry and uses left.
+    static func render(_ tokens: [TokenRecord]) -> String {
+        let now = MasterConfiguration.systemMillis()
+        var lines = ["\nTOKEN             EXPIRES               USES LEFT  STATE"]
+        for token in tokens {
+            let state = token.isLive(now: now) ? "live" : (token.usesLeft == 0 ? "used up" : "expired")
+            let left = "\(token.usesLeft)/\(token.uses)"
+            lines.append(
+                token.id + "  " + time(token.expires) + "  " + left.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + "  " + state
+            )
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A token in `keys list --json`: `state` = `token`.
+    static func tokenJSON(_ token: TokenRecord) -> JSONValue {
+        var object = token.jsonValue.objectValue ?? JSONObject()
+        object["state"] = JSONValue("token")
+        object["live"] = .bool(token.isLive(now: MasterConfiguration.systemMillis()))
+        return .object(object)
     }
 
     static func time(_ millis: Int64?) -> String {

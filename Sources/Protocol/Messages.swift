@@ -22,6 +22,19 @@ public enum Messages {
         return envelope("revoked", id: nil, members)
     }
 
+    /// `enrol` (agent → master, on a connection made with an enrolment token's key; docs/wire-protocol.md#enrol):
+    /// `nonce` and `proof` are unpadded base64url.
+    public static func enrol(agentID: String, publicKey: String, nonce: String, proof: String) -> JSONValue {
+        envelope(
+            "enrol",
+            id: nil,
+            [
+                ("agent_id", .string(JSONString(agentID))), ("public_key", .string(JSONString(publicKey))),
+                ("nonce", .string(JSONString(nonce))), ("proof", .string(JSONString(proof))),
+            ]
+        )
+    }
+
     /// `progress`: zero or more during apply and teardown.
     public static func progress(id: String, phase: Phase, done: Int, total: Int, message: String) -> JSONValue {
         envelope(
