@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import stat
+import subprocess
 import time
 
 import pytest
@@ -66,8 +67,10 @@ def proof(agent_secret, master_public, token_public, agent_id):
     return nonce, box.raw
 
 
-def keys(m, *args):
-    return m.cli("keys", *args)
+def keys(m, subcommand, *args):
+    """`decnet-master keys SUBCOMMAND --dir D ARGS...`."""
+    argv = [str(th.master_binary()), "keys", subcommand, "--dir", str(m.dir), *map(str, args)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30)
 
 
 def make_token(m, ttl="1h", uses=1):
@@ -86,15 +89,22 @@ def token_entry(m, token_id):
     return next((e for e in listed(m) if e["state"] == "token" and e["id"] == token_id), None)
 
 
-def agent_with_token(h, m, agent_id, token, *, key=None):
-    """A fresh agent (its key made by `run`) given the token through a file."""
+def agent_with_token(h, m, agent_id, token, *, key=None, directory=None):
+    """A fresh agent (its key made by `run`) given the token through a file; `directory` keeps its state and log
+    apart from another agent of the same id."""
     folder = h.dir / f"{agent_id}-keys"
     key = key or th.Key(folder / "agent.key", folder / "agent.key_secret", "")
     token_file = h.dir / f"{agent_id}.token"
     token_file.write_text(token + "\n")
     token_file.chmod(0o600)
     env = dict(th.FAST_LINK, DECNET_ENROL_TOKEN_FILE=str(token_file))
-    return h.agent(m, agent_id, key, env=env), key
+    if directory is None:
+        return h.agent(m, agent_id, key, env=env), key
+    directory.mkdir(exist_ok=True)
+    agent = th.start_agent(directory, m, agent_id, key, env=env)
+    h.add(agent.stop)
+    h.agents.append(agent)
+    return agent, key
 
 
 def assert_token_nowhere(c, h, m, token):
@@ -251,7 +261,7 @@ def test_a_token_never_replaces_another_agents_key(h):
     wait_fully_back(c, m, "owner", "the owner")
     before = (m.dir / "agents" / "owner.key").read_bytes()
     made = make_token(m, uses=3)
-    thief, _ = agent_with_token(h, m, "owner", made["token"])
+    thief, _ = agent_with_token(h, m, "owner", made["token"], directory=h.dir / "thief")
     c.check(eventually(lambda: "id_taken" in thief.log(), 20), "the second agent was told id_taken")
     c.check((m.dir / "agents" / "owner.key").read_bytes() == before, "agents/owner.key unchanged")
     c.check(token_entry(m, made["id"])["uses_left"] == 3, "no use spent")

@@ -111,7 +111,10 @@ public final class AgentEnroller: Sendable {
         state.withLock { $0.phase = type == nil ? .idle : .done }
         switch type {
         case "enrolled":
-            logger.notice("enrolled with the token; dialling the master with this agent's key", metadata: ["agent": "\(agentID)"])
+            logger.notice(
+                "enrolled with the token; dialling the master with this agent's key",
+                metadata: ["agent": "\(agentID)"]
+            )
         case "enrol_refused":
             logger.error(
                 "the master refused the enrolment; the operator decides (decnet-master keys)",

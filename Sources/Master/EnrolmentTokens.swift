@@ -75,7 +75,8 @@ public struct EnrolmentTokens: Sendable {
     }
 
     /// Makes a token: writes its record and returns the token, which exists nowhere else.
-    public func create(ttlMillis: Int64, uses: Int) throws(MasterError) -> (token: EnrolmentToken, record: TokenRecord) {
+    public func create(ttlMillis: Int64, uses: Int) throws(MasterError) -> (token: EnrolmentToken, record: TokenRecord)
+    {
         guard ttlMillis >= 1000, ttlMillis <= Self.maxTTLMillis else {
             throw MasterError(.badRequest, operation: "keys token", message: "--ttl must be 1s to 30d")
         }
@@ -92,7 +93,10 @@ public struct EnrolmentTokens: Sendable {
             uses: uses,
             usesLeft: uses
         )
-        try locked { () throws(MasterError) in try AtomicFile.write(record.fileBytes, to: path(record), mode: 0o600) }
+        try locked { () throws(MasterError) in
+            try AtomicFile.write(record.fileBytes, to: path(record), mode: 0o600)
+            matchFolderOwner(path(record))
+        }
         return (token, record)
     }
 
@@ -173,6 +177,7 @@ public struct EnrolmentTokens: Sendable {
             throw MasterError(.io, operation: "open \(lockPath)", message: String(cString: strerror(errno)))
         }
         defer { _ = close(fd) }
+        matchFolderOwner(lockPath)
         while flock(fd, LOCK_EX) != 0 {
             guard errno == EINTR else {
                 throw MasterError(.io, operation: "flock \(lockPath)", message: String(cString: strerror(errno)))
@@ -180,6 +185,17 @@ public struct EnrolmentTokens: Sendable {
         }
         defer { _ = flock(fd, LOCK_UN) }
         return try body()
+    }
+
+    /// Run as root (the operator's `sudo decnet-master keys token`), gives a file the owner of `tokens/`, so the
+    /// master's own user (packaging: `decnet`, owner of the folder) can read and rewrite it.
+    private func matchFolderOwner(_ path: String) {
+        var folder = stat()
+        var file = stat()
+        guard geteuid() == 0, stat(directory, &folder) == 0, lstat(path, &file) == 0,
+            file.st_uid != folder.st_uid || file.st_gid != folder.st_gid
+        else { return }
+        _ = lchown(path, folder.st_uid, folder.st_gid)
     }
 
     private func makeDirectory() throws(MasterError) {

@@ -123,7 +123,7 @@ public final class TokenEnrolment: Sendable {
         // The use is spent before the entry is written: a crash in between loses a use, never grants an extra one.
         do {
             try tokens.spendHoldingLock(tokenKey)
-        } catch where error.code == .conflict {
+        } catch  where error.code == .conflict {
             return .refused("token_spent", "the token is expired, used up or revoked")
         }
         let certificate = ZMQCertificate(publicKey: key, metadata: ["role": "agent", "agent-id": agentID])

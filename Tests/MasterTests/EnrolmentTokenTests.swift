@@ -80,7 +80,8 @@ struct EnrolmentTokenTests {
         for bad in [
             "", "decnet-enrol-v2.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
             "decnet-enrol-v1.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
-            "decnet-enrol-v1.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh", "decnet-enrol-v1.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9",
+            "decnet-enrol-v1.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh",
+            "decnet-enrol-v1.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh9",
             "decnet-enrol-v1.AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdH+8",
         ] {
             #expect(throws: ZMQError.self, "\(bad)") { try EnrolmentToken(text: bad) }
@@ -161,7 +162,9 @@ struct EnrolmentTokenTests {
         let otherToken = EnrolmentToken.generate().keyPair().publicKey
         #expect(code(f.request("mine", agent: thief, token: otherToken)) == "bad_proof")
         var renamed = f.request("mine", agent: thief, token: tokenKey)
-        renamed = Array(String(decoding: renamed, as: UTF8.self).replacingOccurrences(of: "\"mine\"", with: "\"yours\"").utf8)
+        renamed = Array(
+            String(decoding: renamed, as: UTF8.self).replacingOccurrences(of: "\"mine\"", with: "\"yours\"").utf8
+        )
         #expect(code(renamed) == "bad_proof")
         #expect(code(f.request("tokenkey", agent: token.keyPair(), token: tokenKey)) == "bad_request")
         #expect(code(Array("junk".utf8)) == "bad_request")
@@ -245,7 +248,11 @@ struct EnrolmentTokenTests {
         // Nothing a token connection publishes passes the gate, and it is never an agent.
         let gate = InboundGate(maxMessageSize: 1 << 20, agentIdentity: { _ in "x" }, isMonitor: { _ in false })
         let heartbeat = Messages.frame(["proto": 1, "type": "heartbeat"])
-        guard case .failure(.enrolmentOnly) = gate.admitPublished(frames: [Array("hb.x".utf8), heartbeat], userId: userId)
+        guard
+            case .failure(.enrolmentOnly) = gate.admitPublished(
+                frames: [Array("hb.x".utf8), heartbeat],
+                userId: userId
+            )
         else {
             Issue.record("a heartbeat from a token's key is dropped as enrolment_only")
             return
