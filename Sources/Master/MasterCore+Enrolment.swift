@@ -18,6 +18,7 @@ extension MasterCore {
         guard !enrolmentAnswered.contains(connection) else {
             // Already answered and cut after the grace period: counted, not cut now (the answer is still leaving).
             counters.drop(.enrolmentOnly)
+            metrics.dropped(.enrolmentOnly)
             return log(
                 .warning,
                 "message dropped",
