@@ -58,6 +58,13 @@ let package = Package(
             path: "Sources/Store"
         ),
 
+        // The master's SQLite store (desired state, requests, agents seen), over the agent store's wrapper.
+        .target(
+            name: "MasterStore",
+            dependencies: ["AgentStore", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/MasterStore"
+        ),
+
         // Wire protocol v1: envelopes, error codes, request decoding (pure Swift).
         .target(name: "AgentProtocol", dependencies: ["DecnetJSON", "Hashing"], path: "Sources/Protocol"),
 
@@ -123,7 +130,7 @@ let package = Package(
         .target(
             name: "Master",
             dependencies: [
-                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "SystemFiles",
+                "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology", "SystemFiles", "MasterStore", "AgentStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -334,7 +341,8 @@ let package = Package(
         .testTarget(
             name: "MasterTests",
             dependencies: [
-                "Master", "MasterCLI", "MetricsEndpoint", "ZeroMQ", "AgentProtocol", "DecnetJSON", "Topology",
+                "Master", "MasterCLI", "MasterStore", "AgentStore", "MetricsEndpoint", "ZeroMQ", "AgentProtocol",
+                "DecnetJSON", "Topology",
                 "TestSupport", "LiveTestSupport", .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -32,6 +32,10 @@ final class LoadAgent: Sendable {
         var subscriptions: [Int64] = []
         var handshakeFailures = 0
         var requestsAnswered = 0
+        /// The topology "applied" by the last successful apply (id, hash), shown in every state object.
+        var applied: (id: String, hash: String)?
+        /// Applies and teardowns received, by request id (a repeated id is answered again, not counted).
+        var changes: Set<String> = []
     }
 
     private init(id: String, bootID: String, dealer: SocketHandle, publisher: SocketHandle) {
@@ -146,7 +150,7 @@ final class LoadAgent: Sendable {
             intervalMillis: intervalMillis,
             agentVersion: LoadAgent.version,
             running: .null,
-            state: LoadAgent.idleState
+            state: currentState
         )
         publisher.send(ZMQMessage(frames: [Array(WireProtocol.heartbeatTopic(id).utf8), Messages.frame(message)]))
         return seq
@@ -157,13 +161,24 @@ final class LoadAgent: Sendable {
             agentID: id,
             agentVersion: LoadAgent.version,
             bootID: bootID,
-            capabilities: ["state", "ping"],
-            state: LoadAgent.idleState
+            capabilities: ["apply", "teardown", "state", "ping"],
+            state: currentState
         )
     }
 
-    /// The answer to a request: `state` and `ping` as a real agent answers them; anything else is refused, since a
-    /// simulated agent has no runtime.
+    /// The state object: the idle one, or the topology recorded by the last apply (in sync, no drift).
+    var currentState: JSONValue {
+        guard let applied = state.withLock({ $0.applied }) else { return LoadAgent.idleState }
+        var object = LoadAgent.idleState.objectValue ?? [:]
+        object["topology_id"] = .string(JSONString(applied.id))
+        object["applied_version_hash"] = .string(JSONString(applied.hash))
+        object["applied_at"] = 1
+        return .object(object)
+    }
+
+    /// The answer to a request: `state` and `ping` as a real agent answers them; an apply or teardown only records
+    /// (and then reports) the topology it names, since a simulated agent has no runtime. The hash is the request's,
+    /// which the real agent checks against the blob; load tests of the master's reconcile loop count these.
     func answer(_ frame: [UInt8]) -> JSONValue? {
         let request: Request
         switch RequestDecoder().decode(frame) {
@@ -173,7 +188,7 @@ final class LoadAgent: Sendable {
         let id = request.id
         switch request.body {
         case .state:
-            return Messages.result(id: id, body: LoadAgent.idleState)
+            return Messages.result(id: id, body: currentState)
         case .ping:
             return Messages.result(
                 id: id,
@@ -184,8 +199,30 @@ final class LoadAgent: Sendable {
             )
         case .rotateKey:
             return Messages.failure(id: id, error: AgentError(.keyRotationFailed, "a simulated agent keeps its key"))
-        case .apply, .teardown:
-            return Messages.failure(id: id, error: AgentError(.internal, "load-agents simulates no runtime"))
+        case .apply(let apply):
+            guard let topologyID = apply.hydrated["topology"]?["id"]?.stringValue else {
+                return Messages.failure(id: id, error: AgentError(.invalidTopology, "no topology.id"))
+            }
+            state.withLock {
+                $0.applied = (topologyID, apply.versionHash)
+                $0.changes.insert(id)
+            }
+            return Messages.result(
+                id: id,
+                body: ["status": "applied", "version_hash": .string(JSONString(apply.versionHash))]
+            )
+        case .teardown(let topologyID):
+            state.withLock {
+                if $0.applied?.id == topologyID { $0.applied = nil }
+                $0.changes.insert(id)
+            }
+            return Messages.result(
+                id: id,
+                body: [
+                    "status": "torn_down", "topology_id": .string(JSONString(topologyID)),
+                    "removed": ["containers": [], "bridges": []],
+                ]
+            )
         }
     }
 

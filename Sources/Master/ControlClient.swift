@@ -79,18 +79,18 @@ public final class ControlClient: Sendable {
         request: JSONValue,
         timeout: Duration,
         resendEvery: Duration = .seconds(3),
+        desire: Bool = false,
         onMessage: @escaping @Sendable (JSONObject) -> Void = { _ in }
     ) async throws(MasterError) -> JSONObject {
         // Every re-send asks for what is left of the one deadline, so re-sends never move it (the master keeps the
         // first deadline of a request anyway).
         let deadline = ContinuousClock.now + timeout
         let submit: @Sendable () -> JSONValue = {
-            let left = MasterCore.milliseconds(deadline - ContinuousClock.now)
-            return ControlMessage.submit(
-                agentID: agentID,
-                request: request,
-                timeoutMillis: Int(WireLimits.clampTimeout(left))
-            )
+            let left = Int(WireLimits.clampTimeout(MasterCore.milliseconds(deadline - ContinuousClock.now)))
+            // A desire records the agent's desired state first (docs/control-channel.md#desire).
+            return desire
+                ? ControlMessage.desire(agentID: agentID, request: request, timeoutMillis: left)
+                : ControlMessage.submit(agentID: agentID, request: request, timeoutMillis: left)
         }
         let requestID = request["id"]?.stringValue
         send(submit())
@@ -142,7 +142,7 @@ public final class ControlClient: Sendable {
     }
 
     /// Reads control messages until `handle` returns a verdict, re-sending a message on a period, with a deadline.
-    private func receive<T: Sendable>(
+    func receive<T: Sendable>(
         until timeout: Duration,
         resend: (message: @Sendable () -> JSONValue, every: Duration)?,
         onTimeout: MasterError = MasterError(

@@ -8,7 +8,9 @@ import DecnetJSON
 /// snapshot), `submitted`, `answer` (an agent's accepted/progress/result, verbatim inside), `control_error`.
 public enum ControlMessage {
     /// Error codes of `control_error`.
-    public static let errorCodes = ["bad_request", "id_reused", "timeout", "shutdown", "not_enrolled", "revoked"]
+    public static let errorCodes = [
+        "bad_request", "id_reused", "timeout", "shutdown", "not_enrolled", "revoked", "hash_mismatch", "store_failed",
+    ]
 
     static func envelope(_ type: String, _ members: [(String, JSONValue)]) -> JSONValue {
         var pairs: [(JSONString, JSONValue)] = [

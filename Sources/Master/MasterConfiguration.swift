@@ -50,6 +50,11 @@ public struct MasterConfiguration: Sendable {
     public var startZAPHandler: @Sendable (ZAPHandler) async throws(ZMQError) -> Void = { try await $0.start() }
     /// Bounds on what peers can make the master hold.
     public var limits = MasterLimits()
+    /// Keep desired state and requests in `RUN_DIR/master.db` and reconcile agents towards it
+    /// (docs/control-channel.md#desired-state). Off only in tests that want a master without a store.
+    public var keepsDesiredState = true
+    /// The reconcile loop's drift threshold, back-off, cap and push deadline (docs/control-channel.md#reconcile).
+    public var reconcile = ReconcileSettings()
     /// Monotonic milliseconds for every timer and deadline (injected for tests).
     public var clockMillis: @Sendable () -> Int64 = MasterConfiguration.monotonicMillis
     /// Unix milliseconds, only for instants shown in messages.

@@ -28,6 +28,7 @@ extension MasterCore {
         case "submit":
             await controlSubmit(client, envelope)
         default:
+            if await controlDesiredState(client, type: type, envelope) { break }
             await controlError(client, id: nil, code: "bad_request", "unknown control message type \(type)")
         }
     }

@@ -63,6 +63,7 @@ extension MasterCore {
                     "connections": "\(record?.connections ?? 0)",
                 ]
             )
+            reconcileObserved(agentID, heartbeat: false)
             await perform(tracker.hello(agentID: agentID, now: now))
         case "accepted", "progress", "result":
             heard(agentID) { $0.seen(agentID: agentID, now: now) }
@@ -171,6 +172,7 @@ extension MasterCore {
                 )
             }
             fleetChanged = true
+            reconcileObserved(admitted.agentID, heartbeat: true)
             counters.relayedHeartbeats += 1
             metrics.heartbeatRelayed()
             outlets.toMonitors(WireProtocol.heartbeatTopic(admitted.agentID), admitted.bytes)

@@ -54,6 +54,8 @@ public actor MasterCore {
     /// Instruments fed beside ``counters`` (docs/metrics.md), and when each new request was taken.
     let metrics: MasterMetrics
     var requestStarts: [RequestKey: (type: RequestType, at: Int64)] = [:]
+    /// Desired state and the reconcile loop (MasterCore+Reconcile.swift); `nil` until ``openDesiredState(store:settings:)``.
+    var keeper: ReconcileKeeper?
 
     /// How long a `watch` lasts without renewal, and the least time between two pushes.
     static let watchLifetime: Int64 = 30_000
@@ -127,6 +129,7 @@ public actor MasterCore {
             if case .object(var object) = value {
                 let key = routes[record.agentID].flatMap { try? CurveKey(z85: $0.key) }
                 object["key_fingerprint"] = key.map { JSONValue($0.fingerprint) } ?? .null
+                object["reconcile"] = reconcileJSON(record.agentID)
                 value = .object(object)
             }
             return value
@@ -240,6 +243,7 @@ public actor MasterCore {
             addSubscriber(subscriber, for: key)
             await notifySubmitted(subscriber, key: key, connected: connected)
         case .new(let actions):
+            noteSubmitted(key, request: request, decoded: decoded, deadline: now + Self.clampedTimeout(timeoutMillis))
             addSubscriber(subscriber, for: key)
             metricsRequestStarted(key, type: decoded.type, now: now)
             // Told before anything is sent, so "submitted" always comes before the agent's answers.
@@ -320,6 +324,7 @@ public actor MasterCore {
     /// Delivers a last event to every subscriber of `key` and forgets them.
     func finish(_ key: RequestKey, with event: RequestEvent, controlMessage: JSONValue) async {
         metricsRequestFinished(key, with: event)
+        await durableFinished(key, controlMessage: controlMessage)
         let list = subscribers.removeValue(forKey: key) ?? []
         for subscriber in list {
             switch subscriber {
@@ -357,6 +362,7 @@ public actor MasterCore {
         }
         let reachable = Set(routes.routes.keys.filter { fleet.isConnected($0) })
         await perform(tracker.tick(now: now) { reachable.contains($0) })
+        await reconcileTick()
         await pushToWatchers(now: clock())
     }
 

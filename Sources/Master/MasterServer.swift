@@ -2,6 +2,7 @@ import AgentProtocol
 import DecnetJSON
 import Foundation
 import Logging
+import MasterStore
 import ServiceLifecycle
 import Synchronization
 import SystemFiles
@@ -67,6 +68,7 @@ public final class MasterServer: Service, Sendable {
         let directory = MasterDirectory(configuration.directory, runPath: configuration.runDirectory)
         let lock: DirectoryLock
         let sockets: MasterSockets
+        let store: MasterStore?
         var configuration = self.configuration
         let descriptors = DescriptorLimit.raise()
         configuration.limits.maxConnections = min(
@@ -93,6 +95,7 @@ public final class MasterServer: Service, Sendable {
                 throw MasterError(.directory, operation: "lock \(directory.lockPath)", message: "\(error)")
             }
             let keys = try directory.loadMasterKeys()
+            store = try await openStore(directory)
             sockets = try await MasterSockets.open(configuration, keys: keys, directory: directory, logger: logger)
         } catch {
             logger.error("master cannot start", metadata: ["error": "\(error)"])
@@ -132,9 +135,34 @@ public final class MasterServer: Service, Sendable {
         configuration.onStopping?()
         await core.shutdown()
         await sockets.close()
+        store?.close()
         if sockets.control != nil { unlink(directory.controlPath) }
         withExtendedLifetime(lock) {}
         logger.info("master stopped")
+    }
+
+    /// Opens `RUN_DIR/master.db` and loads the desired state into the core (docs/control-channel.md#master-store).
+    private func openStore(_ directory: MasterDirectory) async throws(MasterError) -> MasterStore? {
+        guard configuration.keepsDesiredState else {
+            try? await core.openDesiredState(store: nil, settings: configuration.reconcile)
+            return nil
+        }
+        do {
+            let store = try MasterStore(directory: directory.runPath, now: configuration.wallClockMillis())
+            do {
+                try await core.openDesiredState(store: store, settings: configuration.reconcile)
+            } catch {
+                store.close()
+                throw error
+            }
+            return store
+        } catch {
+            throw MasterError(
+                .directory,
+                operation: "open \(directory.runPath)/\(MasterStore.fileName)",
+                message: "\(error)"
+            )
+        }
     }
 
     /// Asks a running master to stop; ``run()`` then closes everything and returns.

@@ -4,11 +4,12 @@ import CLISupport
 import DecnetJSON
 import Topology
 
-/// `decnet-master apply`: sends a hydrated topology to an agent.
+/// `decnet-master apply`: records a hydrated topology as an agent's desired state, then sends it.
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply",
-        abstract: "Apply a hydrated topology on an agent; progress on stderr, the result JSON on stdout.",
+        abstract:
+            "Record a topology as an agent's desired state and apply it; progress on stderr, the result on stdout.",
         discussion: """
             Exit 0 when the agent answers status 200; 1 when it answers another status, or when the request expired \
             before the agent ever received it (it is then never sent); 3 when time ran out after the agent received \
@@ -31,6 +32,6 @@ struct ApplyCommand: AsyncParsableCommand {
             id: options.requestID,
             .apply(ApplyRequest(hydrated: hydrated, versionHash: CanonicalHash.hash(hydrated), supersede: supersede))
         )
-        try await options.send(request)
+        try await options.send(request, desire: true)
     }
 }

@@ -17,6 +17,7 @@ struct DecnetMaster: AsyncParsableCommand {
         subcommands: [
             HashCommand.self, KeygenCommand.self, ServeCommand.self, AgentsCommand.self, ApplyCommand.self,
             TeardownCommand.self, StateCommand.self, WatchCommand.self, KeysCommand.self, RotateKeyCommand.self,
+            DesiredCommand.self, ForgetCommand.self, PauseCommand.self, ResumeCommand.self,
         ]
     )
 }

@@ -32,7 +32,8 @@ struct RequestOptions: ParsableArguments {
 
     /// Sends `request` through the serving master, prints progress on standard error and the agent's result on
     /// standard output, and exits 0 when its status is 200, 1 otherwise.
-    func send(_ request: OutgoingRequest) async throws -> Never {
+    /// With `desire`, the master records the request as the agent's desired state first (docs/control-channel.md#desire).
+    func send(_ request: OutgoingRequest, desire: Bool = false) async throws -> Never {
         guard timeout.isFinite, timeout > 0, timeout <= 604_800 else {
             OperatorIO.fail("--timeout must be more than 0 and at most 604800 seconds")
         }
@@ -53,7 +54,12 @@ struct RequestOptions: ParsableArguments {
             // The client re-sends its submit every few seconds and each one is acknowledged: print a line only
             // when it says something new.
             let printed = PrintedLine()
-            return try await client.submit(agentID: agent, request: request.jsonValue, timeout: duration) { message in
+            return try await client.submit(
+                agentID: agent,
+                request: request.jsonValue,
+                timeout: duration,
+                desire: desire
+            ) { message in
                 if let line = Self.progressLine(message), printed.isNew(line) {
                     FileHandle.standardError.write(Data((line + "\n").utf8))
                 }

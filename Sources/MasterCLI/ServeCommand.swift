@@ -58,6 +58,33 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong(Key.metrics.setting.flag), help: ArgumentHelp(Key.metrics.optionHelp))
     var metrics: String?
 
+    @Option(
+        name: .customLong(Key.reconcileDriftHeartbeats.setting.flag),
+        help: ArgumentHelp(Key.reconcileDriftHeartbeats.optionHelp)
+    )
+    var reconcileDriftHeartbeats: Int?
+
+    @Option(name: .customLong(Key.reconcileBackoff.setting.flag), help: ArgumentHelp(Key.reconcileBackoff.optionHelp))
+    var reconcileBackoff: Double?
+
+    @Option(
+        name: .customLong(Key.reconcileBackoffMax.setting.flag),
+        help: ArgumentHelp(Key.reconcileBackoffMax.optionHelp)
+    )
+    var reconcileBackoffMax: Double?
+
+    @Option(
+        name: .customLong(Key.reconcileMaxPushes.setting.flag),
+        help: ArgumentHelp(Key.reconcileMaxPushes.optionHelp)
+    )
+    var reconcileMaxPushes: Int?
+
+    @Option(
+        name: .customLong(Key.reconcilePushTimeout.setting.flag),
+        help: ArgumentHelp(Key.reconcilePushTimeout.optionHelp)
+    )
+    var reconcilePushTimeout: Double?
+
     @Option(help: "JSON config file (default: $DECNET_MASTER_CONFIG, else none).")
     var config: String?
 
@@ -79,7 +106,12 @@ struct ServeCommand: AsyncParsableCommand {
                     silentAfter: silentAfter,
                     logFormat: logFormat,
                     logLevel: logLevel,
-                    metrics: metrics
+                    metrics: metrics,
+                    reconcileDriftHeartbeats: reconcileDriftHeartbeats,
+                    reconcileBackoff: reconcileBackoff,
+                    reconcileBackoffMax: reconcileBackoffMax,
+                    reconcileMaxPushes: reconcileMaxPushes,
+                    reconcilePushTimeout: reconcilePushTimeout
                 ),
                 environment: environment,
                 file: configPath.map { OperatorIO.readJSON($0) },
@@ -101,6 +133,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.maxMessageSize = settings.maxMessageSize
         configuration.retryInterval = .milliseconds(Int64(settings.retryInterval * 1000))
         configuration.silence.intervals = settings.silentAfter
+        configuration.reconcile.driftHeartbeats = settings.reconcileDriftHeartbeats
+        configuration.reconcile.backoff = .milliseconds(Int64(settings.reconcileBackoff * 1000))
+        configuration.reconcile.backoffMax = .milliseconds(Int64(settings.reconcileBackoffMax * 1000))
+        configuration.reconcile.maxConcurrentPushes = settings.reconcileMaxPushes
+        configuration.reconcile.pushTimeout = .milliseconds(Int64(settings.reconcilePushTimeout * 1000))
         let notifier = ServiceNotifier(SystemdNotifier.fromProcessEnvironment())
         if notifier.isEnabled {
             // From the timer loop: a master whose core actor or timers hang stops kicking the watchdog.

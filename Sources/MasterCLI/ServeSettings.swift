@@ -18,6 +18,11 @@ struct ServeSettings: Equatable {
     var logLevel = "info"
     /// Where the Prometheus endpoint listens; none when unset (docs/metrics.md#enabling).
     var metrics: MetricsAddress?
+    var reconcileDriftHeartbeats = 3
+    var reconcileBackoff = 5.0
+    var reconcileBackoffMax = 300.0
+    var reconcileMaxPushes = 16
+    var reconcilePushTimeout = 600.0
 
     /// The settings of `serve`, each declared once: flag, `DECNET_MASTER_*` variable, config-file key, help text and
     /// default. `ServeCommand`'s options and the resolution read this.
@@ -34,6 +39,11 @@ struct ServeSettings: Equatable {
         case logFormat = "log-format"
         case logLevel = "log-level"
         case metrics = "metrics"
+        case reconcileDriftHeartbeats = "reconcile-drift-heartbeats"
+        case reconcileBackoff = "reconcile-backoff"
+        case reconcileBackoffMax = "reconcile-backoff-max"
+        case reconcileMaxPushes = "reconcile-max-pushes"
+        case reconcilePushTimeout = "reconcile-push-timeout"
 
         var setting: Setting {
             let defaults = ServeSettings(directory: "")
@@ -57,6 +67,25 @@ struct ServeSettings: Equatable {
                 case .logLevel: ("trace, debug, info, notice, warning, error or critical.", defaults.logLevel)
                 case .metrics:
                     ("Serve Prometheus metrics at HOST:PORT (a port alone binds 127.0.0.1).", "none (no endpoint)")
+                case .reconcileDriftHeartbeats:
+                    (
+                        "Consecutive heartbeats with drift before the desired topology is re-applied.",
+                        "\(defaults.reconcileDriftHeartbeats)"
+                    )
+                case .reconcileBackoff:
+                    (
+                        "Seconds before a push that did not converge is retried; doubles each time.",
+                        "\(defaults.reconcileBackoff)"
+                    )
+                case .reconcileBackoffMax:
+                    ("Longest reconcile back-off, in seconds.", "\(defaults.reconcileBackoffMax)")
+                case .reconcileMaxPushes:
+                    ("Reconcile pushes in flight at once, fleet-wide.", "\(defaults.reconcileMaxPushes)")
+                case .reconcilePushTimeout:
+                    (
+                        "Seconds a reconcile push may take before it counts as failed.",
+                        "\(defaults.reconcilePushTimeout)"
+                    )
                 }
             return Setting(rawValue, environmentPrefix: "DECNET_MASTER_", help: help, default: defaultValue)
         }
@@ -82,6 +111,11 @@ struct ServeSettings: Equatable {
         var logFormat: String?
         var logLevel: String?
         var metrics: String?
+        var reconcileDriftHeartbeats: Int?
+        var reconcileBackoff: Double?
+        var reconcileBackoffMax: Double?
+        var reconcileMaxPushes: Int?
+        var reconcilePushTimeout: Double?
 
         /// The given flags by name, as text (numbers print back exactly).
         var byName: [String: String] {
@@ -91,6 +125,11 @@ struct ServeSettings: Equatable {
                 (.maxMessageSize, maxMessageSize.map { "\($0)" }), (.retryInterval, retryInterval.map { "\($0)" }),
                 (.silentAfter, silentAfter.map { "\($0)" }), (.logFormat, logFormat), (.logLevel, logLevel),
                 (.metrics, metrics),
+                (.reconcileDriftHeartbeats, reconcileDriftHeartbeats.map { "\($0)" }),
+                (.reconcileBackoff, reconcileBackoff.map { "\($0)" }),
+                (.reconcileBackoffMax, reconcileBackoffMax.map { "\($0)" }),
+                (.reconcileMaxPushes, reconcileMaxPushes.map { "\($0)" }),
+                (.reconcilePushTimeout, reconcilePushTimeout.map { "\($0)" }),
             ]
             var names: [String: String] = [:]
             for (key, value) in given {
@@ -127,6 +166,27 @@ struct ServeSettings: Equatable {
                 throw Problem(error.description)
             }
         }
+        settings.reconcileDriftHeartbeats =
+            try layers.integer(Key.reconcileDriftHeartbeats.setting) ?? settings.reconcileDriftHeartbeats
+        settings.reconcileBackoff = try layers.number(Key.reconcileBackoff.setting) ?? settings.reconcileBackoff
+        settings.reconcileBackoffMax =
+            try layers.number(Key.reconcileBackoffMax.setting) ?? settings.reconcileBackoffMax
+        settings.reconcileMaxPushes = try layers.integer(Key.reconcileMaxPushes.setting) ?? settings.reconcileMaxPushes
+        settings.reconcilePushTimeout =
+            try layers.number(Key.reconcilePushTimeout.setting) ?? settings.reconcilePushTimeout
+        guard settings.reconcileDriftHeartbeats >= 0 else {
+            throw Problem("reconcile-drift-heartbeats must be 0 or more")
+        }
+        for (name, seconds) in [
+            ("reconcile-backoff", settings.reconcileBackoff), ("reconcile-backoff-max", settings.reconcileBackoffMax),
+            ("reconcile-push-timeout", settings.reconcilePushTimeout),
+        ] where !(seconds.isFinite && seconds > 0 && seconds <= 604_800) {
+            throw Problem("\(name) must be more than 0 and at most 604800 seconds")
+        }
+        guard settings.reconcileBackoff <= settings.reconcileBackoffMax else {
+            throw Problem("reconcile-backoff must not exceed reconcile-backoff-max")
+        }
+        guard settings.reconcileMaxPushes >= 1 else { throw Problem("reconcile-max-pushes must be 1 or more") }
         for (name, port) in [
             ("command port", settings.commandPort), ("heartbeat port", settings.heartbeatPort),
             ("monitor port", settings.monitorPort),

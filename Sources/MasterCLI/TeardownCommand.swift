@@ -2,11 +2,11 @@ import AgentProtocol
 import ArgumentParser
 import DecnetJSON
 
-/// `decnet-master teardown`: removes a topology from an agent.
+/// `decnet-master teardown`: records "none" as an agent's desired state, then removes the topology.
 struct TeardownCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "teardown",
-        abstract: "Tear a topology down on an agent; the result JSON on stdout."
+        abstract: "Record \"none\" as an agent's desired state and tear the topology down; the result JSON on stdout."
     )
 
     @OptionGroup var options: RequestOptions
@@ -15,6 +15,6 @@ struct TeardownCommand: AsyncParsableCommand {
     var topologyID: String
 
     func run() async throws {
-        try await options.send(OutgoingRequest(id: options.requestID, .teardown(topologyID: topologyID)))
+        try await options.send(OutgoingRequest(id: options.requestID, .teardown(topologyID: topologyID)), desire: true)
     }
 }

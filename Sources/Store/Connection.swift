@@ -6,17 +6,22 @@ import Logging
 /// Ownership follows GRDB: the connection is closed by `close()`, which finalizes the cached statements first; a
 /// connection that reaches `deinit` still open, or that is closed while statements outside the cache are alive, is a
 /// programmer error and asserts in debug builds (release builds still close it, through `sqlite3_close_v2`).
-/// A connection is not thread-safe: `TopologyStore` uses it only while holding its lock, which is why it can be opened
-/// with `SQLITE_OPEN_NOMUTEX`.
-final class Connection {
+/// A connection is not thread-safe: `TopologyStore` (and the master's `MasterStore`, which shares this wrapper) uses
+/// it only while holding its lock, which is why it can be opened with `SQLITE_OPEN_NOMUTEX`.
+package final class Connection {
     private(set) var handle: OpaquePointer?
-    let path: String
+    package let path: String
     /// Where what the connection cannot report to a caller goes (a failed roll-back).
     let logger: Logger
     private var cache: [String: Statement] = [:]
 
     /// Opens (and with `create`, creates) the database file at `path`.
-    init(path: String, readOnly: Bool, create: Bool, logger: Logger = TopologyStore.silentLogger) throws(StoreError) {
+    package init(
+        path: String,
+        readOnly: Bool,
+        create: Bool,
+        logger: Logger = TopologyStore.silentLogger
+    ) throws(StoreError) {
         self.path = path
         self.logger = logger
         var db: OpaquePointer?
@@ -38,10 +43,10 @@ final class Connection {
         if handle != nil { close() }
     }
 
-    var isOpen: Bool { handle != nil }
+    package var isOpen: Bool { handle != nil }
 
     /// Finalizes the cached statements and closes the connection. Closing twice is harmless.
-    func close() {
+    package func close() {
         guard let db = handle else { return }
         handle = nil
         cache.removeAll()
@@ -60,7 +65,7 @@ final class Connection {
     }
 
     /// The open handle, or `closed` after `close()`.
-    func db(_ operation: String) throws(StoreError) -> OpaquePointer {
+    package func db(_ operation: String) throws(StoreError) -> OpaquePointer {
         guard let handle else {
             throw StoreError(code: .closed, operation: operation, message: "the store is closed")
         }
@@ -76,7 +81,7 @@ final class Connection {
     }
 
     /// Runs one or more SQL statements that return no rows (schema scripts), without caching them.
-    func execute(script sql: String, operation: String) throws(StoreError) {
+    package func execute(script sql: String, operation: String) throws(StoreError) {
         let db = try db(operation)
         var message: UnsafeMutablePointer<CChar>?
         let result = sqlite3_exec(db, sql, nil, nil, &message)
@@ -90,7 +95,7 @@ final class Connection {
 
     /// Runs one statement that returns no rows and answers how many rows it changed.
     @discardableResult
-    func run(_ sql: String, _ values: [SQLiteValue] = [], operation: String) throws(StoreError) -> Int {
+    package func run(_ sql: String, _ values: [SQLiteValue] = [], operation: String) throws(StoreError) -> Int {
         let db = try db(operation)
         try statement(sql, operation: operation).run(values, operation: operation) { (s) throws(StoreError) in
             try s.stepToEnd(operation: operation)
@@ -99,7 +104,7 @@ final class Connection {
     }
 
     /// Reads the first row of a query, or `nil` when it has none.
-    func row<T>(
+    package func row<T>(
         _ sql: String,
         _ values: [SQLiteValue] = [],
         operation: String,
@@ -111,7 +116,7 @@ final class Connection {
     }
 
     /// Reads every row of a query.
-    func rows<T>(
+    package func rows<T>(
         _ sql: String,
         _ values: [SQLiteValue] = [],
         operation: String,
@@ -126,12 +131,13 @@ final class Connection {
 
     /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`, so the write lock is taken up front and a busy
     /// database waits for the busy timeout instead of failing half-way); commits, or rolls back when `body` throws.
-    func transaction<T>(operation: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    package func transaction<T>(operation: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
         try inTransaction(begin: "BEGIN IMMEDIATE", operation: operation, body)
     }
 
     /// Runs `body` in a read transaction (`BEGIN DEFERRED`), so several reads see one consistent state.
-    func transactionForReading<T>(operation: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+    package func transactionForReading<T>(operation: String, _ body: () throws(StoreError) -> T) throws(StoreError) -> T
+    {
         try inTransaction(begin: "BEGIN", operation: operation, body)
     }
 
@@ -172,12 +178,12 @@ final class Connection {
     var isReadOnly: Bool { handle.map { sqlite3_db_readonly($0, "main") == 1 } ?? true }
 
     /// The single value of a pragma or single-value query, as text.
-    func scalarText(_ sql: String, operation: String) throws(StoreError) -> String? {
+    package func scalarText(_ sql: String, operation: String) throws(StoreError) -> String? {
         try row(sql, operation: operation) { $0.text(0) } ?? nil
     }
 
     /// The single value of a pragma or single-value query, as an integer (0 when there is no row).
-    func scalarInt(_ sql: String, operation: String) throws(StoreError) -> Int64 {
+    package func scalarInt(_ sql: String, operation: String) throws(StoreError) -> Int64 {
         try row(sql, operation: operation) { $0.int64(0) } ?? 0
     }
 }

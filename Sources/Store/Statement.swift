@@ -1,7 +1,7 @@
 import CSQLite
 
 /// A value bound to a statement parameter.
-enum SQLiteValue {
+package enum SQLiteValue {
     case null
     case integer(Int64)
     case text(String)
@@ -14,7 +14,7 @@ enum SQLiteValue {
 /// Statements are not thread-safe; they live inside their `Connection`'s cache and are used only under the store's
 /// lock. Every use goes through `run`, which binds, steps and always resets, so a statement never stays busy (an
 /// unreset statement would hold a read transaction open and block WAL checkpoints).
-final class Statement {
+package final class Statement {
     let handle: OpaquePointer
     let sql: String
 
@@ -107,12 +107,12 @@ final class Statement {
 
 extension Statement {
     /// Whether column `index` of the current row is SQL NULL.
-    func isNull(_ index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_NULL }
+    package func isNull(_ index: Int32) -> Bool { sqlite3_column_type(handle, index) == SQLITE_NULL }
 
-    func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(handle, index) }
+    package func int64(_ index: Int32) -> Int64 { sqlite3_column_int64(handle, index) }
 
     /// The column as UTF-8 bytes exactly as stored, or `nil` for NULL.
-    func bytes(_ index: Int32) -> [UInt8]? {
+    package func bytes(_ index: Int32) -> [UInt8]? {
         guard !isNull(index) else { return nil }
         // Ask for the text first, then its length (the order SQLite documents).
         guard let text = sqlite3_column_text(handle, index) else { return [] }
@@ -121,7 +121,7 @@ extension Statement {
     }
 
     /// The column as a String, or `nil` for NULL.
-    func text(_ index: Int32) -> String? {
+    package func text(_ index: Int32) -> String? {
         bytes(index).map { String(decoding: $0, as: UTF8.self) }
     }
 }

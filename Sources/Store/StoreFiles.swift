@@ -10,11 +10,11 @@ import Darwin
 /// SQLite creates `-wal`, `-shm` and `-journal` files with the permissions of the database file itself, so creating
 /// the database as 0600 first is enough for the siblings made later; siblings left by an older process are
 /// tightened here too.
-enum StoreFiles {
+package enum StoreFiles {
     static let siblingSuffixes = ["-wal", "-shm", "-journal"]
 
     /// `mkdir -p`: creates the missing components of `path`, each with mode 0700.
-    static func makeDirectory(_ path: String) throws(StoreError) {
+    package static func makeDirectory(_ path: String) throws(StoreError) {
         precondition(!path.isEmpty, "empty state directory path")
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
@@ -30,7 +30,7 @@ enum StoreFiles {
 
     /// Creates the database file with mode 0600 when it does not exist, and removes group and other permissions
     /// from an existing one (a DECNET `topology.db` is typically 0644) and from its siblings.
-    static func prepareDatabaseFile(_ path: String) throws(StoreError) {
+    package static func prepareDatabaseFile(_ path: String) throws(StoreError) {
         let operation = "prepare database file \(path)"
         var descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 && errno == ENOENT {
@@ -59,7 +59,7 @@ enum StoreFiles {
     }
 
     /// The permission bits of a file, or `nil` when it does not exist (for tests and diagnostics).
-    static func mode(of path: String) -> mode_t? {
+    package static func mode(of path: String) -> mode_t? {
         var status = stat()
         guard lstat(path, &status) == 0 else { return nil }
         return status.st_mode & 0o7777

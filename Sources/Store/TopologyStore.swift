@@ -130,7 +130,7 @@ public final class TopologyStore: Sendable {
     }
 
     /// Connection settings, applied at every open (journal mode is stored in the file; the rest is per connection).
-    private static func configure(_ connection: Connection, readOnly: Bool) throws(StoreError) {
+    package static func configure(_ connection: Connection, readOnly: Bool) throws(StoreError) {
         let operation = "configure \(connection.path)"
         let db = try connection.db(operation)
         sqlite3_busy_timeout(db, busyTimeoutMilliseconds)

@@ -113,7 +113,7 @@ final class FaultWorld: Sendable {
 
     /// Starts `decnet-master serve` on this world's ports and waits until its control channel answers.
     @discardableResult
-    func startMaster(retryInterval: Double = 2) async throws -> ChildProcess {
+    func startMaster(retryInterval: Double = 2, extraArguments: [String] = []) async throws -> ChildProcess {
         let process = try ChildProcess(
             name: "master",
             executable: Self.masterBinary,
@@ -121,7 +121,7 @@ final class FaultWorld: Sendable {
                 "serve", "--dir", masterDirectory, "--bind-host", "127.0.0.1", "--command-port", "\(commandPort)",
                 "--heartbeat-port", "\(heartbeatPort)", "--monitor-port", "\(monitorPort)",
                 "--retry-interval", "\(retryInterval)",
-            ],
+            ] + extraArguments,
             logDirectory: root
         )
         children.withLock { $0.master = process }

@@ -127,9 +127,10 @@ struct MasterCLITests {
         #expect(table.0 == 0)
         #expect(table.1.contains("agent-a"))
 
-        // apply: the CLI computes the hash, the agent answers, the result is printed, exit 0.
+        // apply: the CLI computes the hash, the master records the desired state (it needs `topology.id`), the agent
+        // answers, the result is printed, exit 0.
         let topology = harness.directory.file("topology.json")
-        try Data(#"{"topology_id": "t-1", "lans": [], "updated_at": "x"}"#.utf8).write(
+        try Data(#"{"topology": {"id": "t-1", "updated_at": "x"}, "lans": []}"#.utf8).write(
             to: URL(fileURLWithPath: topology)
         )
         let apply = try BackgroundProcess(["apply", "--dir", dir, "--agent", "agent-a", "--timeout", "30", topology])

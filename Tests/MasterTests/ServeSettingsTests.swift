@@ -29,11 +29,17 @@ struct ServeSettingsTests {
             "DECNET_MASTER_MAX_MESSAGE_SIZE": "1024", "DECNET_MASTER_RETRY_INTERVAL": "2.5",
             "DECNET_MASTER_SILENT_AFTER": "0", "DECNET_MASTER_LOG_FORMAT": "json",
             "DECNET_MASTER_LOG_LEVEL": "debug", "DECNET_MASTER_METRICS": "9108",
+            "DECNET_MASTER_RECONCILE_DRIFT_HEARTBEATS": "5",
+            "DECNET_MASTER_RECONCILE_BACKOFF": "2.5", "DECNET_MASTER_RECONCILE_BACKOFF_MAX": "60",
+            "DECNET_MASTER_RECONCILE_MAX_PUSHES": "4", "DECNET_MASTER_RECONCILE_PUSH_TIMEOUT": "90",
         ]
         let file: JSONValue = [
             "dir": "/file/dir", "run_dir": "/file/run", "bind_host": "10.0.0.2", "command_port": 1,
             "heartbeat_port": 2, "monitor_port": 3, "max_message_size": 4, "retry_interval": 5,
             "silent_after": 6, "log_format": "text", "log_level": "error", "metrics": "[::1]:9109",
+            "reconcile_drift_heartbeats": 7,
+            "reconcile_backoff": 8, "reconcile_backoff_max": 9, "reconcile_max_pushes": 10,
+            "reconcile_push_timeout": 11,
         ]
         // Every variable of the table is exercised, so a setting added without one shows up here.
         #expect(Set(environment.keys) == Set(ServeSettings.Key.allCases.map(\.setting.environment)))
@@ -50,6 +56,11 @@ struct ServeSettingsTests {
         #expect(fromEnvironment.logFormat == "json")
         #expect(fromEnvironment.logLevel == "debug")
         #expect(fromEnvironment.metrics == MetricsAddress(host: "127.0.0.1", port: 9108))
+        #expect(fromEnvironment.reconcileDriftHeartbeats == 5)
+        #expect(fromEnvironment.reconcileBackoff == 2.5)
+        #expect(fromEnvironment.reconcileBackoffMax == 60)
+        #expect(fromEnvironment.reconcileMaxPushes == 4)
+        #expect(fromEnvironment.reconcilePushTimeout == 90)
 
         var flags = ServeSettings.Flags()
         flags.bindHost = "127.0.0.1"
@@ -68,6 +79,9 @@ struct ServeSettingsTests {
         #expect(fromFile.directory == "/file/dir")
         #expect(fromFile.logLevel == "error")
         #expect(fromFile.metrics == MetricsAddress(host: "::1", port: 9109))
+        #expect(fromFile.reconcileDriftHeartbeats == 7)
+        #expect(fromFile.reconcileMaxPushes == 10)
+        #expect(fromFile.reconcilePushTimeout == 11)
     }
 
     /// Off unless set; a bad address is refused with the setting's own text, from any source.
@@ -104,6 +118,14 @@ struct ServeSettingsTests {
         }
         #expect(throws: ServeSettings.Problem.self) {
             try Self.resolve(environment: ["DECNET_MASTER_LOG_FORMAT": "xml"])
+        }
+        // Reconcile bounds: no cap of zero, no back-off above its maximum, no negative drift threshold.
+        for bad in [
+            ["DECNET_MASTER_RECONCILE_MAX_PUSHES": "0"], ["DECNET_MASTER_RECONCILE_BACKOFF": "0"],
+            ["DECNET_MASTER_RECONCILE_BACKOFF": "600", "DECNET_MASTER_RECONCILE_BACKOFF_MAX": "60"],
+            ["DECNET_MASTER_RECONCILE_DRIFT_HEARTBEATS": "-1"], ["DECNET_MASTER_RECONCILE_PUSH_TIMEOUT": "nan"],
+        ] {
+            #expect(throws: (any Error).self, "\(bad)") { try Self.resolve(environment: bad) }
         }
     }
 

@@ -1,0 +1,155 @@
+import AgentStore
+import Foundation
+import MasterStore
+import TestSupport
+import Testing
+
+/// The master's store (docs/control-channel.md#master-store): private files, desired state and requests written
+/// together, repeats and reused ids, outcomes, agents' reports, and what a reopened file still holds.
+@Suite("Master store")
+struct MasterStoreTests {
+    static let hash = String(repeating: "c", count: 64)
+
+    static func apply(_ id: String, agent: String = "host-1", at: Int64 = 1_000) -> StoredRequest {
+        StoredRequest(
+            agentID: agent,
+            requestID: id,
+            type: "apply",
+            fingerprint: "fp-\(id)",
+            request: Array(#"{"proto":1,"type":"apply","id":"\#(id)"}"#.utf8),
+            origin: .operator,
+            createdAt: at,
+            deadlineAt: at + 60_000
+        )
+    }
+
+    static func desired(_ id: String, agent: String = "host-1", topology: String? = "t-1") -> DesiredRecord {
+        DesiredRecord(
+            agentID: agent,
+            topology: topology.map {
+                .init(
+                    id: $0,
+                    versionHash: hash,
+                    hydrated: Array(#"{"topology":{"id":"\#($0)"}}"#.utf8),
+                    supersede: false
+                )
+            },
+            requestID: id,
+            setAt: 1_000
+        )
+    }
+
+    @Test func filesArePrivateAndStateSurvivesReopening() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let state = directory.file("run")
+        do {
+            let store = try MasterStore(directory: state, now: 1)
+            #expect(try store.recordDesire(Self.apply("m-1"), desired: Self.desired("m-1")) == .recorded)
+            try store.setPaused("host-2", true)
+            try store.saveReports([("host-1", 5_000, Array(#"{"topology_id":"t-1"}"#.utf8))])
+            // While open: the database and its WAL siblings are the owner's only.
+            for name in ["master.db", "master.db-wal", "master.db-shm"] {
+                let attributes = try FileManager.default.attributesOfItem(atPath: state + "/" + name)
+                #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o077 } == 0, "\(name)")
+            }
+            store.close()
+            #expect(throws: StoreError.self) { try store.allDesired() }
+        }
+        let reopened = try MasterStore(directory: state, now: 2)
+        #expect(try reopened.allDesired() == [Self.desired("m-1")])
+        #expect(try reopened.appliedHere() == ["host-1": ["t-1"]])
+        #expect(try reopened.unfinishedRequests().map(\.requestID) == ["m-1"])
+        let agents = try reopened.agents()
+        #expect(agents.map(\.agentID) == ["host-1", "host-2"])
+        #expect(agents[0].seenAt == 5_000 && agents[0].state == Array(#"{"topology_id":"t-1"}"#.utf8))
+        #expect(agents[1].paused)
+    }
+
+    @Test func desiresRepeatOrCollideWithoutWriting() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try MasterStore(directory: directory.path, now: 1)
+        #expect(try store.recordDesire(Self.apply("m-1"), desired: Self.desired("m-1")) == .recorded)
+        // The same id again: nothing written, even when the desired state it carries differs.
+        guard
+            case .repeated(let previous) = try store.recordDesire(
+                Self.apply("m-1"),
+                desired: Self.desired("m-1", topology: "t-2")
+            )
+        else {
+            Issue.record("a repeat was not recognised")
+            return
+        }
+        #expect(previous.requestID == "m-1")
+        var other = Self.apply("m-1")
+        other.fingerprint = "something else"
+        #expect(try store.recordDesire(other, desired: Self.desired("m-1", topology: "t-3")) == .idReused)
+        #expect(try store.desired("host-1")?.topology?.id == "t-1")
+        // "none" replaces the topology; forget drops it.
+        var teardown = Self.apply("m-2")
+        teardown.type = "teardown"
+        #expect(try store.recordDesire(teardown, desired: Self.desired("m-2", topology: nil)) == .recorded)
+        #expect(try store.desired("host-1")?.topology == nil)
+        #expect(try store.desired("host-1")?.requestID == "m-2")
+        #expect(try store.forget("host-1"))
+        #expect(try store.forget("host-1") == false)
+        #expect(try store.allDesired().isEmpty)
+        #expect(try store.appliedHere() == ["host-1": ["t-1"]])
+    }
+
+    @Test func outcomesAreWrittenOnceAndOldOnesTrimmed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try MasterStore(directory: directory.path, now: 1)
+        var push = Self.apply("r-1")
+        push.origin = .reconcile
+        try store.recordRequest(push, appliedTopologyID: "t-9")
+        try store.recordRequest(push, appliedTopologyID: "t-9")
+        #expect(try store.unfinishedRequests().count == 1)
+        #expect(try store.finish(agentID: "host-1", requestID: "r-1", outcome: Array("{}".utf8), at: 2_000))
+        #expect(try store.finish(agentID: "host-1", requestID: "r-1", outcome: Array("[]".utf8), at: 3_000) == false)
+        #expect(try store.request(agentID: "host-1", requestID: "r-1")?.outcome == Array("{}".utf8))
+        #expect(try store.request(agentID: "host-1", requestID: "r-1")?.origin == .reconcile)
+        #expect(try store.unfinishedRequests().isEmpty)
+        #expect(try store.appliedHere()["host-1"] == ["t-9"])
+        // Older than the keep period, but among the newest 1,000: kept.
+        #expect(try store.trim(now: 2_000 + MasterStore.keepMillis + 1) == 0)
+        for index in 0..<MasterStore.keepNewest {
+            try store.recordRequest(Self.apply("n-\(index)"), appliedTopologyID: nil)
+            try store.finish(agentID: "host-1", requestID: "n-\(index)", outcome: [], at: 10_000 + Int64(index))
+        }
+        #expect(try store.trim(now: 20_000 + MasterStore.keepMillis) == 1)
+        #expect(try store.request(agentID: "host-1", requestID: "r-1") == nil)
+    }
+
+    @Test func refusesFilesItMustNotTouch() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        // The agent's store is another application.
+        let agent = try TopologyStore(stateDirectory: directory.file("agent"))
+        agent.close()
+        try FileManager.default.moveItem(
+            atPath: directory.file("agent/agent.db"),
+            toPath: directory.file("agent/master.db")
+        )
+        #expect {
+            _ = try MasterStore(directory: directory.file("agent"), now: 1)
+        } throws: { ($0 as? StoreError)?.code == .unknownSchema }
+        // A newer schema is never downgraded.
+        let newer = directory.file("newer")
+        try MasterStore(directory: newer, now: 1).close()
+        let sqlite = try ProcessRunner.run(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('PRAGMA user_version = 99'); c.commit()",
+                newer + "/master.db",
+            ]
+        )
+        #expect(sqlite.status == 0)
+        #expect {
+            _ = try MasterStore(directory: newer, now: 1)
+        } throws: { ($0 as? StoreError)?.code == .schemaTooNew }
+    }
+}

@@ -1,0 +1,276 @@
+import Master
+import Synchronization
+import Testing
+
+/// The pure reconcile decision (docs/control-channel.md#reconcile) on an injected clock: every row of the table,
+/// the waits, the back-off, drift counting, and that a steady agent is never pushed.
+@Suite("Reconcile decision")
+struct ReconcileDecisionTests {
+    typealias Decision = ReconcileDecision<MillisClock>
+    typealias Verdict = ReconcileVerdict<MillisClock.Instant>
+
+    /// A clock the test moves by hand.
+    final class Time: Sendable {
+        let now = Mutex<Int64>(1_000_000)
+        var clock: MillisClock { MillisClock { self.now.withLock { $0 } } }
+        func advance(_ millis: Int64) { now.withLock { $0 += millis } }
+        var instant: MillisClock.Instant { MillisClock.Instant(millis: now.withLock { $0 }) }
+    }
+
+    static let hashT = String(repeating: "a", count: 64)
+    static let hashOther = String(repeating: "b", count: 64)
+    static let desiredT = DesiredTarget.topology(id: "t", versionHash: hashT)
+
+    static func report(
+        _ topology: String? = nil,
+        _ hash: String? = nil,
+        connected: Bool = true,
+        drifting: Bool = false,
+        busy: Bool = false
+    ) -> ReportedState {
+        ReportedState(
+            connected: connected,
+            topologyID: topology,
+            appliedVersionHash: hash,
+            drifting: drifting,
+            busy: busy
+        )
+    }
+
+    func decision(_ time: Time, driftHeartbeats: Int = 3) -> Decision {
+        var settings = ReconcileSettings()
+        settings.driftHeartbeats = driftHeartbeats
+        settings.backoff = .seconds(5)
+        settings.backoffMax = .seconds(60)
+        return Decision(clock: time.clock, settings: settings)
+    }
+
+    /// Every combination of desired state and report, with nothing else in the way.
+    @Test(
+        arguments: [
+            (nil, report("t", hashT), Verdict.unmanaged),
+            (nil, report(), .unmanaged),
+            (desiredT, report("t", hashT), .inSync),
+            (desiredT, report(), .apply(.nothingApplied, supersede: false)),
+            (desiredT, report("t", hashOther), .apply(.hashMismatch, supersede: false)),
+            (desiredT, report("t", nil), .apply(.hashMismatch, supersede: false)),
+            (desiredT, report("ours", hashOther), .apply(.hashMismatch, supersede: true)),
+            (desiredT, report("foreign", hashOther), .wait(.foreignTopology)),
+            (desiredT, report("t", hashT, drifting: true), .wait(.drift)),
+            (DesiredTarget.none, report(), .inSync),
+            (DesiredTarget.none, report("t", hashT), .teardown(topologyID: "t")),
+            (DesiredTarget.none, report("ours", hashT), .teardown(topologyID: "ours")),
+            (DesiredTarget.none, report("foreign", hashT), .wait(.foreignTopology)),
+        ] as [(DesiredTarget?, ReportedState, Verdict)]
+    )
+    func table(desired: DesiredTarget?, reported: ReportedState, expected: Verdict) {
+        let time = Time()
+        let verdict = decision(time).decide(
+            desired: desired,
+            reported: reported,
+            history: .init(),
+            appliedHere: ["t", "ours"],
+            requestInFlight: false,
+            capacity: true
+        )
+        #expect(verdict == expected)
+    }
+
+    /// What makes a due push wait, in the order the decision checks it.
+    @Test func waitsForConnectionBusyAgentRequestsBackoffAndCapacity() {
+        let time = Time()
+        let decision = decision(time)
+        let due = Self.report()
+        func decide(
+            _ reported: ReportedState? = due,
+            history: Decision.History = .init(),
+            inFlight: Bool = false,
+            capacity: Bool = true
+        ) -> Verdict {
+            decision.decide(
+                desired: Self.desiredT,
+                reported: reported,
+                history: history,
+                appliedHere: [],
+                requestInFlight: inFlight,
+                capacity: capacity
+            )
+        }
+        #expect(decide() == .apply(.nothingApplied, supersede: false))
+        #expect(decide(nil) == .wait(.disconnected))
+        #expect(decide(Self.report(connected: false)) == .wait(.disconnected))
+        #expect(decide(Self.report(busy: true)) == .wait(.agentBusy))
+        #expect(decide(inFlight: true) == .wait(.requestInFlight))
+        #expect(decide(capacity: false) == .wait(.concurrencyCap))
+        var paused = Decision.History()
+        paused.paused = true
+        #expect(decide(history: paused) == .paused)
+        var pushing = Decision.History()
+        decision.started("r-1", history: &pushing)
+        #expect(decide(history: pushing) == .pushing(requestID: "r-1"))
+        var failed = pushing
+        decision.finished("r-1", error: "[conflict] other", history: &failed)
+        #expect(decide(history: failed) == .backingOff(.nothingApplied, until: time.instant.advanced(by: .seconds(5))))
+        // In sync needs no connection, capacity or back-off: nothing is sent.
+        let inSync = decision.decide(
+            desired: Self.desiredT,
+            reported: Self.report("t", Self.hashT, connected: false),
+            history: failed,
+            appliedHere: [],
+            requestInFlight: true,
+            capacity: false
+        )
+        #expect(inSync == .inSync)
+    }
+
+    @Test func backoffDoublesUpToItsCap() {
+        var settings = ReconcileSettings()
+        settings.backoff = .seconds(5)
+        settings.backoffMax = .seconds(60)
+        #expect(settings.backoff(after: 0) == .zero)
+        #expect((1...7).map { settings.backoff(after: $0) } == [5, 10, 20, 40, 60, 60, 60].map { .seconds($0) })
+        #expect(settings.backoff(after: 1_000_000) == .seconds(60))
+    }
+
+    /// A push that keeps failing is retried ever more slowly, never in a loop; the error stays visible.
+    @Test func repeatedFailuresBackOff() {
+        let time = Time()
+        let decision = decision(time)
+        var history = Decision.History()
+        var pushes: [Int64] = []
+        let start = time.now.withLock { $0 }
+        // Ten minutes of 200 ms ticks against an agent whose apply always fails.
+        for tick in 0..<3_000 {
+            let verdict = decision.decide(
+                desired: Self.desiredT,
+                reported: Self.report(),
+                history: history,
+                appliedHere: [],
+                requestInFlight: false,
+                capacity: true
+            )
+            if verdict.startsRequest {
+                pushes.append(time.now.withLock { $0 } - start)
+                decision.started("r-\(tick)", history: &history)
+                decision.finished("r-\(tick)", error: "[invalid_topology] bad", history: &history)
+                #expect(history.lastError == "[invalid_topology] bad")
+            }
+            time.advance(200)
+        }
+        let gaps = zip(pushes.dropFirst(), pushes).map { $0 - $1 }
+        #expect(pushes.first == 0)
+        #expect(gaps.prefix(5) == [5_000, 10_000, 20_000, 40_000, 60_000])
+        #expect(gaps.dropFirst(4).allSatisfy { $0 == 60_000 })
+        #expect(pushes.count == 13)  // 0, 5, 15, 35, 75, 135 s, then every 60 s up to 555 s
+        #expect(history.attempts == pushes.count)
+    }
+
+    /// A push that succeeds but does not bring the agent in sync counts as an attempt too; seeing it in sync resets.
+    @Test func successWithoutConvergenceBacksOffAndSyncResets() {
+        let time = Time()
+        let decision = decision(time)
+        var history = Decision.History()
+        decision.started("r-1", history: &history)
+        decision.finished("r-1", error: nil, history: &history)
+        let stale = decision.decide(
+            desired: Self.desiredT,
+            reported: Self.report(),
+            history: history,
+            appliedHere: [],
+            requestInFlight: false,
+            capacity: true
+        )
+        #expect(stale == .backingOff(.nothingApplied, until: time.instant.advanced(by: .seconds(5))))
+        decision.observed(Self.report("t", Self.hashT), heartbeat: true, desired: Self.desiredT, history: &history)
+        #expect(history.attempts == 0 && history.retryAt == nil && history.lastError == nil)
+        #expect(history.pushes == 1)
+    }
+
+    /// Drift is re-applied only after more than `driftHeartbeats` consecutive heartbeats; hellos do not count, and
+    /// one clean heartbeat starts the count again.
+    @Test func driftNeedsConsecutiveHeartbeats() {
+        let time = Time()
+        let decision = decision(time, driftHeartbeats: 3)
+        var history = Decision.History()
+        let drifting = Self.report("t", Self.hashT, drifting: true)
+        func verdict() -> Verdict {
+            decision.decide(
+                desired: Self.desiredT,
+                reported: drifting,
+                history: history,
+                appliedHere: ["t"],
+                requestInFlight: false,
+                capacity: true
+            )
+        }
+        decision.observed(drifting, heartbeat: false, desired: Self.desiredT, history: &history)
+        #expect(history.driftHeartbeats == 0)
+        for _ in 0..<3 {
+            decision.observed(drifting, heartbeat: true, desired: Self.desiredT, history: &history)
+            #expect(verdict() == .wait(.drift))
+        }
+        decision.observed(Self.report("t", Self.hashT), heartbeat: true, desired: Self.desiredT, history: &history)
+        #expect(history.driftHeartbeats == 0)
+        for _ in 0..<4 { decision.observed(drifting, heartbeat: true, desired: Self.desiredT, history: &history) }
+        #expect(verdict() == .apply(.drift, supersede: false))
+        decision.started("r-1", history: &history)
+        #expect(history.driftHeartbeats == 0)
+    }
+
+    /// A steady fleet: a thousand agents in sync, an hour of heartbeats and ticks, not one push.
+    @Test func steadyFleetCausesNoPush() {
+        let time = Time()
+        let decision = decision(time)
+        var histories = [Decision.History](repeating: .init(), count: 1_000)
+        var pushes = 0
+        let inSync = Self.report("t", Self.hashT)
+        for _ in 0..<360 {  // one heartbeat every 10 s for an hour
+            for index in histories.indices {
+                decision.observed(inSync, heartbeat: true, desired: Self.desiredT, history: &histories[index])
+                let verdict = decision.decide(
+                    desired: Self.desiredT,
+                    reported: inSync,
+                    history: histories[index],
+                    appliedHere: ["t"],
+                    requestInFlight: false,
+                    capacity: true
+                )
+                if verdict.startsRequest { pushes += 1 }
+                #expect(verdict == .inSync)
+            }
+            time.advance(10_000)
+        }
+        #expect(pushes == 0)
+    }
+
+    @Test func pauseHoldsAndResumeResetsTheBackoff() {
+        let time = Time()
+        let decision = decision(time)
+        var history = Decision.History()
+        decision.started("r-1", history: &history)
+        decision.finished("r-1", error: "[busy] x", history: &history)
+        decision.setPaused(true, history: &history)
+        #expect(
+            decision.decide(
+                desired: Self.desiredT,
+                reported: Self.report(),
+                history: history,
+                appliedHere: [],
+                requestInFlight: false,
+                capacity: true
+            ) == .paused
+        )
+        decision.setPaused(false, history: &history)
+        #expect(history.attempts == 0 && history.retryAt == nil)
+        #expect(
+            decision.decide(
+                desired: Self.desiredT,
+                reported: Self.report(),
+                history: history,
+                appliedHere: [],
+                requestInFlight: false,
+                capacity: true
+            ) == .apply(.nothingApplied, supersede: false)
+        )
+    }
+}
