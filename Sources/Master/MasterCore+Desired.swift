@@ -154,7 +154,7 @@ extension MasterCore {
             keeper!.desired[agentID] = record
             if let topology { keeper!.appliedHere[agentID, default: []].insert(topology.id) }
             keeper!.desiredChanged(agentID: agentID)
-            keeper!.started(decoded.id, agentID: agentID, byLoop: false)
+            keeper!.started(decoded.id, agentID: agentID, byLoop: false, body: decoded.body)
             keeper!.verdicts[agentID] = .pushing(requestID: decoded.id)
             keeper!.durable[key] = .operator
             fleetChanged = true

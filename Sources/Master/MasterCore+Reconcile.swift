@@ -67,7 +67,9 @@ extension MasterCore {
                 connected: false
             )
             keeper.durable[key] = request.origin
-            if request.origin != .submit { keeper.started(request.requestID, agentID: key.agentID, byLoop: false) }
+            if request.origin != .submit {
+                keeper.started(request.requestID, agentID: key.agentID, byLoop: false, body: decoded.body)
+            }
             logger.info(
                 "request from before the restart waits for its agent",
                 metadata: ["request": "\(key)", "origin": "\(request.origin.rawValue)", "left_ms": "\(left)"]
@@ -164,7 +166,7 @@ extension MasterCore {
             createdAt: wallNow,
             deadlineAt: wallNow + timeout
         )
-        self.keeper!.started(requestID, agentID: agentID)
+        self.keeper!.started(requestID, agentID: agentID, body: decoded.body)
         do {
             try keeper.store?.recordRequest(stored, appliedTopologyID: appliedTopology)
         } catch {
@@ -257,7 +259,8 @@ extension MasterCore {
             let error = result["error"]
             failure = "[\(error?["code"]?.stringValue ?? "error")] \(error?["message"]?.stringValue ?? "")"
         }
-        keeper!.finished(key.requestID, agentID: key.agentID, error: failure)
+        let current = reportedState(key.agentID)
+        keeper!.finished(key.requestID, agentID: key.agentID, error: failure, current: current)
         if keeper!.verdicts[key.agentID] == .pushing(requestID: key.requestID) { keeper!.verdicts[key.agentID] = nil }
         fleetChanged = true
         if let failure {

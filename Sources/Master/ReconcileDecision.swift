@@ -9,6 +9,10 @@ public struct ReconcileSettings: Sendable, Hashable {
     public var maxConcurrentPushes: Int = 16
     /// The deadline of a push.
     public var pushTimeout: Duration = .seconds(600)
+    /// How long, after a successful push, reports that do not show its outcome yet are taken as sent before it
+    /// (still queued behind a busy master) rather than as a new problem; the first report that shows it ends the
+    /// wait.
+    public var settle: Duration = .seconds(30)
 
     public init() {}
 
@@ -51,8 +55,24 @@ public struct ReportedState: Sendable, Hashable {
     }
 }
 
+/// What a successful push should make the agent report.
+public enum ReconcileExpectation: Sendable, Hashable {
+    case applied(topologyID: String, versionHash: String)
+    case gone(topologyID: String)
+
+    /// Whether `reported` shows it.
+    public func isMet(by reported: ReportedState) -> Bool {
+        switch self {
+        case .applied(let id, let hash): reported.topologyID == id && reported.appliedVersionHash == hash
+        case .gone(let id): reported.topologyID != id
+        }
+    }
+}
+
 /// Why an agent is not in sync, or why the loop waits.
 public enum ReconcileReason: String, Sendable, Hashable {
+    /// A push succeeded and no report has shown its outcome yet (reports sent before it may still be queued).
+    case awaitingReport = "awaiting_report"
     case hashMismatch = "hash_mismatch"
     case nothingApplied = "nothing_applied"
     case drift
@@ -78,6 +98,9 @@ public struct ReconcileHistory<Instant: InstantProtocol & Sendable>: Sendable wh
     public var inFlight: String?
     /// Pushes started since the master started.
     public var pushes = 0
+    /// What the last successful push should make the agent report, and until when to wait for a report showing it.
+    public var expecting: ReconcileExpectation?
+    public var expectingUntil: Instant?
 
     public init() {}
 }
@@ -158,6 +181,11 @@ public struct ReconcileDecision<C: Clock>: Sendable where C.Duration == Duration
         guard reported.connected else { return .wait(.disconnected) }
         if reported.busy { return .wait(.agentBusy) }
         if requestInFlight { return .wait(.requestInFlight) }
+        if let expecting = history.expecting, let until = history.expectingUntil, clock.now < until,
+            !expecting.isMet(by: reported)
+        {
+            return .wait(.awaitingReport)
+        }
         if let retryAt = history.retryAt, clock.now < retryAt { return .backingOff(reason, until: retryAt) }
         guard capacity else { return .wait(.concurrencyCap) }
         return due
@@ -193,6 +221,10 @@ public struct ReconcileDecision<C: Clock>: Sendable where C.Duration == Duration
         } else {
             onDesired = false
         }
+        if let expecting = history.expecting, expecting.isMet(by: reported) {
+            history.expecting = nil
+            history.expectingUntil = nil
+        }
         if onDesired && reported.drifting {
             if heartbeat { history.driftHeartbeats += 1 }
         } else {
@@ -225,9 +257,22 @@ public struct ReconcileDecision<C: Clock>: Sendable where C.Duration == Duration
     /// A request that changes the agent ended: `error` is nil on success, else why it failed. Whatever the outcome,
     /// the next push waits for the back-off of the attempts so far (a success that does not bring the agent in sync
     /// counts too, so nothing loops).
-    public func finished(_ requestID: String, error: String?, history: inout History) {
+    ///
+    /// A success with an `expecting` makes the loop wait (``ReconcileSettings/settle`` at most) for a report that
+    /// shows it before it believes one that does not: under load, heartbeats sent before the push ended can arrive
+    /// after its result. A `current` report that already shows it (it came before the result) needs no wait.
+    public func finished(
+        _ requestID: String,
+        error: String?,
+        expecting: ReconcileExpectation? = nil,
+        current: ReportedState? = nil,
+        history: inout History
+    ) {
         if history.inFlight == requestID { history.inFlight = nil }
         history.lastError = error
+        let shown = expecting.map { expected in current.map { expected.isMet(by: $0) } ?? false } ?? true
+        history.expecting = error == nil && !shown ? expecting : nil
+        history.expectingUntil = history.expecting == nil ? nil : clock.now.advanced(by: settings.settle)
         history.retryAt = clock.now.advanced(by: settings.backoff(after: max(history.attempts, 1)))
     }
 

@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 import MasterStore
 
@@ -18,6 +19,8 @@ struct ReconcileKeeper: Sendable {
     /// Requests of ours in flight (reconcile pushes and operator desires): they count against the cap only when
     /// the loop started them.
     var durable: [RequestKey: StoredRequest.Origin] = [:]
+    /// What each apply or teardown of ours should make its agent report, until it ends.
+    var expectations: [RequestKey: ReconcileExpectation] = [:]
     /// Agents whose reported state changed since the last write, and what was written last.
     var dirty: Set<String> = []
     var savedSignature: [String: String] = [:]
@@ -51,12 +54,36 @@ struct ReconcileKeeper: Sendable {
         decision.settled(history: &histories[agentID, default: .init()])
     }
 
-    mutating func started(_ requestID: String, agentID: String, byLoop: Bool = true) {
+    mutating func started(
+        _ requestID: String,
+        agentID: String,
+        byLoop: Bool = true,
+        body: Request.Body? = nil
+    ) {
+        switch body {
+        case .apply(let apply)?:
+            if let id = apply.hydrated["topology"]?["id"]?.stringValue {
+                expectations[RequestKey(agentID: agentID, requestID: requestID)] = .applied(
+                    topologyID: id,
+                    versionHash: apply.versionHash
+                )
+            }
+        case .teardown(let id)?:
+            expectations[RequestKey(agentID: agentID, requestID: requestID)] = .gone(topologyID: id)
+        default: break
+        }
         decision.started(requestID, byLoop: byLoop, history: &histories[agentID, default: .init()])
     }
 
-    mutating func finished(_ requestID: String, agentID: String, error: String?) {
-        decision.finished(requestID, error: error, history: &histories[agentID, default: .init()])
+    mutating func finished(_ requestID: String, agentID: String, error: String?, current: ReportedState? = nil) {
+        let expecting = expectations.removeValue(forKey: RequestKey(agentID: agentID, requestID: requestID))
+        decision.finished(
+            requestID,
+            error: error,
+            expecting: expecting,
+            current: current,
+            history: &histories[agentID, default: .init()]
+        )
     }
 
     mutating func desiredChanged(agentID: String) {

@@ -243,6 +243,64 @@ struct ReconcileDecisionTests {
         #expect(pushes == 0)
     }
 
+    /// After a successful push, reports that do not show it yet are taken as sent before it (a master behind on its
+    /// heartbeats) until one shows it, or the settle time passes; after that, a report that differs is believed.
+    @Test func aSuccessWaitsForAReportThatShowsIt() {
+        let time = Time()
+        let decision = decision(time)
+        var history = Decision.History()
+        func verdict(_ reported: ReportedState) -> Verdict {
+            decision.decide(
+                desired: Self.desiredT,
+                reported: reported,
+                history: history,
+                appliedHere: ["t"],
+                requestInFlight: false,
+                capacity: true
+            )
+        }
+        decision.started("r-1", history: &history)
+        decision.finished(
+            "r-1",
+            error: nil,
+            expecting: .applied(topologyID: "t", versionHash: Self.hashT),
+            history: &history
+        )
+        time.advance(10_000)  // past the back-off, within the settle time
+        decision.observed(Self.report(), heartbeat: true, desired: Self.desiredT, history: &history)
+        #expect(verdict(Self.report()) == .wait(.awaitingReport))
+        time.advance(25_000)  // past the settle time: believed
+        #expect(verdict(Self.report()) == .apply(.nothingApplied, supersede: false))
+        // A report showing the outcome ends the wait at once; a later loss is then believed at once.
+        decision.started("r-2", history: &history)
+        decision.finished(
+            "r-2",
+            error: nil,
+            expecting: .applied(topologyID: "t", versionHash: Self.hashT),
+            history: &history
+        )
+        decision.observed(Self.report("t", Self.hashT), heartbeat: true, desired: Self.desiredT, history: &history)
+        #expect(history.expecting == nil && history.attempts == 0)
+        decision.observed(Self.report(), heartbeat: true, desired: Self.desiredT, history: &history)
+        #expect(verdict(Self.report()) == .apply(.nothingApplied, supersede: false))
+        // A report that showed the outcome before the result came: nothing to wait for.
+        decision.started("r-4", history: &history)
+        decision.finished(
+            "r-4",
+            error: nil,
+            expecting: .applied(topologyID: "t", versionHash: Self.hashT),
+            current: Self.report("t", Self.hashT),
+            history: &history
+        )
+        #expect(history.expecting == nil)
+        // A failure expects nothing.
+        decision.started("r-3", history: &history)
+        decision.finished("r-3", error: "[busy] x", expecting: .gone(topologyID: "t"), history: &history)
+        #expect(history.expecting == nil)
+        #expect(ReconcileExpectation.gone(topologyID: "t").isMet(by: Self.report("u", Self.hashT)))
+        #expect(!ReconcileExpectation.gone(topologyID: "t").isMet(by: Self.report("t", Self.hashT)))
+    }
+
     @Test func pauseHoldsAndResumeResetsTheBackoff() {
         let time = Time()
         let decision = decision(time)
