@@ -32,6 +32,11 @@ bounded_phase 2400 "$logs/swift-integration-test.log" \
 # (docs/reliability.md#load): 200 simulated agents for 20 s, then a master kill -9 and restart.
 log "load test"
 DECNET_BIN_DIR=$(swift build --show-bin-path) bounded_phase 900 "$logs/load-test.log" bash scripts/load-test.sh 200 20
+# Reconcile under load (docs/performance.md#reconcile): 200 simulated agents in sync for 30 s start no push, nor does
+# a master kill -9 and restart. The five-minute run is `scripts/reconcile-load.sh 200 300`.
+log "reconcile load test"
+DECNET_BIN_DIR=$(swift build --show-bin-path) bounded_phase 600 "$logs/reconcile-load.log" \
+  bash scripts/reconcile-load.sh 200 30 15
 # A bounded libFuzzer run over decoder, JSON, hash, validator, composer (docs/reliability.md).
 bounded_phase 1500 "$logs/fuzz.log" bash scripts/fuzz.sh --ci
 

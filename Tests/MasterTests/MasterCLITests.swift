@@ -154,6 +154,33 @@ struct MasterCLITests {
         )
         #expect(try await state.exitStatus() == 1)
 
+        // desired, pause, resume, forget: the apply above recorded the agent's desired topology.
+        let desired = try await Self.run(["desired", "--dir", dir, "--json"])
+        #expect(desired.0 == 0, "\(desired.2)")
+        let desiredMessage = try JSONParser.parse(desired.1)
+        let desiredEntry = desiredMessage["agents"]?.arrayValue?.first { $0["agent_id"] == "agent-a" }
+        #expect(desiredEntry?["desired"]?["topology_id"] == "t-1")
+        #expect(desiredEntry?["desired"]?["version_hash"]?.stringValue == CanonicalHashProbe.hash(of: topology))
+        let desiredTable = try await Self.run(["desired", "--dir", dir, "--agent", "agent-a"])
+        #expect(
+            desiredTable.0 == 0 && desiredTable.1.contains("agent-a") && desiredTable.1.contains("t-1@"),
+            "\(desiredTable.1)"
+        )
+        let paused = try await Self.run(["pause", "--dir", dir, "--agent", "agent-a", "--json"])
+        #expect(paused.0 == 0)
+        #expect(try JSONParser.parse(paused.1)["agents"]?.arrayValue?.first?["paused"] == true)
+        let resumed = try await Self.run(["resume", "--dir", dir, "--agent", "agent-a", "--json"])
+        #expect(try JSONParser.parse(resumed.1)["agents"]?.arrayValue?.first?["paused"] == false)
+        let forgotten = try await Self.run(["forget", "--dir", dir, "--agent", "agent-a", "--json"])
+        #expect(try JSONParser.parse(forgotten.1)["agents"]?.arrayValue?.first?["desired"] == .null)
+        let refused = try await Self.run(["pause", "--dir", dir, "--agent", "../etc"])
+        #expect(refused.0 == 1 && refused.2.contains("[bad_request]"), "\(refused.2)")
+        try SchemaCheck.check(
+            [desiredMessage, try JSONParser.parse(paused.1), try JSONParser.parse(forgotten.1)].map {
+                SchemaCheck.controlFromMaster($0)
+            }
+        )
+
         serve.signal(SIGTERM)
         #expect(try await serve.exitStatus(seconds: 20) == 0)
         #expect(!FileManager.default.fileExists(atPath: harness.directory.file("control.ipc")))
