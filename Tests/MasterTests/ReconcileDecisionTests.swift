@@ -1,21 +1,13 @@
 import Master
-import Synchronization
+import TestSupport
 import Testing
 
 /// The pure reconcile decision (docs/control-channel.md#reconcile) on an injected clock: every row of the table,
 /// the waits, the back-off, drift counting, and that a steady agent is never pushed.
 @Suite("Reconcile decision")
 struct ReconcileDecisionTests {
-    typealias Decision = ReconcileDecision<MillisClock>
-    typealias Verdict = ReconcileVerdict<MillisClock.Instant>
-
-    /// A clock the test moves by hand.
-    final class Time: Sendable {
-        let now = Mutex<Int64>(1_000_000)
-        var clock: MillisClock { MillisClock { self.now.withLock { $0 } } }
-        func advance(_ millis: Int64) { now.withLock { $0 += millis } }
-        var instant: MillisClock.Instant { MillisClock.Instant(millis: now.withLock { $0 }) }
-    }
+    typealias Decision = ReconcileDecision<ManualClock>
+    typealias Verdict = ReconcileVerdict<ManualClock.Instant>
 
     static let hashT = String(repeating: "a", count: 64)
     static let hashOther = String(repeating: "b", count: 64)
@@ -37,12 +29,12 @@ struct ReconcileDecisionTests {
         )
     }
 
-    func decision(_ time: Time, driftHeartbeats: Int = 3) -> Decision {
+    func decision(_ time: ManualClock, driftHeartbeats: Int = 3) -> Decision {
         var settings = ReconcileSettings()
         settings.driftHeartbeats = driftHeartbeats
         settings.backoff = .seconds(5)
         settings.backoffMax = .seconds(60)
-        return Decision(clock: time.clock, settings: settings)
+        return Decision(clock: time, settings: settings)
     }
 
     /// Every combination of desired state and report, with nothing else in the way.
@@ -64,7 +56,7 @@ struct ReconcileDecisionTests {
         ] as [(DesiredTarget?, ReportedState, Verdict)]
     )
     func table(desired: DesiredTarget?, reported: ReportedState, expected: Verdict) {
-        let time = Time()
+        let time = ManualClock()
         let verdict = decision(time).decide(
             desired: desired,
             reported: reported,
@@ -78,7 +70,7 @@ struct ReconcileDecisionTests {
 
     /// What makes a due push wait, in the order the decision checks it.
     @Test func waitsForConnectionBusyAgentRequestsBackoffAndCapacity() {
-        let time = Time()
+        let time = ManualClock()
         let decision = decision(time)
         let due = Self.report()
         func decide(
@@ -110,7 +102,7 @@ struct ReconcileDecisionTests {
         #expect(decide(history: pushing) == .pushing(requestID: "r-1"))
         var failed = pushing
         decision.finished("r-1", error: "[conflict] other", history: &failed)
-        #expect(decide(history: failed) == .backingOff(.nothingApplied, until: time.instant.advanced(by: .seconds(5))))
+        #expect(decide(history: failed) == .backingOff(.nothingApplied, until: time.now.advanced(by: .seconds(5))))
         // In sync needs no connection, capacity or back-off: nothing is sent.
         let inSync = decision.decide(
             desired: Self.desiredT,
@@ -134,11 +126,11 @@ struct ReconcileDecisionTests {
 
     /// A push that keeps failing is retried ever more slowly, never in a loop; the error stays visible.
     @Test func repeatedFailuresBackOff() {
-        let time = Time()
+        let time = ManualClock()
         let decision = decision(time)
         var history = Decision.History()
         var pushes: [Int64] = []
-        let start = time.now.withLock { $0 }
+        let start = time.milliseconds
         // Ten minutes of 200 ms ticks against an agent whose apply always fails.
         for tick in 0..<3_000 {
             let verdict = decision.decide(
@@ -150,12 +142,12 @@ struct ReconcileDecisionTests {
                 capacity: true
             )
             if verdict.startsRequest {
-                pushes.append(time.now.withLock { $0 } - start)
+                pushes.append(time.milliseconds - start)
                 decision.started("r-\(tick)", history: &history)
                 decision.finished("r-\(tick)", error: "[invalid_topology] bad", history: &history)
                 #expect(history.lastError == "[invalid_topology] bad")
             }
-            time.advance(200)
+            time.advance(by: .milliseconds(200))
         }
         let gaps = zip(pushes.dropFirst(), pushes).map { $0 - $1 }
         #expect(pushes.first == 0)
@@ -167,7 +159,7 @@ struct ReconcileDecisionTests {
 
     /// A push that succeeds but does not bring the agent in sync counts as an attempt too; seeing it in sync resets.
     @Test func successWithoutConvergenceBacksOffAndSyncResets() {
-        let time = Time()
+        let time = ManualClock()
         let decision = decision(time)
         var history = Decision.History()
         decision.started("r-1", history: &history)
@@ -180,7 +172,7 @@ struct ReconcileDecisionTests {
             requestInFlight: false,
             capacity: true
         )
-        #expect(stale == .backingOff(.nothingApplied, until: time.instant.advanced(by: .seconds(5))))
+        #expect(stale == .backingOff(.nothingApplied, until: time.now.advanced(by: .seconds(5))))
         decision.observed(Self.report("t", Self.hashT), heartbeat: true, desired: Self.desiredT, history: &history)
         #expect(history.attempts == 0 && history.retryAt == nil && history.lastError == nil)
         #expect(history.pushes == 1)
@@ -189,7 +181,7 @@ struct ReconcileDecisionTests {
     /// Drift is re-applied only after more than `driftHeartbeats` consecutive heartbeats; hellos do not count, and
     /// one clean heartbeat starts the count again.
     @Test func driftNeedsConsecutiveHeartbeats() {
-        let time = Time()
+        let time = ManualClock()
         let decision = decision(time, driftHeartbeats: 3)
         var history = Decision.History()
         let drifting = Self.report("t", Self.hashT, drifting: true)
@@ -219,7 +211,7 @@ struct ReconcileDecisionTests {
 
     /// A steady fleet: a thousand agents in sync, an hour of heartbeats and ticks, not one push.
     @Test func steadyFleetCausesNoPush() {
-        let time = Time()
+        let time = ManualClock()
         let decision = decision(time)
         var histories = [Decision.History](repeating: .init(), count: 1_000)
         var pushes = 0
@@ -238,7 +230,7 @@ struct ReconcileDecisionTests {
                 if verdict.startsRequest { pushes += 1 }
                 #expect(verdict == .inSync)
             }
-            time.advance(10_000)
+            time.advance(by: .milliseconds(10_000))
         }
         #expect(pushes == 0)
     }
@@ -246,7 +238,7 @@ struct ReconcileDecisionTests {
     /// After a successful push, reports that do not show it yet are taken as sent before it (a master behind on its
     /// heartbeats) until one shows it, or the settle time passes; after that, a report that differs is believed.
     @Test func aSuccessWaitsForAReportThatShowsIt() {
-        let time = Time()
+        let time = ManualClock()
         let decision = decision(time)
         var history = Decision.History()
         func verdict(_ reported: ReportedState) -> Verdict {
@@ -266,10 +258,10 @@ struct ReconcileDecisionTests {
             expecting: .applied(topologyID: "t", versionHash: Self.hashT),
             history: &history
         )
-        time.advance(10_000)  // past the back-off, within the settle time
+        time.advance(by: .milliseconds(10_000))  // past the back-off, within the settle time
         decision.observed(Self.report(), heartbeat: true, desired: Self.desiredT, history: &history)
         #expect(verdict(Self.report()) == .wait(.awaitingReport))
-        time.advance(25_000)  // past the settle time: believed
+        time.advance(by: .milliseconds(25_000))  // past the settle time: believed
         #expect(verdict(Self.report()) == .apply(.nothingApplied, supersede: false))
         // A report showing the outcome ends the wait at once; a later loss is then believed at once.
         decision.started("r-2", history: &history)
@@ -302,7 +294,7 @@ struct ReconcileDecisionTests {
     }
 
     @Test func pauseHoldsAndResumeResetsTheBackoff() {
-        let time = Time()
+        let time = ManualClock()
         let decision = decision(time)
         var history = Decision.History()
         decision.started("r-1", history: &history)
