@@ -1,10 +1,15 @@
 """Fixtures of the interop tests: a pyzmq master (wire_master.py), the real decnet-agent binary, schema checks,
 and topologies that clean up after themselves even when a test fails."""
 import json
+import pathlib
 import secrets
 import subprocess
+import sys
 
 import pytest
+
+# The Python client (python/decnet_fleet) is tested from this checkout, whether or not `pip install ./python` ran.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "python"))
 
 import agent_process
 import schema_check

@@ -25,8 +25,9 @@ ensure_apt_packages() {
   fi
 }
 
-# Python packages for the interop and schema tests, installed for the python3 first on PATH.
-DECNET_PIP_PACKAGES=(pyzmq pytest pytest-timeout jsonschema pyyaml prometheus-client)
+# Python packages for the interop and schema tests, installed for the python3 first on PATH (mypy checks the
+# Python client, python/).
+DECNET_PIP_PACKAGES=(pyzmq pytest pytest-timeout jsonschema pyyaml prometheus-client mypy)
 
 ensure_python_packages() {
   local missing=()
@@ -43,6 +44,16 @@ ensure_python_packages() {
     python3 -m pip install -q --disable-pip-version-check "${missing[@]}" 2>/dev/null \
       || python3 -m pip install -q --disable-pip-version-check --break-system-packages "${missing[@]}"
   fi
+}
+
+# Installs the Python client (python/, docs/control-channel.md#python) from this checkout, as a user would. The
+# interop tests import it from python/ either way (interop/conftest.py).
+ensure_python_client() {
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  log "installing the Python client from python/"
+  python3 -m pip install -q --disable-pip-version-check "$root/python" 2>/dev/null \
+    || python3 -m pip install -q --disable-pip-version-check --break-system-packages "$root/python"
 }
 
 # Starts dockerd when nothing answers on the socket and builds the local test images (no registry is reachable).

@@ -7,6 +7,7 @@ source scripts/lib.sh
 
 ensure_apt_packages
 ensure_python_packages
+ensure_python_client
 ensure_docker
 
 # swift-nio's formatting rules (.swift-format); `swift format -i -r Sources Tests Package.swift` fixes most findings.

@@ -1,0 +1,445 @@
+"""The Python client (python/decnet_fleet) against the REAL `decnet-master serve`, the real `decnet-agent run` and
+the real dockerd: apply, state, watch and teardown through the client, every documented error code mapped, bounded
+waits when the master is down or restarts (docs/control-channel.md#client, #deadlines, #resending), the asyncio
+variant, and the package itself (installable, typed).
+
+The first tests need no process: they drive the client's exchanges with a fake clock and read the error tables of
+docs/wire-protocol.md#errors and docs/control-channel.md#errors.
+"""
+import asyncio
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+import topologies
+import trust_harness as th
+from wire_master import canonical_hash
+
+from decnet_fleet import (ERRORS, AsyncFleetClient, BadRequestError, DeadlineExceededError, FleetClient, FleetError,
+                          HashMismatchError, IdReusedError, NotEnrolledError, NotServingError, OutcomePendingError,
+                          ShutdownError)
+from decnet_fleet import exchange
+from decnet_fleet.fleet import FleetSnapshot, changes
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+# -- without processes
+
+
+def documented_codes(document, anchor):
+    """{code: status or None} from the tables of the section `anchor` of docs/`document`."""
+    text = (ROOT / "docs" / document).read_text()
+    section = text.split(f'<a id="{anchor}"></a>', 1)[1].split("<a id=", 1)[0]
+    codes = {}
+    for line in section.splitlines():
+        match = re.match(r"^\| `([a-z_]+)` \| (\d{3}|`[^|]*`|[^|]*) \|", line)
+        if match:
+            status = match.group(2)
+            codes[match.group(1)] = int(status) if status.isdigit() else None
+    return codes
+
+
+def test_every_documented_error_code_has_its_exception_and_status():
+    wire = documented_codes("wire-protocol.md", "errors")
+    control = documented_codes("control-channel.md", "errors")
+    assert len(wire) == 14 and {"hash_mismatch", "busy", "state_unavailable"} <= set(wire), wire
+    assert {"not_enrolled", "timeout", "revoked", "shutdown", "not_serving", "pending"} <= set(control), control
+    for code, status in wire.items():
+        assert code in ERRORS, f"{code} (docs/wire-protocol.md#errors) has no exception"
+        assert ERRORS[code].wire_status == status, code
+    for code in control:
+        assert code in ERRORS, f"{code} (docs/control-channel.md#errors) has no exception"
+        assert ERRORS[code].wire_status == wire.get(code), code
+    assert len({cls for cls in ERRORS.values()}) == len(ERRORS), "one class per code"
+
+
+def test_failed_results_and_control_errors_become_their_exceptions():
+    with pytest.raises(HashMismatchError) as raised:
+        exchange.result_body({"type": "result", "id": "r-1", "status": 400, "error": {
+            "code": "hash_mismatch", "message": "differs", "details": {"expected": "a", "actual": "b"}}}, "host-1")
+    error = raised.value
+    assert (error.code, error.status, error.origin, error.request_id, error.agent_id) == \
+        ("hash_mismatch", 400, "agent", "r-1", "host-1")
+    assert error.details == {"expected": "a", "actual": "b"} and "[hash_mismatch 400]" in str(error)
+
+    pending = exchange.control_error({"type": "control_error", "id": "r-2", "error": {
+        "code": "timeout", "message": "no result", "sent": True}}, "host-1")
+    assert isinstance(pending, OutcomePendingError) and pending.code == "pending" and pending.details == {"sent": True}
+    never_sent = exchange.control_error({"type": "control_error", "id": "r-2", "error": {
+        "code": "timeout", "message": "no result", "sent": False}}, "host-1")
+    assert isinstance(never_sent, DeadlineExceededError) and never_sent.details == {"sent": False}
+    reused = exchange.control_error({"type": "control_error", "id": "r-3", "error": {
+        "code": "id_reused", "message": "in flight"}}, "host-1")
+    assert isinstance(reused, IdReusedError) and (reused.origin, reused.status) == ("master", 409)
+    future = exchange.control_error({"type": "control_error", "id": None, "error": {
+        "code": "brand_new", "message": "later"}}, None)
+    assert type(future) is FleetError and future.code == "brand_new"
+
+
+def test_a_submit_is_resent_with_the_time_left_and_never_moves_its_deadline():
+    request = {"proto": 1, "type": "state", "id": "r-9"}
+    submit = exchange.SubmitExchange("host-1", request, 10, now=100.0)
+    first = exchange.decode(submit.due(100.0))
+    assert first == {"proto": 1, "type": "submit", "agent_id": "host-1", "timeout_ms": 10000, "request": request}
+    assert submit.due(101.0) is None and submit.wait(101.0) == pytest.approx(2.0)
+    again = exchange.decode(submit.due(103.0))
+    assert again["timeout_ms"] == 7000 and again["request"] == request
+    assert exchange.decode(submit.due(109.9995))["timeout_ms"] == 1  # never 0: the master would take the default
+    assert submit.due(112.9) is None, "no re-send after the deadline"
+    assert not submit.expired(114.9) and submit.expired(115.0)
+    assert submit.pending().request_id == "r-9"
+    with pytest.raises(ValueError):
+        exchange.SubmitExchange("host-1", request, 0, now=0.0)
+    with pytest.raises(ValueError):
+        exchange.SubmitExchange("host-1", request, 604_801, now=0.0)
+    with pytest.raises(ValueError):
+        exchange.SubmitExchange("host-1", {**request, "x": float("nan")}, 5, now=0.0)
+
+
+def agent_entry(agent_id, seq=None, connected=True, topology_id=None):
+    heartbeat = None if seq is None else {"age_ms": 1, "received_at": 1, "seq": seq, "sent_at": 1,
+                                          "interval_ms": 1000, "boot_id": "b", "count": seq, "gaps": 0,
+                                          "out_of_order": 0}
+    return {"agent_id": agent_id, "connected": connected, "disconnect_reason": None if connected else "silent",
+            "connections": 1, "boot_id": "b", "agent_version": "0.1.0", "hello_at": 1, "last_seen_age_ms": 1,
+            "heartbeat": heartbeat, "topology_id": topology_id, "applied_version_hash": None,
+            "observed_error": None, "drift": None, "running": None, "pending": []}
+
+
+def snapshot(*agents):
+    return FleetSnapshot.parse({"type": "fleet", "now": 1, "agents": list(agents), "counters": {}})
+
+
+def test_changes_between_snapshots():
+    first = snapshot(agent_entry("a", 1))
+    assert [e.kind for e in changes(None, first)] == ["snapshot"]
+    second = snapshot(agent_entry("a", 2, connected=False, topology_id="t"), agent_entry("b", 1))
+    events = [(e.kind, e.agent_id) for e in changes(first, second)]
+    assert events == [("snapshot", None), ("disconnected", "a"), ("heartbeat", "a"), ("state", "a"),
+                      ("joined", "b"), ("heartbeat", "b")]
+    assert [e.kind for e in changes(second, second)] == ["snapshot"]
+    with pytest.raises(FleetError) as raised:
+        snapshot({**agent_entry("a"), "connected": "yes"})
+    assert raised.value.code == "protocol_error"
+
+
+# -- the real master and agent
+
+
+class Setup:
+    """A master in a short /tmp directory (sun_path holds 107 bytes), agents, clients; all closed at the end."""
+
+    def __init__(self):
+        self.dir = pathlib.Path(tempfile.mkdtemp(prefix="fc-", dir="/tmp"))
+        self.master = th.MasterProcess(self.dir)
+        self.agents = []
+        self.closers = []
+
+    def enrol(self, agent_id):
+        (self.dir / "keys").mkdir(exist_ok=True)
+        key = th.keygen(self.dir / "keys", agent_id)
+        self.master.enrol(key, agent_id)
+        return key
+
+    def agent(self, agent_id, key=None):
+        """Starts the real agent (enrolled first unless `key` is given) and waits until the master shows it."""
+        key = key or self.enrol(agent_id)
+        agent = th.start_agent(self.dir, self.master, agent_id, key)
+        self.agents.append(agent)
+        self.master.wait_connected(agent_id, 20, th.agent_boot_id(agent))
+        return agent
+
+    def client(self, cls=FleetClient):
+        client = cls(self.master.dir)
+        self.closers.append(client.close)
+        return client
+
+    def close(self, failed):
+        for closer in reversed(self.closers):
+            closer()
+        for agent in self.agents:
+            agent.stop()
+        self.master.close()
+        if failed:
+            print(f"--- master log (tail)\n{self.master.log.tail(5000)}")
+            for agent in self.agents:
+                print(f"--- log of {agent.agent_id} (tail)\n{agent.log()[-3000:]}")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def setup(request):
+    s = Setup()
+    yield s
+    report = getattr(request.node, "rep_call", None)
+    s.close(report is not None and report.failed)
+
+
+def next_matching(events, predicate, within, what):
+    """The first event of the watch iterator `events` that satisfies `predicate`, within `within` seconds (each
+    step of a watch returns within about 10 s, so the bound holds)."""
+    deadline = time.monotonic() + within
+    for event in events:
+        if predicate(event):
+            return event
+        if time.monotonic() > deadline:
+            break
+    raise AssertionError(f"{what}: not within {within} s")
+
+
+@pytest.mark.usefixtures("docker_ready")
+def test_apply_state_watch_and_teardown_through_the_client(setup, cleanup_topologies):
+    setup.master.start()
+    setup.agent("fc-alpha")
+    client = setup.client()
+    [entry] = [a for a in client.agents() if a.agent_id == "fc-alpha"]
+    assert entry.connected and entry.disconnect_reason is None and entry.agent_version
+
+    hydrated = topologies.generated(2, services=("ssh",))
+    topology_id = topologies.topology_id(hydrated)
+    cleanup_topologies.append(topology_id)
+    version_hash = canonical_hash(hydrated)
+    seen = []
+    started = time.monotonic()
+    body = client.apply_topology("fc-alpha", hydrated, version_hash, timeout=300, request_id="fc-apply-1",
+                                 on_event=seen.append)
+    apply_seconds = time.monotonic() - started
+    assert body == {"status": "applied", "version_hash": version_hash}
+    assert seen[0]["type"] == "submitted" and seen[0]["agent_connected"] is True
+    answers = [m["message"] for m in seen if m["type"] == "answer"]
+    assert answers[0] == {"proto": 1, "type": "accepted", "id": "fc-apply-1"}
+    assert "containers" in {m["phase"] for m in answers if m["type"] == "progress"}
+    containers = topologies.containers(topology_id)
+    assert len(containers) == 4, containers  # two deckies, each a base container and its ssh service
+    print(f"apply of 2 deckies through the client: {apply_seconds:.2f} s")
+
+    state = client.get_topology_state("fc-alpha")
+    assert (state["topology_id"], state["applied_version_hash"]) == (topology_id, version_hash)
+    assert all(not names for names in state["drift"].values()), state["drift"]
+    assert set(state["observed"]["containers"]) >= set(containers)
+
+    # The same id and content again: the stored result, nothing run again (no accepted, no progress).
+    again = []
+    assert client.apply_topology("fc-alpha", hydrated, version_hash, timeout=60, request_id="fc-apply-1",
+                                 on_event=again.append) == body
+    assert [m["type"] for m in again] == ["submitted"]
+    assert topologies.containers(topology_id) == containers, "containers were re-created"
+    # The same id with other content is refused by the agent's store.
+    with pytest.raises(IdReusedError) as raised:
+        client.apply_topology("fc-alpha", hydrated, version_hash, supersede=True, timeout=60,
+                              request_id="fc-apply-1")
+    assert (raised.value.status, raised.value.origin, raised.value.request_id) == (409, "agent", "fc-apply-1")
+
+    watch = client.watch()
+    first = next(watch)
+    assert first.kind == "snapshot" and first.snapshot.agent("fc-alpha").applied_version_hash == version_hash
+    beats = [next_matching(watch, lambda e: e.kind == "heartbeat" and e.agent_id == "fc-alpha", 20, "heartbeat")
+             for _ in range(2)]
+    assert beats[1].agent.heartbeat.seq > beats[0].agent.heartbeat.seq
+    assert beats[1].previous.heartbeat.seq < beats[1].agent.heartbeat.seq
+
+    removed = client.teardown_topology("fc-alpha", topology_id, timeout=120)
+    assert removed["status"] == "torn_down" and removed["topology_id"] == topology_id
+    assert sorted(removed["removed"]["containers"]) == sorted(containers)
+    assert topologies.containers(topology_id) == {} and topologies.bridges(topology_id) == []
+    change = next_matching(watch, lambda e: e.kind == "state" and e.agent_id == "fc-alpha"
+                           and e.agent.topology_id is None, 30, "state change after the teardown")
+    assert change.previous.topology_id == topology_id
+    watch.close()
+    assert client.get_topology_state("fc-alpha")["topology_id"] is None
+
+
+def test_refusals_carry_the_documented_codes(setup):
+    setup.master.start()
+    setup.agent("fc-bravo")
+    setup.enrol("fc-absent")  # enrolled, never started
+    client = setup.client()
+
+    started = time.monotonic()
+    with pytest.raises(NotEnrolledError) as raised:
+        client.get_topology_state("fc-nobody", request_id="fc-q-1")
+    assert time.monotonic() - started < 2
+    assert (raised.value.code, raised.value.status, raised.value.origin, raised.value.request_id) == \
+        ("not_enrolled", None, "master", "fc-q-1")
+
+    with pytest.raises(BadRequestError) as raised:
+        client.get_topology_state("../etc")
+    assert raised.value.origin == "master"
+
+    hydrated = topologies.generated(1, services=("ssh",))
+    actual = canonical_hash(hydrated)
+    wrong = "0" * 64
+    with pytest.raises(HashMismatchError) as raised:
+        client.apply_topology("fc-bravo", hydrated, wrong, timeout=30)
+    error = raised.value
+    assert (error.status, error.origin, error.agent_id) == (400, "agent", "fc-bravo")
+    assert (error.details["expected"], error.details["actual"]) == (wrong, actual)
+
+    with pytest.raises(BadRequestError) as raised:  # not a hash at all: the master's decoder refuses it
+        client.apply_topology("fc-bravo", hydrated, "abc", timeout=30)
+    assert (raised.value.origin, raised.value.status) == ("master", 400)
+
+    with pytest.raises(ValueError):
+        client.get_topology_state("fc-bravo", timeout=0)
+    with pytest.raises(TypeError):
+        client.apply_topology("fc-bravo", [hydrated], actual)
+
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceededError) as raised:
+        client.get_topology_state("fc-absent", timeout=1)
+    elapsed = time.monotonic() - started
+    assert 0.9 <= elapsed < 3, elapsed
+    assert raised.value.details == {"sent": False} and raised.value.origin == "master"
+
+    assert client.ping("fc-bravo")["agent_id"] == "fc-bravo"
+    counters = client.fleet().counters
+    assert counters["control_errors"] >= 3, counters  # the three refusals above
+
+
+def test_no_master_is_a_clear_error_at_once(setup):
+    with pytest.raises(NotServingError, match="not a directory"):
+        FleetClient(setup.dir / "missing")
+    client = setup.client()  # the directory exists, nothing serves it yet
+    for call in (client.fleet, lambda: client.get_topology_state("fc-x"), lambda: next(client.watch())):
+        started = time.monotonic()
+        with pytest.raises(NotServingError, match="no master serves") as raised:
+            call()
+        assert time.monotonic() - started < 0.5 and raised.value.code == "not_serving"
+
+    setup.master.start()
+    assert client.fleet().agents == ()
+    setup.master.stop()
+    with pytest.raises(NotServingError, match="no master serves"):
+        client.agents()
+
+    setup.master.start()
+    setup.master.kill()  # leaves control.ipc behind
+    assert (setup.master.dir / "control.ipc").exists()
+    started = time.monotonic()
+    with pytest.raises(NotServingError, match="left over"):
+        client.agents()
+    assert time.monotonic() - started < 0.5
+
+
+def run_in_thread(call):
+    """Runs `call` in a thread; returns a function that joins it (bounded) and gives (result or exception, seconds)."""
+    outcome = {}
+
+    def run():
+        started = time.monotonic()
+        try:
+            outcome["value"] = call()
+        except Exception as error:
+            outcome["value"] = error
+        outcome["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+
+    def join(timeout):
+        thread.join(timeout)
+        assert not thread.is_alive(), f"the call did not return within {timeout} s"
+        return outcome["value"], outcome["seconds"]
+    return join
+
+
+def test_master_gone_during_a_submit_ends_within_the_deadline_plus_grace(setup):
+    setup.enrol("fc-late")
+    setup.master.start()
+    client = setup.client()
+
+    # Killed: no verdict will come; the client reports "pending" at its deadline plus 5 s.
+    join = run_in_thread(lambda: client.get_topology_state("fc-late", timeout=2, request_id="fc-k-1"))
+    time.sleep(0.5)
+    setup.master.kill()
+    error, seconds = join(15)
+    assert isinstance(error, OutcomePendingError) and error.request_id == "fc-k-1", error
+    assert 6.5 <= seconds < 8.5, seconds
+
+    # Stopped: the master ends every outstanding request with `shutdown`.
+    setup.master.start()
+    join = run_in_thread(lambda: client.get_topology_state("fc-late", timeout=60))
+    time.sleep(0.5)
+    setup.master.stop()
+    error, seconds = join(15)
+    assert isinstance(error, ShutdownError) and error.origin == "master", error
+    assert seconds < 5, seconds
+
+
+def test_a_submit_survives_a_master_restart(setup):
+    key = setup.enrol("fc-phoenix")
+    setup.master.start()
+    client = setup.client()
+    join = run_in_thread(lambda: client.get_topology_state("fc-phoenix", timeout=40))
+    time.sleep(0.5)
+    setup.master.restart()  # the new master knows nothing of the request; the client's re-send brings it back
+    setup.agent("fc-phoenix", key)
+    state, seconds = join(45)
+    assert isinstance(state, dict) and state["topology_id"] is None, state
+    print(f"state across a master restart: {seconds:.2f} s")
+
+
+def test_a_watch_ends_when_the_master_dies(setup):
+    setup.master.start()
+    client = setup.client()
+    watch = client.watch()
+    assert next(watch).kind == "snapshot"
+    setup.master.kill()
+    started = time.monotonic()
+    with pytest.raises(NotServingError, match="left over"):
+        for _ in watch:
+            pass
+    assert time.monotonic() - started < 16  # the next renewal (10 s) plus the 5 s the master has to answer
+
+
+def test_the_asyncio_client(setup):
+    setup.master.start()
+    setup.agent("fc-async")
+
+    async def scenario():
+        async with AsyncFleetClient(setup.master.dir) as client:
+            agents, state, ping = await asyncio.gather(
+                client.agents(), client.get_topology_state("fc-async"), client.ping("fc-async"))
+            assert [a.agent_id for a in agents if a.connected] == ["fc-async"]
+            assert state["topology_id"] is None and ping["agent_id"] == "fc-async"
+            with pytest.raises(NotEnrolledError):
+                await client.get_topology_state("fc-nobody")
+            beats = []
+            async for event in client.watch():
+                if event.kind == "heartbeat" and event.agent_id == "fc-async":
+                    beats.append(event.agent.heartbeat.seq)
+                    if len(beats) == 2:
+                        break
+            assert beats[1] > beats[0]
+            setup.master.stop()
+            with pytest.raises(NotServingError):
+                await client.fleet()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+# -- the package
+
+
+def test_the_package_installs_and_is_typed(tmp_path):
+    target = tmp_path / "site"
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                           "--disable-pip-version-check", "--target", str(target), str(ROOT / "python")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (target / "decnet_fleet" / "py.typed").exists()
+    probe = subprocess.run([sys.executable, "-c", "import decnet_fleet, sys; print(decnet_fleet.__file__)"],
+                           capture_output=True, text=True, timeout=30, cwd=tmp_path,
+                           env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert probe.returncode == 0 and probe.stdout.startswith(str(target)), probe.stderr
+    typed = subprocess.run([sys.executable, "-m", "mypy", "--strict", str(ROOT / "python" / "decnet_fleet")],
+                           capture_output=True, text=True, timeout=300)
+    assert typed.returncode == 0, typed.stdout + typed.stderr

@@ -1,0 +1,171 @@
+"""AsyncFleetClient: the asyncio client (zmq.asyncio), with the same calls, waits and errors as FleetClient."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from .client import _ms, apply_request, teardown_request, wire_request
+from .errors import NotServingError
+from .exchange import (
+    ANSWER_WITHIN_S,
+    Endpoint,
+    EventCallback,
+    SubmitExchange,
+    WatchSchedule,
+    decode,
+    fleet_reply,
+    fleet_request,
+    no_answer,
+)
+from .fleet import AgentView, FleetEvent, FleetSnapshot, JSONObject
+
+
+class AsyncFleetClient:
+    """The asyncio form of :class:`FleetClient`. Each call has a socket of its own, so calls may run concurrently
+    (``asyncio.gather``) on one client. Use it as an async context manager, or call :meth:`close`."""
+
+    def __init__(self, master_dir: str | os.PathLike[str]) -> None:
+        self.endpoint = Endpoint.of(master_dir)
+        if not os.path.isdir(self.endpoint.directory):
+            raise NotServingError(f"{self.endpoint.directory} is not a directory: no master serves it")
+        self._context = zmq.asyncio.Context()
+
+    def close(self) -> None:
+        """Closes the client's ZeroMQ context, and with it the socket of a watch that was not run to its end."""
+        self._context.destroy(linger=0)
+
+    async def __aenter__(self) -> AsyncFleetClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def _dealer(self) -> zmq.asyncio.Socket:
+        dealer = self._context.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.LINGER, 0)
+        dealer.setsockopt(zmq.RECONNECT_IVL, 100)
+        dealer.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        dealer.connect(self.endpoint.address)
+        return dealer
+
+    async def apply_topology(
+        self,
+        agent_id: str,
+        hydrated: Mapping[str, Any],
+        version_hash: str,
+        *,
+        supersede: bool = False,
+        timeout: float = 600.0,
+        request_id: str | None = None,
+        on_event: EventCallback | None = None,
+    ) -> JSONObject:
+        """See :meth:`FleetClient.apply_topology`."""
+        request = apply_request(hydrated, version_hash, supersede, request_id)
+        return await self.submit(agent_id, request, timeout=timeout, on_event=on_event)
+
+    async def teardown_topology(
+        self,
+        agent_id: str,
+        topology_id: str,
+        *,
+        timeout: float = 600.0,
+        request_id: str | None = None,
+        on_event: EventCallback | None = None,
+    ) -> JSONObject:
+        """See :meth:`FleetClient.teardown_topology`."""
+        request = teardown_request(topology_id, request_id)
+        return await self.submit(agent_id, request, timeout=timeout, on_event=on_event)
+
+    async def get_topology_state(
+        self, agent_id: str, *, timeout: float = 60.0, request_id: str | None = None
+    ) -> JSONObject:
+        """See :meth:`FleetClient.get_topology_state`."""
+        return await self.submit(agent_id, wire_request("state", request_id), timeout=timeout)
+
+    async def ping(self, agent_id: str, *, timeout: float = 60.0) -> JSONObject:
+        """See :meth:`FleetClient.ping`."""
+        return await self.submit(agent_id, wire_request("ping", None), timeout=timeout)
+
+    async def submit(
+        self,
+        agent_id: str,
+        request: Mapping[str, Any],
+        *,
+        timeout: float,
+        on_event: EventCallback | None = None,
+    ) -> JSONObject:
+        """See :meth:`FleetClient.submit`."""
+        exchange = SubmitExchange(agent_id, request, timeout, time.monotonic())
+        self.endpoint.check()
+        dealer = self._dealer()
+        try:
+            while True:
+                now = time.monotonic()
+                if exchange.expired(now):
+                    raise exchange.pending()
+                frame = exchange.due(now)
+                if frame is not None:
+                    await _send(dealer, frame)
+                if await dealer.poll(_ms(exchange.wait(time.monotonic()))):
+                    message = decode(await dealer.recv())
+                    if message is not None:
+                        body = exchange.handle(message, on_event)
+                        if body is not None:
+                            return body
+        finally:
+            dealer.close(0)
+
+    async def fleet(self, *, timeout: float = ANSWER_WITHIN_S) -> FleetSnapshot:
+        """See :meth:`FleetClient.fleet`."""
+        self.endpoint.check()
+        dealer = self._dealer()
+        try:
+            await _send(dealer, fleet_request())
+            deadline = time.monotonic() + timeout
+            while await dealer.poll(_ms(deadline - time.monotonic())):
+                message = decode(await dealer.recv())
+                snapshot = None if message is None else fleet_reply(message)
+                if snapshot is not None:
+                    return snapshot
+            raise no_answer(self.endpoint, "fleet snapshot")
+        finally:
+            dealer.close(0)
+
+    async def agents(self, *, timeout: float = ANSWER_WITHIN_S) -> list[AgentView]:
+        """See :meth:`FleetClient.agents`."""
+        return list((await self.fleet(timeout=timeout)).agents)
+
+    async def watch(self) -> AsyncIterator[FleetEvent]:
+        """See :meth:`FleetClient.watch`."""
+        self.endpoint.check()
+        dealer = self._dealer()
+        try:
+            schedule = WatchSchedule(time.monotonic())
+            while True:
+                now = time.monotonic()
+                if schedule.overdue(now):
+                    raise no_answer(self.endpoint, "watch snapshot")
+                frame = schedule.due(now)
+                if frame is not None:
+                    await _send(dealer, frame)
+                if await dealer.poll(_ms(schedule.wait(time.monotonic()))):
+                    message = decode(await dealer.recv())
+                    if message is not None:
+                        for event in schedule.handle(message):
+                            yield event
+        finally:
+            dealer.close(0)
+
+
+async def _send(dealer: zmq.asyncio.Socket, frame: bytes) -> None:
+    """Queues one frame without blocking; a full queue skips this (re-sent) copy."""
+    try:
+        await dealer.send(frame, zmq.NOBLOCK)
+    except zmq.Again:
+        pass
