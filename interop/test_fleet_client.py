@@ -131,6 +131,33 @@ def test_changes_between_snapshots():
     assert raised.value.code == "protocol_error"
 
 
+def test_a_desired_answer_becomes_typed_views():
+    hash_ = "0259fb69c7e4d8a1b5f3e2c6a9d0b4e7f1a2c3d4e5f60718293a4b5c6d7e8f90"
+    reconcile = {"state": "in_sync", "reason": None, "attempts": 0, "last_error": None, "retry_in_ms": None,
+                 "request_id": None, "drift_heartbeats": 0, "pushes": 0}
+    message = {"proto": 1, "type": "desired", "now": 1765101234567, "agents": [
+        {"agent_id": "host-17", "desired": {"topology_id": "t-1", "version_hash": hash_, "supersede": False,
+                                            "request_id": "m-3f2a", "set_at": 1765101200000},
+         "paused": False, "in_sync": True,
+         "reported": {"connected": True, "topology_id": "t-1", "applied_version_hash": hash_, "drift": None,
+                      "seen_at": 1765101234000},
+         "applied_here": ["t-1"], "reconcile": reconcile},
+        {"agent_id": "host-18", "desired": None, "paused": True, "in_sync": False, "reported": None,
+         "applied_here": [], "reconcile": {**reconcile, "state": "paused"}}]}
+    managed, unmanaged = exchange.desired_reply(message)
+    assert (managed.agent_id, managed.desired.topology_id, managed.desired.version_hash, managed.in_sync,
+            managed.applied_here, managed.reconcile_state) == ("host-17", "t-1", hash_, True, ("t-1",), "in_sync")
+    assert not managed.desired.is_none and managed.reported["seen_at"] == 1765101234000
+    assert unmanaged.desired is None and unmanaged.paused and unmanaged.reconcile_state == "paused"
+    assert exchange.desired_reply({"type": "fleet"}) is None
+    assert exchange.decode(exchange.desired_request("host-17")) == {"proto": 1, "type": "desired",
+                                                                    "agent_id": "host-17"}
+    assert exchange.decode(exchange.desired_request(None)) == {"proto": 1, "type": "desired"}
+    with pytest.raises(FleetError) as raised:
+        exchange.desired_reply({**message, "agents": [{**message["agents"][0], "paused": "no"}]})
+    assert raised.value.code == "protocol_error" and "paused" in raised.value.message
+
+
 # -- the real master and agent
 
 
@@ -283,9 +310,10 @@ def test_refusals_carry_the_documented_codes(setup):
     assert (error.status, error.origin, error.agent_id) == (400, "agent", "fc-bravo")
     assert (error.details["expected"], error.details["actual"]) == (wrong, actual)
 
-    with pytest.raises(BadRequestError) as raised:  # not a hash at all: the master's decoder refuses it
-        client.apply_topology("fc-bravo", hydrated, "abc", timeout=30)
-    assert (raised.value.origin, raised.value.status) == ("master", 400)
+    with pytest.raises(BadRequestError) as raised:  # the master checks the request with the agent's decoder
+        client.apply_topology("fc-bravo", hydrated, actual, timeout=30, request_id="no spaces allowed")
+    assert (raised.value.origin, raised.value.status, raised.value.request_id) == \
+        ("master", 400, "no spaces allowed")
 
     with pytest.raises(ValueError):
         client.get_topology_state("fc-bravo", timeout=0)
@@ -380,7 +408,8 @@ def test_a_submit_survives_a_master_restart(setup):
     client = setup.client()
     join = run_in_thread(lambda: client.get_topology_state("fc-phoenix", timeout=40))
     time.sleep(0.5)
-    setup.master.restart()  # the new master knows nothing of the request; the client's re-send brings it back
+    setup.master.kill()  # a crash: no `shutdown` verdict; the new master knows nothing of the request, and the
+    setup.master.start()  # client's re-send (every 3 s, with the time left) gives it to the new master
     setup.agent("fc-phoenix", key)
     state, seconds = join(45)
     assert isinstance(state, dict) and state["topology_id"] is None, state

@@ -26,8 +26,8 @@ ensure_apt_packages() {
 }
 
 # Python packages for the interop and schema tests, installed for the python3 first on PATH (mypy checks the
-# Python client, python/).
-DECNET_PIP_PACKAGES=(pyzmq pytest pytest-timeout jsonschema pyyaml prometheus-client mypy)
+# Python client, python/; wheel lets pip build it without fetching build tools).
+DECNET_PIP_PACKAGES=(pyzmq pytest pytest-timeout jsonschema pyyaml prometheus-client mypy wheel)
 
 ensure_python_packages() {
   local missing=()

@@ -26,10 +26,12 @@ from .errors import (
     RevokedError,
     ShutdownError,
     StateUnavailableError,
+    StoreFailedError,
     TooLargeError,
     UnknownTypeError,
     UnsupportedProtoError,
 )
+from .desired import DesiredTopology, DesiredView
 from .exchange import new_request_id
 from .fleet import AgentView, FleetEvent, FleetSnapshot, Heartbeat, PendingRequest
 
@@ -41,6 +43,8 @@ __all__ = [
     "BusyError",
     "ConflictError",
     "DeadlineExceededError",
+    "DesiredTopology",
+    "DesiredView",
     "DockerRuntimeError",
     "DockerUnavailableError",
     "FleetClient",
@@ -61,6 +65,7 @@ __all__ = [
     "RevokedError",
     "ShutdownError",
     "StateUnavailableError",
+    "StoreFailedError",
     "TooLargeError",
     "UnknownTypeError",
     "UnsupportedProtoError",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import zmq
 import zmq.asyncio
 
-from .client import _ms, apply_request, teardown_request, wire_request
+from .client import T, _ms, apply_request, teardown_request, wire_request
 from .errors import NotServingError
 from .exchange import (
     ANSWER_WITHIN_S,
@@ -19,10 +19,13 @@ from .exchange import (
     SubmitExchange,
     WatchSchedule,
     decode,
+    desired_reply,
+    desired_request,
     fleet_reply,
     fleet_request,
     no_answer,
 )
+from .desired import DesiredView
 from .fleet import AgentView, FleetEvent, FleetSnapshot, JSONObject
 
 
@@ -123,17 +126,25 @@ class AsyncFleetClient:
 
     async def fleet(self, *, timeout: float = ANSWER_WITHIN_S) -> FleetSnapshot:
         """See :meth:`FleetClient.fleet`."""
+        return await self._ask(fleet_request(), fleet_reply, "fleet snapshot", timeout)
+
+    async def desired(self, agent_id: str | None = None, *, timeout: float = ANSWER_WITHIN_S) -> list[DesiredView]:
+        """See :meth:`FleetClient.desired`."""
+        return await self._ask(desired_request(agent_id), desired_reply, "desired answer", timeout)
+
+    async def _ask(self, frame: bytes, reply: Callable[[JSONObject], T | None], what: str, timeout: float) -> T:
+        """See :meth:`FleetClient._ask`."""
         self.endpoint.check()
         dealer = self._dealer()
         try:
-            await _send(dealer, fleet_request())
+            await _send(dealer, frame)
             deadline = time.monotonic() + timeout
             while await dealer.poll(_ms(deadline - time.monotonic())):
                 message = decode(await dealer.recv())
-                snapshot = None if message is None else fleet_reply(message)
-                if snapshot is not None:
-                    return snapshot
-            raise no_answer(self.endpoint, "fleet snapshot")
+                answer = None if message is None else reply(message)
+                if answer is not None:
+                    return answer
+            raise no_answer(self.endpoint, what)
         finally:
             dealer.close(0)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import zmq
 
@@ -17,12 +17,17 @@ from .exchange import (
     SubmitExchange,
     WatchSchedule,
     decode,
+    desired_reply,
+    desired_request,
     fleet_reply,
     fleet_request,
     new_request_id,
     no_answer,
 )
+from .desired import DesiredView
 from .fleet import AgentView, FleetEvent, FleetSnapshot, JSONObject
+
+T = TypeVar("T")
 
 
 def open_dealer(context: zmq.Context[Any], endpoint: Endpoint) -> zmq.Socket[Any]:
@@ -160,17 +165,26 @@ class FleetClient:
 
     def fleet(self, *, timeout: float = ANSWER_WITHIN_S) -> FleetSnapshot:
         """One fleet snapshot: the master's agents and counters."""
+        return self._ask(fleet_request(), fleet_reply, "fleet snapshot", timeout)
+
+    def desired(self, agent_id: str | None = None, *, timeout: float = ANSWER_WITHIN_S) -> list[DesiredView]:
+        """The master's desired state next to what the agents report: for `agent_id`, or for every agent the
+        master knows (docs/control-channel.md#desired)."""
+        return self._ask(desired_request(agent_id), desired_reply, "desired answer", timeout)
+
+    def _ask(self, frame: bytes, reply: Callable[[JSONObject], T | None], what: str, timeout: float) -> T:
+        """Sends one control message and waits up to `timeout` for the answer `reply` recognises."""
         self.endpoint.check()
         dealer = open_dealer(self._context, self.endpoint)
         try:
-            _send(dealer, fleet_request())
+            _send(dealer, frame)
             deadline = time.monotonic() + timeout
             while dealer.poll(_ms(deadline - time.monotonic())):
                 message = decode(dealer.recv())
-                snapshot = None if message is None else fleet_reply(message)
-                if snapshot is not None:
-                    return snapshot
-            raise no_answer(self.endpoint, "fleet snapshot")
+                answer = None if message is None else reply(message)
+                if answer is not None:
+                    return answer
+            raise no_answer(self.endpoint, what)
         finally:
             dealer.close(0)
 

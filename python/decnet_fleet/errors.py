@@ -171,6 +171,12 @@ class ShutdownError(FleetError):
     code_name = "shutdown"
 
 
+class StoreFailedError(FleetError):
+    """The master's store could not record a desired-state change; nothing changed and nothing was sent."""
+
+    code_name = "store_failed"
+
+
 # Codes of the client only.
 
 
@@ -214,6 +220,7 @@ ERRORS: Mapping[str, type[FleetError]] = {
         DeadlineExceededError,
         RevokedError,
         ShutdownError,
+        StoreFailedError,
         NotServingError,
         OutcomePendingError,
         ProtocolError,

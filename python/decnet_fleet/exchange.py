@@ -31,7 +31,8 @@ from .errors import (
     ProtocolError,
     error_for,
 )
-from .fleet import FleetEvent, FleetSnapshot, JSONObject, changes
+from .desired import DesiredView
+from .fleet import FleetEvent, FleetSnapshot, JSONObject, changes, checked
 
 CONTROL_FILE = "control.ipc"
 #: sun_path holds 108 bytes on Linux, one of them the terminating NUL (docs/control-channel.md#endpoint).
@@ -272,6 +273,24 @@ def fleet_reply(message: JSONObject) -> FleetSnapshot | None:
     if message.get("type") == "fleet":
         return FleetSnapshot.parse(message)
     return None
+
+
+def desired_request(agent_id: str | None) -> bytes:
+    """``desired`` for one agent, or for every agent the master knows (docs/control-channel.md#desired)."""
+    if agent_id is not None and not isinstance(agent_id, str):
+        raise TypeError(f"agent_id must be a string, not {type(agent_id).__name__}")
+    return encode({"proto": 1, "type": "desired", **({} if agent_id is None else {"agent_id": agent_id})})
+
+
+def desired_reply(message: JSONObject) -> list[DesiredView] | None:
+    """The agents of a ``desired`` answer, None for any other message; raises a ``control_error``."""
+    if message.get("type") == "control_error":
+        raise control_error(message, None)
+    if message.get("type") != "desired":
+        return None
+    checked(message.get("now"), int, "now")
+    agents = checked(message.get("agents"), list, "agents")
+    return [DesiredView.parse(value, index) for index, value in enumerate(agents)]
 
 
 def no_answer(endpoint: Endpoint, what: str) -> FleetError:

@@ -15,14 +15,14 @@ from .errors import ProtocolError
 JSONObject = Mapping[str, Any]
 
 
-def _kind(value: object, expected: type, where: str, nullable: bool = False) -> Any:
-    """`value` when it has the expected JSON type, else a ProtocolError naming `where`."""
+def checked(value: object, expected: type, where: str, nullable: bool = False) -> Any:
+    """`value` when it has the expected JSON type, else a ProtocolError naming `where` in the master's answer."""
     if value is None and nullable:
         return None
     if isinstance(value, bool) and expected is int:
-        raise ProtocolError(f"fleet snapshot: {where} is not an integer")
+        raise ProtocolError(f"the master's answer: {where} is not an integer")
     if not isinstance(value, expected):
-        raise ProtocolError(f"fleet snapshot: {where} has the wrong type ({type(value).__name__})")
+        raise ProtocolError(f"the master's answer: {where} has the wrong type ({type(value).__name__})")
     return value
 
 
@@ -43,11 +43,11 @@ class Heartbeat:
     @staticmethod
     def parse(value: JSONObject, where: str) -> Heartbeat:
         def number(name: str, nullable: bool = False) -> Any:
-            return _kind(value.get(name), int, f"{where}.{name}", nullable)
+            return checked(value.get(name), int, f"{where}.{name}", nullable)
 
         return Heartbeat(
             seq=number("seq"),
-            boot_id=_kind(value.get("boot_id"), str, f"{where}.boot_id"),
+            boot_id=checked(value.get("boot_id"), str, f"{where}.boot_id"),
             received_at=number("received_at"),
             age_ms=number("age_ms"),
             sent_at=number("sent_at", True),
@@ -92,22 +92,22 @@ class AgentView:
     @staticmethod
     def parse(value: object, index: int) -> AgentView:
         where = f"agents[{index}]"
-        item: JSONObject = _kind(value, dict, where)
+        item: JSONObject = checked(value, dict, where)
 
         def get(name: str, kind: type, nullable: bool = True) -> Any:
-            return _kind(item.get(name), kind, f"{where}.{name}", nullable)
+            return checked(item.get(name), kind, f"{where}.{name}", nullable)
 
         heartbeat = get("heartbeat", dict)
         pending = []
         for number, entry in enumerate(get("pending", list, nullable=False)):
             entry_where = f"{where}.pending[{number}]"
-            entry = _kind(entry, dict, entry_where)
+            entry = checked(entry, dict, entry_where)
             pending.append(
                 PendingRequest(
-                    id=_kind(entry.get("id"), str, f"{entry_where}.id"),
-                    type=_kind(entry.get("type"), str, f"{entry_where}.type"),
-                    phase=_kind(entry.get("phase"), str, f"{entry_where}.phase"),
-                    attempts=_kind(entry.get("attempts"), int, f"{entry_where}.attempts"),
+                    id=checked(entry.get("id"), str, f"{entry_where}.id"),
+                    type=checked(entry.get("type"), str, f"{entry_where}.type"),
+                    phase=checked(entry.get("phase"), str, f"{entry_where}.phase"),
+                    attempts=checked(entry.get("attempts"), int, f"{entry_where}.attempts"),
                 )
             )
         return AgentView(
@@ -141,11 +141,11 @@ class FleetSnapshot:
 
     @staticmethod
     def parse(message: JSONObject) -> FleetSnapshot:
-        agents = _kind(message.get("agents"), list, "agents")
+        agents = checked(message.get("agents"), list, "agents")
         return FleetSnapshot(
-            now=_kind(message.get("now"), int, "now"),
+            now=checked(message.get("now"), int, "now"),
             agents=tuple(AgentView.parse(value, index) for index, value in enumerate(agents)),
-            counters=_kind(message.get("counters"), dict, "counters"),
+            counters=checked(message.get("counters"), dict, "counters"),
             raw=message,
         )
 
