@@ -22,9 +22,9 @@ import topologies
 import trust_harness as th
 from wire_master import canonical_hash
 
-from decnet_fleet import (ERRORS, AsyncFleetClient, BadRequestError, DeadlineExceededError, FleetClient, FleetError,
-                          HashMismatchError, IdReusedError, NotEnrolledError, NotServingError, OutcomePendingError,
-                          ShutdownError)
+from decnet_fleet import (ERRORS, AsyncFleetClient, BadRequestError, BusyError, DeadlineExceededError, FleetClient,
+                          FleetError, HashMismatchError, IdReusedError, NotEnrolledError, NotServingError,
+                          OutcomePendingError, RevokedError, ShutdownError)
 from decnet_fleet import exchange
 from decnet_fleet.fleet import FleetSnapshot, changes
 
@@ -284,6 +284,32 @@ def test_apply_state_watch_and_teardown_through_the_client(setup, cleanup_topolo
     assert client.get_topology_state("fc-alpha")["topology_id"] is None
 
 
+@pytest.mark.usefixtures("docker_ready")
+def test_busy_and_revoked_during_an_apply(setup, cleanup_topologies):
+    setup.master.start()
+    setup.agent("fc-charlie")
+    client = setup.client()
+    hydrated, other = topologies.generated(3, services=("ssh",)), topologies.generated(1, services=("ssh",))
+    cleanup_topologies.extend([topologies.topology_id(hydrated), topologies.topology_id(other)])
+    accepted = threading.Event()
+
+    def on_event(message):
+        if message["type"] == "answer" and message["message"]["type"] == "accepted":
+            accepted.set()
+    join = run_in_thread(lambda: client.apply_topology("fc-charlie", hydrated, canonical_hash(hydrated),
+                                                       timeout=120, request_id="fc-long", on_event=on_event))
+    assert accepted.wait(30), "the apply was not accepted"
+    with pytest.raises(BusyError) as raised:
+        client.apply_topology("fc-charlie", other, canonical_hash(other), timeout=30)
+    assert (raised.value.status, raised.value.origin) == (409, "agent")
+    assert raised.value.details["running"] == {"id": "fc-long", "type": "apply"}
+
+    setup.master.revoke("fc-charlie")
+    error, seconds = join(30)
+    assert isinstance(error, RevokedError), error
+    assert (error.origin, error.request_id, error.agent_id) == ("master", "fc-long", "fc-charlie")
+
+
 def test_refusals_carry_the_documented_codes(setup):
     setup.master.start()
     setup.agent("fc-bravo")
@@ -333,8 +359,13 @@ def test_refusals_carry_the_documented_codes(setup):
 
 
 def test_no_master_is_a_clear_error_at_once(setup):
-    with pytest.raises(NotServingError, match="not a directory"):
+    with pytest.raises(NotServingError, match="does not exist"):
         FleetClient(setup.dir / "missing")
+    (setup.dir / "a-file").write_text("")
+    with pytest.raises(NotServingError, match="not a directory"):
+        AsyncFleetClient(setup.dir / "a-file")
+    with pytest.raises(ValueError, match="107 bytes"):
+        FleetClient(setup.dir / ("d" * 120))
     client = setup.client()  # the directory exists, nothing serves it yet
     for call in (client.fleet, lambda: client.get_topology_state("fc-x"), lambda: next(client.watch())):
         started = time.monotonic()

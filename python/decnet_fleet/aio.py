@@ -11,7 +11,6 @@ import zmq
 import zmq.asyncio
 
 from .client import T, _ms, apply_request, teardown_request, wire_request
-from .errors import NotServingError
 from .exchange import (
     ANSWER_WITHIN_S,
     Endpoint,
@@ -35,8 +34,7 @@ class AsyncFleetClient:
 
     def __init__(self, master_dir: str | os.PathLike[str]) -> None:
         self.endpoint = Endpoint.of(master_dir)
-        if not os.path.isdir(self.endpoint.directory):
-            raise NotServingError(f"{self.endpoint.directory} is not a directory: no master serves it")
+        self.endpoint.check_directory()
         self._context = zmq.asyncio.Context()
 
     def close(self) -> None:

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 
 import zmq
 
-from .errors import NotServingError
 from .exchange import (
     ANSWER_WITHIN_S,
     Endpoint,
@@ -45,7 +44,9 @@ def wire_request(kind: str, request_id: str | None, **members: Any) -> dict[str,
     return {"proto": 1, "type": kind, "id": new_request_id() if request_id is None else request_id, **members}
 
 
-def apply_request(hydrated: Mapping[str, Any], version_hash: str, supersede: bool, request_id: str | None) -> Any:
+def apply_request(
+    hydrated: Mapping[str, Any], version_hash: str, supersede: bool, request_id: str | None
+) -> dict[str, Any]:
     if not isinstance(hydrated, Mapping):
         raise TypeError(f"hydrated must be a JSON object (a mapping), not {type(hydrated).__name__}")
     if not isinstance(version_hash, str):
@@ -54,7 +55,7 @@ def apply_request(hydrated: Mapping[str, Any], version_hash: str, supersede: boo
     return wire_request("apply", request_id, hydrated=dict(hydrated), version_hash=version_hash, supersede=supersede)
 
 
-def teardown_request(topology_id: str, request_id: str | None) -> Any:
+def teardown_request(topology_id: str, request_id: str | None) -> dict[str, Any]:
     if not isinstance(topology_id, str):
         raise TypeError(f"topology_id must be a string, not {type(topology_id).__name__}")
     return wire_request("teardown", request_id, topology_id=topology_id)
@@ -70,8 +71,7 @@ class FleetClient:
 
     def __init__(self, master_dir: str | os.PathLike[str]) -> None:
         self.endpoint = Endpoint.of(master_dir)
-        if not os.path.isdir(self.endpoint.directory):
-            raise NotServingError(f"{self.endpoint.directory} is not a directory: no master serves it")
+        self.endpoint.check_directory()
         self._context: zmq.Context[Any] = zmq.Context()
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ import errno
 import json
 import os
 import socket
+import stat
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -100,14 +101,26 @@ class Endpoint:
             raise ValueError(f"{path} is longer than {SUN_PATH_MAX} bytes, the limit of a unix socket path")
         return Endpoint(directory, path)
 
+    def check_directory(self) -> None:
+        """Raises NotServingError unless the master's directory exists and this process may enter it."""
+        try:
+            mode = os.stat(self.directory).st_mode
+        except FileNotFoundError:
+            raise NotServingError(f"{self.directory} does not exist: no master serves it") from None
+        except PermissionError:
+            raise NotServingError(
+                f"cannot enter {self.directory}: permission denied (run as the master's user)"
+            ) from None
+        if not stat.S_ISDIR(mode):
+            raise NotServingError(f"{self.directory} is not a directory: no master serves it")
+
     def check(self) -> None:
         """Raises NotServingError unless a process accepts connections on the control socket now.
 
         A non-blocking connect on a unix socket answers at once: ENOENT (no master, or a wrong directory),
         ECONNREFUSED (a socket left by a master that died), EACCES (another user's master).
         """
-        if not os.path.isdir(self.directory):
-            raise NotServingError(f"{self.directory} is not a directory: no master serves it")
+        self.check_directory()
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         probe.setblocking(False)
         try:
