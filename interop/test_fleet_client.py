@@ -354,6 +354,14 @@ def test_refusals_carry_the_documented_codes(setup):
     assert raised.value.details == {"sent": False} and raised.value.origin == "master"
 
     assert client.ping("fc-bravo")["agent_id"] == "fc-bravo"
+    rounds = []
+    for _ in range(30):
+        started = time.monotonic()
+        client.get_topology_state("fc-bravo")
+        rounds.append(time.monotonic() - started)
+    rounds.sort()
+    print(f"state through the client: median {rounds[15] * 1000:.1f} ms, slowest {rounds[-1] * 1000:.1f} ms")
+    assert rounds[15] < 0.5, rounds  # a socket per call, but no wait on a timer
     counters = client.fleet().counters
     assert counters["control_errors"] >= 3, counters  # the three refusals above
 

@@ -8,7 +8,7 @@ A submit (docs/control-channel.md#submit, #deadlines, #resending)::
     send ──► waiting ──(submitted, accepted, progress)──► waiting
                │  every 3 s before the deadline: send again with the time left
                ├──(answer: result)────────► done: the body, or the agent's error
-               ├──(control_error)─────────► the master's error (timeout with sent: true -> pending)
+               ├──(control_error)─────────► the master's error (timeout, sent: true -> pending)
                └──(deadline + 5 s)────────► pending: no verdict from the master
 """
 
