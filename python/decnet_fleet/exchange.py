@@ -49,6 +49,10 @@ ANSWER_WITHIN_S = 5.0
 
 EventCallback = Callable[[JSONObject], None]
 
+#: Control errors that refuse a submit without ending a request already in flight (docs/control-channel.md#submit):
+#: after ``submitted``, they answer a re-send.
+RESEND_REFUSALS = frozenset({"bad_request", "not_enrolled", "id_reused"})
+
 
 def encode(message: Mapping[str, Any]) -> bytes:
     """One frame: compact UTF-8 JSON. Raises ValueError for values JSON cannot carry (NaN, non-string keys...)."""
@@ -217,6 +221,7 @@ class SubmitExchange:
         self.grace = grace
         self.sends = 0
         self.next_send = now
+        self.taken = False  # the master answered `submitted`: the request is (or was) in flight there
         encode(self.request)  # a request JSON cannot carry fails here, before anything is sent
 
     def message(self, now: float) -> bytes:
@@ -258,12 +263,23 @@ class SubmitExchange:
 
         `on_event` sees ``submitted`` and the agent's ``accepted`` and ``progress`` (as their control messages).
         A ``control_error`` with ``id`` null answers this socket's submit, which carries nothing else.
+
+        Once the master took the request, a refusal (:data:`RESEND_REFUSALS`) can only answer a re-send, and says
+        nothing of the request in flight: its key removed, the agent may still run it, and the master ends it
+        with ``revoked`` or ``timeout``. So it is passed to `on_event` and the wait goes on.
         """
         kind = message.get("type")
         if kind == "control_error" and message.get("id") in (self.request_id, None):
-            raise control_error(message, self.agent_id)
+            code = message.get("error", {}).get("code") if isinstance(message.get("error"), dict) else None
+            if not (self.taken and code in RESEND_REFUSALS):
+                raise control_error(message, self.agent_id)
+            if on_event is not None:
+                on_event(message)
+            return None
         if message.get("id") != self.request_id:
             return None
+        if kind == "submitted":
+            self.taken = True
         if kind == "answer":
             inner = message.get("message")
             if not isinstance(inner, dict):
