@@ -50,7 +50,7 @@ def documented_codes(document, anchor):
 def test_every_documented_error_code_has_its_exception_and_status():
     wire = documented_codes("wire-protocol.md", "errors")
     control = documented_codes("control-channel.md", "errors")
-    assert len(wire) == 14 and {"hash_mismatch", "busy", "state_unavailable"} <= set(wire), wire
+    assert len(wire) >= 14 and {"hash_mismatch", "busy", "state_unavailable"} <= set(wire), wire
     assert {"not_enrolled", "timeout", "revoked", "shutdown", "not_serving", "pending"} <= set(control), control
     for code, status in wire.items():
         assert code in ERRORS, f"{code} (docs/wire-protocol.md#errors) has no exception"

@@ -125,6 +125,12 @@ class DockerRuntimeError(FleetError):
     code_name, wire_status = "runtime_error", 500
 
 
+class KeyRotationFailedError(FleetError):
+    """``rotate_key`` cannot be done on the agent (no key rotation, an unusable key file or folder, no next key)."""
+
+    code_name, wire_status = "key_rotation_failed", 500
+
+
 class InternalError(FleetError):
     """Anything else failed on the agent (store, compose file, a restart during the request)."""
 
@@ -213,6 +219,7 @@ ERRORS: Mapping[str, type[FleetError]] = {
         IdReusedError,
         TooLargeError,
         DockerRuntimeError,
+        KeyRotationFailedError,
         InternalError,
         DockerUnavailableError,
         StateUnavailableError,
