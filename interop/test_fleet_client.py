@@ -247,6 +247,7 @@ def test_apply_state_watch_and_teardown_through_the_client(rig, cleanup_topologi
     client = rig.client()
     [entry] = [a for a in client.agents() if a.agent_id == "fc-alpha"]
     assert entry.connected and entry.disconnect_reason is None and entry.agent_version
+    assert entry.key_fingerprint is not None and len(entry.key_fingerprint) == 64
 
     hydrated = topologies.generated(2, services=("ssh",))
     topology_id = topologies.topology_id(hydrated)

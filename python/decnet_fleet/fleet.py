@@ -87,6 +87,8 @@ class AgentView:
     drift: Mapping[str, int] | None
     running: Mapping[str, Any] | None
     pending: tuple[PendingRequest, ...]
+    #: SHA-256 (hex) of the key its command route was made with; None without a route or from an older master.
+    key_fingerprint: str | None
     raw: JSONObject = field(repr=False, compare=False)
 
     @staticmethod
@@ -126,6 +128,7 @@ class AgentView:
             drift=get("drift", dict),
             running=get("running", dict),
             pending=tuple(pending),
+            key_fingerprint=get("key_fingerprint", str),
             raw=item,
         )
 
