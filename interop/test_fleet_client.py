@@ -184,7 +184,11 @@ class Rig:
 
     def __init__(self):
         self.dir = pathlib.Path(tempfile.mkdtemp(prefix="fc-", dir="/tmp"))
-        self.master = th.MasterProcess(self.dir)
+        try:
+            self.master = th.MasterProcess(self.dir)  # runs `decnet-master keygen`
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
         self.agents = []
         self.closers = []
 
