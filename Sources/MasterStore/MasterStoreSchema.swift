@@ -89,27 +89,8 @@ enum MasterStoreSchema {
         }
     }
 
+    /// Reads the file's version and refuses what we must not touch.
     static func check(_ connection: Connection) throws(StoreError) -> Int64 {
-        let version = try connection.scalarInt("PRAGMA user_version", operation: "read schema version")
-        let application = try connection.scalarInt("PRAGMA application_id", operation: "read schema version")
-        if application != 0 && application != applicationID {
-            throw StoreError(
-                code: .unknownSchema,
-                operation: "open \(connection.path)",
-                message: "the file belongs to another application (application_id \(application))"
-            )
-        }
-        if version > currentVersion {
-            throw StoreError(
-                code: .schemaTooNew,
-                operation: "open \(connection.path)",
-                message: "schema version \(version) was written by a newer master; this master knows up to "
-                    + "\(currentVersion) and will not downgrade it"
-            )
-        }
-        if version < 0 {
-            throw StoreError(code: .unknownSchema, operation: "open \(connection.path)", message: "version \(version)")
-        }
-        return version
+        try connection.schemaVersion(applicationID: applicationID, knownUpTo: currentVersion, writer: "master")
     }
 }

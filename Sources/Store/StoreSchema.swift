@@ -108,31 +108,7 @@ enum StoreSchema {
 
     /// Reads the file's version and refuses what we must not touch.
     static func check(_ connection: Connection) throws(StoreError) -> Int64 {
-        let version = try connection.scalarInt("PRAGMA user_version", operation: "read schema version")
-        let application = try connection.scalarInt("PRAGMA application_id", operation: "read schema version")
-        if application != 0 && application != applicationID {
-            throw StoreError(
-                code: .unknownSchema,
-                operation: "open \(connection.path)",
-                message: "the file belongs to another application (application_id \(application))"
-            )
-        }
-        if version > currentVersion {
-            throw StoreError(
-                code: .schemaTooNew,
-                operation: "open \(connection.path)",
-                message: "schema version \(version) was written by a newer agent; this agent knows up to "
-                    + "\(currentVersion) and will not downgrade it"
-            )
-        }
-        if version < 0 {
-            throw StoreError(
-                code: .unknownSchema,
-                operation: "open \(connection.path)",
-                message: "schema version \(version)"
-            )
-        }
-        return version
+        try connection.schemaVersion(applicationID: applicationID, knownUpTo: currentVersion, writer: "agent")
     }
 
     /// Version 0 → 1: creates our tables and carries over DECNET's applied row, if any.
