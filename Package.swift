@@ -382,8 +382,8 @@ let package = Package(
         .testTarget(
             name: "FaultIntegrationTests",
             dependencies: [
-                "Master", "MasterCLI", "AgentCLI", "AgentStore", "ZeroMQ", "DecnetJSON", "Topology", "CSQLite",
-                "TestSupport",
+                "Master", "MasterCLI", "AgentCLI", "AgentProtocol", "AgentStore", "ZeroMQ", "DecnetJSON", "Topology",
+                "CSQLite", "TestSupport",
             ],
             path: "Tests/FaultIntegrationTests"
         ),
