@@ -365,7 +365,7 @@ let package = Package(
         // The agent behind a NAT in network namespaces (needs root); the real decnet-master and decnet-agent.
         .testTarget(
             name: "NetworkFaultIntegrationTests",
-            dependencies: ["AgentCLI", "MasterCLI", "DecnetJSON", "TestSupport", "LiveTestSupport"],
+            dependencies: ["AgentCLI", "MasterCLI", "AgentProtocol", "DecnetJSON", "TestSupport", "LiveTestSupport"],
             path: "Tests/NetworkFaultIntegrationTests"
         ),
         // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
