@@ -365,7 +365,7 @@ let package = Package(
         // The agent behind a NAT in network namespaces (needs root); the real decnet-master and decnet-agent.
         .testTarget(
             name: "NetworkFaultIntegrationTests",
-            dependencies: ["AgentCLI", "MasterCLI", "DecnetJSON", "TestSupport", "LiveTestSupport"],
+            dependencies: ["AgentCLI", "MasterCLI", "AgentProtocol", "DecnetJSON", "TestSupport", "LiveTestSupport"],
             path: "Tests/NetworkFaultIntegrationTests"
         ),
         // Outages of a private dockerd the tests stop and start (needs root); never the shared daemon.
@@ -382,8 +382,8 @@ let package = Package(
         .testTarget(
             name: "FaultIntegrationTests",
             dependencies: [
-                "Master", "MasterCLI", "AgentCLI", "AgentStore", "ZeroMQ", "DecnetJSON", "Topology", "CSQLite",
-                "TestSupport",
+                "Master", "MasterCLI", "AgentCLI", "AgentProtocol", "AgentStore", "ZeroMQ", "DecnetJSON", "Topology",
+                "CSQLite", "TestSupport",
             ],
             path: "Tests/FaultIntegrationTests"
         ),

@@ -182,8 +182,8 @@ struct ShutdownContractTests {
             try await h.master.waitFor("the apply's result") {
                 h.master.answers(id: "slow").contains { $0["type"] == "result" }
             }
-            let result = try #require(h.master.answers(id: "slow").last(where: { $0["type"] == "result" }))
-            #expect(result["status"]?.intValue != nil)
+            // A well-formed result (it decodes, with its status), whatever its outcome.
+            _ = try #require(h.master.results(id: "slow").last, "the apply's result does not decode")
             // The final heartbeat comes after the operation ended: nothing runs in it.
             try await h.master.waitFor("a heartbeat after the apply") {
                 let beats = h.heartbeats

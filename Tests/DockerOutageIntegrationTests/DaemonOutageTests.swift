@@ -22,13 +22,14 @@ import Topology
             await f.daemon.stop()
 
             // state answers at once from what the observer knows, with the error and no drift.
-            let reported = try await eventually(within: 5) { (try await checkedState(f))["observed"]?["error"] != nil }
+            let reported = try await eventually(within: 5) { try await checkedState(f).observed.error != nil }
             #expect(reported, "the observer reports the stopped daemon")
-            let (down, elapsed) = await f.timedState()
+            let (downValue, elapsed) = await f.timedState()
             #expect(elapsed < .seconds(1), "state answered in \(elapsed)")
-            #expect(down["observed"]?["error"]?.stringValue?.isEmpty == false)
-            #expect(down["drift"] == .null)
-            #expect(down["applied_version_hash"]?.stringValue == hash)
+            let down = try AgentState(downValue)
+            #expect(down.observed.error?.isEmpty == false)
+            #expect(down.drift == nil)
+            #expect(down.appliedVersionHash == hash)
 
             let start = ContinuousClock.now
             let apply = await f.apply(topology.hydrated)
@@ -37,10 +38,10 @@ import Topology
             let teardown = await f.teardown(topology.id)
             #expect(teardown.failure?.code == .dockerUnavailable && teardown.failure?.status == 503)
             #expect(ContinuousClock.now - start < .seconds(5), "both refused without waiting out retries")
-            let after = await f.operations.state()
-            #expect(after["applied_version_hash"]?.stringValue == hash, "a refused apply keeps what was applied")
-            #expect(after["attempt"]?["error"]?.stringValue?.hasPrefix("[docker_unavailable]") == true)
-            #expect(after["drift"] == .null)
+            let after = try await currentState(f)
+            #expect(after.appliedVersionHash == hash, "a refused apply keeps what was applied")
+            #expect(after.attempt?.error.hasPrefix("[docker_unavailable]") == true)
+            #expect(after.drift == nil)
 
             try await f.daemon.start()
 
@@ -58,8 +59,8 @@ import Topology
             #expect(removed["status"] == "torn_down")
             #expect(try await f.listed(topology.id).all.isEmpty)
             #expect(try await f.networks(topology.id).isEmpty)
-            let cleared = await f.operations.state()
-            #expect(cleared["topology_id"] == .null && cleared["applied_version_hash"] == .null)
+            let cleared = try await currentState(f)
+            #expect(cleared.topologyID == nil && cleared.appliedVersionHash == nil)
         }
     }
 
@@ -81,12 +82,12 @@ import Topology
             expectInterrupted(failure, phase: "containers", concurrency: concurrency, socketPath: f.daemon.socketPath)
             #expect(answered < .seconds(20), "with 0.2 s + 0.4 s retries the failed apply answered in \(answered)")
 
-            let down = await f.operations.state()
-            #expect(down["applied_version_hash"] == .null, "nothing was applied completely")
-            #expect(down["attempt"]?["topology_id"]?.stringValue == topology.id)
-            #expect(down["attempt"]?["error"]?.stringValue?.hasPrefix("[\(failure.code.rawValue)]") == true)
-            #expect(down["observed"]?["error"]?.stringValue?.isEmpty == false)
-            #expect(down["drift"] == .null)
+            let down = try await currentState(f)
+            #expect(down.appliedVersionHash == nil, "nothing was applied completely")
+            #expect(down.attempt?.topologyID == topology.id)
+            #expect(down.attempt?.error.hasPrefix("[\(failure.code.rawValue)]") == true)
+            #expect(down.observed.error?.isEmpty == false)
+            #expect(down.drift == nil)
 
             try await f.daemon.start()
             let recovered = try await eventually(within: 20) { try await observerRecovered(f) }
@@ -127,12 +128,12 @@ import Topology
             #expect(answered < .seconds(20), "with 0.2 s + 0.4 s retries the failed teardown answered in \(answered)")
 
             // Still recorded as applied; the observer reports the daemon's absence instead of inventing drift.
-            let reported = try await eventually(within: 5) { (try await checkedState(f))["observed"]?["error"] != nil }
+            let reported = try await eventually(within: 5) { try await checkedState(f).observed.error != nil }
             #expect(reported, "the observer reports the stopped daemon")
             let down = try await checkedState(f)
-            #expect(down["applied_version_hash"]?.stringValue == hash, "an unfinished teardown removes no record")
-            #expect(down["topology_id"]?.stringValue == topology.id)
-            #expect(down["drift"] == .null)
+            #expect(down.appliedVersionHash == hash, "an unfinished teardown removes no record")
+            #expect(down.topologyID == topology.id)
+            #expect(down.drift == nil)
             let refused = await f.teardown(topology.id)
             #expect(refused.failure?.code == .dockerUnavailable, "\(refused)")
 
@@ -144,7 +145,7 @@ import Topology
             let left = try await f.listed(topology.id).all
             #expect(left.count < topology.containerNames.count, "the teardown removed some before the daemon stopped")
             #expect(try await f.networks(topology.id) == [topology.networkName], "bridges go after every container")
-            let missing = try await checkedState(f)["drift"]?["missing_containers"]?.arrayValue?.count ?? 0
+            let missing = try await checkedState(f).drift?.missingContainers.count ?? 0
             #expect(missing == topology.containerNames.count - left.count)
 
             if concurrency == 4 {
@@ -160,9 +161,9 @@ import Topology
             #expect(removed["removed"]?["bridges"] == [JSONValue(topology.networkName)])
             #expect(try await f.listed(topology.id).all.isEmpty)
             #expect(try await f.networks(topology.id).isEmpty)
-            let cleared = await f.operations.state()
-            #expect(cleared["topology_id"] == .null && cleared["applied_version_hash"] == .null)
-            #expect(cleared["attempt"] == .null)
+            let cleared = try await currentState(f)
+            #expect(cleared.topologyID == nil && cleared.appliedVersionHash == nil)
+            #expect(cleared.attempt == nil)
         }
     }
 

@@ -23,132 +23,141 @@ import ZeroMQ
         try await OutageFixture.with(topologyID: topology.id) { f in
             try await Self.withDaemon(f) { master in
                 let hash = CanonicalHash.hash(topology.hydrated)
-                let applied = try await Self.result(
-                    master,
-                    [
-                        "proto": 1, "type": "apply", "id": "hb-apply", "hydrated": topology.hydrated,
-                        "version_hash": .string(JSONString(hash)),
-                    ]
-                )
-                #expect(applied["status"] == 200, "\(applied.jsonText)")
+                let apply = ApplyRequest(hydrated: topology.hydrated, versionHash: hash)
+                let applied = try await Self.result(master, OutgoingRequest(id: "hb-apply", .apply(apply)))
+                #expect(applied.status == 200, "\(applied.jsonValue.jsonText)")
                 try await master.waitFor("a heartbeat with the applied topology and no drift") {
-                    Self.heartbeats(master).last.map { Self.isHealthy($0, hash: hash) } ?? false
+                    Self.decodableHeartbeats(master).last.map { Self.isHealthy($0.state, hash: hash) } ?? false
                 }
 
                 await f.daemon.stop()
                 let stoppedAt = ContinuousClock.now
-                let before = Self.heartbeats(master).count
+                let before = try Self.heartbeats(master).count
                 try await master.waitFor("a heartbeat with observed.error", timeout: .seconds(10)) {
-                    Self.heartbeats(master).dropFirst(before).contains { $0["state"]?["observed"]?["error"] != nil }
+                    Self.decodableHeartbeats(master).dropFirst(before).contains { $0.state.observed.error != nil }
                 }
                 print("outage: the first heartbeat with observed.error after \(ContinuousClock.now - stoppedAt)")
-                let firstDown = Self.heartbeats(master).count - 1
+                let firstDown = try Self.heartbeats(master).count - 1
                 try await Task.sleep(for: .milliseconds(2_000))
-                let down = Array(Self.heartbeats(master)[firstDown...])
+                let down = Array(try Self.heartbeats(master)[firstDown...])
 
                 // Every heartbeat while Docker is down: same boot, seq without gaps, the error, no drift, and the
                 // applied topology still recorded.
                 #expect(down.count >= 6, "\(down.count) heartbeats in 2 s at one per \(Self.interval) ms")
-                let seqs = down.compactMap { $0["seq"]?.intValue }
+                let seqs = down.map(\.heartbeat.seq)
                 #expect(seqs == Array(seqs[0]..<(seqs[0] + down.count)), "seq \(seqs)")
                 for beat in down {
-                    let state = beat["state"]
-                    #expect(beat["type"] == "heartbeat" && beat["agent_id"] == .string(JSONString(Self.agentID)))
-                    #expect(beat["interval_ms"]?.intValue == Self.interval)
-                    #expect(state?["observed"]?["error"]?.stringValue?.isEmpty == false, "\(state?.jsonText ?? "")")
-                    #expect(state?["drift"] == .null, "no drift is invented without an observation")
-                    #expect(state?["applied_version_hash"]?.stringValue == hash)
-                    #expect(state?["topology_id"]?.stringValue == topology.id)
+                    let state = beat.state
+                    #expect(beat.heartbeat.agentID == Self.agentID)
+                    #expect(beat.heartbeat.intervalMillis == Self.interval)
+                    #expect(state.observed.error?.isEmpty == false, "\(state.jsonValue.jsonText)")
+                    #expect(state.drift == nil, "no drift is invented without an observation")
+                    #expect(state.appliedVersionHash == hash)
+                    #expect(state.topologyID == topology.id)
                 }
                 // The first names the cut event stream; once the observer tries again, the unreachable socket.
-                let lastError = down.last?["state"]?["observed"]?["error"]?.stringValue ?? ""
+                let lastError = down.last?.state.observed.error ?? ""
                 #expect(lastError.contains(f.daemon.socketPath), "\(lastError)")
                 let topics = Set(Self.published(master).map(\.topic))
                 #expect(topics.isSubset(of: ["hb.\(Self.agentID)", "ev.\(Self.agentID)"]), "\(topics)")
                 #expect(Self.published(master).allSatisfy { $0.userId == Self.agentID })
 
                 // Requests meanwhile: state answers with the same error; apply is refused as unavailable.
-                let state = try await Self.result(master, ["proto": 1, "type": "state", "id": "hb-state"])
-                #expect(state["status"] == 200)
-                #expect(state["body"]?["observed"]?["error"]?.stringValue?.isEmpty == false)
-                let refused = try await Self.result(
-                    master,
-                    [
-                        "proto": 1, "type": "apply", "id": "hb-apply-down", "hydrated": topology.hydrated,
-                        "version_hash": .string(JSONString(hash)),
-                    ]
-                )
-                #expect(refused["status"] == 503 && refused["error"]?["code"] == "docker_unavailable")
+                let state = try await Self.result(master, OutgoingRequest(id: "hb-state", .state))
+                #expect(state.status == 200)
+                let observed = try AgentState(try #require(state.body)).observed
+                if case .error(let message) = observed {
+                    #expect(!message.isEmpty)
+                } else {
+                    Issue.record("state observed \(observed) while Docker is down")
+                }
+                let refused = try await Self.result(master, OutgoingRequest(id: "hb-apply-down", .apply(apply)))
+                #expect(refused.status == 503 && refused.error?.code == .dockerUnavailable)
 
                 try await f.daemon.start()
                 let restartedAt = ContinuousClock.now
                 // The observer lists again; the heartbeats lose the error and tell what the daemon runs now (the
                 // containers come back by their restart policy).
-                var lastBeat: JSONValue = .null
-                var truth = JSONObject()
+                var last: (beat: JSONValue, truth: DockerTruth)?
                 let agreed = try await eventually(within: 30) {
-                    guard let beat = Self.heartbeats(master).last, beat["state"]?["observed"]?["error"] == nil else {
+                    guard let beat = try Self.heartbeats(master).last, beat.state.observed.error == nil else {
                         return false
                     }
-                    lastBeat = beat
-                    truth = try await truthfulState(f, topology, applied: true)
-                    return beat["state"]?["observed"] == truth["observed"] && beat["state"]?["drift"] == truth["drift"]
+                    let truth = try await truthfulState(f, topology, applied: true)
+                    last = (beat.message, truth)
+                    return truth.matches(beat.state)
                 }
-                #expect(agreed, "heartbeat \(lastBeat.jsonText) differs from \(JSONValue.object(truth).jsonText)")
+                #expect(
+                    agreed,
+                    "heartbeat \(last?.beat.jsonText ?? "none") differs from \(last?.truth.description ?? "")"
+                )
                 print("outage: heartbeats truthful again \(ContinuousClock.now - restartedAt) after dockerd restarted")
-                let all = Self.heartbeats(master)
-                let allSeqs = all.compactMap { $0["seq"]?.intValue }
+                let all = try Self.heartbeats(master)
+                let allSeqs = all.map(\.heartbeat.seq)
                 // (The very first may go out before the master's subscription arrives: PUB drops what nobody
                 // subscribed to yet.)
                 #expect(allSeqs == Array(allSeqs[0]..<(allSeqs[0] + all.count)), "one boot, no heartbeat lost")
-                #expect(Set(all.compactMap { $0["boot_id"]?.stringValue }).count == 1)
+                #expect(Set(all.map(\.heartbeat.bootID)).count == 1)
 
                 let removed = try await Self.result(
                     master,
-                    [
-                        "proto": 1, "type": "teardown", "id": "hb-teardown",
-                        "topology_id": .string(JSONString(topology.id)),
-                    ]
+                    OutgoingRequest(id: "hb-teardown", .teardown(topologyID: topology.id))
                 )
-                #expect(removed["body"]?["status"] == "torn_down", "\(removed.jsonText)")
+                #expect(removed.body?["status"] == "torn_down", "\(removed.jsonValue.jsonText)")
                 try await master.waitFor("a heartbeat with nothing applied") {
-                    Self.heartbeats(master).last?["state"]?["topology_id"] == .null
+                    Self.decodableHeartbeats(master).last.map { $0.state.topologyID == nil } ?? false
                 }
+                // The schema check reads the heartbeats as they arrived.
                 try SchemaCheck.check(
                     (down + all.suffix(2)).map {
-                        SchemaCheck.Item(schema: "heartbeat.schema.json", message: $0)
+                        SchemaCheck.Item(schema: "heartbeat.schema.json", message: $0.message)
                     }
                 )
             }
         }
     }
 
-    /// A heartbeat whose state has `hash` applied, an observation without error and no drift at all.
-    static func isHealthy(_ beat: JSONValue, hash: String) -> Bool {
-        let state = beat["state"]
-        guard state?["applied_version_hash"]?.stringValue == hash, state?["observed"]?["error"] == nil,
-            let drift = state?["drift"]?.objectValue
-        else { return false }
-        return drift.members.allSatisfy { $0.1 == [] }
+    /// A state with `hash` applied, an observation without error and no drift at all.
+    static func isHealthy(_ state: AgentState, hash: String) -> Bool {
+        state.appliedVersionHash == hash && state.observed.error == nil && state.drift == AgentState.Drift()
     }
 
     static func published(_ master: TestMaster) -> [(topic: String, message: JSONValue, userId: String?)] {
         master.published.value
     }
 
-    /// The heartbeats received so far, in arrival order.
-    static func heartbeats(_ master: TestMaster) -> [JSONValue] {
-        master.published.value.filter { $0.topic == "hb.\(agentID)" }.map(\.message)
+    /// A heartbeat as it arrived (for the schema check), decoded with its state.
+    struct Beat {
+        var message: JSONValue
+        var heartbeat: Heartbeat
+        var state: AgentState
+
+        init(_ message: JSONValue) throws {
+            guard case .object(let envelope) = message else {
+                throw FixtureError("a heartbeat that is not an object: \(message.jsonText.prefix(300))")
+            }
+            self.message = message
+            heartbeat = try Heartbeat(envelope)
+            state = try AgentState(heartbeat.state)
+        }
     }
 
-    /// Sends one request and waits for its result.
-    static func result(_ master: TestMaster, _ request: JSONValue) async throws -> JSONValue {
-        let id = request["id"]?.stringValue ?? ""
-        master.send(to: agentID, request)
-        try await master.waitFor("result of \(id)", timeout: .seconds(60)) {
-            master.answers(id: id).contains { $0["type"] == "result" }
+    /// The heartbeats received so far, in arrival order; one that does not decode throws.
+    static func heartbeats(_ master: TestMaster) throws -> [Beat] {
+        try master.published.value.filter { $0.topic == "hb.\(agentID)" }.map { try Beat($0.message) }
+    }
+
+    /// The heartbeats received so far, for the waits (which cannot throw): one that does not decode makes the list
+    /// empty, so the wait times out, and the strict reads after it throw.
+    static func decodableHeartbeats(_ master: TestMaster) -> [Beat] { (try? heartbeats(master)) ?? [] }
+
+    /// Sends `request` and waits for its `result`, decoded.
+    static func result(_ master: TestMaster, _ request: OutgoingRequest) async throws -> ResultMessage {
+        master.send(to: agentID, request.jsonValue)
+        try await master.waitFor("result of \(request.id)", timeout: .seconds(60)) {
+            master.answers(id: request.id).contains { $0["type"] == "result" }
         }
-        return master.answers(id: id).last { $0["type"] == "result" }!
+        return try ResultMessage(answer: try #require(master.answers(id: request.id).last { $0["type"] == "result" }))
     }
 
     /// Runs the agent daemon over `f`'s store and Docker runtime, heartbeating every 200 ms to a test master,

@@ -63,36 +63,52 @@ extension Result {
     }
 }
 
-/// The state object; every call must answer within two seconds, daemon up or down.
-func checkedState(_ f: OutageFixture) async throws -> JSONValue {
+/// The state object as the agent encodes it, decoded (it must decode); every call must answer within two seconds,
+/// daemon up or down.
+func checkedState(_ f: OutageFixture) async throws -> AgentState {
     let (state, elapsed) = await f.timedState()
     #expect(elapsed < .seconds(2), "state took \(elapsed)")
-    return state
+    return try AgentState(state)
+}
+
+/// The state object the operations encode now, decoded.
+func currentState(_ f: OutageFixture) async throws -> AgentState {
+    try AgentState(await f.operations.state())
 }
 
 /// Whether the observer follows the daemon again and `state` reports no error.
 func observerRecovered(_ f: OutageFixture) async throws -> Bool {
     guard f.runtime.observer.isCurrent else { return false }
-    return try await checkedState(f)["observed"]?["error"] == nil
+    return try await checkedState(f).observed.error == nil
+}
+
+/// What `state` must say of Docker: its `observed` and `drift`.
+struct DockerTruth: Equatable, CustomStringConvertible {
+    var observed: AgentState.Observed
+    var drift: AgentState.Drift
+
+    func matches(_ state: AgentState) -> Bool { state.observed == observed && state.drift == drift }
+
+    var description: String { AgentState(observed: observed, drift: drift).jsonValue.jsonText }
 }
 
 /// What `state` must say given what the daemon lists: `observed` = the labelled bridges and running containers,
 /// `drift` computed against the plan's names (`applied`) or, with nothing applied, everything unexpected.
-func truthfulState(_ f: OutageFixture, _ topology: OutageTopology, applied: Bool) async throws -> JSONObject {
+func truthfulState(_ f: OutageFixture, _ topology: OutageTopology, applied: Bool) async throws -> DockerTruth {
     let listed = try await f.listed(topology.id)
     let networks = try await f.networks(topology.id)
     let plan = applied ? topology.containerNames : []
     let planBridges: Set<String> = applied ? [topology.networkName] : []
-    func names(_ set: Set<String>) -> JSONValue { JSONValue(set.sorted { JSONString($0) < JSONString($1) }) }
-    return [
-        "observed": ["bridges": names(networks), "containers": names(listed.running)],
-        "drift": [
-            "missing_bridges": names(planBridges.subtracting(networks)),
-            "missing_containers": names(plan.subtracting(listed.all)),
-            "stopped_containers": names(plan.intersection(listed.all).subtracting(listed.running)),
-            "unexpected_containers": names(listed.all.subtracting(plan)),
-        ],
-    ]
+    func names(_ set: Set<String>) -> [String] { set.sorted { JSONString($0) < JSONString($1) } }
+    return DockerTruth(
+        observed: .objects(bridges: names(networks), containers: names(listed.running)),
+        drift: AgentState.Drift(
+            missingBridges: names(planBridges.subtracting(networks)),
+            missingContainers: names(plan.subtracting(listed.all)),
+            stoppedContainers: names(plan.intersection(listed.all).subtracting(listed.running)),
+            unexpectedContainers: names(listed.all.subtracting(plan))
+        )
+    )
 }
 
 /// Checks (allowing the observer 15 s to catch up with Docker's events) that `state` tells the truth, and with
@@ -104,28 +120,28 @@ func expectTruthfulState(
     driftFree: Bool = false,
     sourceLocation: SourceLocation = #_sourceLocation
 ) async throws {
-    var state: JSONValue = .null
-    var truth = JSONObject()
+    var last: (state: AgentState, truth: DockerTruth)?
     let agreed = try await eventually(within: 15) {
-        state = try await checkedState(f)
-        truth = try await truthfulState(f, topology, applied: applied)
-        return state["observed"] == truth["observed"] && state["drift"] == truth["drift"]
+        let state = try await checkedState(f)
+        let truth = try await truthfulState(f, topology, applied: applied)
+        last = (state, truth)
+        return truth.matches(state)
     }
+    let (state, truth) = try #require(last, sourceLocation: sourceLocation)
     #expect(
         agreed,
-        "state \(state.jsonText) differs from the daemon's \(JSONValue.object(truth).jsonText)",
+        "state \(state.jsonValue.jsonText) differs from the daemon's \(truth)",
         sourceLocation: sourceLocation
     )
     if driftFree {
-        let drift = state["drift"]?.objectValue?.members.map(\.1) ?? []
         #expect(
-            !drift.isEmpty && drift.allSatisfy { $0 == [] },
-            "drift \(state["drift"]?.jsonText ?? "")",
+            state.drift == AgentState.Drift(),
+            "drift \(String(describing: state.drift))",
             sourceLocation: sourceLocation
         )
     }
     #expect(
-        applied ? state["topology_id"]?.stringValue == topology.id : state["applied_version_hash"] == .null,
+        applied ? state.topologyID == topology.id : state.appliedVersionHash == nil,
         sourceLocation: sourceLocation
     )
 }

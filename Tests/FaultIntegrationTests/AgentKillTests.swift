@@ -1,3 +1,4 @@
+import AgentProtocol
 import AgentStore
 import DecnetJSON
 import Foundation
@@ -128,15 +129,13 @@ extension FaultTests {
                     $0["boot_id"]?.stringValue != firstBoot && $0["hello_at"] != .null
                 }
                 let boot = try #require(rehello["boot_id"]?.stringValue)
-                let verdict = try await submit.value
-                if point.afterRecord && verdict["status"] == 200 {
+                let verdict = try ResultMessage(answer: try await submit.value)
+                if point.afterRecord && verdict.status == 200 {
                     measure("agent_kill_recorded_verdict", "the stored 200 result (stored before the kill)")
                 } else {
-                    #expect(verdict["status"] == 500)
-                    #expect(verdict["error"]?["code"] == "internal")
-                    #expect(
-                        verdict["error"]?["message"]?.stringValue == "agent restarted while the request was running"
-                    )
+                    #expect(verdict.status == 500)
+                    #expect(verdict.error?.code == .internal)
+                    #expect(verdict.error?.message == "agent restarted while the request was running")
                     if point.afterRecord {
                         measure("agent_kill_recorded_verdict", "interrupted (killed before its result was stored)")
                     }
@@ -156,14 +155,17 @@ extension FaultTests {
 
                 // A re-apply converges, a teardown leaves nothing labelled.
                 let again = try await world.submit(agentID, topology.applyRequest(id: requestID + "-again"))
-                #expect(again["status"] == 200, "\(JSONValue.object(again).jsonText.prefix(400))")
+                #expect(
+                    try ResultMessage(answer: again).status == 200,
+                    "\(JSONValue.object(again).jsonText.prefix(400))"
+                )
                 let after = try await world.state(agentID)
                 #expect(after["applied_version_hash"]?.stringValue == topology.hash)
                 #expect(after["attempt"] == .null)
                 #expect(DriftLists(after).isEmpty, "\(DriftLists(after))")
                 #expect(after["observed"]?["containers"]?.stringSet == topology.containerNames)
                 let down = try await world.submit(agentID, topology.teardownRequest(id: requestID + "-down"))
-                #expect(down["status"] == 200)
+                #expect(try ResultMessage(answer: down).status == 200)
                 #expect(try DockerProbe.containers(topology.id).isEmpty)
                 #expect(try DockerProbe.networks(topology.id).isEmpty)
             }

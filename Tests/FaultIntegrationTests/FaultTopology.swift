@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 import Foundation
 import Topology
@@ -116,14 +117,11 @@ struct FaultTopology: Sendable {
 
     /// The `apply` request envelope for this topology with request id `id`.
     func applyRequest(id requestID: String) -> JSONValue {
-        [
-            "proto": 1, "type": "apply", "id": JSONValue(requestID), "hydrated": hydrated,
-            "version_hash": JSONValue(hash), "supersede": false,
-        ]
+        OutgoingRequest(id: requestID, .apply(ApplyRequest(hydrated: hydrated, versionHash: hash))).jsonValue
     }
 
     /// The `teardown` request envelope for this topology with request id `id`.
     func teardownRequest(id requestID: String) -> JSONValue {
-        ["proto": 1, "type": "teardown", "id": JSONValue(requestID), "topology_id": JSONValue(id)]
+        OutgoingRequest(id: requestID, .teardown(topologyID: id)).jsonValue
     }
 }

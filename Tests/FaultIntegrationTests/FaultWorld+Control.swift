@@ -1,3 +1,4 @@
+import AgentProtocol
 import AgentStore
 import DecnetJSON
 import Foundation
@@ -67,8 +68,8 @@ extension FaultWorld {
     /// The agent's state object, asked over the wire (status 200 required).
     func state(_ agentID: String) async throws -> JSONValue {
         let id = "state-\(UUID().uuidString.prefix(8))"
-        let result = try await submit(agentID, ["proto": 1, "type": "state", "id": JSONValue(id)], timeout: 30)
-        guard result["status"]?.intValue == 200, let body = result["body"] else {
+        let result = try await submit(agentID, OutgoingRequest(id: id, .state).jsonValue, timeout: 30)
+        guard let body = try ResultMessage(answer: result).body else {
             throw FaultTestError("state of \(agentID) failed: \(JSONValue.object(result).jsonText)")
         }
         return body

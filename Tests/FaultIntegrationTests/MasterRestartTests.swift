@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 import Foundation
 import TestSupport
@@ -114,9 +115,10 @@ extension FaultTests {
                 measure("apply_master_kill_hello_ms_after_restart", helloAt - restartedAt)
                 measure("apply_master_kill_result_ms_after_restart", resultAt - restartedAt)
 
-                #expect(result["status"] == 200)
-                #expect(result["body"]?["status"] == "applied")
-                #expect(result["body"]?["version_hash"]?.stringValue == topology.hash)
+                let applied = try ResultMessage(answer: result)
+                #expect(applied.status == 200)
+                #expect(applied.body?["status"] == "applied")
+                #expect(applied.body?["version_hash"]?.stringValue == topology.hash)
                 #expect(record["boot_id"]?.stringValue == boot)
                 #expect(record["applied_version_hash"]?.stringValue == topology.hash, "hello carries the new state")
                 let creations = events.creations()
@@ -137,7 +139,7 @@ extension FaultTests {
                 #expect(state["observed"]?["containers"]?.stringSet == topology.containerNames)
 
                 let down = try await world.submit(agentID, topology.teardownRequest(id: "teardown-after-restart"))
-                #expect(down["status"] == 200)
+                #expect(try ResultMessage(answer: down).status == 200)
                 #expect(try DockerProbe.containers(topology.id).isEmpty)
                 #expect(try DockerProbe.networks(topology.id).isEmpty)
             }

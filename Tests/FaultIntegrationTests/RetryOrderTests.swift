@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 import Foundation
 import Testing
@@ -52,7 +53,7 @@ extension FaultTests {
             try await events.sync()
             #expect(wire.answers("a1").filter { $0.type == "accepted" }.count == 2)
             #expect(wire.results("a1").count == 1)
-            #expect(r1.message["status"] == 200)
+            #expect(try ResultMessage(answer: r1.message).status == 200)
             #expect(wire.results("t-meanwhile").first?.message["error"]?["code"] == "busy")
             #expect(events.creations() == Self.once(v1.containerNames))
 
@@ -61,7 +62,7 @@ extension FaultTests {
 
             // A newer apply, then a very late retry of the older one: the old result, and v2 stays applied.
             let r2 = try await wire.request(agentID, v2.applyRequest(id: "a2"))
-            #expect(r2.message["status"] == 200)
+            #expect(try ResultMessage(answer: r2.message).status == 200)
             #expect(try await wire.request(agentID, a1).bytes == r1.bytes)
             #expect(try await Self.state(wire, agentID)["applied_version_hash"]?.stringValue == v2.hash)
             #expect(try DockerProbe.runningNames(v1.id).contains(spare))
@@ -75,11 +76,12 @@ extension FaultTests {
             wire.send(agentID, a3)
             let r3busy = try await wire.waitForResults("a3")[0]
             let rt3 = try await wire.waitForResults("t3")[0]
-            #expect(r3busy.message["error"]?["code"] == "busy")
-            #expect(rt3.message["body"]?["status"] == "torn_down")
-            #expect(Set(rt3.message["body"]?["removed"]?["containers"]?.strings ?? []) == v2.containerNames)
+            #expect(try ResultMessage(answer: r3busy.message).error?.code == .busy)
+            let torn = try ResultMessage(answer: rt3.message)
+            #expect(torn.body?["status"] == "torn_down")
+            #expect(Set(torn.body?["removed"]?["containers"]?.strings ?? []) == v2.containerNames)
             let r3 = try await wire.request(agentID, a3)
-            #expect(r3.message["status"] == 200)
+            #expect(try ResultMessage(answer: r3.message).status == 200)
             let settled = unixMillis()
             #expect(try await wire.request(agentID, t3).bytes == rt3.bytes)
             #expect(try await wire.request(agentID, a3).bytes == r3.bytes)
@@ -99,12 +101,12 @@ extension FaultTests {
             let burst = 1_050
             let burstStart = ContinuousClock.now
             for n in 0..<burst {
-                let filler: JSONValue = [
-                    "proto": 1, "type": "apply", "id": JSONValue("n-\(n)"), "hydrated": [:],
-                    "version_hash": JSONValue(String(repeating: "0", count: 64)),
-                ]
-                let answer = try await wire.request(agentID, filler, within: 20, poll: .milliseconds(1))
-                if n == 0 { #expect(answer.message["error"]?["code"] == "hash_mismatch") }
+                let filler = OutgoingRequest(
+                    id: "n-\(n)",
+                    .apply(ApplyRequest(hydrated: [:], versionHash: String(repeating: "0", count: 64)))
+                )
+                let answer = try await wire.request(agentID, filler.jsonValue, within: 20, poll: .milliseconds(1))
+                if n == 0 { #expect(try ResultMessage(answer: answer.message).error?.code == .hashMismatch) }
             }
             measure("retry_burst_requests_per_second", burst * 1000 / max(1, millis(since: burstStart)))
             #expect(try await wire.request(agentID, a1).bytes == r1.bytes)
@@ -112,10 +114,12 @@ extension FaultTests {
 
             // The same id with different content is refused, whatever the type.
             let reused = try await wire.request(agentID, v2.applyRequest(id: "a1"))
-            #expect(reused.message["error"]?["code"] == "id_reused")
-            #expect(reused.message["status"] == 409)
+            let reusedResult = try ResultMessage(answer: reused.message)
+            #expect(reusedResult.error?.code == .idReused)
+            #expect(reusedResult.status == 409)
             #expect(
-                try await wire.request(agentID, v1.teardownRequest(id: "a3")).message["error"]?["code"] == "id_reused"
+                try ResultMessage(answer: await wire.request(agentID, v1.teardownRequest(id: "a3")).message).error?.code
+                    == .idReused
             )
 
             // Nothing ran for any retry: the only Docker changes since a3 settled are none at all.
@@ -125,7 +129,7 @@ extension FaultTests {
             #expect(state["applied_version_hash"]?.stringValue == v1.hash)
             #expect(DriftLists(state).isEmpty, "\(DriftLists(state))")
             let down = try await wire.request(agentID, v1.teardownRequest(id: "final-teardown"))
-            #expect(down.message["status"] == 200)
+            #expect(try ResultMessage(answer: down.message).status == 200)
         }
 
         static func once(_ names: Set<String>) -> [String: Int] {
@@ -134,8 +138,8 @@ extension FaultTests {
 
         static func state(_ wire: WireMaster, _ agentID: String) async throws -> JSONValue {
             let id = "state-\(UUID().uuidString.prefix(8))"
-            let answer = try await wire.request(agentID, ["proto": 1, "type": "state", "id": JSONValue(id)])
-            return answer.message["body"] ?? .null
+            let answer = try await wire.request(agentID, OutgoingRequest(id: id, .state).jsonValue)
+            return try ResultMessage(answer: answer.message).body ?? .null
         }
     }
 }

@@ -1,3 +1,4 @@
+import AgentProtocol
 import AgentStore
 import DecnetJSON
 import Foundation
@@ -50,11 +51,12 @@ extension FaultTests {
         static func expectRecordFailedOnAFullDisk(
             _ result: JSONObject,
             sourceLocation: SourceLocation = #_sourceLocation
-        ) {
-            #expect(result["status"] == 500, sourceLocation: sourceLocation)
-            #expect(result["error"]?["code"] == "internal", sourceLocation: sourceLocation)
-            #expect(result["error"]?["details"]?["phase"] == "record", sourceLocation: sourceLocation)
-            #expect(result["error"]?["details"]?["store"] == "disk_full", sourceLocation: sourceLocation)
+        ) throws {
+            let failure = try ResultMessage(answer: result)
+            #expect(failure.status == 500, sourceLocation: sourceLocation)
+            #expect(failure.error?.code == .internal, sourceLocation: sourceLocation)
+            #expect(failure.error?.details["phase"] == "record", sourceLocation: sourceLocation)
+            #expect(failure.error?.details["store"] == "disk_full", sourceLocation: sourceLocation)
         }
 
         /// v1 applied; v2 (one more container, a 300 KB blob) applied while the tmpfs is full: Docker runs v2, the
@@ -66,7 +68,10 @@ extension FaultTests {
                 let (mount, _, _) = try await Self.agentOnTmpfs(world, agentID)
                 let v1 = world.topology(deckies: 2)
                 let first = try await world.submit(agentID, v1.applyRequest(id: "v1"))
-                try #require(first["status"] == 200, "\(JSONValue.object(first).jsonText.prefix(300))")
+                try #require(
+                    try ResultMessage(answer: first).status == 200,
+                    "\(JSONValue.object(first).jsonText.prefix(300))"
+                )
                 let v2 = v1.withServices(decky: 0, ["idle", "spare"]).padded(300_000)
                 let events = try DockerEventLog.start(v1.id, world: world)
                 let spare = "\(v2.deckies[0].name)-spare"
@@ -77,7 +82,7 @@ extension FaultTests {
                 let failedAt = unixMillis()
                 measure("disk_full_filler_bytes", filled)
                 measure("disk_full_result", JSONValue.object(result).jsonText.prefix(400))
-                Self.expectRecordFailedOnAFullDisk(result)
+                try Self.expectRecordFailedOnAFullDisk(result)
 
                 // Never reported as applied: state and heartbeat keep v1; the drift shows what runs beyond it.
                 let state = try await world.state(agentID)
@@ -104,13 +109,16 @@ extension FaultTests {
                 #expect(events.events(sinceMillis: failedAt).isEmpty, "\(events.summary(sinceMillis: failedAt))")
 
                 let again = try await world.submit(agentID, v2.applyRequest(id: "v2-again"))
-                #expect(again["status"] == 200, "\(JSONValue.object(again).jsonText.prefix(300))")
+                #expect(
+                    try ResultMessage(answer: again).status == 200,
+                    "\(JSONValue.object(again).jsonText.prefix(300))"
+                )
                 let after = try await world.state(agentID)
                 #expect(after["applied_version_hash"]?.stringValue == v2.hash)
                 #expect(after["attempt"] == .null)
                 #expect(DriftLists(after).isEmpty, "\(DriftLists(after))")
                 let down = try await world.submit(agentID, v2.teardownRequest(id: "down"))
-                #expect(down["status"] == 200)
+                #expect(try ResultMessage(answer: down).status == 200)
                 #expect(try DockerProbe.containers(v2.id).isEmpty)
             }
         }
@@ -128,7 +136,7 @@ extension FaultTests {
                 let request = topology.applyRequest(id: "first")
                 let (result, _) = try await Self.applyFillingTheDisk(world, mount, agentID, request)
                 measure("disk_full_first_apply_result", JSONValue.object(result).jsonText.prefix(400))
-                Self.expectRecordFailedOnAFullDisk(result)
+                try Self.expectRecordFailedOnAFullDisk(result)
                 // Nothing of it is left in Docker, and nothing is applied.
                 #expect(try DockerProbe.containers(topology.id).isEmpty)
                 #expect(try DockerProbe.networks(topology.id).isEmpty)
@@ -142,12 +150,15 @@ extension FaultTests {
 
                 try mount.free()
                 let again = try await world.submit(agentID, topology.applyRequest(id: "again"))
-                #expect(again["status"] == 200, "\(JSONValue.object(again).jsonText.prefix(300))")
+                #expect(
+                    try ResultMessage(answer: again).status == 200,
+                    "\(JSONValue.object(again).jsonText.prefix(300))"
+                )
                 let after = try await world.state(agentID)
                 #expect(after["applied_version_hash"]?.stringValue == topology.hash)
                 #expect(after["attempt"] == .null)
                 let down = try await world.submit(agentID, topology.teardownRequest(id: "down"))
-                #expect(down["status"] == 200)
+                #expect(try ResultMessage(answer: down).status == 200)
                 #expect(try DockerProbe.containers(topology.id).isEmpty)
             }
         }
@@ -163,7 +174,7 @@ extension FaultTests {
                 let firstBoot = try #require(hello["boot_id"]?.stringValue)
                 let topology = world.topology(deckies: 2)
                 let applied = try await world.submit(agentID, topology.applyRequest(id: "before"))
-                try #require(applied["status"] == 200)
+                try #require(try ResultMessage(answer: applied).status == 200)
                 let ids = try DockerProbe.containers(topology.id).mapValues(\.id)
 
                 let busy = try mount.remount(readOnly: true)
@@ -189,7 +200,7 @@ extension FaultTests {
                 let state = try await world.state(agentID)
                 #expect(DriftLists(state).isEmpty, "\(DriftLists(state))")
                 let down = try await world.submit(agentID, topology.teardownRequest(id: "down"))
-                #expect(down["status"] == 200)
+                #expect(try ResultMessage(answer: down).status == 200)
             }
         }
     }

@@ -81,7 +81,9 @@ final class HostileAgent: Sendable {
     /// Applies the base topology with request id `baseline`, as the state every case starts from.
     func applyBaseline() async throws {
         let result = try await send(Frames.apply(id: Self.baselineID))
-        guard result["status"] == 200 else { throw FixtureError("baseline apply failed: \(result.jsonText)") }
+        guard try ResultMessage(answer: result).status == 200 else {
+            throw FixtureError("baseline apply failed: \(result.jsonText)")
+        }
     }
 
     func snapshot() throws -> AgentSnapshot {

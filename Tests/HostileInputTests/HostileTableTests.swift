@@ -27,12 +27,14 @@ struct HostileTableTests {
         try await HostileAgent.withBaseline { agent in
             let before = try agent.snapshot()
             let answer = try await agent.send(c.frame)
-            Self.expectAnswer(answer, c)
+            try Self.expectAnswer(answer, c)
             Self.expectUnchanged(before, try agent.snapshot(), c)
             // Still serving, and still running the same topology.
             let state = try await agent.send(Frames.envelope([("proto", 1), ("type", "state"), ("id", "after")]))
-            #expect(state["body"]?["applied_version_hash"] == .string(JSONString(CanonicalHash.hash(Frames.topology))))
-            #expect(state["body"]?["drift"]?["missing_containers"] == [])
+            let body = try #require(try ResultMessage(answer: state).body)
+            let agentState = try AgentState(body)
+            #expect(agentState.appliedVersionHash == CanonicalHash.hash(Frames.topology))
+            #expect(agentState.drift?.missingContainers == [])
         }
     }
 
@@ -41,7 +43,7 @@ struct HostileTableTests {
             let first = try agent.snapshot()
             for c in HostileCases.all {
                 let answer = try await agent.send(c.frame)
-                Self.expectAnswer(answer, c)
+                try Self.expectAnswer(answer, c)
             }
             let after = try agent.snapshot()
             #expect(after.applied == first.applied)
@@ -51,10 +53,11 @@ struct HostileTableTests {
             #expect(after.files == first.files)
             // A legitimate re-apply under a new id, then a teardown, work as usual.
             let changed = Topologies.withServices(Frames.topology, decky: 0, ["ssh", "http"])
-            #expect(try await agent.send(Frames.apply(id: "after-all", changed))["status"] == 200)
+            let reapplied = try await agent.send(Frames.apply(id: "after-all", changed))
+            #expect(try ResultMessage(answer: reapplied).status == 200)
             let id = JSONValue.string(JSONString(Frames.topologyID))
             let teardown = try await agent.send(Frames.teardown(id: "teardown-after-all", id))
-            #expect(teardown["body"]?["status"] == "torn_down")
+            #expect(try ResultMessage(answer: teardown).body?["status"] == "torn_down")
             #expect(agent.runtime.update { $0.containers.isEmpty && $0.bridges.isEmpty })
         }
     }
@@ -69,14 +72,15 @@ struct HostileTableTests {
             ]
             for frame in variants {
                 let answer = try await agent.send(frame)
-                #expect(answer["error"]?["code"] == "id_reused")
-                #expect(answer["status"] == 409)
-                #expect(answer["id"] == .string(JSONString(HostileAgent.baselineID)))
+                let result = try ResultMessage(answer: answer)
+                #expect(result.error?.code == .idReused)
+                #expect(result.status == 409)
+                #expect(result.id == HostileAgent.baselineID)
             }
             #expect(try agent.snapshot() == before)
             // The same content again is a retry, answered from the store, still without touching anything.
             let retry = try await agent.send(Frames.apply(id: HostileAgent.baselineID))
-            #expect(retry["status"] == 200)
+            #expect(try ResultMessage(answer: retry).status == 200)
             #expect(try agent.snapshot() == before)
         }
     }
@@ -85,7 +89,8 @@ struct HostileTableTests {
         try await HostileAgent.withBaseline { agent in
             let before = try agent.snapshot()
             let changed = Topologies.withServices(Frames.topology, decky: 0, ["ssh", "http"])
-            #expect(try await agent.send(Frames.apply(id: "change", changed))["status"] == 200)
+            let changedAnswer = try await agent.send(Frames.apply(id: "change", changed))
+            #expect(try ResultMessage(answer: changedAnswer).status == 200)
             let after = try agent.snapshot()
             #expect(after.applied != before.applied)
             #expect(after.requests.count == before.requests.count + 1)
@@ -105,11 +110,12 @@ struct HostileTableTests {
     func topologyIDsThatTeardownRefusesAreRefusedByApplyToo(_ id: JSONValue) async throws {
         try await HostileAgent.withAgent(baseline: false) { agent in
             let teardown = try await agent.send(Frames.teardown(id: "teardown-first", id))
-            #expect(teardown["error"]?["code"] == "bad_request")
-            #expect(teardown["error"]?["details"]?["path"] == "/topology_id")
+            let refused = try #require(try ResultMessage(answer: teardown).error)
+            #expect(refused.code == .badRequest)
+            #expect(refused.details["path"] == "/topology_id")
             let answer = try await agent.send(Frames.apply(id: "apply-then", Frames.topology(id: id)))
             let applied = agent.runtime.update { !$0.containers.isEmpty }
-            #expect(answer["error"]?["code"] == "invalid_topology")
+            #expect(try ResultMessage(answer: answer).error?.code == .invalidTopology)
             #expect(!applied)
         }
     }
@@ -137,28 +143,36 @@ struct HostileTableTests {
             let answer = try await agent.send(Frames.apply(id: "collide", hostile))
             // The composer keeps DECNET's naming; the apply refuses the collision before Docker.
             #expect(Set(names).count < names.count, "\(names)")
-            #expect(answer["error"]?["code"] == "invalid_topology")
-            #expect(answer["error"]?["details"]?["issues"]?.arrayValue?.first?["code"] == "NAME_COLLISION")
+            let refused = try #require(try ResultMessage(answer: answer).error)
+            #expect(refused.code == .invalidTopology)
+            #expect(refused.details["issues"]?.arrayValue?.first?["code"] == "NAME_COLLISION")
         }
     }
 
     // MARK: checks
 
-    static func expectAnswer(_ answer: JSONValue, _ c: HostileCase, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectAnswer(
+        _ answer: JSONValue,
+        _ c: HostileCase,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let at = sourceLocation
-        let error = answer["error"]
+        // The envelope members the typed result does not keep, read raw: `proto`, and an `id` that is null rather
+        // than missing.
         #expect(answer["type"] == "result", "\(c.name)", sourceLocation: at)
         #expect(answer["proto"] == 1, "\(c.name)", sourceLocation: at)
         #expect(answer["id"] == (c.id.map { .string(JSONString($0)) } ?? .null), "\(c.name): id", sourceLocation: at)
-        let message = error?["message"]?.stringValue?.prefix(300) ?? ""
-        #expect(answer["status"]?.intValue == c.status, "\(c.name): \(message)", sourceLocation: at)
+        let result = try ResultMessage(answer: answer)
+        #expect(result.id == c.id, "\(c.name): id", sourceLocation: at)
+        let message = result.error?.message.prefix(300) ?? ""
+        #expect(result.status == c.status, "\(c.name): \(message)", sourceLocation: at)
         guard let code = c.code else { return }
-        #expect(error?["code"]?.stringValue == code.rawValue, "\(c.name)", sourceLocation: at)
+        #expect(result.error?.code == code, "\(c.name)", sourceLocation: at)
         if let path = c.path {
-            #expect(error?["details"]?["path"]?.stringValue == path, "\(c.name): path", sourceLocation: at)
+            #expect(result.error?.details["path"]?.stringValue == path, "\(c.name): path", sourceLocation: at)
         }
         if let issue = c.issue {
-            let codes = error?["details"]?["issues"]?.arrayValue?.compactMap { $0["code"]?.stringValue } ?? []
+            let codes = result.error?.details["issues"]?.arrayValue?.compactMap { $0["code"]?.stringValue } ?? []
             #expect(codes.contains(issue), "\(c.name): issues \(codes)", sourceLocation: at)
         }
     }

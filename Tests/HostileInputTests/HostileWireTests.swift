@@ -29,11 +29,11 @@ struct HostileWireTests {
     @Test func representativeCasesOverCURVELeaveTheAgentUnchanged() async throws {
         try await DaemonUnderTest.withMaster { master, agent in
             let baseline = try await master.exchange(agent.id, frames: [Frames.apply(id: HostileAgent.baselineID)])
-            try #require(baseline["status"] == 200)
+            try #require(try ResultMessage(answer: baseline).status == 200)
             for c in Self.wireCases {
                 let before = try agent.snapshot()
                 let answer = try await master.exchange(agent.id, frames: [c.frame])
-                HostileTableTests.expectAnswer(answer, c)
+                try HostileTableTests.expectAnswer(answer, c)
                 HostileTableTests.expectUnchanged(before, try agent.snapshot(), c)
             }
             // The same id for different content, over the wire.
@@ -42,11 +42,12 @@ struct HostileWireTests {
                 agent.id,
                 frames: [Frames.teardown(id: HostileAgent.baselineID, "x")]
             )
-            #expect(reused["error"]?["code"] == "id_reused")
+            #expect(try ResultMessage(answer: reused).error?.code == .idReused)
             #expect(try agent.snapshot() == before)
             // All the answers came from the agent's own identity, and it still serves.
             #expect(master.commands.value.allSatisfy { $0.userId == agent.id })
-            #expect(try await master.exchange(agent.id, frames: [Frames.ping("still-here")])["status"] == 200)
+            let stillHere = try await master.exchange(agent.id, frames: [Frames.ping("still-here")])
+            #expect(try ResultMessage(answer: stillHere).status == 200)
         }
     }
 
@@ -55,13 +56,16 @@ struct HostileWireTests {
             let before = try agent.snapshot()
             // The envelope is the last frame (a REQ-style empty delimiter or junk before it is ignored).
             let junkThenPing = try await master.exchange(agent.id, frames: [[0xFF, 0x00], [], Frames.ping("mf1")])
-            #expect(junkThenPing["id"] == "mf1")
-            #expect(junkThenPing["status"] == 200)
+            let junkThenPingResult = try ResultMessage(answer: junkThenPing)
+            #expect(junkThenPingResult.id == "mf1")
+            #expect(junkThenPingResult.status == 200)
             let pingThenJunk = try await master.exchange(agent.id, frames: [Frames.ping("mf2"), [0xFF, 0x00]])
-            #expect(pingThenJunk["id"] == .null)
-            #expect(pingThenJunk["error"]?["code"] == "bad_request")
+            #expect(pingThenJunk["id"] == .null)  // null on the wire, not missing
+            let pingThenJunkResult = try ResultMessage(answer: pingThenJunk)
+            #expect(pingThenJunkResult.id == nil)
+            #expect(pingThenJunkResult.error?.code == .badRequest)
             let applyThenEmpty = try await master.exchange(agent.id, frames: [Frames.apply(id: "mf3"), []])
-            #expect(applyThenEmpty["error"]?["code"] == "bad_request")
+            #expect(try ResultMessage(answer: applyThenEmpty).error?.code == .badRequest)
             #expect(try agent.snapshot() == before)
             #expect(master.results(from: agent.id).allSatisfy { $0["id"] != "mf3" })
         }

@@ -32,9 +32,9 @@ struct SecurityTests {
             }
             // Work that writes the store: a ping, and an apply that fails (no Docker) and is recorded as an attempt.
             let ping = try await master.exchange(child.agentID, frames: [Frames.ping("child-ping")])
-            #expect(ping["status"] == 200)
+            #expect(try ResultMessage(answer: ping).status == 200)
             let apply = try await master.exchange(child.agentID, frames: [Frames.apply(id: "child-apply")])
-            #expect(apply["error"]?["code"] == "docker_unavailable")
+            #expect(try ResultMessage(answer: apply).error?.code == .dockerUnavailable)
 
             let sockets = try ProcessSockets.of(pid: child.pid)
             let commandPort = Int(master.commandEndpoint.value.split(separator: ":").last ?? "")
@@ -80,7 +80,8 @@ struct SecurityTests {
         var keys: [CurveKeyPair] = []
         try await DaemonUnderTest.withMaster(logger: logger) { master, agent in
             keys = [agent.keys, master.keys]
-            #expect(try await master.exchange(agent.id, frames: [Frames.apply(id: "apply-1")])["status"] == 200)
+            let applied = try await master.exchange(agent.id, frames: [Frames.apply(id: "apply-1")])
+            #expect(try ResultMessage(answer: applied).status == 200)
             _ = try await master.exchange(agent.id, frames: [Frames.apply(id: "apply-bad", hash: "00")])
             _ = try await master.exchange(agent.id, frames: [[0xFF]])
             let state = Frames.envelope([("proto", 1), ("type", "state"), ("id", "s")])
@@ -91,7 +92,7 @@ struct SecurityTests {
             agent.runtime.update { $0.failPhase = nil }
             let teardownFrame = Frames.teardown(id: "t-1", .string(JSONString(Frames.topologyID)))
             let teardown = try await master.exchange(agent.id, frames: [teardownFrame])
-            #expect(teardown["body"]?["status"] == "torn_down")
+            #expect(try ResultMessage(answer: teardown).body?["status"] == "torn_down")
             // A reconnect: the master goes away and comes back on the same port.
             let endpoint = master.commandEndpoint.value
             await master.closeRouter()

@@ -35,9 +35,13 @@ struct MasterBurstTests {
             }
             let count = 300
             for index in 0..<count {
-                let ping: JSONValue = ["proto": 1, "type": "ping", "id": .string(JSONString("m-\(index)"))]
-                let result = try await master.perform(agentID: "agent-a", request: ping, timeout: .seconds(10))
-                #expect(result["status"]?.intValue == 200)
+                let ping = OutgoingRequest(id: "m-\(index)", .ping)
+                let result = try await master.perform(
+                    agentID: "agent-a",
+                    request: ping.jsonValue,
+                    timeout: .seconds(10)
+                )
+                #expect(try ResultMessage(result).status == 200)
             }
             responder.cancel()
 

@@ -138,9 +138,10 @@ struct MasterCLITests {
         #expect(request.envelope["version_hash"]?.stringValue == CanonicalHashProbe.hash(of: topology))
         agent.answerApply(request.envelope)
         #expect(try await apply.exitStatus() == 0)
-        let result = try JSONParser.parse(apply.stdout)
-        #expect(result["status"]?.intValue == 200)
-        #expect(result["body"]?["status"] == "applied")
+        let printed = try JSONParser.parse(apply.stdout)
+        let result = try ResultMessage(try #require(printed.objectValue))
+        #expect(result.status == 200)
+        #expect(result.body?["status"] == "applied")
         #expect(apply.stderr.contains("[containers 1/1] started decky-001"))
 
         // A failed result exits 1.
@@ -185,7 +186,7 @@ struct MasterCLITests {
         #expect(try await serve.exitStatus(seconds: 20) == 0)
         #expect(!FileManager.default.fileExists(atPath: harness.directory.file("control.ipc")))
         try SchemaCheck.check(
-            [SchemaCheck.controlFromMaster(snapshot), SchemaCheck.wire(result, requestType: "apply")]
+            [SchemaCheck.controlFromMaster(snapshot), SchemaCheck.wire(printed, requestType: "apply")]
                 + agent.receivedMessages.map { SchemaCheck.wire($0) }
                 + agent.sentMessages.map { SchemaCheck.wire($0) }
         )

@@ -170,8 +170,8 @@ struct MasterSecurityTests {
             agent.hello()
             #expect(await eventually { await master.agent("agent-a")?.connections == 2 })
             // Still serving: a request goes through.
-            let ping: JSONValue = ["proto": 1, "type": "ping", "id": "after-garbage"]
-            let events = try await master.submit(agentID: "agent-a", request: ping, timeout: .seconds(20))
+            let ping = OutgoingRequest(id: "after-garbage", .ping)
+            let events = try await master.submit(agentID: "agent-a", request: ping.jsonValue, timeout: .seconds(20))
             _ = try #require(await agent.request(type: "ping"))
             agent.send(
                 Messages.result(
@@ -184,7 +184,7 @@ struct MasterSecurityTests {
             )
             var status: Int?
             for await event in events {
-                if case .answer(let envelope) = event { status = envelope["status"]?.intValue }
+                if case .answer(let envelope) = event { status = try ResultMessage(envelope).status }
             }
             #expect(status == 200)
             await agent.close()

@@ -1,3 +1,4 @@
+import AgentProtocol
 import DecnetJSON
 import Foundation
 import LiveTestSupport
@@ -134,9 +135,9 @@ struct NATPartitionTests {
             let request = try #require(pending)
             #expect(try await Shell.eventually(30) { !request.isRunning }, "the held state request never finished")
             #expect(request.terminationStatus == 0, "held state request: \(request.stderr)")
-            let held200 = try JSONParser.parse(request.stdout)
-            #expect(held200["status"]?.intValue == 200)
-            #expect(held200["body"]?.objectValue?.keys.contains("drift") == true)
+            let held200 = try ResultMessage(answer: JSONParser.parse(request.stdout))
+            #expect(held200.status == 200)
+            #expect(held200.body?.objectValue?.keys.contains("drift") == true)
             let fresh = try await Shell.run(
                 [
                     PartitionHarness.master, "state", "--dir", h.masterDir, "--agent", PartitionHarness.agentID,
@@ -145,7 +146,7 @@ struct NATPartitionTests {
                 timeout: 40
             )
             #expect(fresh.status == 0, "state after healing: \(fresh.stderr)")
-            #expect(try JSONParser.parse(fresh.stdout)["status"]?.intValue == 200)
+            #expect(try ResultMessage(answer: JSONParser.parse(fresh.stdout)).status == 200)
             print(
                 "partition (\(cut)): master saw the connection end by \(masterNoticed) s and showed the agent "
                     + "gone by \(masterShowedGone) s, the agent logged it by "
