@@ -41,6 +41,9 @@ public final class MetricsHTTPServer: Service, Sendable {
     let refused: [RefusalReason: Prometheus.Counter]
     private let open = Atomic<Int>(0)
 
+    /// Connections holding a slot now (for tests that must know the slots are taken before they probe).
+    public var openConnections: Int { open.load(ordering: .relaxed) }
+
     public init(
         address: MetricsAddress,
         registry: PrometheusCollectorRegistry,

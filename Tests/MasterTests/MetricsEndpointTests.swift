@@ -41,7 +41,7 @@ struct MetricsEndpointTests {
         metrics.heartbeatRelayed()
         metrics.dropped(.oversize)
         metrics.finished(.state, outcome: .ok, nanoseconds: 30_000_000)
-        try await Self.withServer(registry: registry) { (port: Int) async throws in
+        try await Self.withServer(registry: registry) { (port: Int, _) async throws in
             let (status, body) = try await Self.exchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(status == 200)
             for name in MetricName.allCases {
@@ -58,7 +58,7 @@ struct MetricsEndpointTests {
     }
 
     @Test func otherPathsMethodsAndGarbageGetTheirStatus() async throws {
-        try await Self.withServer(registry: PrometheusCollectorRegistry()) { (port: Int) async throws in
+        try await Self.withServer(registry: PrometheusCollectorRegistry()) { (port: Int, _) async throws in
             #expect(try await Self.exchange(port, "GET / HTTP/1.1\r\n\r\n").status == 404)
             #expect(try await Self.exchange(port, "GET /metricsx HTTP/1.1\r\n\r\n").status == 404)
             #expect(try await Self.exchange(port, "HEAD /metrics HTTP/1.1\r\n\r\n").status == 405)
@@ -73,20 +73,24 @@ struct MetricsEndpointTests {
     @Test func oversizeAndSilentConnectionsAreClosedAndCounted() async throws {
         let registry = PrometheusCollectorRegistry()
         var limits = MetricsEndpointLimits()
-        limits.connectionDeadline = .milliseconds(500)
+        // Long enough that a loaded machine still probes the third connection while the two silent ones hold their
+        // slots; the test waits for the server to hold both (a witness), not for a fixed time.
+        limits.connectionDeadline = .seconds(3)
         limits.maxConnections = 2
-        try await Self.withServer(registry: registry, limits: limits) { (port: Int) async throws in
+        try await Self.withServer(registry: registry, limits: limits) { (port: Int, server) async throws in
             let huge = "GET /metrics?" + String(repeating: "a", count: 100_000) + " HTTP/1.1\r\n\r\n"
             #expect(try await Self.exchange(port, huge).status == nil)
+            #expect(await eventually { server.openConnections == 0 })
             // Two silent connections hold both slots; a third is closed at once; the two at the deadline.
             let started = ContinuousClock.now
             async let first = Self.exchange(port, "")
             async let second = Self.exchange(port, "")
-            try await Task.sleep(for: .milliseconds(100))
+            #expect(await eventually { server.openConnections == 2 })
             #expect(try await Self.exchange(port, "GET /metrics HTTP/1.1\r\n\r\n").status == nil)
             #expect(try await first.status == nil)
             #expect(try await second.status == nil)
-            #expect(ContinuousClock.now - started < .seconds(3))
+            // Closed by the deadline, not sooner.
+            #expect(ContinuousClock.now - started >= .seconds(3))
             let (status, body) = try await Self.exchange(port, "GET /metrics HTTP/1.1\r\n\r\n")
             #expect(status == 200)
             #expect(body.contains(#"decnet_master_metrics_connections_refused_total{reason="oversize"} 1"#))
@@ -100,7 +104,7 @@ struct MetricsEndpointTests {
     static func withServer(
         registry: PrometheusCollectorRegistry,
         limits: MetricsEndpointLimits = MetricsEndpointLimits(),
-        _ body: @Sendable (Int) async throws -> Void
+        _ body: @Sendable (Int, MetricsHTTPServer) async throws -> Void
     ) async throws {
         let (ports, sink) = AsyncStream.makeStream(of: Int.self)
         let server = MetricsHTTPServer(
@@ -117,7 +121,7 @@ struct MetricsEndpointTests {
             var iterator = ports.makeAsyncIterator()
             let port = try #require(await iterator.next())
             defer { Task { await group.triggerGracefulShutdown() } }
-            try await body(port)
+            try await body(port, server)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
