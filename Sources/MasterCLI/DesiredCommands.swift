@@ -116,12 +116,7 @@ enum DesiredTable {
                 reconcile?["last_error"]?.stringValue ?? "-",
             ])
         }
-        let widths = (0..<lines[0].count).map { column in lines.map { $0[column].count }.max() ?? 0 }
-        return lines.map { line in
-            zip(line, widths).enumerated().map { index, pair in
-                index == line.count - 1 ? pair.0 : pair.0.padding(toLength: pair.1, withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
+        return TextTable.lines(lines).joined(separator: "\n") + "\n"
     }
 
     private static func short(_ hash: JSONValue?) -> String { String((hash?.stringValue ?? "?").prefix(12)) }

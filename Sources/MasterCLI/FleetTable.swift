@@ -1,3 +1,4 @@
+import CLISupport
 import DecnetJSON
 import Foundation
 
@@ -11,15 +12,7 @@ enum FleetTable {
         for agent in agents {
             rows.append(row(agent))
         }
-        var widths = [Int](repeating: 0, count: columns.count)
-        for row in rows {
-            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
-        }
-        var lines = rows.map { row in
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
+        var lines = TextTable.lines(rows)
         if agents.isEmpty { lines.append("(no agent has said hello yet)") }
         lines.append(countersLine(fleet["counters"]))
         return lines.joined(separator: "\n") + "\n"

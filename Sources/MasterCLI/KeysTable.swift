@@ -1,3 +1,4 @@
+import CLISupport
 import DecnetJSON
 import Foundation
 import Master
@@ -15,15 +16,7 @@ enum KeysTable {
                 time(entry.firstSeen ?? entry.changed), time(entry.lastSeen), entry.attempts.map(String.init) ?? "-",
             ])
         }
-        var widths = [Int](repeating: 0, count: columns.count)
-        for row in rows {
-            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
-        }
-        var lines = rows.map { row in
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }
+        var lines = TextTable.lines(rows)
         if entries.isEmpty { lines.append("(no keys)") }
         return lines.joined(separator: "\n") + "\n"
     }
