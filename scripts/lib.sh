@@ -85,3 +85,22 @@ PY
   fi
   return "$status"
 }
+
+# Prints N free TCP ports on 127.0.0.1, space-separated (bound at once, so they differ).
+free_ports() {
+  python3 -c '
+import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in ss])' "$1"
+}
+
+# Stops a child process of this shell: SIGTERM, up to 10 s to exit, then SIGKILL; reaps it. No-op when gone.
+stop_process() {
+  local pid=$1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}

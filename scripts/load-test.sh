@@ -42,24 +42,12 @@ master_dir=$work/master
 master_pid=""
 load_pid=""
 ensure_python_packages
-read -r port_c port_h port_m port_x < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(4)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+read -r port_c port_h port_m port_x < <(free_ports 4)
 
-stop() {
-  local pid=$1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 finish() {
   status=$?
-  stop "$load_pid"
-  stop "$master_pid"
+  stop_process "$load_pid"
+  stop_process "$master_pid"
   if [ -n "${DECNET_LOAD_OUT:-}" ]; then
     mkdir -p "$DECNET_LOAD_OUT"
     cp "$work"/*.json "$work"/*.log "$DECNET_LOAD_OUT"/ 2>/dev/null || true
@@ -160,7 +148,7 @@ done
 read -r restart_cpu restart_hwm restart_rss < <(proc_usage "$master_pid")
 log "$back of $agents agents connected again"
 sleep 5   # let heartbeats resume everywhere before load-agents reports
-stop "$load_pid"
+stop_process "$load_pid"
 load_pid=""
 
 python3 - "$work/report.json" "$agents" "$seconds" "$killed_at" "$ready_at" "${back_at:-}" "$back" \

@@ -39,24 +39,12 @@ work=$(mktemp -d /tmp/decnet-reconcile.XXXXXX)
 master_dir=$work/master
 master_pid=""
 load_pid=""
-read -r port_c port_h port_m < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+read -r port_c port_h port_m < <(free_ports 3)
 
-stop() {
-  local pid=$1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
 finish() {
   status=$?
-  stop "$load_pid"
-  stop "$master_pid"
+  stop_process "$load_pid"
+  stop_process "$master_pid"
   if [ -n "${DECNET_LOAD_OUT:-}" ]; then
     mkdir -p "$DECNET_LOAD_OUT"
     cp "$work"/*.json "$work"/*.log "$DECNET_LOAD_OUT"/ 2>/dev/null || true
