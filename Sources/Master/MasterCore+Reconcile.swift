@@ -181,6 +181,7 @@ extension MasterCore {
         if let appliedTopology { self.keeper!.appliedHere[agentID, default: []].insert(appliedTopology) }
         self.keeper!.durable[key] = .reconcile
         self.keeper!.verdicts[agentID] = .pushing(requestID: requestID)
+        metrics.reconcilePushes[reason]?.increment()
         logger.notice(
             "reconcile: pushing",
             metadata: [

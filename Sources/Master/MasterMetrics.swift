@@ -60,6 +60,7 @@ public final class MasterMetrics: Sendable {
     let requests: [RequestType: [Outcome: Counter]]
     let durations: [RequestType: Timer]
     let zap: [String: [String: Counter]]
+    let reconcilePushes: [ReconcileReason: Counter]
     /// The ZAP handlers count under their own lock; their totals are carried over at each scrape.
     private let zapSeen = Mutex([String: [String: Int]]())
 
@@ -129,6 +130,7 @@ public final class MasterMetrics: Sendable {
                 )
             }
         )
+        reconcilePushes = table(MasterMetrics.pushReasons) { counter(.reconcilePushes, [("reason", $0.rawValue)]) }
         zap = Dictionary(
             uniqueKeysWithValues: ["agents", "monitors"].map { handler in
                 (
@@ -140,6 +142,9 @@ public final class MasterMetrics: Sendable {
             }
         )
     }
+
+    /// The reasons a reconcile push starts for (the others make the loop wait).
+    static let pushReasons: [ReconcileReason] = [.hashMismatch, .nothingApplied, .drift, .teardownDue]
 
     /// Instruments that report nowhere.
     public static let disabled = MasterMetrics(factory: NOOPMetricsHandler.instance)

@@ -25,6 +25,7 @@ public enum MetricName: String, Sendable, CaseIterable {
     case descriptorsOpen = "decnet_master_descriptors_open"
     case descriptorsLimit = "decnet_master_descriptors_limit"
     case endpointRefused = "decnet_master_metrics_connections_refused_total"
+    case reconcilePushes = "decnet_master_reconcile_pushes_total"
 
     public enum Kind: String, Sendable {
         case counter, gauge, histogram
@@ -44,7 +45,7 @@ public enum MetricName: String, Sendable, CaseIterable {
     public var labels: [String] {
         switch self {
         case .messagesReceived, .connectionsAccepted, .disconnections: ["socket"]
-        case .messagesDropped, .connectionsCut, .endpointRefused: ["reason"]
+        case .messagesDropped, .connectionsCut, .endpointRefused, .reconcilePushes: ["reason"]
         case .handshakes: ["socket", "outcome"]
         case .zapRequests: ["handler", "verdict"]
         case .requestSends: ["kind"]
@@ -80,6 +81,7 @@ public enum MetricName: String, Sendable, CaseIterable {
         case .descriptorsOpen: "File descriptors open in the master process."
         case .descriptorsLimit: "The master process's soft descriptor limit (RLIMIT_NOFILE)."
         case .endpointRefused: "Connections to the metrics endpoint closed before an answer, by reason."
+        case .reconcilePushes: "Applies and teardowns the reconcile loop started, by the reason it saw."
         }
     }
 }

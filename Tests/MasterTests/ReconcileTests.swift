@@ -2,6 +2,8 @@ import AgentProtocol
 import DecnetJSON
 import Foundation
 import Master
+import MetricsEndpoint
+import Prometheus
 import Synchronization
 import TestSupport
 import Testing
@@ -75,7 +77,10 @@ struct ReconcileTests {
 
     @Test func desireRecordsThenReconcileRestoresBacksOffPausesAndTearsDown() async throws {
         let harness = try MasterHarness()
-        try await harness.run(Self.configuration(harness)) { master, endpoints in
+        let registry = PrometheusCollectorRegistry()
+        var configuration = Self.configuration(harness)
+        configuration.metrics = MasterMetrics(factory: DescribedPrometheusFactory(registry: registry))
+        try await harness.run(configuration) { master, endpoints in
             let client = try await ControlClient.connect(directory: harness.directory.path)
             let agent = try await harness.agent("agent-a", endpoints: endpoints)
             agent.hello()
@@ -221,6 +226,17 @@ struct ReconcileTests {
             let fleet = try await client.fleet()
             try SchemaCheck.check([SchemaCheck.controlFromMaster(.object(fleet))])
             #expect(fleet["agents"]?.arrayValue?.first?["reconcile"]?["state"] == "unmanaged")
+
+            // The pushes above, by the reason the loop saw (docs/metrics.md): the restore, three failing tries and
+            // the one after resume; the drift; the teardown of the topology that reappeared. The two desires were
+            // the operator's, not the loop's.
+            let exposition = String(decoding: registry.emitToBuffer(), as: UTF8.self)
+            for (reason, count) in [("nothing_applied", 5), ("drift", 1), ("teardown_due", 1), ("hash_mismatch", 0)] {
+                #expect(
+                    exposition.contains("decnet_master_reconcile_pushes_total{reason=\"\(reason)\"} \(count)\n"),
+                    "\(reason)"
+                )
+            }
             await client.close()
             await agent.close()
         }
