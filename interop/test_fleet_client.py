@@ -276,16 +276,27 @@ def test_apply_state_watch_and_teardown_through_the_client(rig, cleanup_topologi
     assert all(not names for names in state["drift"].values()), state["drift"]
     assert set(state["observed"]["containers"]) >= set(containers)
 
+    # apply_topology records the desired state first (a `desire`): the master now keeps the agent on it.
+    view = wait_for_desired(client, "fc-alpha", lambda v: v.in_sync)
+    assert view.desired is not None and not view.desired.is_none
+    assert (view.desired.topology_id, view.desired.version_hash) == (topology_id, version_hash)
+    assert view.reported is not None and view.reported["applied_version_hash"] == version_hash
+
     # The same id and content again: the stored result, nothing run again (no accepted, no progress).
     again = []
     assert client.apply_topology("fc-alpha", hydrated, version_hash, timeout=60, request_id="fc-apply-1",
                                  on_event=again.append) == body
     assert [m["type"] for m in again] == ["submitted"]
     assert topologies.containers(topology_id) == containers, "containers were re-created"
-    # The same id with other content is refused by the agent's store.
+    # The same id with other content is refused: by the master's store for a desire (it recorded the request), by
+    # the agent's store for a plain submit.
     with pytest.raises(IdReusedError) as raised:
         client.apply_topology("fc-alpha", hydrated, version_hash, supersede=True, timeout=60,
                               request_id="fc-apply-1")
+    assert (raised.value.status, raised.value.origin, raised.value.request_id) == (409, "master", "fc-apply-1")
+    with pytest.raises(IdReusedError) as raised:
+        client.apply_topology("fc-alpha", hydrated, version_hash, supersede=True, timeout=60,
+                              request_id="fc-apply-1", desire=False)
     assert (raised.value.status, raised.value.origin, raised.value.request_id) == (409, "agent", "fc-apply-1")
 
     watch = client.watch()
@@ -305,6 +316,21 @@ def test_apply_state_watch_and_teardown_through_the_client(rig, cleanup_topologi
     assert change.previous.topology_id == topology_id
     watch.close()
     assert client.get_topology_state("fc-alpha")["topology_id"] is None
+    # teardown_topology recorded "none": in sync once the agent reports nothing applied.
+    view = wait_for_desired(client, "fc-alpha", lambda v: v.in_sync)
+    assert view.desired is not None and view.desired.is_none
+
+
+def wait_for_desired(client, agent_id, predicate, within=30):
+    """The agent's entry in `desired()` once `predicate` holds for it."""
+    deadline = time.monotonic() + within
+    while True:
+        [view] = client.desired(agent_id)
+        if predicate(view):
+            return view
+        if time.monotonic() > deadline:
+            raise AssertionError(f"desired view of {agent_id} never matched: {view}")
+        time.sleep(0.2)
 
 
 @pytest.mark.usefixtures("docker_ready")
@@ -363,11 +389,18 @@ def test_refusals_carry_the_documented_codes(rig):
     hydrated = topologies.generated(1, services=("ssh",))
     actual = canonical_hash(hydrated)
     wrong = "0" * 64
+    # A plain submit reaches the agent, which checks the hash; a desire is checked by the master before it records
+    # anything (docs/control-channel.md#desire).
     with pytest.raises(HashMismatchError) as raised:
-        client.apply_topology("fc-bravo", hydrated, wrong, timeout=30)
+        client.apply_topology("fc-bravo", hydrated, wrong, timeout=30, desire=False)
     error = raised.value
     assert (error.status, error.origin, error.agent_id) == (400, "agent", "fc-bravo")
     assert (error.details["expected"], error.details["actual"]) == (wrong, actual)
+    with pytest.raises(HashMismatchError) as raised:
+        client.apply_topology("fc-bravo", hydrated, wrong, timeout=30)
+    assert (raised.value.status, raised.value.origin) == (400, "master")
+    [view] = client.desired("fc-bravo")
+    assert view.desired is None, "a refused desire recorded a desired state"
 
     with pytest.raises(BadRequestError) as raised:  # the master checks the request with the agent's decoder
         client.apply_topology("fc-bravo", hydrated, actual, timeout=30, request_id="no spaces allowed")

@@ -62,26 +62,28 @@ class AsyncFleetClient:
         version_hash: str,
         *,
         supersede: bool = False,
+        desire: bool = True,
         timeout: float = 600.0,
         request_id: str | None = None,
         on_event: EventCallback | None = None,
     ) -> JSONObject:
         """See :meth:`FleetClient.apply_topology`."""
         request = apply_request(hydrated, version_hash, supersede, request_id)
-        return await self.submit(agent_id, request, timeout=timeout, on_event=on_event)
+        return await self.submit(agent_id, request, timeout=timeout, on_event=on_event, desire=desire)
 
     async def teardown_topology(
         self,
         agent_id: str,
         topology_id: str,
         *,
+        desire: bool = True,
         timeout: float = 600.0,
         request_id: str | None = None,
         on_event: EventCallback | None = None,
     ) -> JSONObject:
         """See :meth:`FleetClient.teardown_topology`."""
         request = teardown_request(topology_id, request_id)
-        return await self.submit(agent_id, request, timeout=timeout, on_event=on_event)
+        return await self.submit(agent_id, request, timeout=timeout, on_event=on_event, desire=desire)
 
     async def get_topology_state(
         self, agent_id: str, *, timeout: float = 60.0, request_id: str | None = None
@@ -100,9 +102,10 @@ class AsyncFleetClient:
         *,
         timeout: float,
         on_event: EventCallback | None = None,
+        desire: bool = False,
     ) -> JSONObject:
         """See :meth:`FleetClient.submit`."""
-        exchange = SubmitExchange(agent_id, request, timeout, time.monotonic())
+        exchange = SubmitExchange(agent_id, request, timeout, time.monotonic(), desire=desire)
         self.endpoint.check()
         dealer = self._dealer()
         try:

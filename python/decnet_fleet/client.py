@@ -93,30 +93,38 @@ class FleetClient:
         version_hash: str,
         *,
         supersede: bool = False,
+        desire: bool = True,
         timeout: float = 600.0,
         request_id: str | None = None,
         on_event: EventCallback | None = None,
     ) -> JSONObject:
         """Applies a hydrated topology on the agent; returns ``{"status": "applied", "version_hash": ...}``.
 
+        With `desire` (the default) the master first records the topology as the agent's desired state and from
+        then on keeps the agent on it (docs/control-channel.md#desire, #reconcile); the hydrated topology must then
+        carry ``topology.id``. ``desire=False`` sends a plain submit that the master does not remember.
         Calling it again with the same `request_id` and the same content returns the stored result instead of
         applying again (docs/control-channel.md#resending).
         """
         request = apply_request(hydrated, version_hash, supersede, request_id)
-        return self.submit(agent_id, request, timeout=timeout, on_event=on_event)
+        return self.submit(agent_id, request, timeout=timeout, on_event=on_event, desire=desire)
 
     def teardown_topology(
         self,
         agent_id: str,
         topology_id: str,
         *,
+        desire: bool = True,
         timeout: float = 600.0,
         request_id: str | None = None,
         on_event: EventCallback | None = None,
     ) -> JSONObject:
-        """Removes the topology from the agent; returns ``{"status": "torn_down", "topology_id", "removed"}``."""
+        """Removes the topology from the agent; returns ``{"status": "torn_down", "topology_id", "removed"}``.
+
+        With `desire` (the default) the master first records "none" as the agent's desired state, so a topology it
+        applied there is torn down again if it comes back (docs/control-channel.md#desire)."""
         request = teardown_request(topology_id, request_id)
-        return self.submit(agent_id, request, timeout=timeout, on_event=on_event)
+        return self.submit(agent_id, request, timeout=timeout, on_event=on_event, desire=desire)
 
     def get_topology_state(
         self, agent_id: str, *, timeout: float = 60.0, request_id: str | None = None
@@ -135,13 +143,15 @@ class FleetClient:
         *,
         timeout: float,
         on_event: EventCallback | None = None,
+        desire: bool = False,
     ) -> JSONObject:
-        """Submits a wire request (with its ``id``) and waits for the agent's result body.
+        """Submits a wire request (with its ``id``) and waits for the agent's result body. With `desire` (an apply
+        or a teardown only) it is sent as a ``desire``: recorded as the agent's desired state first.
 
         Re-sends the submit every 3 s with the time left; raises the agent's or the master's error, or
         :class:`OutcomePendingError` when no verdict comes by `timeout` plus 5 s.
         """
-        exchange = SubmitExchange(agent_id, request, timeout, time.monotonic())
+        exchange = SubmitExchange(agent_id, request, timeout, time.monotonic(), desire=desire)
         self.endpoint.check()
         dealer = open_dealer(self._context, self.endpoint)
         try:

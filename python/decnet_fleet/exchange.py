@@ -210,10 +210,14 @@ class SubmitExchange:
         *,
         resend_every: float = RESEND_EVERY_S,
         grace: float = GRACE_S,
+        desire: bool = False,
     ) -> None:
         if not isinstance(agent_id, str):
             raise TypeError(f"agent_id must be a string, not {type(agent_id).__name__}")
         self.agent_id = agent_id
+        # `desire`: the master records the request as the agent's desired state before delivering it
+        # (docs/control-channel.md#desire); otherwise a plain `submit`.
+        self.kind = "desire" if desire else "submit"
         self.request = dict(request)
         self.request_id: str = self.request["id"]
         self.deadline = now + check_timeout(timeout)
@@ -228,7 +232,7 @@ class SubmitExchange:
         """The submit, asking only for the time left (at least 1 ms)."""
         left_ms = max(1, int((self.deadline - now) * 1000))
         return encode(
-            {"proto": 1, "type": "submit", "agent_id": self.agent_id, "timeout_ms": left_ms, "request": self.request}
+            {"proto": 1, "type": self.kind, "agent_id": self.agent_id, "timeout_ms": left_ms, "request": self.request}
         )
 
     def due(self, now: float) -> bytes | None:
