@@ -178,7 +178,9 @@ def test_metrics_count_what_the_fleet_and_hostile_peers_did(h):
     # A rogue holding an enrolled key: hello, then exactly six heartbeats (seq 1-5, then 9: three missing).
     rogue_key = h.key("rogue")
     m.enrol(rogue_key, "rogue")
-    rogue = th.RogueAgent(m, rogue_key.secret)
+    # It never re-dials (60 s): its sessions the master ends (oversize, impostor) must not come back while the
+    # counts below are compared, or a reconnect between the fleet snapshot and the scrape makes them disagree.
+    rogue = th.RogueAgent(m, rogue_key.secret, reconnect_ms=60000)
     h.closers.append(rogue.close)
     assert rogue.handshake("dealer") == "ok" and rogue.handshake("pub") == "ok"
     boot = str(uuid.uuid4())
