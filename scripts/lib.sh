@@ -104,3 +104,50 @@ stop_process() {
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
+
+# For the load scripts: sets `bin` to the folder holding decnet-master and load-agents, DECNET_BIN_DIR when set, else
+# a fresh build (DECNET_LOAD_CONFIG, default release; DECNET_SCRATCH_PATH for another build folder).
+load_binaries() {
+  if [ -n "${DECNET_BIN_DIR:-}" ]; then
+    bin=$DECNET_BIN_DIR
+    return 0
+  fi
+  ensure_apt_packages
+  local config=${DECNET_LOAD_CONFIG:-release}
+  local scratch=()
+  [ -n "${DECNET_SCRATCH_PATH:-}" ] && scratch=(--scratch-path "$DECNET_SCRATCH_PATH")
+  log "building decnet-master and load-agents ($config)"
+  swift build "${scratch[@]}" -c "$config" --product decnet-master >/dev/null
+  swift build "${scratch[@]}" -c "$config" --product load-agents >/dev/null
+  bin=$(swift build "${scratch[@]}" -c "$config" --show-bin-path)
+}
+
+# For the load scripts: starts `decnet-master serve` on the loopback ports port_c/port_h/port_m with the master
+# directory `master_dir` and any extra arguments, sets master_pid, and waits (at most 30 s) until it answers.
+start_load_master() {
+  "$bin/decnet-master" serve --dir "$master_dir" --bind-host 127.0.0.1 --command-port "$port_c" \
+    --heartbeat-port "$port_h" --monitor-port "$port_m" "$@" 2>>"$work/master.log" &
+  master_pid=$!
+  for _ in $(seq 1 300); do
+    "$bin/decnet-master" agents --dir "$master_dir" --json >/dev/null 2>&1 && return 0
+    kill -0 "$master_pid" 2>/dev/null || { log "the master exited"; return 1; }
+    sleep 0.1
+  done
+  log "the master did not answer within 30 s"
+  return 1
+}
+
+# For the load scripts, as their EXIT trap: stops load-agents and the master, copies the run's files to
+# DECNET_LOAD_OUT when set, removes the work folder after a success (keeps it and says where after a failure), and
+# exits with the script's status. $1 names the run in the failure line.
+finish_load_run() {
+  local status=$?
+  stop_process "$load_pid"
+  stop_process "$master_pid"
+  if [ -n "${DECNET_LOAD_OUT:-}" ]; then
+    mkdir -p "$DECNET_LOAD_OUT"
+    cp "$work"/*.json "$work"/*.log "$DECNET_LOAD_OUT"/ 2>/dev/null || true
+  fi
+  if [ $status -eq 0 ]; then rm -rf "$work"; else log "$1 failed (status $status); files in $work"; fi
+  exit $status
+}

@@ -23,18 +23,7 @@ agents=${1:-1000}
 seconds=${2:-180}
 observe=$((120 + agents / 10))   # upper bound on load-agents' restart window; the script ends it sooner
 
-if [ -n "${DECNET_BIN_DIR:-}" ]; then
-  bin=$DECNET_BIN_DIR
-else
-  ensure_apt_packages
-  config=${DECNET_LOAD_CONFIG:-release}
-  scratch=()
-  [ -n "${DECNET_SCRATCH_PATH:-}" ] && scratch=(--scratch-path "$DECNET_SCRATCH_PATH")
-  log "building decnet-master and load-agents ($config)"
-  swift build "${scratch[@]}" -c "$config" --product decnet-master >/dev/null
-  swift build "${scratch[@]}" -c "$config" --product load-agents >/dev/null
-  bin=$(swift build "${scratch[@]}" -c "$config" --show-bin-path)
-fi
+load_binaries
 ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/decnet-load.XXXXXX)
@@ -44,34 +33,12 @@ load_pid=""
 ensure_python_packages
 read -r port_c port_h port_m port_x < <(free_ports 4)
 
-finish() {
-  status=$?
-  stop_process "$load_pid"
-  stop_process "$master_pid"
-  if [ -n "${DECNET_LOAD_OUT:-}" ]; then
-    mkdir -p "$DECNET_LOAD_OUT"
-    cp "$work"/*.json "$work"/*.log "$DECNET_LOAD_OUT"/ 2>/dev/null || true
-  fi
-  if [ $status -eq 0 ]; then rm -rf "$work"; else log "load test failed (status $status); files in $work"; fi
-  exit $status
-}
-trap finish EXIT
+trap 'finish_load_run "load test"' EXIT
 
 now() { date +%s.%N; }
 elapsed_ms() { python3 -c "import sys; print(round((float(sys.argv[2]) - float(sys.argv[1])) * 1000))" "$1" "$2"; }
 
-start_master() {
-  "$bin/decnet-master" serve --dir "$master_dir" --bind-host 127.0.0.1 --command-port "$port_c" \
-    --heartbeat-port "$port_h" --monitor-port "$port_m" --metrics "127.0.0.1:$port_x" 2>>"$work/master.log" &
-  master_pid=$!
-  for _ in $(seq 1 300); do
-    "$bin/decnet-master" agents --dir "$master_dir" --json >/dev/null 2>&1 && return 0
-    kill -0 "$master_pid" 2>/dev/null || { log "the master exited"; return 1; }
-    sleep 0.1
-  done
-  log "the master did not answer within 30 s"
-  return 1
-}
+start_master() { start_load_master --metrics "127.0.0.1:$port_x"; }
 connected_agents() {
   "$bin/decnet-master" agents --dir "$master_dir" --json 2>/dev/null \
     | python3 -c 'import json, sys; print(sum(1 for a in json.load(sys.stdin)["agents"] if a["connected"]))' \

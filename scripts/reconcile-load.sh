@@ -21,18 +21,7 @@ seconds=${2:-300}
 settle=${3:-30}
 restart_max=${DECNET_RECONCILE_RESTART_MAX:-0}
 
-if [ -n "${DECNET_BIN_DIR:-}" ]; then
-  bin=$DECNET_BIN_DIR
-else
-  ensure_apt_packages
-  config=${DECNET_LOAD_CONFIG:-release}
-  scratch=()
-  [ -n "${DECNET_SCRATCH_PATH:-}" ] && scratch=(--scratch-path "$DECNET_SCRATCH_PATH")
-  log "building decnet-master and load-agents ($config)"
-  swift build "${scratch[@]}" -c "$config" --product decnet-master >/dev/null
-  swift build "${scratch[@]}" -c "$config" --product load-agents >/dev/null
-  bin=$(swift build "${scratch[@]}" -c "$config" --show-bin-path)
-fi
+load_binaries
 ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/decnet-reconcile.XXXXXX)
@@ -41,31 +30,9 @@ master_pid=""
 load_pid=""
 read -r port_c port_h port_m < <(free_ports 3)
 
-finish() {
-  status=$?
-  stop_process "$load_pid"
-  stop_process "$master_pid"
-  if [ -n "${DECNET_LOAD_OUT:-}" ]; then
-    mkdir -p "$DECNET_LOAD_OUT"
-    cp "$work"/*.json "$work"/*.log "$DECNET_LOAD_OUT"/ 2>/dev/null || true
-  fi
-  if [ $status -eq 0 ]; then rm -rf "$work"; else log "reconcile load test failed (status $status); files in $work"; fi
-  exit $status
-}
-trap finish EXIT
+trap 'finish_load_run "reconcile load test"' EXIT
 
-start_master() {
-  "$bin/decnet-master" serve --dir "$master_dir" --bind-host 127.0.0.1 --command-port "$port_c" \
-    --heartbeat-port "$port_h" --monitor-port "$port_m" 2>>"$work/master.log" &
-  master_pid=$!
-  for _ in $(seq 1 300); do
-    "$bin/decnet-master" agents --dir "$master_dir" --json >/dev/null 2>&1 && return 0
-    kill -0 "$master_pid" 2>/dev/null || { log "the master exited"; return 1; }
-    sleep 0.1
-  done
-  log "the master did not answer within 30 s"
-  return 1
-}
+start_master() { start_load_master; }
 
 # One line of numbers about the fleet: connected agents, agents in sync, reconcile pushes, requests sent.
 fleet_numbers() {
