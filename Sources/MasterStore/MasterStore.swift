@@ -15,6 +15,11 @@ public final class MasterStore: Sendable {
     /// Finished requests older than this (milliseconds) are deleted by ``trim(now:)``, except the newest ``keepNewest``.
     public static let keepMillis: Int64 = 7 * 24 * 3_600_000
     public static let keepNewest = 1_000
+    /// Whatever their age, at most this many finished requests are kept per agent (the newest), so one agent stuck
+    /// in a reconcile loop cannot fill the file (docs/control-channel.md#master-store).
+    public static let keepPerAgent = 100
+    /// `requests` answers at most this many (docs/control-channel.md#requests).
+    public static let listLimit = 1_000
 
     public let path: String
     private let connection: Mutex<Connection?>
@@ -195,19 +200,103 @@ public final class MasterStore: Sendable {
         }
     }
 
-    /// Deletes finished requests older than ``keepMillis``, except the newest ``keepNewest``; answers how many.
+    /// Deletes finished requests by the store's rule (docs/control-channel.md#master-store), in one transaction;
+    /// answers how many. `now` is Unix milliseconds.
+    ///
+    /// * A request finished more than ``keepMillis`` before `now` goes, unless it is among the ``keepNewest``
+    ///   newest finished requests of all agents.
+    /// * Whatever its age, a finished request goes when its agent has ``keepPerAgent`` newer finished ones.
+    /// * The request that set an agent's current desired state is always kept (`desired.request_id`), so the
+    ///   operator can still look it up; requests without an outcome are never deleted.
     @discardableResult
     public func trim(now: Int64) throws(StoreError) -> Int {
         try with("trim requests") { (c) throws(StoreError) in
-            try c.run(
-                """
-                DELETE FROM request WHERE finished_at IS NOT NULL AND finished_at < ? AND rowid NOT IN
-                    (SELECT rowid FROM request WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?)
-                """,
-                [.integer(now - Self.keepMillis), .integer(Int64(Self.keepNewest))],
-                operation: "trim requests"
+            try c.transaction(operation: "trim requests") { () throws(StoreError) -> Int in
+                let aged = try c.run(
+                    """
+                    DELETE FROM request WHERE finished_at IS NOT NULL AND finished_at < ? AND rowid NOT IN
+                        (SELECT rowid FROM request WHERE finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?)
+                        AND \(Self.notDesired)
+                    """,
+                    [.integer(now - Self.keepMillis), .integer(Int64(Self.keepNewest))],
+                    operation: "trim requests"
+                )
+                let crowded = try c.run(
+                    """
+                    DELETE FROM request WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER
+                        (PARTITION BY agent_id ORDER BY finished_at DESC, rowid DESC) AS newer
+                        FROM request WHERE finished_at IS NOT NULL) WHERE newer > ?)
+                        AND \(Self.notDesired)
+                    """,
+                    [.integer(Int64(Self.keepPerAgent))],
+                    operation: "trim requests"
+                )
+                return aged + crowded
+            }
+        }
+    }
+
+    /// A `request` row that did not set its agent's current desired state.
+    private static let notDesired = """
+        NOT EXISTS (SELECT 1 FROM desired WHERE desired.agent_id = request.agent_id AND desired.request_id = request.id)
+        """
+
+    // MARK: looking requests up
+
+    /// What the store knows of one request, or `nil` when it holds none with this id for the agent.
+    public func summary(agentID: String, requestID: String) throws(StoreError) -> RequestSummary? {
+        try with("read request") { (c) throws(StoreError) in
+            try c.row(
+                "\(Self.selectSummary) WHERE agent_id = ? AND id = ?",
+                [.text(agentID), .text(requestID)],
+                operation: "read request",
+                Self.summary
             )
         }
+    }
+
+    /// The agent's most recent requests, newest first (by creation), at most `limit` (clamped into
+    /// 1...``listLimit``).
+    public func summaries(agentID: String, limit: Int) throws(StoreError) -> [RequestSummary] {
+        let limit = min(max(limit, 1), Self.listLimit)
+        return try with("read requests") { (c) throws(StoreError) in
+            try c.rows(
+                "\(Self.selectSummary) WHERE agent_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                [.text(agentID), .integer(Int64(limit))],
+                operation: "read requests",
+                Self.summary
+            )
+        }
+    }
+
+    /// The columns of a ``RequestSummary``: the topology id (an apply's `hydrated.topology.id`, a teardown's
+    /// `topology_id`) and an apply's `version_hash` are read out of the stored envelope by SQLite, so a listing
+    /// never copies the hydrated blobs; a member that is not a string reads as `NULL`.
+    static let selectSummary = """
+        SELECT agent_id, id, type, origin,
+            CASE WHEN json_valid(request_json) AND json_type(request_json, \(topologyPath)) = 'text'
+                THEN json_extract(request_json, \(topologyPath)) END,
+            CASE WHEN type = 'apply' AND json_valid(request_json)
+                AND json_type(request_json, '$.version_hash') = 'text'
+                THEN json_extract(request_json, '$.version_hash') END,
+            created_at, deadline_at, finished_at, outcome_json
+        FROM request
+        """
+    private static let topologyPath = "CASE type WHEN 'apply' THEN '$.hydrated.topology.id' ELSE '$.topology_id' END"
+
+    private static func summary(_ s: Statement) -> RequestSummary {
+        RequestSummary(
+            agentID: s.text(0) ?? "",
+            requestID: s.text(1) ?? "",
+            type: s.text(2) ?? "",
+            origin: StoredRequest.Origin(rawValue: s.text(3) ?? "") ?? .submit,
+            topologyID: s.text(4),
+            versionHash: s.text(5),
+            createdAt: s.int64(6),
+            deadlineAt: s.int64(7),
+            finishedAt: s.isNull(8) ? nil : s.int64(8),
+            outcome: s.bytes(9)
+        )
     }
 
     static let selectRequest = """

@@ -86,6 +86,51 @@ public struct StoredRequest: Sendable, Equatable {
     }
 }
 
+/// What the store knows of one request, without its content (docs/control-channel.md#request): what `request`
+/// and `requests` answer.
+public struct RequestSummary: Sendable, Equatable {
+    public var agentID: String
+    public var requestID: String
+    /// `apply` or `teardown`.
+    public var type: String
+    public var origin: StoredRequest.Origin
+    /// An apply's `hydrated.topology.id`, a teardown's `topology_id`; `nil` when the envelope has none.
+    public var topologyID: String?
+    /// An apply's `version_hash`; `nil` for a teardown.
+    public var versionHash: String?
+    /// Unix milliseconds.
+    public var createdAt: Int64
+    /// Unix milliseconds: the request's one deadline.
+    public var deadlineAt: Int64
+    public var finishedAt: Int64?
+    /// The control message that ended it, compact JSON, as ``StoredRequest/outcome``.
+    public var outcome: [UInt8]?
+
+    public init(
+        agentID: String,
+        requestID: String,
+        type: String,
+        origin: StoredRequest.Origin,
+        topologyID: String?,
+        versionHash: String?,
+        createdAt: Int64,
+        deadlineAt: Int64,
+        finishedAt: Int64? = nil,
+        outcome: [UInt8]? = nil
+    ) {
+        self.agentID = agentID
+        self.requestID = requestID
+        self.type = type
+        self.origin = origin
+        self.topologyID = topologyID
+        self.versionHash = versionHash
+        self.createdAt = createdAt
+        self.deadlineAt = deadlineAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+    }
+}
+
 /// An agent the master has seen (or paused), with the last state it reported.
 public struct SeenAgent: Sendable, Equatable {
     public var agentID: String

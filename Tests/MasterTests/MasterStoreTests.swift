@@ -115,12 +115,125 @@ struct MasterStoreTests {
         #expect(try store.appliedHere()["host-1"] == ["t-9"])
         // Older than the keep period, but among the newest 1,000: kept.
         #expect(try store.trim(now: 2_000 + MasterStore.keepMillis + 1) == 0)
+        // Spread over agents, so that no agent has more than its own cap (keepPerAgent).
         for index in 0..<MasterStore.keepNewest {
-            try store.recordRequest(Self.apply("n-\(index)"), appliedTopologyID: nil)
-            try store.finish(agentID: "host-1", requestID: "n-\(index)", outcome: [], at: 10_000 + Int64(index))
+            let agent = "bulk-\(index % 20)"
+            try store.recordRequest(Self.apply("n-\(index)", agent: agent), appliedTopologyID: nil)
+            try store.finish(agentID: agent, requestID: "n-\(index)", outcome: [], at: 10_000 + Int64(index))
         }
         #expect(try store.trim(now: 20_000 + MasterStore.keepMillis) == 1)
         #expect(try store.request(agentID: "host-1", requestID: "r-1") == nil)
+    }
+
+    /// An apply whose stored envelope carries a topology and a hash, as the master stores them.
+    static func hydratedApply(_ id: String, agent: String = "host-1", topology: String, at: Int64) -> StoredRequest {
+        var request = apply(id, agent: agent, at: at)
+        request.request = Array(
+            #"{"proto":1,"type":"apply","id":"\#(id)","hydrated":{"topology":{"id":"\#(topology)"}},"version_hash":"\#(hash)","supersede":false}"#
+                .utf8
+        )
+        return request
+    }
+
+    @Test func requestsAreLookedUpAndListedNewestFirst() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try MasterStore(directory: directory.path, now: 1)
+        #expect(
+            try store.recordDesire(Self.hydratedApply("m-1", topology: "t-1", at: 1_000), desired: Self.desired("m-1"))
+                == .recorded
+        )
+        var teardown = Self.apply("r-2", at: 2_000)
+        teardown.type = "teardown"
+        teardown.origin = .reconcile
+        teardown.request = Array(#"{"proto":1,"type":"teardown","id":"r-2","topology_id":"t-0"}"#.utf8)
+        try store.recordRequest(teardown, appliedTopologyID: nil)
+        // An envelope that is not what the master writes (a damaged row) reads without topology, not as an error.
+        var odd = Self.apply("s-3", at: 3_000)
+        odd.origin = .submit
+        odd.request = Array("not json".utf8)
+        try store.recordRequest(odd, appliedTopologyID: nil)
+        try store.recordRequest(Self.apply("x-1", agent: "host-2", at: 4_000), appliedTopologyID: nil)
+        let outcome = Array(#"{"proto":1,"type":"answer"}"#.utf8)
+        #expect(try store.finish(agentID: "host-1", requestID: "m-1", outcome: outcome, at: 1_500))
+
+        let first = try #require(try store.summary(agentID: "host-1", requestID: "m-1"))
+        #expect(
+            first
+                == RequestSummary(
+                    agentID: "host-1",
+                    requestID: "m-1",
+                    type: "apply",
+                    origin: .operator,
+                    topologyID: "t-1",
+                    versionHash: Self.hash,
+                    createdAt: 1_000,
+                    deadlineAt: 61_000,
+                    finishedAt: 1_500,
+                    outcome: outcome
+                )
+        )
+        let second = try #require(try store.summary(agentID: "host-1", requestID: "r-2"))
+        #expect(second.topologyID == "t-0" && second.versionHash == nil && second.origin == .reconcile)
+        #expect(second.finishedAt == nil && second.outcome == nil)
+        let third = try #require(try store.summary(agentID: "host-1", requestID: "s-3"))
+        #expect(third.topologyID == nil && third.versionHash == nil)
+        // The pair (agent, id) names a request: another agent's id is not this agent's.
+        #expect(try store.summary(agentID: "host-1", requestID: "x-1") == nil)
+        #expect(try store.summary(agentID: "host-9", requestID: "m-1") == nil)
+
+        #expect(try store.summaries(agentID: "host-1", limit: 20).map(\.requestID) == ["s-3", "r-2", "m-1"])
+        #expect(try store.summaries(agentID: "host-1", limit: 2).map(\.requestID) == ["s-3", "r-2"])
+        // The limit is clamped into 1...1000, never refused.
+        #expect(try store.summaries(agentID: "host-1", limit: 0).map(\.requestID) == ["s-3"])
+        #expect(try store.summaries(agentID: "host-1", limit: -5).map(\.requestID) == ["s-3"])
+        #expect(try store.summaries(agentID: "host-1", limit: .max).count == 3)
+        #expect(try store.summaries(agentID: "host-9", limit: 20).isEmpty)
+    }
+
+    /// The trimming rule (docs/control-channel.md#master-store) at chosen times: each agent keeps its newest
+    /// ``MasterStore/keepPerAgent`` finished requests whatever their age, the request that set its desired state
+    /// stays, and nothing without an outcome goes.
+    @Test func trimCapsEachAgentAndKeepsTheDesiredRequestAndOpenOnes() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try MasterStore(directory: directory.path, now: 1)
+        #expect(try store.recordDesire(Self.apply("m-0", at: 1), desired: Self.desired("m-0")) == .recorded)
+        try store.finish(agentID: "host-1", requestID: "m-0", outcome: [], at: 2)
+        let loop = MasterStore.keepPerAgent + 50
+        for index in 0..<loop {
+            var push = Self.apply("r-\(index)", at: 10 + Int64(index))
+            push.origin = .reconcile
+            try store.recordRequest(push, appliedTopologyID: nil)
+            try store.finish(agentID: "host-1", requestID: "r-\(index)", outcome: [], at: 10 + Int64(index))
+        }
+        try store.recordRequest(Self.apply("r-open", at: 5), appliedTopologyID: nil)
+        for index in 0..<5 {
+            try store.recordRequest(Self.apply("q-\(index)", agent: "host-2", at: 3), appliedTopologyID: nil)
+            try store.finish(agentID: "host-2", requestID: "q-\(index)", outcome: [], at: 3)
+        }
+        // All of it is recent: only the loop's oldest 50 go.
+        #expect(try store.trim(now: 1_000) == 50)
+        let kept = try store.summaries(agentID: "host-1", limit: 1_000).map(\.requestID)
+        #expect(kept.count == MasterStore.keepPerAgent + 2)
+        #expect(kept.contains("m-0") && kept.contains("r-open"))
+        #expect(!kept.contains("r-49") && kept.contains("r-50") && kept.contains("r-\(loop - 1)"))
+        #expect(try store.summaries(agentID: "host-2", limit: 1_000).count == 5)
+        #expect(try store.trim(now: 1_000) == 0)
+
+        // Much later, under the newest 1,000 of all agents: the age rule deletes nothing, the cap held already.
+        #expect(try store.trim(now: 1_000 + MasterStore.keepMillis * 10) == 0)
+        // Once the agent's desired state came from another request, its old one is an ordinary finished request.
+        var teardown = Self.apply("m-1", at: 2_000)
+        teardown.type = "teardown"
+        #expect(try store.recordDesire(teardown, desired: Self.desired("m-1", topology: nil)) == .recorded)
+        try store.finish(agentID: "host-1", requestID: "m-1", outcome: [], at: 2_000)
+        // m-1 is the newest: the oldest of the loop's and the old desire fall past the cap.
+        #expect(try store.trim(now: 3_000) == 2)
+        #expect(try store.summary(agentID: "host-1", requestID: "m-0") == nil)
+        #expect(try store.summary(agentID: "host-1", requestID: "r-50") == nil)
+        #expect(try store.summary(agentID: "host-1", requestID: "m-1") != nil)
+        #expect(try store.summary(agentID: "host-1", requestID: "r-open") != nil)
     }
 
     @Test func refusesFilesItMustNotTouch() throws {
