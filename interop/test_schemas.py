@@ -81,6 +81,15 @@ DESIRED_ENTRY = {"agent_id": "host-17", "paused": False, "in_sync": False, "appl
                  "reported": {"connected": True, "topology_id": None, "applied_version_hash": None, "drift": None,
                               "seen_at": 1776749115000},
                  "reconcile": RECONCILE}
+REQUEST_ENTRY = {"agent_id": "host-17", "id": "m-1", "type": "apply", "origin": "operator", "topology_id": "t-1",
+                 "version_hash": HASH, "created_at": 1776749115000, "deadline_at": 1776749175000,
+                 "finished_at": 1776749116000, "status": "finished", "error": None,
+                 "result": {"proto": 1, "type": "result", "id": "m-1", "status": 200,
+                            "body": {"status": "applied", "version_hash": HASH}}}
+OPEN_ENTRY = dict(REQUEST_ENTRY, id="r-2", type="teardown", origin="reconcile", version_hash=None,
+                  finished_at=None, status="in_flight", result=None)
+TIMED_OUT_ENTRY = dict(OPEN_ENTRY, status="timed_out", finished_at=1776749175000,
+                       error={"code": "timeout", "message": "never sent", "sent": False})
 GOOD += [
     ("control-desire.schema.json", {"proto": 1, "type": "desire", "agent_id": "host-17", "timeout_ms": 1000,
                                     "request": GOOD[0][1]}),
@@ -96,6 +105,17 @@ GOOD += [
         dict(DESIRED_ENTRY, desired=None, reconcile=dict(RECONCILE, state="unmanaged", reason=None))]}),
     ("control-error.schema.json", {"proto": 1, "type": "control_error", "id": "m-1",
                                    "error": {"code": "hash_mismatch", "message": "m"}}),
+    ("control-error.schema.json", {"proto": 1, "type": "control_error", "id": "m-1",
+                                   "error": {"code": "unknown_request", "message": "m"}}),
+    ("control-request-request.schema.json", {"proto": 1, "type": "request", "agent_id": "host-17", "id": "m-1"}),
+    ("control-requests-request.schema.json", {"proto": 1, "type": "requests", "agent_id": "host-17"}),
+    ("control-requests-request.schema.json", {"proto": 1, "type": "requests", "agent_id": "host-17",
+                                              "limit": 5000}),
+    ("control-request.schema.json", {"proto": 1, "type": "request", "now": 1, "request": REQUEST_ENTRY}),
+    ("control-requests.schema.json", {"proto": 1, "type": "requests", "agent_id": "host-17", "now": 1,
+                                      "requests": [REQUEST_ENTRY, OPEN_ENTRY, TIMED_OUT_ENTRY]}),
+    ("control-requests.schema.json", {"proto": 1, "type": "requests", "agent_id": "host-17", "now": 1,
+                                      "requests": []}),
 ]
 
 BAD = [
@@ -109,6 +129,21 @@ BAD = [
                                      "agents": [dict(DESIRED_ENTRY, desired={"topology_id": "t"})]}),
     ("control-error.schema.json", {"proto": 1, "type": "control_error", "id": "m-1",
                                    "error": {"code": "teapot", "message": "m"}}),
+    ("control-request-request.schema.json", {"proto": 1, "type": "request", "agent_id": "host-17"}),
+    ("control-request-request.schema.json", {"proto": 1, "type": "request", "agent_id": "host-17", "id": "a b"}),
+    ("control-requests-request.schema.json", {"proto": 1, "type": "requests", "agent_id": "host-17", "limit": "5"}),
+    ("control-request.schema.json", {"proto": 1, "type": "request", "now": 1,
+                                     "request": dict(REQUEST_ENTRY, status="done")}),
+    ("control-request.schema.json", {"proto": 1, "type": "request", "now": 1,
+                                     "request": dict(REQUEST_ENTRY, result=None)}),
+    ("control-request.schema.json", {"proto": 1, "type": "request", "now": 1,
+                                     "request": dict(OPEN_ENTRY, result=REQUEST_ENTRY["result"])}),
+    ("control-request.schema.json", {"proto": 1, "type": "request", "now": 1,
+                                     "request": dict(TIMED_OUT_ENTRY, error=None)}),
+    ("control-request.schema.json", {"proto": 1, "type": "request", "now": 1,
+                                     "request": {k: v for k, v in REQUEST_ENTRY.items() if k != "origin"}}),
+    ("control-requests.schema.json", {"proto": 1, "type": "requests", "agent_id": "host-17", "now": 1,
+                                      "requests": [dict(REQUEST_ENTRY, origin="cron")]}),
     ("apply.schema.json", {"proto": 1, "type": "apply", "id": "r", "hydrated": {}, "version_hash": HASH.upper()}),
     ("apply.schema.json", {"proto": 2, "type": "apply", "id": "r", "hydrated": {}, "version_hash": HASH}),
     ("ping.schema.json", {"proto": 1, "type": "ping", "id": "has space"}),

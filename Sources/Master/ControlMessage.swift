@@ -4,12 +4,15 @@ import DecnetJSON
 /// The operator control channel's messages (see `schemas/README.md`): one JSON object per frame, `proto` 1, over a
 /// ZeroMQ ROUTER at `ipc://DIR/control.ipc` that only the master's user can open.
 ///
-/// Client → master: `fleet`, `submit` (a wire request for one agent), `watch`. Master → client: `fleet` (the
-/// snapshot), `submitted`, `answer` (an agent's accepted/progress/result, verbatim inside), `control_error`.
+/// Client → master: `fleet`, `submit` (a wire request for one agent), `watch`; `desire`, `desired`, `forget`,
+/// `pause`, `resume` (MasterCore+Desired.swift); `request`, `requests` (MasterCore+Lookup.swift). Master → client:
+/// `fleet` (the snapshot), `submitted`, `answer` (an agent's accepted/progress/result, verbatim inside),
+/// `desired`, `request`, `requests`, `control_error`.
 public enum ControlMessage {
     /// Error codes of `control_error`.
     public static let errorCodes = [
         "bad_request", "id_reused", "timeout", "shutdown", "not_enrolled", "revoked", "hash_mismatch", "store_failed",
+        "unknown_request",
     ]
 
     static func envelope(_ type: String, _ members: [(String, JSONValue)]) -> JSONValue {

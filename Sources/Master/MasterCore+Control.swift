@@ -29,6 +29,7 @@ extension MasterCore {
             await controlSubmit(client, envelope)
         default:
             if await controlDesiredState(client, type: type, envelope) { break }
+            if await controlLookup(client, type: type, envelope) { break }
             await controlError(client, id: nil, code: "bad_request", "unknown control message type \(type)")
         }
     }

@@ -75,7 +75,8 @@ extension MasterCore {
                 metadata: ["request": "\(key)", "origin": "\(request.origin.rawValue)", "left_ms": "\(left)"]
             )
         }
-        _ = try? store.trim(now: wallNow)
+        // Trimmed now, then every hour while the master runs (reconcileTick).
+        keeper.nextTrimAt = now
     }
 
     /// A hello (`heartbeat` false) or heartbeat of `agentID` was taken into the fleet view.
@@ -105,6 +106,7 @@ extension MasterCore {
     func reconcileTick() async {
         guard keeper != nil else { return }
         saveReports()
+        trimRequestsIfDue()
         var busyAgents = Set<String>()
         for entry in tracker.entries.values where entry.type == .apply || entry.type == .teardown {
             busyAgents.insert(entry.key.agentID)

@@ -40,6 +40,8 @@ public struct MasterError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let pending = Code("pending")
         /// A key selector (agent id or fingerprint) names no key, or more than one (docs/security.md#enrolment).
         public static let noSuchKey = Code("no_such_key")
+        /// The master's store holds no request with this id for the agent (docs/control-channel.md#request).
+        public static let unknownRequest = Code("unknown_request")
         /// The operation conflicts with what is on disk (an id already taken, a key already accepted).
         public static let conflict = Code("conflict")
     }

@@ -26,6 +26,8 @@ struct ReconcileKeeper: Sendable {
     var savedSignature: [String: String] = [:]
     /// Store writes that failed (logged; the next change tries again).
     var storeFailures = 0
+    /// When (monotonic milliseconds) finished requests are trimmed next (docs/control-channel.md#master-store).
+    var nextTrimAt: Int64?
 
     init(store: MasterStore?, decision: Decision) {
         self.store = store
