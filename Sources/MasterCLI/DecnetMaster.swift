@@ -17,7 +17,8 @@ struct DecnetMaster: AsyncParsableCommand {
         subcommands: [
             HashCommand.self, KeygenCommand.self, ServeCommand.self, AgentsCommand.self, ApplyCommand.self,
             TeardownCommand.self, StateCommand.self, WatchCommand.self, KeysCommand.self, RotateKeyCommand.self,
-            DesiredCommand.self, ForgetCommand.self, PauseCommand.self, ResumeCommand.self,
+            DesiredCommand.self, ForgetCommand.self, PauseCommand.self, ResumeCommand.self, RequestCommand.self,
+            RequestsCommand.self,
         ]
     )
 }

@@ -155,6 +155,26 @@ struct MasterCLITests {
         )
         #expect(try await state.exitStatus() == 1)
 
+        // request, requests: the store's record of the apply, its result verbatim; an unknown id exits 1.
+        let applyID = try #require(printed["id"]?.stringValue)
+        let looked = try await Self.run(["request", "--dir", dir, "--agent", "agent-a", "--json", applyID])
+        #expect(looked.0 == 0, "\(looked.2)")
+        let lookedMessage = try JSONParser.parse(looked.1)
+        #expect(lookedMessage["request"]?["status"] == "finished")
+        #expect(lookedMessage["request"]?["result"] == printed)
+        #expect(lookedMessage["request"]?["origin"] == "operator" && lookedMessage["request"]?["topology_id"] == "t-1")
+        let lookedTable = try await Self.run(["request", "--dir", dir, "--agent", "agent-a", applyID])
+        #expect(lookedTable.0 == 0 && lookedTable.1.contains("finished") && lookedTable.1.contains("operator"))
+        let listed = try await Self.run(["requests", "--dir", dir, "--agent", "agent-a", "--limit", "5", "--json"])
+        #expect(listed.0 == 0, "\(listed.2)")
+        let listedMessage = try JSONParser.parse(listed.1)
+        #expect(listedMessage["requests"]?.arrayValue?.map { $0["id"] } == [.string(JSONString(applyID))])
+        let listedTable = try await Self.run(["requests", "--dir", dir, "--agent", "agent-a"])
+        #expect(listedTable.0 == 0 && listedTable.1.contains(applyID) && listedTable.1.contains("200"))
+        let unknown = try await Self.run(["request", "--dir", dir, "--agent", "agent-a", "m-nothing"])
+        #expect(unknown.0 == 1 && unknown.2.contains("[unknown_request]"), "\(unknown.2)")
+        try SchemaCheck.check([lookedMessage, listedMessage].map { SchemaCheck.controlFromMaster($0) })
+
         // desired, pause, resume, forget: the apply above recorded the agent's desired topology.
         let desired = try await Self.run(["desired", "--dir", dir, "--json"])
         #expect(desired.0 == 0, "\(desired.2)")
