@@ -24,7 +24,7 @@ from wire_master import canonical_hash
 
 from decnet_fleet import (ERRORS, AsyncFleetClient, BadRequestError, BusyError, DeadlineExceededError, FleetClient,
                           FleetError, HashMismatchError, IdReusedError, NotEnrolledError, NotServingError,
-                          OutcomePendingError, RevokedError, ShutdownError)
+                          OutcomePendingError, RequestRecord, RevokedError, ShutdownError, UnknownRequestError)
 from decnet_fleet import exchange
 from decnet_fleet.fleet import FleetSnapshot, changes
 
@@ -174,6 +174,39 @@ def test_a_desired_answer_becomes_typed_views():
     with pytest.raises(FleetError) as raised:
         exchange.desired_reply({**message, "agents": [{**message["agents"][0], "paused": "no"}]})
     assert raised.value.code == "protocol_error" and "paused" in raised.value.message
+
+
+def test_request_answers_become_typed_records():
+    result = {"proto": 1, "type": "result", "id": "m-1", "status": 200,
+              "body": {"status": "torn_down", "topology_id": "t", "removed": {"containers": [], "bridges": []}}}
+    entry = {"agent_id": "host-17", "id": "m-1", "type": "teardown", "origin": "operator", "topology_id": "t",
+             "version_hash": None, "created_at": 1, "deadline_at": 2, "finished_at": 3, "status": "finished",
+             "result": result, "error": None}
+    record = exchange.request_reply({"proto": 1, "type": "request", "now": 4, "request": entry})
+    assert isinstance(record, RequestRecord) and record.succeeded and record.result == result
+    assert (record.request_id, record.type, record.origin, record.topology_id, record.finished_at) == \
+        ("m-1", "teardown", "operator", "t", 3)
+    open_one = dict(entry, id="r-2", origin="reconcile", status="in_flight", finished_at=None, result=None)
+    listed = exchange.requests_reply({"proto": 1, "type": "requests", "agent_id": "host-17", "now": 4,
+                                      "requests": [open_one, entry]})
+    assert [(r.request_id, r.status, r.succeeded) for r in listed] == [("r-2", "in_flight", False),
+                                                                       ("m-1", "finished", True)]
+    assert exchange.request_reply({"type": "desired"}) is None and exchange.requests_reply({"type": "x"}) is None
+    with pytest.raises(UnknownRequestError) as raised:
+        exchange.request_reply({"type": "control_error", "id": "m-9",
+                                "error": {"code": "unknown_request", "message": "none"}}, "host-17")
+    assert (raised.value.code, raised.value.origin, raised.value.request_id, raised.value.agent_id) == \
+        ("unknown_request", "master", "m-9", "host-17")
+    with pytest.raises(FleetError) as raised:
+        exchange.request_reply({"type": "request", "now": 1, "request": dict(entry, created_at="yesterday")})
+    assert raised.value.code == "protocol_error" and "created_at" in raised.value.message
+    assert exchange.decode(exchange.request_lookup("host-17", "m-1")) == {"proto": 1, "type": "request",
+                                                                          "agent_id": "host-17", "id": "m-1"}
+    assert exchange.decode(exchange.requests_lookup("host-17", 5000))["limit"] == 5000  # the master clamps it
+    for bad in (lambda: exchange.request_lookup("host-17", 7), lambda: exchange.requests_lookup("host-17", "5"),
+                lambda: exchange.requests_lookup("host-17", True), lambda: exchange.requests_lookup(None, 5)):
+        with pytest.raises(TypeError):
+            bad()
 
 
 # -- the real master and agent
@@ -519,6 +552,76 @@ def test_a_submit_survives_a_master_restart(rig):
     state, seconds = join(45)
     assert isinstance(state, dict) and state["topology_id"] is None, state
     print(f"state across a master restart: {seconds:.2f} s")
+
+
+def found(client, agent_id, request_id, within=20):
+    """The master's record of the request, once its store has one."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return client.request(agent_id, request_id)
+        except UnknownRequestError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_a_request_is_found_with_its_outcome_after_kill_9(rig):
+    """docs/control-channel.md#request: the master's store answers what became of a request, in flight or
+    finished, across `kill -9` of the master, without sending anything again."""
+    key = rig.enrol("fc-ledger")
+    rig.master.start()
+    client = rig.client()
+    # The agent is away: the desire is recorded and waits for it.
+    join = run_in_thread(lambda: client.teardown_topology("fc-ledger", "fc-ghost", timeout=90, request_id="fc-td-1"))
+    record = found(client, "fc-ledger", "fc-td-1")
+    assert (record.agent_id, record.type, record.origin, record.topology_id, record.version_hash) == \
+        ("fc-ledger", "teardown", "operator", "fc-ghost", None)
+    assert (record.status, record.finished_at, record.result, record.error) == ("in_flight", None, None, None)
+    assert record.deadline_at - record.created_at == pytest.approx(90_000, abs=1_000)
+
+    rig.master.kill()
+    rig.master.start()
+    again = client.request("fc-ledger", "fc-td-1")
+    assert again.status == "in_flight" and again.created_at == record.created_at, again
+    assert again.deadline_at == record.deadline_at, "the deadline moved across the restart"
+
+    # The agent connects: the restarted master sends the stored request (same id), the client's re-sent desire
+    # attaches to it and gets the result.
+    rig.agent("fc-ledger", key)
+    body, seconds = join(100)
+    assert isinstance(body, dict) and body["status"] == "torn_down", body
+    finished = client.request("fc-ledger", "fc-td-1")
+    assert finished.status == "finished" and finished.succeeded and finished.error is None
+    assert finished.result == {"proto": 1, "type": "result", "id": "fc-td-1", "status": 200, "body": body}
+    assert finished.finished_at is not None and finished.created_at <= finished.finished_at
+
+    rig.master.kill()
+    rig.master.start()
+    after = client.request("fc-ledger", "fc-td-1")
+    assert after == finished and after.raw == finished.raw, after
+    listed = client.requests("fc-ledger")
+    assert [r.request_id for r in listed] == ["fc-td-1"] and listed[0] == finished
+    assert len(client.requests("fc-ledger", limit=0)) == 1  # clamped, never refused
+
+    with pytest.raises(UnknownRequestError) as raised:
+        client.request("fc-ledger", "fc-never-sent")
+    assert (raised.value.origin, raised.value.request_id, raised.value.agent_id) == \
+        ("master", "fc-never-sent", "fc-ledger")
+    assert client.requests("fc-nobody") == []
+    with pytest.raises(BadRequestError):
+        client.request("../etc", "fc-td-1")
+    with pytest.raises(BadRequestError):
+        client.request("fc-ledger", "has space")
+
+    async def asynchronously():
+        async with AsyncFleetClient(rig.master.dir) as aclient:
+            one, many = await asyncio.gather(aclient.request("fc-ledger", "fc-td-1"), aclient.requests("fc-ledger"))
+            assert one == finished and many == [finished]
+            with pytest.raises(UnknownRequestError):
+                await aclient.request("fc-ledger", "fc-never-sent")
+    asyncio.run(asyncio.wait_for(asynchronously(), 30))
+    print(f"teardown across a kill -9 of the master: {seconds:.2f} s")
 
 
 def test_a_watch_ends_when_the_master_dies(rig):

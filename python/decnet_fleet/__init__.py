@@ -29,12 +29,14 @@ from .errors import (
     StateUnavailableError,
     StoreFailedError,
     TooLargeError,
+    UnknownRequestError,
     UnknownTypeError,
     UnsupportedProtoError,
 )
 from .desired import DesiredTopology, DesiredView
 from .exchange import new_request_id
 from .fleet import AgentView, FleetEvent, FleetSnapshot, Heartbeat, PendingRequest
+from .records import RequestRecord
 
 __all__ = [
     "ERRORS",
@@ -64,11 +66,13 @@ __all__ = [
     "PendingRequest",
     "PortConflictError",
     "ProtocolError",
+    "RequestRecord",
     "RevokedError",
     "ShutdownError",
     "StateUnavailableError",
     "StoreFailedError",
     "TooLargeError",
+    "UnknownRequestError",
     "UnknownTypeError",
     "UnsupportedProtoError",
     "new_request_id",

@@ -18,13 +18,19 @@ from .exchange import (
     SubmitExchange,
     WatchSchedule,
     decode,
+    REQUESTS_LIMIT,
     desired_reply,
     desired_request,
     fleet_reply,
     fleet_request,
     no_answer,
+    request_lookup,
+    request_reply,
+    requests_lookup,
+    requests_reply,
 )
 from .desired import DesiredView
+from .records import RequestRecord
 from .fleet import AgentView, FleetEvent, FleetSnapshot, JSONObject
 
 
@@ -132,6 +138,22 @@ class AsyncFleetClient:
     async def desired(self, agent_id: str | None = None, *, timeout: float = ANSWER_WITHIN_S) -> list[DesiredView]:
         """See :meth:`FleetClient.desired`."""
         return await self._ask(desired_request(agent_id), desired_reply, "desired answer", timeout)
+
+    async def request(
+        self, agent_id: str, request_id: str, *, timeout: float = ANSWER_WITHIN_S
+    ) -> RequestRecord:
+        """See :meth:`FleetClient.request`."""
+        return await self._ask(
+            request_lookup(agent_id, request_id), lambda m: request_reply(m, agent_id), "request answer", timeout
+        )
+
+    async def requests(
+        self, agent_id: str, limit: int = REQUESTS_LIMIT, *, timeout: float = ANSWER_WITHIN_S
+    ) -> list[RequestRecord]:
+        """See :meth:`FleetClient.requests`."""
+        return await self._ask(
+            requests_lookup(agent_id, limit), lambda m: requests_reply(m, agent_id), "requests answer", timeout
+        )
 
     async def _ask(self, frame: bytes, reply: Callable[[JSONObject], T | None], what: str, timeout: float) -> T:
         """See :meth:`FleetClient._ask`."""

@@ -16,14 +16,20 @@ from .exchange import (
     SubmitExchange,
     WatchSchedule,
     decode,
+    REQUESTS_LIMIT,
     desired_reply,
     desired_request,
     fleet_reply,
     fleet_request,
     new_request_id,
     no_answer,
+    request_lookup,
+    request_reply,
+    requests_lookup,
+    requests_reply,
 )
 from .desired import DesiredView
+from .records import RequestRecord
 from .fleet import AgentView, FleetEvent, FleetSnapshot, JSONObject
 
 T = TypeVar("T")
@@ -181,6 +187,23 @@ class FleetClient:
         """The master's desired state next to what the agents report: for `agent_id`, or for every agent the
         master knows (docs/control-channel.md#desired)."""
         return self._ask(desired_request(agent_id), desired_reply, "desired answer", timeout)
+
+    def request(self, agent_id: str, request_id: str, *, timeout: float = ANSWER_WITHIN_S) -> RequestRecord:
+        """What the master's store knows of one apply or teardown of `agent_id`: its status and, once the agent
+        answered, its ``result`` verbatim (docs/control-channel.md#request). Nothing is sent to the agent, and the
+        answer survives master restarts. Raises :class:`UnknownRequestError` when the store holds no such request."""
+        return self._ask(
+            request_lookup(agent_id, request_id), lambda m: request_reply(m, agent_id), "request answer", timeout
+        )
+
+    def requests(
+        self, agent_id: str, limit: int = REQUESTS_LIMIT, *, timeout: float = ANSWER_WITHIN_S
+    ) -> list[RequestRecord]:
+        """The agent's most recent applies and teardowns (an operator's, plain submits, the reconcile loop's),
+        newest first; the master clamps `limit` into 1...1000 (docs/control-channel.md#request)."""
+        return self._ask(
+            requests_lookup(agent_id, limit), lambda m: requests_reply(m, agent_id), "requests answer", timeout
+        )
 
     def _ask(self, frame: bytes, reply: Callable[[JSONObject], T | None], what: str, timeout: float) -> T:
         """Sends one control message and waits up to `timeout` for the answer `reply` recognises."""

@@ -178,9 +178,17 @@ class ShutdownError(FleetError):
 
 
 class StoreFailedError(FleetError):
-    """The master's store could not record a desired-state change; nothing changed and nothing was sent."""
+    """The master's store could not record a desired-state change (nothing changed and nothing was sent), or could
+    not be read for a request look-up."""
 
     code_name = "store_failed"
+
+
+class UnknownRequestError(FleetError):
+    """A request look-up: the master's store holds no request with this id for this agent (never sent through
+    this master, a state or ping, or trimmed)."""
+
+    code_name = "unknown_request"
 
 
 # Codes of the client only.
@@ -228,6 +236,7 @@ ERRORS: Mapping[str, type[FleetError]] = {
         RevokedError,
         ShutdownError,
         StoreFailedError,
+        UnknownRequestError,
         NotServingError,
         OutcomePendingError,
         ProtocolError,

@@ -34,6 +34,7 @@ from .errors import (
 )
 from .desired import DesiredView
 from .fleet import FleetEvent, FleetSnapshot, JSONObject, changes, checked
+from .records import RequestRecord
 
 CONTROL_FILE = "control.ipc"
 #: sun_path holds 108 bytes on Linux, one of them the terminating NUL (docs/control-channel.md#endpoint).
@@ -324,6 +325,50 @@ def desired_reply(message: JSONObject) -> list[DesiredView] | None:
     checked(message.get("now"), int, "now")
     agents = checked(message.get("agents"), list, "agents")
     return [DesiredView.parse(value, index) for index, value in enumerate(agents)]
+
+
+#: ``requests`` lists 20 unless told otherwise; the master clamps any limit into 1...1000
+#: (docs/control-channel.md#request).
+REQUESTS_LIMIT = 20
+
+
+def _string(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, not {type(value).__name__}")
+    return value
+
+
+def request_lookup(agent_id: str, request_id: str) -> bytes:
+    """``request``: what the master's store knows of one request of one agent."""
+    return encode({"proto": 1, "type": "request", "agent_id": _string(agent_id, "agent_id"),
+                   "id": _string(request_id, "request_id")})
+
+
+def requests_lookup(agent_id: str, limit: int) -> bytes:
+    """``requests``: the agent's most recent requests, newest first, at most `limit` (clamped by the master)."""
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TypeError(f"limit must be an integer, not {type(limit).__name__}")
+    return encode({"proto": 1, "type": "requests", "agent_id": _string(agent_id, "agent_id"), "limit": limit})
+
+
+def request_reply(message: JSONObject, agent_id: str | None = None) -> RequestRecord | None:
+    """The record of a ``request`` answer, None for any other message; raises a ``control_error``
+    (:class:`UnknownRequestError` for an id the store does not hold)."""
+    if message.get("type") == "control_error":
+        raise control_error(message, agent_id)
+    if message.get("type") != "request":
+        return None
+    return RequestRecord.parse(message.get("request"), "request")
+
+
+def requests_reply(message: JSONObject, agent_id: str | None = None) -> list[RequestRecord] | None:
+    """The records of a ``requests`` answer, newest first, None for any other message; raises a ``control_error``."""
+    if message.get("type") == "control_error":
+        raise control_error(message, agent_id)
+    if message.get("type") != "requests":
+        return None
+    items = checked(message.get("requests"), list, "requests")
+    return [RequestRecord.parse(value, f"requests[{index}]") for index, value in enumerate(items)]
 
 
 def no_answer(endpoint: Endpoint, what: str) -> FleetError:
