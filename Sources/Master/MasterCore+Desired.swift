@@ -36,6 +36,8 @@ extension MasterCore {
         do {
             switch type {
             case "forget":
+                // `applied_here` is kept (docs/control-channel.md#desired): a later desire of "none" still tears
+                // down what the master put there before the forget.
                 try keeper!.store?.forget(agentID)
                 keeper!.desired[agentID] = nil
                 keeper!.desiredChanged(agentID: agentID)

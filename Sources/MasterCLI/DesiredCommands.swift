@@ -59,7 +59,11 @@ struct AgentActionOptions: ParsableArguments {
 struct ForgetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "forget",
-        abstract: "Drop an agent's desired state; nothing is sent to the agent and the master stops reconciling it."
+        abstract: "Drop an agent's desired state; nothing is sent to the agent and the master stops reconciling it.",
+        discussion: """
+            The master still remembers which topologies it applied there (applied_here): a later teardown (desired \
+            none) tears them down again if the agent still runs them (docs/control-channel.md#desired).
+            """
     )
 
     @OptionGroup var options: AgentActionOptions

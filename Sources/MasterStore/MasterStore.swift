@@ -140,7 +140,8 @@ public final class MasterStore: Sendable {
         }
     }
 
-    /// Drops an agent's desired state; answers whether there was one.
+    /// Drops an agent's desired state; answers whether there was one. The agent's `applied_here` rows stay: what
+    /// the master put on an agent is a fact a later desire of "none" acts on (docs/control-channel.md#desired).
     @discardableResult
     public func forget(_ agentID: String) throws(StoreError) -> Bool {
         try with("forget") { (c) throws(StoreError) in

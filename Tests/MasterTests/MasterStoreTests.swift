@@ -95,6 +95,7 @@ struct MasterStoreTests {
         #expect(try store.forget("host-1"))
         #expect(try store.forget("host-1") == false)
         #expect(try store.allDesired().isEmpty)
+        // forget keeps what the master applied there (docs/control-channel.md#desired).
         #expect(try store.appliedHere() == ["host-1": ["t-1"]])
     }
 

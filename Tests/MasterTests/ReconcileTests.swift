@@ -242,6 +242,94 @@ struct ReconcileTests {
         }
     }
 
+    /// docs/control-channel.md#desired: `forget` drops the desired state but not `applied_here`. A later desire of
+    /// "none" still tears down the topology the master put there before the forget; and `requests` shows the
+    /// operator what the loop did.
+    @Test func forgetKeepsWhatTheMasterAppliedThere() async throws {
+        let harness = try MasterHarness()
+        try await harness.run(Self.configuration(harness)) { master, endpoints in
+            let client = try await ControlClient.connect(directory: harness.directory.path)
+            let agent = try await harness.agent("agent-a", endpoints: endpoints)
+            agent.hello()
+            try await agent.waitUntilPublishing()
+            #expect(await eventually { await master.agent("agent-a")?.connected == true })
+            let apply = OutgoingRequest(
+                id: "m-1",
+                .apply(ApplyRequest(hydrated: Self.hydrated, versionHash: Self.hash, supersede: false))
+            ).jsonValue
+            let responder = Task {
+                guard let incoming = await agent.request(type: "apply") else { return }
+                agent.answerApply(incoming.envelope)
+            }
+            _ = try await client.submit(agentID: "agent-a", request: apply, timeout: .seconds(20), desire: true)
+            await responder.value
+            agent.heartbeat(state: Self.state("t-1", Self.hash))
+            #expect(await eventually { await Self.peek(master)["in_sync"] == true })
+
+            // forget: unmanaged, nothing sent, but the master still knows it put t-1 there.
+            let forgotten = try await client.agentAction("forget", agentID: "agent-a")
+            try SchemaCheck.check([SchemaCheck.controlFromMaster(.object(forgotten))])
+            let entry = forgotten["agents"]?.arrayValue?.first
+            #expect(entry?["desired"] == .null && entry?["applied_here"] == ["t-1"])
+            #expect(entry?["reconcile"]?["state"] == "unmanaged")
+            agent.heartbeat(state: Self.state("t-1", Self.hash))
+
+            // A teardown desire for another topology sets "none": t-1, still running, is torn down by the loop.
+            let teardown = OutgoingRequest(id: "m-2", .teardown(topologyID: "t-2")).jsonValue
+            let tearer = Task {
+                guard let incoming = await agent.request(type: "teardown") else { return }
+                agent.send(
+                    Messages.result(
+                        id: incoming.envelope["id"]?.stringValue ?? "",
+                        body: [
+                            "status": "torn_down", "topology_id": "t-2", "removed": ["containers": [], "bridges": []],
+                        ]
+                    )
+                )
+            }
+            _ = try await client.submit(agentID: "agent-a", request: teardown, timeout: .seconds(20), desire: true)
+            await tearer.value
+            agent.heartbeat(state: Self.state("t-1", Self.hash))
+            #expect(await eventually(5) { Self.received(agent, "teardown").count == 2 })
+            let pushed = Self.received(agent, "teardown", 1)
+            #expect(pushed["topology_id"] == "t-1" && pushed["id"]?.stringValue?.hasPrefix("r-") == true)
+            let pushedID = pushed["id"]?.stringValue ?? ""
+            agent.send(
+                Messages.result(
+                    id: pushedID,
+                    body: ["status": "torn_down", "topology_id": "t-1", "removed": ["containers": [], "bridges": []]]
+                )
+            )
+            agent.heartbeat(state: Self.state(nil, nil))
+            #expect(await eventually { await Self.peek(master)["in_sync"] == true })
+
+            // The operator sees it: the loop's teardown first, finished, then the two desires.
+            #expect(
+                await eventually {
+                    let listed = try? await client.requests(agentID: "agent-a")
+                    return listed?["requests"]?.arrayValue?.first?["status"] == "finished"
+                }
+            )
+            let listed = try await client.requests(agentID: "agent-a")
+            let requests = listed["requests"]?.arrayValue ?? []
+            #expect(requests.map { $0["id"]?.stringValue ?? "" } == [pushedID, "m-2", "m-1"])
+            #expect(requests.first?["origin"] == "reconcile" && requests.first?["topology_id"] == "t-1")
+            #expect(requests.first?["result"]?["body"]?["topology_id"] == "t-1")
+            #expect(requests.dropFirst().allSatisfy { $0["origin"] == "operator" && $0["status"] == "finished" })
+            let one = try await client.request(agentID: "agent-a", requestID: pushedID)
+            #expect(one["request"] == requests.first)
+            do throws(MasterError) {
+                _ = try await client.request(agentID: "agent-a", requestID: "m-404")
+                Issue.record("an unknown id was found")
+            } catch {
+                #expect(error.code == .unknownRequest)
+            }
+            try SchemaCheck.check([.object(listed), .object(one)].map(SchemaCheck.controlFromMaster))
+            await client.close()
+            await agent.close()
+        }
+    }
+
     @Test func desireRefusesAMismatchedHashAndRecordsNothing() async throws {
         let harness = try MasterHarness()
         try await harness.run(Self.configuration(harness)) { master, endpoints in
