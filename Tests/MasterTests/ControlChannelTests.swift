@@ -106,6 +106,27 @@ struct ControlChannelTests {
         }
     }
 
+    /// `ControlMessage.errorCodes`, the wire codes of docs/control-channel.md#errors (its first table; the second
+    /// lists the client-only codes) and the enum of control-error.schema.json are the same set.
+    @Test func errorCodesAgreeWithTheDocsAndTheSchema() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let docs = try String(contentsOf: root.appendingPathComponent("docs/control-channel.md"), encoding: .utf8)
+        let section = try #require(docs.components(separatedBy: #"<a id="errors"></a>"#).dropFirst().first)
+        let wireTable = try #require(section.components(separatedBy: "Two more codes").first)
+        var documented: Set<String> = []
+        for line in wireTable.split(separator: "\n") where line.hasPrefix("| `") {
+            documented.insert(String(line.dropFirst(3).prefix { $0 != "`" }))
+        }
+        #expect(documented == Set(ControlMessage.errorCodes))
+        let schema = try JSONParser.parse(
+            Array(try Data(contentsOf: root.appendingPathComponent("schemas/control-error.schema.json")))
+        )
+        let codes = schema["properties"]?["error"]?["properties"]?["code"]?["enum"]?.arrayValue ?? []
+        #expect(Set(codes.compactMap(\.stringValue)) == Set(ControlMessage.errorCodes))
+        #expect(ControlMessage.errorCodes.contains(MasterError.Code.unknownRequest.rawValue))
+    }
+
     @Test func connectingWithoutAServingMasterFailsClearly() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
