@@ -1,7 +1,6 @@
 import AgentProtocol
 import DecnetJSON
 import Foundation
-import Logging
 import Master
 import MasterStore
 import TestSupport
@@ -29,7 +28,7 @@ struct RequestLookupTests {
             core = MasterCore(
                 gate: InboundGate(maxMessageSize: 1 << 20, agentIdentity: { _ in nil }, isMonitor: { _ in false }),
                 retryInterval: .seconds(10),
-                logger: Logger(label: "test.lookup"),
+                logger: MasterHarness.logger,
                 clock: { monotonic.value },
                 wallClock: { wall.value }
             )
