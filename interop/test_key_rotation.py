@@ -136,6 +136,94 @@ def test_master_killed_mid_rotation_then_a_second_run_finishes(h):
     c.done()
 
 
+def died_by_sigkill(agent, timeout=30):
+    """Waits for the agent to kill itself at its armed DECNET_TEST_FAULT; True when it died of SIGKILL."""
+    return eventually(lambda: agent.process.poll() is not None, timeout, 0.05) and agent.process.returncode == -9
+
+
+def public_file_key(path):
+    public, _ = zmq.auth.load_certificate(str(path))
+    return public
+
+
+def test_agent_killed_after_its_new_handshake_before_its_commit_comes_back_with_the_old_key(h):
+    """docs/security.md#key-rotation: SIGKILL right after the new key's command handshake succeeded and before the
+    `.next` files are renamed. The agent commits before it sends `hello` on the new connection and the master
+    learns a connection's key only from its `hello`, so the master never saw the new key: `agents/ID.key` is still
+    the old key, the agent comes back with it, and a second run rotates to the very key the first run listed."""
+    c = Checks()
+    m = h.master()
+    key = h.key("hotel")
+    m.enrol(key, "hotel")
+    agent = h.agent(m, "hotel", key, env={**th.FAST_LINK, "DECNET_TEST_FAULT": "rotate-before-commit"})
+    m.wait_connected("hotel", 20)
+    old = agent_key(key)
+    next_secret = key.secret.parent / "hotel.next.key_secret"
+    cli = rotate(m, "hotel", "--timeout", "8", wait=False)
+    c.check(died_by_sigkill(agent), f"the agent killed itself at the fault: {agent.process.poll()}")
+    listed_next = public_file_key(m.dir / "agents" / "hotel+next.key")
+    out, err = cli.communicate(timeout=90)
+    c.check(cli.returncode == 1, f"the interrupted run fails: {cli.returncode} {err}")
+    c.check("not seen with its next key" in err, f"it timed out waiting for the new key: {err}")
+    c.check(listed_key(m, "hotel") == old, "agents/hotel.key is still the old key: the master never saw the new one")
+    c.check(agent_key(key) == old and public_file_key(key.public) == old, "the agent's key files are the old key")
+    c.check(next_secret.exists() and th.load_keys(next_secret)[0] == listed_next, "the uncommitted next key is on disk")
+    agent = h.agent(m, "hotel", key, env=th.FAST_LINK)
+    poll_until(lambda: connected_with(m, "hotel") == fingerprint_of(old), 20, 0.2,
+               "the restarted agent connected with its old key")
+    done = rotate(m, "hotel")
+    c.check(done.returncode == 0, f"second run: {done.returncode} {done.stderr}")
+    c.check(agent_key(key) == listed_next, "the second run finished with the next key the first run listed")
+    c.check(listed_key(m, "hotel") == listed_next, "agents/hotel.key is the new key")
+    c.check(not next_secret.exists() and not (m.dir / "agents" / "hotel+next.key").exists(), "no next files left")
+    wait_fully_back(c, m, "hotel", "after the second run")
+    c.check(connected_with(m, "hotel") == fingerprint_of(listed_next), "connected with the new key")
+    c.done()
+
+
+def test_agent_killed_between_the_two_renames_of_its_commit_comes_back_with_the_new_key(h):
+    """docs/security.md#key-rotation: SIGKILL after the `.next` secret file was renamed over the key's secret file
+    and before the public file followed. The restarted agent dials with the new key (listed as `+next`), finishes
+    the rename at start, the still waiting `rotate-key` sees the new key and finishes, and a later rotation can
+    make its next files again."""
+    c = Checks()
+    m = h.master()
+    key = h.key("india")
+    m.enrol(key, "india")
+    agent = h.agent(m, "india", key, env={**th.FAST_LINK, "DECNET_TEST_FAULT": "rotate-mid-commit"})
+    m.wait_connected("india", 20)
+    old = agent_key(key)
+    folder = key.secret.parent
+    cli = rotate(m, "india", "--timeout", "60", wait=False)
+    c.check(died_by_sigkill(agent), f"the agent killed itself at the fault: {agent.process.poll()}")
+    new = agent_key(key)
+    c.check(new != old, "the secret file already holds the new key")
+    c.check(public_file_key(key.public) == old, "the public file still holds the old key")
+    c.check((folder / "india.next.key").exists() and not (folder / "india.next.key_secret").exists(),
+            "the next public file is left behind")
+    agent = h.agent(m, "india", key, env=th.FAST_LINK)
+    out, err = cli.communicate(timeout=90)
+    c.check(cli.returncode == 0, f"the waiting run finished once the agent was back: {cli.returncode} {err}")
+    c.check(listed_key(m, "india") == new, "agents/india.key is the new key")
+    c.check(public_file_key(key.public) == new, "the restarted agent finished the rename of its public file")
+    c.check(not (folder / "india.next.key").exists(), "no next file left")
+    wait_fully_back(c, m, "india", "after the restart")
+    c.check(connected_with(m, "india") == fingerprint_of(new), "connected with the new key")
+    again = rotate(m, "india")
+    c.check(again.returncode == 0 and agent_key(key) not in (old, new), f"a later rotation works: {again.stderr}")
+    c.check(public_file_key(key.public) == agent_key(key), "its public file follows")
+    c.done()
+
+
+def test_an_unknown_test_fault_is_refused_at_start(h):
+    m = h.master()
+    key = h.key("juliet")
+    agent = h.agent(m, "juliet", key, env={"DECNET_TEST_FAULT": "rotate-sometime"})
+    status = poll_until(lambda: agent.process.poll(), 20, 0.05, "the agent exits")
+    assert status == 2, f"exit status {status}"
+    assert "DECNET_TEST_FAULT 'rotate-sometime' is not one of" in agent.log(), agent.log()
+
+
 def submit(control, agent_id, request, timeout=15):
     """One control submit; the agent's result (the `answer` carrying it), or None."""
     control.send({"proto": 1, "type": "submit", "agent_id": agent_id, "timeout_ms": int(timeout * 1000),

@@ -32,7 +32,9 @@ struct RunCommand: AsyncParsableCommand {
             \(Key.masterEndpoint.environment), ...), else from the JSON config file (--config or DECNET_CONFIG; keys \
             like "\(Key.agentID.file)"), else from its default. Stops gracefully on SIGTERM or SIGINT. Advanced, for tests only: \
             DECNET_ZMTP_HEARTBEAT_IVL_MS, _TIMEOUT_MS, _TTL_MS and DECNET_RECONNECT_IVL_MS, _IVL_MAX_MS override \
-            the link's timers (10000/30000/60000 ms, 1000-5000 ms backing off to 60000 ms). Under systemd \
+            the link's timers (10000/30000/60000 ms, 1000-5000 ms backing off to 60000 ms); \
+            DECNET_TEST_FAULT=rotate-before-commit or rotate-mid-commit kills the agent at that point of a key \
+            rotation (a crash test; unset: off). Under systemd \
             (Type=notify) it says READY=1 once the store is open, Docker observed (or its error known) and both \
             sockets dial, keeps STATUS= current (link, applied topology, last error), sends WATCHDOG=1 from its \
             liveness loop when WatchdogSec= is set, and STOPPING=1 on shutdown; text logs carry no timestamp when \
@@ -152,8 +154,16 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             OperatorIO.fail("DOCKER_HOST: \(error)")
         }
-        // docs/security.md#key-rotation: answers rotate_key and switches the link's keys.
-        let rotator = AgentKeyRotator(secretPath: options.keyPath, current: keys, logger: logger)
+        // docs/security.md#key-rotation: answers rotate_key and switches the link's keys. DECNET_TEST_FAULT arms a
+        // crash point for tests (off when unset); a commit a crash interrupted is finished before dialling.
+        let fault: AgentTestFault?
+        do {
+            fault = try AgentTestFault.armed(environment: environment)
+        } catch {
+            OperatorIO.fail("\(error)")
+        }
+        let rotator = AgentKeyRotator(secretPath: options.keyPath, current: keys, logger: logger, fault: fault)
+        rotator.finishInterruptedCommit()
         var settings = AgentSettings(
             agentID: options.agentID,
             agentVersion: AgentVersion.current,

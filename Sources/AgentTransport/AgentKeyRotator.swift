@@ -19,7 +19,10 @@ import Glibc
 ///                         └──refused by ZAP (not enrolled yet)──▶ back to old (the next file stays for a retry)
 /// ```
 /// Nothing is lost when the agent dies half-way: before the commit it starts again with the old key (still
-/// listed on the master until it saw the new one), and the next file is returned again by the next `prepare`.
+/// listed on the master until it saw the new one: the commit comes before the new connection's `hello`, and the
+/// master sees a key only in a `hello`), and the next file is returned again by the next `prepare`. Killed between
+/// the two renames of the commit, it starts with the new secret file and ``finishInterruptedCommit()`` renames the
+/// stray `.next` public file too.
 /// Requests are idempotent: `prepare` returns the same key until it is committed, `activate` while trying or after
 /// the commit only answers.
 public final class AgentKeyRotator: AgentKeyRotation {
@@ -42,13 +45,42 @@ public final class AgentKeyRotator: AgentKeyRotation {
     public let secretPath: String
     private let state: Mutex<State>
     private let logger: Logger
+    /// A crash point armed by a test (`DECNET_TEST_FAULT`); `nil` in production.
+    private let fault: AgentTestFault?
     /// Time for the `activate` answer to leave before the sockets re-dial.
     static let answerGrace: Duration = .milliseconds(500)
 
-    public init(secretPath: String, current: CurveKeyPair, logger: Logger) {
+    public init(secretPath: String, current: CurveKeyPair, logger: Logger, fault: AgentTestFault? = nil) {
         self.secretPath = secretPath
         self.state = Mutex(State(inUse: current))
         self.logger = logger
+        self.fault = fault
+    }
+
+    /// Finishes a commit a crash cut between its two renames (docs/security.md#key-rotation): the secret file
+    /// already holds the next key, and `NAME.next.key` is left beside the old `NAME.key`. When that stray public
+    /// file holds the key in use (and no `.next` secret exists), it is renamed over `NAME.key`; otherwise nothing is
+    /// touched. Returns whether it renamed. Run once at start, before the link dials.
+    @discardableResult
+    public func finishInterruptedCommit() -> Bool {
+        let nextPublic = stem + ".next" + ZMQCertificate.publicSuffix
+        let current = state.withLock { $0.inUse.publicKey }
+        guard secretPath.hasSuffix(ZMQCertificate.secretSuffix), access(nextSecretPath, F_OK) != 0,
+            let stray = try? ZMQCertificate.load(path: nextPublic),
+            stray.publicKey == current
+        else { return false }
+        guard rename(nextPublic, stem + ZMQCertificate.publicSuffix) == 0 else {
+            logger.error(
+                "cannot finish the interrupted key commit",
+                metadata: ["problem": "rename \(nextPublic): \(String(cString: strerror(errno)))"]
+            )
+            return false
+        }
+        logger.notice(
+            "finished a key commit a crash had interrupted",
+            metadata: ["fingerprint": "\(current.fingerprint)"]
+        )
+        return true
     }
 
     var stem: String { String(secretPath.dropLast(ZMQCertificate.secretSuffix.count)) }
@@ -143,7 +175,10 @@ public final class AgentKeyRotator: AgentKeyRotation {
                 state.dial = .old
                 return next
             }
-            if let committed { commit(committed) }
+            if let committed {
+                AgentTestFault.trip(.rotateBeforeCommit, armed: fault)
+                commit(committed)
+            }
         case .handshakeFailedAuth:
             let reverted = state.withLock { state -> Bool in
                 guard state.dial == .trying, state.switchTo == nil else { return false }
@@ -168,6 +203,7 @@ public final class AgentKeyRotator: AgentKeyRotation {
             if rename(from, stem + suffix) != 0 {
                 problems.append("rename \(from): \(String(cString: strerror(errno)))")
             }
+            if suffix == ZMQCertificate.secretSuffix { AgentTestFault.trip(.rotateMidCommit, armed: fault) }
         }
         if problems.isEmpty {
             logger.notice(

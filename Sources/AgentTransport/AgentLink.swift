@@ -202,6 +202,8 @@ public final class AgentLink: Sendable {
                     if enroller?.shouldEnrol(after: event.kind) == true { enrolSink.yield() }
                     command.schedule.observe(event.kind)
                     command.keys.observe(event.kind)
+                    // Before the hello below: a rotation commits its next key before the master can see it
+                    // (docs/security.md#key-rotation).
                     configuration.keyRotator?.observe(event.kind)
                     switch event.kind {
                     case .handshakeSucceeded:
