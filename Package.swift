@@ -302,6 +302,7 @@ let package = Package(
             name: "AgentTransportTests",
             dependencies: [
                 "AgentTransport", "AgentCore", "AgentProtocol", "AgentStore", "DecnetJSON", "ZeroMQ", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/AgentTransportTests"
         ),

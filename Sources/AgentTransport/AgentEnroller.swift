@@ -11,7 +11,8 @@ import ZeroMQ
 /// ```
 ///   idle ──auth refusal──▶ enrolling ──enrolled──▶ done (the link re-dials with the agent's own key)
 ///    ▲                        │  refused (id taken, rejected, ...) ──▶ done (logged; the operator decides)
-///    └──── no answer ─────────┘  (token refused at ZAP, master gone): again after an auth refusal ≥ 10 s later
+///    └──── no answer ─────────┘  (token refused at ZAP, master gone, an answer of no known type): again after an
+///                                 auth refusal ≥ 10 s later
 /// ```
 public final class AgentEnroller: Sendable {
     public enum Phase: Sendable, Equatable {
@@ -20,6 +21,8 @@ public final class AgentEnroller: Sendable {
     public let token: EnrolmentToken
     let tokenKeys: CurveKeyPair
     private let clock: @Sendable () -> ContinuousClock.Instant
+    /// How long ``enrol(thread:endpoint:masterKey:agentID:agentKeys:logger:)`` waits for the answer.
+    let timeout: Duration
     private struct State {
         var phase = Phase.idle
         var lastAttempt: ContinuousClock.Instant?
@@ -29,9 +32,16 @@ public final class AgentEnroller: Sendable {
     public static let answerTimeout = Duration.seconds(5)
     public static let retrySpacing = Duration.seconds(10)
 
-    public init(token: EnrolmentToken, clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+    /// `answerTimeout` (how long to wait for the master's answer) is clamped to 1 ms through ``answerTimeout``; tests
+    /// shorten it.
+    public init(
+        token: EnrolmentToken,
+        answerTimeout: Duration = AgentEnroller.answerTimeout,
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         self.token = token
         self.tokenKeys = token.keyPair()
+        self.timeout = min(max(answerTimeout, .milliseconds(1)), Self.answerTimeout)
         self.clock = clock
     }
 
@@ -71,7 +81,7 @@ public final class AgentEnroller: Sendable {
             nonce: Base64URL.encode(sealed.nonce),
             proof: Base64URL.encode(sealed.box)
         )
-        let tokenKeys = self.tokenKeys
+        let (tokenKeys, timeout) = (self.tokenKeys, self.timeout)
         var answer: JSONObject?
         do {
             let socket = try await thread.open(SocketSetup(.dealer, linger: 0, monitored: false)) {
@@ -91,7 +101,7 @@ public final class AgentEnroller: Sendable {
                     return nil
                 }
                 group.addTask {
-                    try? await Task.sleep(for: Self.answerTimeout)
+                    try? await Task.sleep(for: timeout)
                     return nil
                 }
                 let first = await group.next() ?? nil
@@ -108,7 +118,8 @@ public final class AgentEnroller: Sendable {
 
     private func finish(_ answer: JSONObject?, agentID: String, logger: Logger) {
         let type = answer?["type"]?.stringValue
-        state.withLock { $0.phase = type == nil ? .idle : .done }
+        // Only a known answer ends it; anything else counts as no answer, so a garbled reply never stops retries.
+        state.withLock { $0.phase = type == "enrolled" || type == "enrol_refused" ? .done : .idle }
         switch type {
         case "enrolled":
             logger.notice(
@@ -122,6 +133,10 @@ public final class AgentEnroller: Sendable {
                     "code": "\(answer?["code"]?.stringValue ?? "-")",
                     "message": "\(answer?["message"]?.stringValue ?? "-")",
                 ]
+            )
+        case .some:
+            logger.warning(
+                "the master's answer to the enrolment is of no known type; trying again after a later refusal"
             )
         default:
             logger.warning(
