@@ -3,7 +3,8 @@
 # units with systemd-analyze verify against the unpacked packages, then, in containers of a minimal Debian 12 root file
 # system (debootstrap --variant=minbase, imported with docker import), installs each .deb with apt-get resolving only
 # its declared dependencies from Debian's mirror, and runs the binaries: --version, validate, keygen, the maintainer
-# scripts' whole life (install, reinstall, remove, purge), and an agent enrolled with a master, both from the packages;
+# scripts' whole life (install, reinstall, remove, purge), the folders they make (owner, mode) and the installed units'
+# write access (ReadWritePaths), and an agent enrolled with a master, both from the packages;
 # last, both packages under a real systemd (PID 1 of a container): Type=notify, STATUS=, the sandboxed agent applying
 # the example topology on this host's Docker Engine, journal priorities, and the watchdog restarting a frozen agent.
 #
@@ -147,6 +148,9 @@ install_deb() {
   fi
   grep -E "^decnet-(agent|master):" /tmp/apt.log || true
 }
+read_write_paths() {  # read_write_paths UNIT: its ReadWritePaths= entries, one a line, without the "-" prefix
+  sed -n "s/^ReadWritePaths=//p" "$1" | tr " " "\n" | sed "s/^-//" | grep .
+}
 '
   local mounts=(-v "$PWD/dist:/dist:ro" -v "$PWD/examples:/examples:ro")
   [ "$offline" = 1 ] && mounts+=(-v "$work/debs:/debs:ro")
@@ -192,10 +196,16 @@ echo PASS
 echo "CHECK decnet-agent hash examples/topology.json"
 decnet-agent hash /examples/topology.json | grep -Eq "^[0-9a-f]{64}$"
 echo PASS
-echo "CHECK postinst made the key pair: folder 0700, secret 0600"
-test "$(stat -c %a /etc/decnet/agent)" = 700
-test "$(stat -c %a /etc/decnet/agent/agent.key_secret)" = 600
-test "$(stat -c %a /var/lib/decnet-agent)" = 700
+echo "CHECK postinst made the key pair: folder 0700, secret 0600, all owned by root"
+test "$(stat -c "%U:%G %a" /etc/decnet/agent)" = "root:root 700"
+test "$(stat -c "%U %a" /etc/decnet/agent/agent.key_secret)" = "root 600"
+test "$(stat -c "%U:%G %a" /var/lib/decnet-agent)" = "root:root 700"
+echo PASS
+echo "CHECK the installed unit may write the state folder and the key folder (a key rotation writes keys there)"
+unit=/lib/systemd/system/decnet-agent.service
+read_write_paths "$unit" | grep -qx /var/lib/decnet-agent
+read_write_paths "$unit" | grep -qx /etc/decnet/agent
+grep -qx "StateDirectory=decnet-agent" "$unit"
 echo PASS
 echo "CHECK the shipped config is refused until filled in, saying what is missing"
 rc=0
@@ -246,7 +256,16 @@ getent passwd decnet | grep -q ":/var/lib/decnet-master:/usr/sbin/nologin$"
 test "$(stat -c "%U %a" /etc/decnet/master)" = "decnet 700"
 test "$(stat -c "%U %a" /etc/decnet/master/agents)" = "decnet 700"
 test "$(stat -c "%U %a" /etc/decnet/master/rejected)" = "decnet 700"
-test "$(stat -c "%U %a" /var/lib/decnet-master)" = "decnet 750"
+test "$(stat -c "%U:%G %a" /etc/decnet/master/tokens)" = "decnet:decnet 700"
+test "$(stat -c "%U:%G %a" /etc/decnet/master/agents)" = "decnet:decnet 700"
+test "$(stat -c "%U:%G %a" /var/lib/decnet-master)" = "decnet:decnet 750"
+echo PASS
+echo "CHECK the installed unit may write its state folder, agents/ and tokens/ (token enrolment writes both)"
+unit=/lib/systemd/system/decnet-master.service
+read_write_paths "$unit" | grep -qx /var/lib/decnet-master
+read_write_paths "$unit" | grep -qx /etc/decnet/master/agents
+read_write_paths "$unit" | grep -qx /etc/decnet/master/tokens
+if read_write_paths "$unit" | grep -qx /etc/decnet/master; then exit 1; fi
 echo PASS
 echo "CHECK postinst made the master key pair, owned by decnet, secret 0600"
 test "$(stat -c "%U %a" /etc/decnet/master/master.key_secret)" = "decnet 600"
@@ -362,6 +381,14 @@ apt-get install -y -qq --no-install-recommends /dist/'"$MASTER_DEB"' /dist/'"$AG
   || { cat /tmp/apt.log; exit 1; }
 systemctl is-active --quiet decnet-master
 test "$(status_of decnet-master)" = "serving: 0 of 0 agents connected, 0 requests outstanding"
+echo PASS
+echo "CHECK systemd reads the write access the units ask for (state folders, agents/ and tokens/, the agent key folder)"
+rw() { systemctl show -p ReadWritePaths --value "$1" | tr " " "\n" | sed "s/^-//"; }
+rw decnet-master | grep -qx /var/lib/decnet-master
+rw decnet-master | grep -qx /etc/decnet/master/agents
+rw decnet-master | grep -qx /etc/decnet/master/tokens
+rw decnet-agent | grep -qx /var/lib/decnet-agent
+rw decnet-agent | grep -qx /etc/decnet/agent
 echo PASS
 echo "CHECK the agent postinst enables but does not start an unconfigured agent, and says what to fill in"
 systemctl is-enabled --quiet decnet-agent
