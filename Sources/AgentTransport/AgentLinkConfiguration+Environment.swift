@@ -1,15 +1,16 @@
 extension AgentLinkConfiguration {
     /// The advanced `DECNET_*` environment variables that override the link's timers, all in milliseconds. They
-    /// exist so that tests can shorten the wire protocol's defaults (ZMTP heartbeats 10/30/60 s, reconnect 1-5 s
+    /// exist so that tests can shorten the wire protocol's defaults (ZMTP heartbeats 10/30 s with no TTL, reconnect 0.2-1 s
     /// backing off to 60 s); a production agent leaves them unset.
     public enum TuningVariable: String, CaseIterable, Sendable {
         /// `ZMQ_HEARTBEAT_IVL`: milliseconds between ZMTP PINGs.
         case zmtpHeartbeatInterval = "DECNET_ZMTP_HEARTBEAT_IVL_MS"
         /// `ZMQ_HEARTBEAT_TIMEOUT`: milliseconds without traffic after a PING before the agent drops the connection.
         case zmtpHeartbeatTimeout = "DECNET_ZMTP_HEARTBEAT_TIMEOUT_MS"
-        /// `ZMQ_HEARTBEAT_TTL`: milliseconds the master waits for traffic before dropping the agent.
+        /// `ZMQ_HEARTBEAT_TTL`: milliseconds the master waits for traffic before dropping the agent (0: none; the
+        /// master's TCP keepalive ends a dead agent's connection).
         case zmtpHeartbeatTTL = "DECNET_ZMTP_HEARTBEAT_TTL_MS"
-        /// `ZMQ_RECONNECT_IVL`: the first reconnect delay (replaces the random 1 to 5 s).
+        /// `ZMQ_RECONNECT_IVL`: the first reconnect delay (replaces the random 200 to 1000 ms).
         case reconnect = "DECNET_RECONNECT_IVL_MS"
         /// `ZMQ_RECONNECT_IVL_MAX`: the ceiling of the doubling reconnect delay.
         case reconnectMax = "DECNET_RECONNECT_IVL_MAX_MS"
@@ -18,7 +19,8 @@ extension AgentLinkConfiguration {
         /// most an hour.
         var range: ClosedRange<Int32> {
             switch self {
-            case .zmtpHeartbeatInterval, .zmtpHeartbeatTimeout, .zmtpHeartbeatTTL: 100...3_600_000
+            case .zmtpHeartbeatInterval, .zmtpHeartbeatTimeout: 100...3_600_000
+            case .zmtpHeartbeatTTL: 0...3_600_000
             case .reconnect, .reconnectMax: 10...3_600_000
             }
         }

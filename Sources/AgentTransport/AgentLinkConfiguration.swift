@@ -19,16 +19,24 @@ public struct AgentLinkConfiguration: Sendable {
     /// A one-time enrolment token, used when the master refuses this agent's key (docs/security.md#enrolment-tokens).
     public var enrolToken: EnrolmentToken?
     public var maxEnvelopeBytes: Int
-    /// First reconnect delay in milliseconds, randomised per agent (1 to 5 s) so a master restart does not bring the
-    /// whole fleet back in the same second; libzmq doubles it up to `reconnectMaxMillis`.
+    /// First reconnect delay in milliseconds, drawn per agent from ``defaultReconnectMillis`` so that a fleet
+    /// notices a returning master within about a second without all dialling in the same millisecond. libzmq waits
+    /// this delay plus up to as much again before the first attempt after a lost connection, and doubles it after
+    /// every attempt the master refused, up to `reconnectMaxMillis`: short while the master restarts, backing off
+    /// only while it stays away (docs/wire-protocol.md#liveness).
     public var reconnectMillis: Int32
     public var reconnectMaxMillis: Int32
-    /// ZMTP heartbeats keep NAT mappings open and notice a dead master.
+    /// ZMTP heartbeats keep NAT mappings open and notice a dead master. The TTL (what the master is asked to wait
+    /// before dropping a silent agent) is 0, none, by default: the master ends a dead agent's connection with TCP
+    /// keepalive, which costs it nothing per message (docs/scaling.md#timers).
     public var zmtpHeartbeatIntervalMillis: Int32
     public var zmtpHeartbeatTimeoutMillis: Int32
     public var zmtpHeartbeatTTLMillis: Int32
     public var tcpKeepaliveIdleSeconds: Int32
     public var lingerMillis: Int32
+
+    /// The range each agent draws its first reconnect delay from, in milliseconds.
+    public static let defaultReconnectMillis: ClosedRange<Int32> = 200...1000
 
     public init(
         agentID: String,
@@ -37,11 +45,11 @@ public struct AgentLinkConfiguration: Sendable {
         masterKey: CurveKey,
         keys: CurveKeyPair,
         maxEnvelopeBytes: Int = WireProtocol.defaultMaxEnvelopeBytes,
-        reconnectMillis: Int32 = Int32.random(in: 1000...5000),
+        reconnectMillis: Int32 = Int32.random(in: AgentLinkConfiguration.defaultReconnectMillis),
         reconnectMaxMillis: Int32 = 60_000,
         zmtpHeartbeatIntervalMillis: Int32 = 10_000,
         zmtpHeartbeatTimeoutMillis: Int32 = 30_000,
-        zmtpHeartbeatTTLMillis: Int32 = 60_000,
+        zmtpHeartbeatTTLMillis: Int32 = 0,
         tcpKeepaliveIdleSeconds: Int32 = 60,
         lingerMillis: Int32 = 1000
     ) {

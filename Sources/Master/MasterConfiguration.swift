@@ -18,12 +18,20 @@ public struct MasterConfiguration: Sendable {
     public var maxMessageSize: Int = WireProtocol.defaultMaxEnvelopeBytes
     /// `ZMQ_LINGER` of every socket, in milliseconds (0 to 2000): bounds how long shutdown waits for queued sends.
     public var lingerMilliseconds: Int32 = 1000
-    /// `ZMQ_HEARTBEAT_IVL`, `ZMQ_HEARTBEAT_TIMEOUT`, `ZMQ_HEARTBEAT_TTL` in milliseconds.
+    /// `ZMQ_HEARTBEAT_IVL`, `ZMQ_HEARTBEAT_TIMEOUT`, `ZMQ_HEARTBEAT_TTL` in milliseconds, on the monitors' XPUB
+    /// only. The agents' command and heartbeat sockets send no ZMTP PINGs: libzmq cancels a timer by walking every
+    /// timer of its I/O thread, so a PING timer on each of thousands of agent connections made every message cost
+    /// time in proportion to the fleet (docs/scaling.md#timers). The agents PING the master; a dead agent's
+    /// connection is ended by TCP keepalive.
     public var zmtpHeartbeatInterval: Int32 = 10_000
     public var zmtpHeartbeatTimeout: Int32 = 30_000
     public var zmtpHeartbeatTTL: Int32 = 60_000
-    /// `ZMQ_TCP_KEEPALIVE_IDLE` in seconds (keeps NAT mappings open).
+    /// `ZMQ_TCP_KEEPALIVE_IDLE` in seconds (keeps NAT mappings open), then `ZMQ_TCP_KEEPALIVE_INTVL` seconds between
+    /// probes and `ZMQ_TCP_KEEPALIVE_CNT` unanswered probes before the kernel ends a connection whose peer is gone:
+    /// about 90 s after an agent's host vanished.
     public var tcpKeepaliveIdle: Int32 = 60
+    public var tcpKeepaliveInterval: Int32 = 10
+    public var tcpKeepaliveCount: Int32 = 3
     /// A request that saw nothing from its agent for this long is sent again with the same id.
     public var retryInterval: Duration = .seconds(10)
     /// When an agent that sends nothing counts as gone (``SilencePolicy``).

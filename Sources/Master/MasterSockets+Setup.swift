@@ -23,11 +23,16 @@ struct ServerOptions: Sendable {
     func apply(to socket: ZMQSocket) throws(ZMQError) {
         try socket.makeCurveServer(keys: keys, zapDomain: MasterSockets.zapDomain)
         try socket.setOption(.maxMsgSize, configuration.transportMaxMessageSize)
-        try socket.setOption(.heartbeatIvl, configuration.zmtpHeartbeatInterval)
-        try socket.setOption(.heartbeatTimeout, configuration.zmtpHeartbeatTimeout)
-        try socket.setOption(.heartbeatTtl, configuration.zmtpHeartbeatTTL)
+        if socket.type == .xpub {
+            // A handful of monitors: their dead connections are found by ZMTP PINGs within 30 s.
+            try socket.setOption(.heartbeatIvl, configuration.zmtpHeartbeatInterval)
+            try socket.setOption(.heartbeatTimeout, configuration.zmtpHeartbeatTimeout)
+            try socket.setOption(.heartbeatTtl, configuration.zmtpHeartbeatTTL)
+        }
         try socket.setOption(.tcpKeepalive, 1)
         try socket.setOption(.tcpKeepaliveIdle, configuration.tcpKeepaliveIdle)
+        try socket.setOption(.tcpKeepaliveIntvl, configuration.tcpKeepaliveInterval)
+        try socket.setOption(.tcpKeepaliveCnt, configuration.tcpKeepaliveCount)
         // An unauthenticated peer that does not finish its handshake in time is dropped (docs/security.md).
         try socket.setOption(.handshakeIvl, configuration.limits.handshakeMillis)
         // libzmq's default queue of 100 overflows when a fleet reconnects at once (a master restart) or under a
