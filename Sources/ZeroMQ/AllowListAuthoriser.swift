@@ -21,9 +21,12 @@ import Darwin
 /// it was sent with; ``identity(forUserId:)`` maps it back through the folder as it is now, which makes a removed or
 /// replaced key count as revoked on its very next message.
 ///
-/// The folder is re-read without a restart: every decision first `stat`s the directory and reloads when it changed
-/// (a file added, removed or renamed), and at least every `rescanInterval` anyway (a file edited in place), so a
-/// removed key is refused from the next handshake on. A folder that is gone admits nobody; a read that fails for
+/// The folder is re-read without a restart, whenever something in it changed: on Linux every decision first asks an
+/// `inotify` watch (one non-blocking `read`; a file added, written, renamed or removed, or the folder replaced),
+/// and reads the whole folder again only then, or every `watchedRescanInterval` as a safety net. Without inotify
+/// every decision `stat`s the directory and reloads when it changed, and at least every `rescanInterval` anyway (a
+/// file edited in place). Either way a removed key is refused from the next handshake on, and a fleet of thousands
+/// of keys is not read again while nothing changes. A folder that is gone admits nobody; a read that fails for
 /// want of resources (descriptors, memory) keeps the last complete list, so a flood cannot revoke every agent.
 /// Thread-safe: state lives in a `Mutex`.
 public final class AllowListAuthoriser: ZAPAuthoriser {
@@ -66,9 +69,15 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
     public let directory: String
     /// The ZAP domain this authoriser serves (`decnet`); `nil` accepts any domain.
     public let domain: String?
-    /// How often the folder is re-read even when the directory looks unchanged.
+    /// How often the folder is re-read even when the directory looks unchanged, without inotify.
     public let rescanInterval: Duration
+    /// How often the folder is re-read although inotify reported nothing.
+    public static let watchedRescanInterval: Duration = .seconds(300)
     private let snapshot = Mutex(Snapshot())
+    #if canImport(Glibc)
+    /// Only touched with `snapshot` locked.
+    private nonisolated(unsafe) let watch: DirectoryWatch?
+    #endif
 
     /// Reads `directory` at once; throws ``ZMQError/Code/io`` when it cannot be read at all.
     public init(directory: String, domain: String? = "decnet", rescanInterval: Duration = .seconds(2)) throws(ZMQError)
@@ -76,6 +85,9 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
         self.directory = directory
         self.domain = domain
         self.rescanInterval = rescanInterval
+        #if canImport(Glibc)
+        self.watch = DirectoryWatch(directory: directory)
+        #endif
         guard AllowListAuthoriser.stamp(of: directory) != nil else {
             throw ZMQError(.io, operation: "AllowListAuthoriser", message: "cannot read the directory \(directory)")
         }
@@ -152,8 +164,25 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
     public var statistics: Statistics { snapshot.withLock { $0.statistics } }
 
     private func refresh(_ state: inout Snapshot, force: Bool) {
-        let stamp = AllowListAuthoriser.stamp(of: directory)
         let now = ContinuousClock.now
+        #if canImport(Glibc)
+        if let watch {
+            // A folder moved or removed is watched again as soon as one is there (and then read).
+            let wasWatching = watch.isWatching
+            if !wasWatching { watch.rewatch() }
+            if watch.isWatching {
+                let changed = watch.changed() || !wasWatching
+                let due = state.loadedAt.map { now - $0 >= Self.watchedRescanInterval } ?? true
+                // `racy` here: the last read failed for want of resources; try again.
+                guard force || changed || due || state.racy else { return }
+                state.racy = false
+                load(into: &state)
+                state.loadedAt = now
+                return
+            }
+        }
+        #endif
+        let stamp = AllowListAuthoriser.stamp(of: directory)
         let due = state.loadedAt.map { now - $0 >= rescanInterval } ?? true
         guard force || due || state.racy || stamp != state.directoryStamp else { return }
         load(into: &state)

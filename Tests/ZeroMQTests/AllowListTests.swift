@@ -136,13 +136,14 @@ import ZeroMQ
         #expect(allowList.identity(for: key) == nil)  // renamed away from *.key
     }
 
-    @Test func editsInPlaceAreSeenAfterTheRescanInterval() throws {
+    @Test func editsInPlaceAreSeenAtOnce() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let key = try CurveKeyPair.generate().publicKey
         let other = try CurveKeyPair.generate().publicKey
         try write(key, "host-1", agentID: "host-1", in: directory)
-        let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .zero)
+        // No rescan would ever come: only the folder watch can see the edit.
+        let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .seconds(3600))
         #expect(allowList.identity(for: key) == "host-1")
         // Rewrite the file's content (another key) without touching the directory entry.
         let text = try ZMQCertificate(publicKey: other, metadata: ["agent-id": "host-1"]).render(includeSecret: false)
@@ -152,6 +153,49 @@ import ZeroMQ
         try handle.close()
         #expect(allowList.identity(for: key) == nil)
         #expect(allowList.identity(for: other) == "host-1")
+    }
+
+    /// A master of thousands of agents asks the list on every message: an unchanged folder is never read again.
+    @Test func anUnchangedFolderIsReadOnceAndAChangeReadsItAgain() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let keys = try (0..<50).map { _ in try CurveKeyPair.generate().publicKey }
+        for (index, key) in keys.enumerated() { try write(key, "host-\(index)", agentID: nil, in: directory) }
+        let allowList = try AllowListAuthoriser(directory: directory.path, rescanInterval: .zero)
+        let loads = allowList.statistics.loads
+        for _ in 0..<20 {
+            for (index, key) in keys.enumerated() { #expect(allowList.identity(forUserId: key.z85) == "host-\(index)") }
+        }
+        #expect(allowList.statistics.loads == loads)
+        try FileManager.default.removeItem(atPath: directory.file("host-7.key"))
+        #expect(allowList.identity(forUserId: keys[7].z85) == nil)
+        #expect(allowList.statistics.loads == loads + 1)
+        #expect(allowList.identity(forUserId: keys[8].z85) == "host-8")
+        #expect(allowList.statistics.loads == loads + 1)
+    }
+
+    @Test func aFolderReplacedByAnotherIsFollowed() throws {
+        let parent = try TemporaryDirectory()
+        defer { parent.remove() }
+        let path = parent.file("agents")
+        let old = try CurveKeyPair.generate().publicKey
+        let new = try CurveKeyPair.generate().publicKey
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        try ZMQCertificate(publicKey: old, metadata: [:]).write(directory: path, name: "host-1", overwrite: true)
+        let allowList = try AllowListAuthoriser(directory: path, rescanInterval: .seconds(3600))
+        #expect(allowList.identity(for: old) == "host-1")
+        // The operator prepares a new folder beside it and swaps the two.
+        let staged = parent.file("agents.new")
+        try FileManager.default.createDirectory(atPath: staged, withIntermediateDirectories: false)
+        try ZMQCertificate(publicKey: new, metadata: [:]).write(directory: staged, name: "host-1", overwrite: true)
+        try FileManager.default.moveItem(atPath: path, toPath: parent.file("agents.old"))
+        #expect(allowList.identity(for: old) == nil)  // nothing at the path for a moment: nobody
+        try FileManager.default.moveItem(atPath: staged, toPath: path)
+        #expect(allowList.identity(for: new) == "host-1")
+        #expect(allowList.identity(for: old) == nil)
+        // And the new folder is the one watched: a later removal there is seen at once.
+        try FileManager.default.removeItem(atPath: path + "/host-1.key")
+        #expect(allowList.identity(for: new) == nil)
     }
 
     @Test func skipsBrokenFilesDuplicatesAndInvalidIdentitiesAndSaysSo() throws {
