@@ -283,8 +283,11 @@ extension MasterCore {
         var rows: [(agentID: String, seenAt: Int64, state: [UInt8]?)] = []
         for agentID in dirty.sorted() {
             guard let record = fleet[agentID] else { continue }
-            let summary = record.driftSummary.map { "\($0.sorted { $0.key < $1.key })" } ?? "-"
-            let signature = "\(record.topologyID ?? "-")|\(record.appliedVersionHash ?? "-")|\(summary)"
+            let signature = ReconcileKeeper.ReportSignature(
+                topologyID: record.topologyID,
+                appliedVersionHash: record.appliedVersionHash,
+                drift: record.driftSummary
+            )
             // A steady agent is written once per master start, not on every heartbeat.
             guard keeper!.savedSignature[agentID] != signature else { continue }
             keeper!.savedSignature[agentID] = signature

@@ -23,7 +23,15 @@ struct ReconcileKeeper: Sendable {
     var expectations: [RequestKey: ReconcileExpectation] = [:]
     /// Agents whose reported state changed since the last write, and what was written last.
     var dirty: Set<String> = []
-    var savedSignature: [String: String] = [:]
+    var savedSignature: [String: ReportSignature] = [:]
+
+    /// What of an agent's report is worth a write: a steady agent's heartbeats change none of it. Compared by
+    /// value, built without formatting anything (it is looked at for every heartbeating agent on every tick).
+    struct ReportSignature: Equatable {
+        var topologyID: String?
+        var appliedVersionHash: String?
+        var drift: [String: Int]?
+    }
     /// Store writes that failed (logged; the next change tries again).
     var storeFailures = 0
     /// When (monotonic milliseconds) finished requests are trimmed next (docs/control-channel.md#master-store).
