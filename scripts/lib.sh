@@ -137,12 +137,12 @@ start_load_master() {
   return 1
 }
 
-# For the load scripts, as their EXIT trap: stops load-agents and the master, copies the run's files to
+# For the load scripts, as their EXIT trap: stops load-agents (load_pid: one process id or several) and the master, copies the run's files to
 # DECNET_LOAD_OUT when set, removes the work folder after a success (keeps it and says where after a failure), and
 # exits with the script's status. $1 names the run in the failure line.
 finish_load_run() {
-  local status=$?
-  stop_process "$load_pid"
+  local status=$? pid
+  for pid in $load_pid; do stop_process "$pid"; done
   stop_process "$master_pid"
   if [ -n "${DECNET_LOAD_OUT:-}" ]; then
     mkdir -p "$DECNET_LOAD_OUT"

@@ -43,7 +43,8 @@ final class HeartbeatMonitor: Sendable {
     static func connect(
         endpoint: String,
         keys: CurveKeyPair,
-        masterKey: CurveKey
+        masterKey: CurveKey,
+        topicPrefix: String = "hb."
     ) async throws(ZMQError)
         -> HeartbeatMonitor
     {
@@ -56,7 +57,7 @@ final class HeartbeatMonitor: Sendable {
                 try s.setOption(.rcvhwm, 0)
                 try s.setOption(.reconnectIvl, 100)
                 try s.setOption(.reconnectIvlMax, 1000)
-                try s.setOption(.subscribe, Array("hb.".utf8))
+                try s.setOption(.subscribe, Array(topicPrefix.utf8))
                 try s.connect(endpoint)
             }
             return HeartbeatMonitor(context: context, thread: thread, socket: socket)

@@ -1,15 +1,15 @@
 import ZeroMQ
 
 /// Where the simulated agents dial and with which timers: by default the real agent's (`AgentLinkConfiguration`):
-/// reconnect after a random 1 to 5 s backing off to 60 s, ZMTP heartbeats 10/30/60 s, TCP keepalive.
+/// reconnect after a random 200 to 1000 ms backing off to 60 s, ZMTP heartbeats 10/30 s without a TTL, TCP keepalive.
 struct LinkSettings: Sendable {
     var commandEndpoint: String
     var heartbeatEndpoint: String
     var monitorEndpoint: String
     var masterKey: CurveKey
-    var reconnectMillis: ClosedRange<Int32> = 1000...5000
+    var reconnectMillis: ClosedRange<Int32> = 200...1000
     var reconnectMaxMillis: Int32 = 60_000
-    var zmtpHeartbeatMillis: (interval: Int32, timeout: Int32, ttl: Int32) = (10_000, 30_000, 60_000)
+    var zmtpHeartbeatMillis: (interval: Int32, timeout: Int32, ttl: Int32) = (10_000, 30_000, 0)
     /// `ZMQ_SNDHWM` of each heartbeat socket: a heartbeat a second never comes near libzmq's default of 1000.
     var sendHighWaterMark: Int32 = 1000
 

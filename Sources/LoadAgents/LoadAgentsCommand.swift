@@ -13,7 +13,7 @@ struct LoadAgentsCommand: AsyncParsableCommand {
         discussion: """
             Generates N agent keys and a monitor key in memory and writes their public certificates into the \
             master's agents/ and monitors/ allow-lists. Every agent dials the master like the real one (hello after \
-            each handshake, jittered reconnect 1-5 s backing off to 60 s, ZMTP heartbeats 10/30/60 s) and, once all \
+            each handshake, jittered reconnect 0.2-1 s backing off to 60 s, ZMTP heartbeats 10/30 s without TTL) and, once all \
             are connected and subscribed, publishes a heartbeat every --heartbeat-interval seconds for --duration \
             seconds. A monitor on the master's XPUB counts them. The steady-phase report (sent vs received per \
             agent, gaps, relay latency, master CPU and memory from /proc) is written to --report; the run then keeps \
@@ -39,8 +39,14 @@ struct LoadAgentsCommand: AsyncParsableCommand {
     var heartbeatInterval = 1.0
     @Option(help: "Seconds of steady heartbeating to account for.")
     var duration = 180.0
-    @Option(name: .customLong("agents-per-thread"), help: "Agents per socket thread and ZeroMQ context (1 to 170).")
-    var agentsPerThread = 160
+    @Option(
+        name: .customLong("agents-per-thread"),
+        help: ArgumentHelp(
+            "Agents per socket thread and ZeroMQ context (1 to 170; fewer is cheaper per message: zmq_poll walks "
+                + "every socket of its thread on each wake-up)."
+        )
+    )
+    var agentsPerThread = 32
     @Option(name: .customLong("id-prefix"), help: "Agent ids are PREFIX00001, PREFIX00002, ...")
     var idPrefix = "load-"
     @Option(help: "Write the JSON report here (atomically); standard output when omitted.")
@@ -55,6 +61,16 @@ struct LoadAgentsCommand: AsyncParsableCommand {
     var observe = 0.0
     @Option(help: "Seconds to wait for heartbeats still in flight when the steady phase ends.")
     var grace = 3.0
+    @Option(
+        name: .customLong("ready-file"),
+        help: "Create this file once every agent is connected and subscribed."
+    )
+    var readyFile: String?
+    @Option(
+        name: .customLong("go-file"),
+        help: "Start heartbeating only once this file exists (several processes, one steady phase)."
+    )
+    var goFile: String?
 
     func validate() throws {
         guard agents >= 1 else { throw ValidationError("--agents must be at least 1") }
@@ -92,7 +108,8 @@ struct LoadAgentsCommand: AsyncParsableCommand {
         let monitor = try await HeartbeatMonitor.connect(
             endpoint: link.monitorEndpoint,
             keys: keys.monitor,
-            masterKey: master.publicKey
+            masterKey: master.publicKey,
+            topicPrefix: "hb." + idPrefix
         )
         let fleet = try await SimulatedFleet.open(keys: keys, link: link, agentsPerShard: agentsPerThread)
         let run = LoadRun(
@@ -105,7 +122,9 @@ struct LoadAgentsCommand: AsyncParsableCommand {
                 masterPID: masterPID,
                 connectTimeout: connectTimeout,
                 observe: observe,
-                grace: grace
+                grace: grace,
+                readyFile: readyFile,
+                goFile: goFile
             ),
             fleet: fleet,
             monitor: monitor,

@@ -11,6 +11,10 @@ struct LoadOptions: Sendable {
     var connectTimeout: Double
     var observe: Double
     var grace: Double
+    /// Written once every agent is connected and subscribed (several load-agents processes share a start).
+    var readyFile: String?
+    /// The steady phase starts once this file exists (at most `connectTimeout` after ready).
+    var goFile: String?
 
     /// One progress line on standard error.
     static func log(_ line: String) {

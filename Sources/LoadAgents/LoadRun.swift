@@ -38,7 +38,14 @@ struct LoadRun: Sendable {
             write(report)
             return false
         }
-        LoadOptions.log("all \(ready) agents connected and subscribed after \(clock.millis()) ms; heartbeating")
+        LoadOptions.log("all \(ready) agents connected and subscribed after \(clock.millis()) ms")
+        guard await startTogether() else {
+            LoadOptions.log("no go file \(options.goFile ?? "") in time")
+            report["complete"] = false
+            write(report)
+            return false
+        }
+        LoadOptions.log("heartbeating")
         _ = await signals.sleep(seconds: 1)
 
         let lag = LagMeter()
@@ -68,6 +75,21 @@ struct LoadRun: Sendable {
     }
 
     var intervalMillis: Int { Int(options.heartbeatInterval * 1000) }
+
+    /// Announces readiness (`--ready-file`) and waits for the go file, when given, so that several processes
+    /// share one steady phase. False when the go file did not come within the connect timeout.
+    private func startTogether() async -> Bool {
+        if let readyFile = options.readyFile {
+            FileManager.default.createFile(atPath: readyFile, contents: Data("\(clock.millis())\n".utf8))
+        }
+        guard let goFile = options.goFile else { return true }
+        let deadline = clock.millis() + Int64(options.connectTimeout * 1000)
+        while !FileManager.default.fileExists(atPath: goFile) {
+            guard clock.millis() < deadline, !signals.received else { return false }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return true
+    }
 
     /// Polls until every agent has a handshake and a subscription and the monitor is connected.
     private func waitUntilReady() async -> Int {
