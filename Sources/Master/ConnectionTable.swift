@@ -18,6 +18,9 @@ struct ConnectionTable: Sendable {
     }
 
     private(set) var entries: [Int32: Entry] = [:]
+    /// Command connections that have not sent a message yet, and when each was accepted: what ``mute(olderThan:now:)``
+    /// looks at, so that a timer tick costs nothing per established connection of a large fleet.
+    private var silentSince: [Int32: Int64] = [:]
 
     var count: Int { entries.count }
 
@@ -32,12 +35,14 @@ struct ConnectionTable: Sendable {
             lastMessageAt: nil
         )
         entries[descriptor] = entry
+        if role == .command { silentSince[descriptor] = now } else { silentSince[descriptor] = nil }
         return entry
     }
 
     /// The connection on `descriptor` closed.
     mutating func closed(descriptor: Int32) {
         entries[descriptor] = nil
+        silentSince[descriptor] = nil
     }
 
     /// A message from `key` arrived on `descriptor`.
@@ -46,15 +51,18 @@ struct ConnectionTable: Sendable {
         entry.key = key ?? entry.key
         entry.lastMessageAt = now
         entries[descriptor] = entry
+        silentSince[descriptor] = nil
     }
 
     /// Command connections accepted more than `limit` ago that never sent a message; they are forgotten here.
     mutating func mute(olderThan limit: Int64, now: Int64) -> [PeerConnection] {
-        let mute = entries.filter { _, entry in
-            entry.role == .command && entry.lastMessageAt == nil && now - entry.acceptedAt > limit
+        let due = silentSince.filter { now - $0.value > limit }.keys.sorted()
+        var mute: [PeerConnection] = []
+        for descriptor in due {
+            silentSince[descriptor] = nil
+            if let connection = entries.removeValue(forKey: descriptor)?.connection { mute.append(connection) }
         }
-        for descriptor in mute.keys { entries[descriptor] = nil }
-        return mute.values.compactMap(\.connection)
+        return mute
     }
 
     /// Every known connection that last spoke with `key`.

@@ -33,8 +33,12 @@ public struct FleetView: Sendable {
     /// shows missing (0 normally), or `nil` when required members are missing or of the wrong type.
     public mutating func heartbeat(agentID: String, envelope: JSONObject, now: Int64) -> Int? {
         guard let heartbeat = try? Heartbeat(envelope) else { return nil }
+        // Changed in place: a fleet's records are large, and one heartbeat must not copy one.
+        return Self.apply(heartbeat, to: &records[agentID, default: AgentRecord(agentID: agentID)], now: now)
+    }
+
+    private static func apply(_ heartbeat: Heartbeat, to record: inout AgentRecord, now: Int64) -> Int {
         let seq = heartbeat.seq
-        var record = records[agentID] ?? AgentRecord(agentID: agentID)
         var info = record.heartbeat
         var missing = 0
         if var current = info, current.bootID == heartbeat.bootID {
@@ -72,7 +76,6 @@ public struct FleetView: Sendable {
         if record.bootID == nil { record.bootID = heartbeat.bootID }
         if !heartbeat.agentVersion.isEmpty { record.agentVersion = heartbeat.agentVersion }
         record.heard(now: now)
-        records[agentID] = record
         return missing
     }
 
@@ -114,13 +117,28 @@ public struct FleetView: Sendable {
     /// its next hello, heartbeat or answer.
     public mutating func silence(now: Int64, limit: (AgentRecord) -> Int64) -> [String] {
         var silenced: [String] = []
-        for (agentID, record) in records where record.connected {
-            guard let last = record.lastSeenAt, now - last > limit(record) else { continue }
-            records[agentID]?.connected = false
-            records[agentID]?.disconnectReason = .silent
-            silenced.append(agentID)
+        // Walked in place on every timer tick: no record of the fleet is copied.
+        for index in records.values.indices where records.values[index].connected {
+            guard let last = records.values[index].lastSeenAt, now - last > limit(records.values[index]) else {
+                continue
+            }
+            records.values[index].connected = false
+            records.values[index].disconnectReason = .silent
+            silenced.append(records.keys[index])
         }
         return silenced.sorted()
+    }
+
+    /// Why the agent is not connected, when it is not (read without copying its record).
+    public func disconnectReason(_ agentID: String) -> AgentRecord.DisconnectReason? {
+        guard let index = records.index(forKey: agentID) else { return nil }
+        return records.values[index].disconnectReason
+    }
+
+    /// `body` applied to the agent's record, read in place.
+    func withRecord<T>(_ agentID: String, _ body: (borrowing AgentRecord) -> T) -> T? {
+        guard let index = records.index(forKey: agentID) else { return nil }
+        return body(records.values[index])
     }
 
     /// Whether requests may be sent to the agent now.

@@ -188,9 +188,9 @@ extension MasterCore {
 
     /// Applies `update` to the fleet and logs when it connected an agent that had gone silent.
     private func heard<T>(_ agentID: String, _ update: (inout FleetView) -> T) -> T {
-        let wasSilent = fleet[agentID]?.disconnectReason == .silent
+        let wasSilent = fleet.disconnectReason(agentID) == .silent
         let result = update(&fleet)
-        if wasSilent, fleet[agentID]?.connected == true {
+        if wasSilent, fleet.isConnected(agentID) {
             fleetChanged = true
             logger.notice("silent agent heard again", metadata: ["agent": "\(agentID)"])
         }

@@ -282,15 +282,23 @@ extension MasterCore {
         let wallNow = wallClock()
         var rows: [(agentID: String, seenAt: Int64, state: [UInt8]?)] = []
         for agentID in dirty.sorted() {
-            guard let record = fleet[agentID] else { continue }
-            let signature = ReconcileKeeper.ReportSignature(
-                topologyID: record.topologyID,
-                appliedVersionHash: record.appliedVersionHash,
-                drift: record.driftSummary
-            )
+            // Read in place: every heartbeating agent is looked at on every tick, and a record is large.
+            guard
+                let signature = fleet.withRecord(
+                    agentID,
+                    { record in
+                        ReconcileKeeper.ReportSignature(
+                            topologyID: record.topologyID,
+                            appliedVersionHash: record.appliedVersionHash,
+                            drift: record.driftSummary
+                        )
+                    }
+                )
+            else { continue }
             // A steady agent is written once per master start, not on every heartbeat.
             guard keeper!.savedSignature[agentID] != signature else { continue }
             keeper!.savedSignature[agentID] = signature
+            guard let record = fleet[agentID] else { continue }
             let seenAt = wallNow - (now - (record.lastSeenAt ?? now))
             rows.append((agentID, seenAt, record.state?.encoded))
         }

@@ -360,8 +360,8 @@ public actor MasterCore {
                 ]
             )
         }
-        let reachable = Set(routes.routes.keys.filter { fleet.isConnected($0) })
-        await perform(tracker.tick(now: now) { reachable.contains($0) })
+        let (routes, fleet) = (self.routes, self.fleet)
+        await perform(tracker.tick(now: now) { routes.routes[$0] != nil && fleet.isConnected($0) })
         await reconcileTick()
         await pushToWatchers(now: clock())
     }
