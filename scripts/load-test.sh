@@ -90,19 +90,22 @@ status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" 
 print(cpu, status["VmHWM"].split()[0], status["VmRSS"].split()[0])
 PY
 }
-# Samples the restarted master every 0.5 s until the file $work/storm.stop exists: time, CPU seconds, and the
-# handshakes its metrics count, one JSON line each, into $work/storm.jsonl.
+# Samples the restarted master every 0.5 s until the file $work/storm.stop exists: time, its CPU seconds and those of
+# load-agents, and the handshakes its metrics count, one JSON line each, into $work/storm.jsonl.
 sample_storm() {
-  python3 - "$master_pid" "http://127.0.0.1:$port_x/metrics" "$work/storm.stop" >"$work/storm.jsonl" <<'PY' &
+  python3 - "$master_pid" "http://127.0.0.1:$port_x/metrics" "$work/storm.stop" $load_pid >"$work/storm.jsonl" <<'PY' &
 import json, os, sys, time, urllib.request
 from prometheus_client.parser import text_string_to_metric_families
-pid, url, stop = sys.argv[1:]
+pid, url, stop, *load_pids = sys.argv[1:]
 tick = os.sysconf("SC_CLK_TCK")
 start = time.monotonic()
+def cpu_of(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
 while not os.path.exists(stop):
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-        cpu = (int(fields[11]) + int(fields[12])) / tick
+        cpu = cpu_of(pid)
+        load_cpu = sum(cpu_of(p) for p in load_pids)
         # refused: by ZAP (failed_auth); broken: the handshake failed otherwise (a protocol error, or the peer went).
         accepted = refused = broken = 0
         for family in text_string_to_metric_families(urllib.request.urlopen(url, timeout=2).read().decode()):
@@ -112,8 +115,8 @@ while not os.path.exists(stop):
                     if outcome == "succeeded": accepted += int(s.value)
                     elif outcome == "failed_auth": refused += int(s.value)
                     elif outcome in ("failed_protocol", "failed_other"): broken += int(s.value)
-        print(json.dumps({"t": round(time.monotonic() - start, 2), "cpu": cpu, "accepted": accepted,
-                          "refused": refused, "broken": broken}), flush=True)
+        print(json.dumps({"t": round(time.monotonic() - start, 2), "cpu": cpu, "load_cpu": load_cpu,
+                          "accepted": accepted, "refused": refused, "broken": broken}), flush=True)
     except Exception as error:
         print(json.dumps({"t": round(time.monotonic() - start, 2), "error": str(error)}), flush=True)
     time.sleep(0.5)
@@ -146,7 +149,7 @@ while true; do
   ready=$(find "$work" -maxdepth 1 -name 'ready-*' | wc -l)
   [ "$ready" -ge "$processes" ] && break
   for pid in $load_pid; do
-    kill -0 "$pid" 2>/dev/null || { log "a load-agents process exited early"; tail -5 "$work"/load-agents-*.log >&2; exit 1; }
+    kill -0 "$pid" 2>/dev/null || { log "a load-agents process exited early"; tail -n 5 "$work"/load-agents-*.log >&2; exit 1; }
   done
   [ $SECONDS -lt $deadline ] || { log "the fleet never got ready ($ready of $processes processes)"; exit 1; }
   sleep 0.2
@@ -160,7 +163,7 @@ for i in $(seq 0 $((processes - 1))); do
   while ! python3 -c 'import json, sys; sys.exit(0 if "steady" in json.load(open(sys.argv[1])) else 1)' \
     "$work/report-$i.json" 2>/dev/null; do
     for pid in $load_pid; do
-      kill -0 "$pid" 2>/dev/null || { log "a load-agents process exited early"; tail -5 "$work"/load-agents-*.log >&2; exit 1; }
+      kill -0 "$pid" 2>/dev/null || { log "a load-agents process exited early"; tail -n 5 "$work"/load-agents-*.log >&2; exit 1; }
     done
     [ $SECONDS -lt $deadline ] || { log "no steady-phase report in time"; exit 1; }
     sleep 1
@@ -211,6 +214,7 @@ for a, b in zip(storm, storm[1:]):
     rate = (b["accepted"] - a["accepted"]) / max(0.001, b["t"] - a["t"])
     rates.append(round(rate))
 storm_cpu = round(storm[-1]["cpu"] - storm[0]["cpu"], 2) if len(storm) > 1 else None
+storm_load_cpu = round(storm[-1]["load_cpu"] - storm[0]["load_cpu"], 2) if len(storm) > 1 else None
 storm_seconds = round(storm[-1]["t"] - storm[0]["t"], 2) if len(storm) > 1 else None
 load_cpu = [s["load_agents_process"] for s in steadies]
 summary = {
@@ -226,7 +230,7 @@ summary = {
     "relay_latency_ms": worst("relay_latency_ms"), "schedule_lag_ms": worst("schedule_lag_ms"),
     "master_process": steadies[0]["master_process"],
     "load_agents_processes": load_cpu,
-    "load_agents_cpu_percent_total": round(sum(p.get("cpu_percent", 0) for p in load_cpu), 1),
+    "load_agents_cpu_percent_total": round(sum(p.get("cpu_percent_avg", 0) for p in load_cpu), 1),
     "master_counters": steadies[0]["master_counters"],
     "master_metrics": metrics,
     "restart": {
@@ -239,7 +243,8 @@ summary = {
         "storm": {"handshakes_accepted_per_second": rates, "peak_per_second": max(rates, default=0),
                   "handshakes_refused": storm[-1]["refused"] if storm else None,
                   "handshakes_broken": storm[-1]["broken"] if storm else None,
-                  "master_cpu_seconds": storm_cpu, "seconds": storm_seconds},
+                  "master_cpu_seconds": storm_cpu, "load_agents_cpu_seconds": storm_load_cpu,
+                  "seconds": storm_seconds},
         "seen_by_agents": {
             "reconnected_agents": sum(r.get("reconnected_agents", 0) for r in restarts),
             "heartbeats_resumed_agents": sum(r.get("heartbeats_resumed_agents", 0) for r in restarts),
