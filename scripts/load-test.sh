@@ -90,6 +90,13 @@ status = dict(line.split(":", 1) for line in open(f"/proc/{pid}/status") if ":" 
 print(cpu, status["VmHWM"].split()[0], status["VmRSS"].split()[0])
 PY
 }
+# Exits the script, with the processes' last lines, when a load-agents process has ended early.
+all_load_agents_running() {
+  local pid
+  for pid in $load_pid; do
+    kill -0 "$pid" 2>/dev/null || { log "a load-agents process exited early"; tail -n 5 "$work"/load-agents-*.log >&2; exit 1; }
+  done
+}
 # Samples the restarted master every 0.5 s until the file $work/storm.stop exists: time, its CPU seconds and those of
 # load-agents, and the handshakes its metrics count, one JSON line each, into $work/storm.jsonl.
 sample_storm() {
@@ -148,9 +155,7 @@ deadline=$((SECONDS + connect_timeout + 60))
 while true; do
   ready=$(find "$work" -maxdepth 1 -name 'ready-*' | wc -l)
   [ "$ready" -ge "$processes" ] && break
-  for pid in $load_pid; do
-    kill -0 "$pid" 2>/dev/null || { log "a load-agents process exited early"; tail -n 5 "$work"/load-agents-*.log >&2; exit 1; }
-  done
+  all_load_agents_running
   [ $SECONDS -lt $deadline ] || { log "the fleet never got ready ($ready of $processes processes)"; exit 1; }
   sleep 0.2
 done
@@ -162,9 +167,7 @@ deadline=$((SECONDS + seconds + 120))
 for i in $(seq 0 $((processes - 1))); do
   while ! python3 -c 'import json, sys; sys.exit(0 if "steady" in json.load(open(sys.argv[1])) else 1)' \
     "$work/report-$i.json" 2>/dev/null; do
-    for pid in $load_pid; do
-      kill -0 "$pid" 2>/dev/null || { log "a load-agents process exited early"; tail -n 5 "$work"/load-agents-*.log >&2; exit 1; }
-    done
+    all_load_agents_running
     [ $SECONDS -lt $deadline ] || { log "no steady-phase report in time"; exit 1; }
     sleep 1
   done

@@ -65,6 +65,22 @@ struct ReconcileTests {
     }
 
     /// Requests of `type` the agent received so far.
+    /// Answers the next teardown the agent receives as torn down (`topologyID` in the result).
+    static func answerTeardown(_ agent: SimulatedAgent, topologyID: String) -> Task<Void, Never> {
+        Task {
+            guard let incoming = await agent.request(type: "teardown") else { return }
+            agent.send(
+                Messages.result(
+                    id: incoming.envelope["id"]?.stringValue ?? "",
+                    body: [
+                        "status": "torn_down", "topology_id": .string(JSONString(topologyID)),
+                        "removed": ["containers": [], "bridges": []],
+                    ]
+                )
+            )
+        }
+    }
+
     static func received(_ agent: SimulatedAgent, _ type: String) -> [JSONValue] {
         agent.receivedMessages.filter { $0["type"]?.stringValue == type }
     }
@@ -187,17 +203,7 @@ struct ReconcileTests {
             // teardown: "none" recorded; the topology the master applied is torn down again when it reappears, a
             // foreign one is never touched.
             let teardown = OutgoingRequest(id: "m-2", .teardown(topologyID: "t-1")).jsonValue
-            let tearer = Task {
-                guard let incoming = await agent.request(type: "teardown") else { return }
-                agent.send(
-                    Messages.result(
-                        id: incoming.envelope["id"]?.stringValue ?? "",
-                        body: [
-                            "status": "torn_down", "topology_id": "t-1", "removed": ["containers": [], "bridges": []],
-                        ]
-                    )
-                )
-            }
+            let tearer = Self.answerTeardown(agent, topologyID: "t-1")
             _ = try await client.submit(agentID: "agent-a", request: teardown, timeout: .seconds(20), desire: true)
             await tearer.value
             agent.heartbeat(state: Self.state(nil, nil))
@@ -276,17 +282,7 @@ struct ReconcileTests {
 
             // A teardown desire for another topology sets "none": t-1, still running, is torn down by the loop.
             let teardown = OutgoingRequest(id: "m-2", .teardown(topologyID: "t-2")).jsonValue
-            let tearer = Task {
-                guard let incoming = await agent.request(type: "teardown") else { return }
-                agent.send(
-                    Messages.result(
-                        id: incoming.envelope["id"]?.stringValue ?? "",
-                        body: [
-                            "status": "torn_down", "topology_id": "t-2", "removed": ["containers": [], "bridges": []],
-                        ]
-                    )
-                )
-            }
+            let tearer = Self.answerTeardown(agent, topologyID: "t-2")
             _ = try await client.submit(agentID: "agent-a", request: teardown, timeout: .seconds(20), desire: true)
             await tearer.value
             agent.heartbeat(state: Self.state("t-1", Self.hash))
