@@ -5,7 +5,7 @@ extension FaultTests {
     /// The back-off after a master crash (docs/reliability.md#master-restart): while the master stays down, the
     /// agent's connection attempts (its `connect(2)` calls to the command port, seen with `strace` from outside) come
     /// further and further apart up to the ceiling.
-    /// The production timers (1-5 s doubling to 60 s) would need minutes to reach the ceiling, so this agent runs
+    /// The production timers (0.2-1 s doubling to 60 s) would need minutes to reach the ceiling, so this agent runs
     /// with DECNET_RECONNECT_IVL_MS=500 and DECNET_RECONNECT_IVL_MAX_MS=4000: the same libzmq mechanism, scaled.
     @Suite("Reconnect back-off")
     struct ReconnectBackoff {

@@ -14,7 +14,7 @@ final class PartitionHarness: Sendable {
     static let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("examples/templates").path
 
-    /// Shortened link timers for test time (wire protocol defaults: 10/30/60 s, reconnect 1-5 s to 60 s).
+    /// Shortened link timers for test time (wire protocol defaults: 10/30 s and no TTL, reconnect 0.2-1 s to 60 s).
     static let agentTuning = [
         "DECNET_ZMTP_HEARTBEAT_IVL_MS": "500", "DECNET_ZMTP_HEARTBEAT_TIMEOUT_MS": "2000",
         "DECNET_ZMTP_HEARTBEAT_TTL_MS": "3000", "DECNET_RECONNECT_IVL_MS": "500", "DECNET_RECONNECT_IVL_MAX_MS": "2000",
