@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import zmq
 import zmq.asyncio
 
-from .client import T, _ms, apply_request, teardown_request, wire_request
+from .client import T, _ms, apply_request, open_dealer, teardown_request, wire_request
 from .exchange import (
     ANSWER_WITHIN_S,
     Endpoint,
@@ -54,12 +54,8 @@ class AsyncFleetClient:
         self.close()
 
     def _dealer(self) -> zmq.asyncio.Socket:
-        dealer = self._context.socket(zmq.DEALER)
-        dealer.setsockopt(zmq.LINGER, 0)
-        dealer.setsockopt(zmq.RECONNECT_IVL, 100)
-        dealer.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
-        dealer.connect(self.endpoint.address)
-        return dealer
+        # An asyncio context makes asyncio sockets; the options are the blocking client's.
+        return cast(zmq.asyncio.Socket, open_dealer(self._context, self.endpoint))
 
     async def apply_topology(
         self,
