@@ -33,8 +33,13 @@ public struct FleetView: Sendable {
     /// shows missing (0 normally), or `nil` when required members are missing or of the wrong type.
     public mutating func heartbeat(agentID: String, envelope: JSONObject, now: Int64) -> Int? {
         guard let heartbeat = try? Heartbeat(envelope) else { return nil }
+        return self.heartbeat(agentID: agentID, heartbeat: heartbeat, now: now)
+    }
+
+    /// A heartbeat already read: how many were missed before it.
+    public mutating func heartbeat(agentID: String, heartbeat: Heartbeat, now: Int64) -> Int {
         // Changed in place: a fleet's records are large, and one heartbeat must not copy one.
-        return Self.apply(heartbeat, to: &records[agentID, default: AgentRecord(agentID: agentID)], now: now)
+        Self.apply(heartbeat, to: &records[agentID, default: AgentRecord(agentID: agentID)], now: now)
     }
 
     private static func apply(_ heartbeat: Heartbeat, to record: inout AgentRecord, now: Int64) -> Int {

@@ -140,27 +140,25 @@ extension MasterCore {
         }
     }
 
-    /// One message from the heartbeat SUB: `[topic, envelope]`. Admitted heartbeats and events are relayed to the
-    /// monitors verbatim.
-    public func published(_ message: ZMQMessage) async {
+    /// Books messages from the heartbeat SUB, judged and (when admitted) already relayed to the monitors by the
+    /// socket thread (``HeartbeatRelay``): the fleet view, gaps, counters, and drops with their cuts.
+    public func published(_ batch: [PublishedMessage]) {
+        for judged in batch { published(judged) }
+    }
+
+    private func published(_ judged: PublishedMessage) {
+        let message = judged.message
+        let now = judged.receivedAt
         counters.receivedPublished += 1
         metrics.received(.heartbeat)
-        connections.message(descriptor: message.sourceDescriptor, key: message.userId, now: clock())
-        let kind: InboundGate.TopicKind
-        let admitted: InboundGate.Admitted
-        switch gate.admitPublished(frames: message.frames, userId: message.userId) {
-        case .failure(let reason):
-            return drop(reason, socket: "heartbeat", message: message)
-        case .success(let value):
-            (kind, admitted) = value
-        }
-        let now = clock()
-        switch (kind, admitted.type) {
-        case (.heartbeat, "heartbeat"):
-            let beat = heard(admitted.agentID) {
-                $0.heartbeat(agentID: admitted.agentID, envelope: admitted.envelope, now: now)
+        connections.message(descriptor: message.sourceDescriptor, key: message.userId, now: now)
+        switch judged.verdict {
+        case .dropped(let reason):
+            drop(reason, socket: "heartbeat", message: message)
+        case .heartbeat(let admitted, let heartbeat):
+            let missing = heard(admitted.agentID) {
+                $0.heartbeat(agentID: admitted.agentID, heartbeat: heartbeat, now: now)
             }
-            guard let missing = beat else { return drop(.malformed, socket: "heartbeat", message: message) }
             if missing > 0 {
                 counters.heartbeatGaps = counters.heartbeatGaps.addingSaturating(missing)
                 metrics.heartbeatsMissing(missing)
@@ -175,14 +173,10 @@ extension MasterCore {
             reconcileObserved(admitted.agentID, heartbeat: true)
             counters.relayedHeartbeats += 1
             metrics.heartbeatRelayed()
-            outlets.toMonitors(WireProtocol.heartbeatTopic(admitted.agentID), admitted.bytes)
-        case (.event, "accepted"), (.event, "progress"), (.event, "result"):
+        case .event(let admitted):
             heard(admitted.agentID) { $0.seen(agentID: admitted.agentID, now: now) }
             counters.relayedEvents += 1
             metrics.eventRelayed()
-            outlets.toMonitors(WireProtocol.eventTopic(admitted.agentID), admitted.bytes)
-        default:
-            drop(.unexpectedType, socket: "heartbeat", message: message)
         }
     }
 

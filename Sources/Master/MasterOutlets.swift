@@ -4,25 +4,20 @@ public struct MasterOutlets: Sendable {
     /// Sends one envelope over the command ROUTER to the connection with `routingId` (an agent's route); false when
     /// that connection is gone (or its queue is full) and nothing was sent.
     public var toAgent: @Sendable (_ routingId: [UInt8], _ frame: [UInt8]) async -> Bool
-    /// Publishes `[topic, envelope]` to monitors on the XPUB.
-    public var toMonitors: @Sendable (_ topic: String, _ frame: [UInt8]) -> Void
     /// Sends one control message to a control client; false when the client is gone.
     public var toControl: @Sendable (_ client: [UInt8], _ frame: [UInt8]) async -> Bool
 
     public init(
         toAgent: @escaping @Sendable ([UInt8], [UInt8]) async -> Bool,
-        toMonitors: @escaping @Sendable (String, [UInt8]) -> Void,
         toControl: @escaping @Sendable ([UInt8], [UInt8]) async -> Bool
     ) {
         self.toAgent = toAgent
-        self.toMonitors = toMonitors
         self.toControl = toControl
     }
 
     /// Outlets that drop everything (before the sockets are open).
     public static let none = MasterOutlets(
         toAgent: { _, _ in false },
-        toMonitors: { _, _ in },
         toControl: { _, _ in false }
     )
 }

@@ -27,6 +27,10 @@ public final class MasterServer: Service, Sendable {
     private let state = Mutex(State())
     private let stopSignal: AsyncStream<Void>
     private let stopSink: AsyncStream<Void>.Continuation
+    /// How long the task that books relayed heartbeats waits after a batch before taking the next: at a thousand
+    /// heartbeats a second it then wakes about 50 times a second instead of a thousand, and the fleet view lags the
+    /// relay by at most this much.
+    static let relayBookingPause = Duration.milliseconds(20)
 
     private struct State {
         var started = false
@@ -106,7 +110,7 @@ public final class MasterServer: Service, Sendable {
         // swift-format-ignore: OnlyOneTrailingClosureArgument
         await core.attach(
             Self.outlets(sockets),
-            gate: gate(sockets),
+            gate: sockets.gate,
             isEnrolled: { agents.isAllowed(identity: $0) },
             allowListGeneration: { agents.generation },
             budgets: [sockets.commandBudget, sockets.heartbeatBudget],
@@ -207,11 +211,17 @@ public final class MasterServer: Service, Sendable {
                 }
             }
             group.addTask {
-                for await message in sockets.sub.messages {
-                    await core.published(message)
-                    sockets.heartbeatBudget.release(message)
+                // The relay has already sent what it admitted to the monitors; the actor books it in batches. A
+                // pause after each batch lets the next one gather (docs/scaling.md#relay).
+                for await _ in sockets.relay.queued {
+                    let batch = sockets.relay.take()
+                    await core.published(batch)
+                    for judged in batch { sockets.heartbeatBudget.release(judged.message) }
+                    try? await Task.sleep(for: Self.relayBookingPause)
                 }
             }
+            // Everything the heartbeat SUB receives goes to its relay; the stream only ends.
+            group.addTask { for await _ in sockets.sub.messages {} }
             if let control = sockets.control {
                 group.addTask { for await message in control.messages { await core.control(message) } }
             }
@@ -232,27 +242,14 @@ public final class MasterServer: Service, Sendable {
         }
     }
 
-    private func gate(_ sockets: MasterSockets) -> InboundGate {
-        let agents = sockets.agentsAllowList
-        let monitors = sockets.monitorsAllowList
-        return InboundGate(
-            maxMessageSize: configuration.maxMessageSize,
-            agentIdentity: { agents.identity(forUserId: $0) },
-            isMonitor: { monitors.identity(forUserId: $0) != nil },
-            tokenEnrolment: sockets.enrolment.tokenEnrolment
-        )
-    }
-
     private static func outlets(_ sockets: MasterSockets) -> MasterOutlets {
         let router = sockets.router
-        let xpub = sockets.xpub
         let control = sockets.control
         return MasterOutlets(
             toAgent: { routingId, frame in
                 let result = try? await router.sendConfirmed(ZMQMessage(frames: [routingId, frame]))
                 return result == .sent
             },
-            toMonitors: { topic, frame in xpub.send(ZMQMessage(frames: [Array(topic.utf8), frame])) },
             toControl: { client, frame in
                 guard let control else { return false }
                 let result = try? await control.sendConfirmed(ZMQMessage(frames: [client, frame]))

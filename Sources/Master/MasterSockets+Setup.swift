@@ -138,24 +138,27 @@ extension MasterSockets {
         }
     }
 
-    /// Opens a monitored CURVE server socket and binds it.
+    /// Opens a monitored CURVE server socket on `thread` (in `context` when not the thread's own) and binds it.
     static func bind(
         _ thread: SocketThread,
         _ type: SocketType,
         _ endpoint: String,
         _ options: ServerOptions,
+        in context: ZMQContext? = nil,
         budget: InboundBudget? = nil,
-        subscriptionGate: SubscriptionGate? = nil
+        subscriptionGate: SubscriptionGate? = nil,
+        inlineHandler: (any InlineHandler)? = nil
     ) async throws(MasterError) -> SocketHandle {
         let setup = SocketSetup(
             type,
             linger: options.configuration.lingerMilliseconds,
             monitored: true,
             inboundBudget: budget,
-            subscriptionGate: subscriptionGate
+            subscriptionGate: subscriptionGate,
+            inlineHandler: inlineHandler
         )
         do {
-            return try await thread.open(setup) { socket throws(ZMQError) in
+            return try await thread.open(setup, in: context) { socket throws(ZMQError) in
                 try options.apply(to: socket)
                 try socket.bind(endpoint)
             }

@@ -3,10 +3,11 @@ import Logging
 import ZeroMQ
 
 /// Everything a running master owns at the ZeroMQ level, opened in order and closed in reverse:
-/// two contexts (agents, monitors), each with its ZAP handler over its own allow-list, a socket thread each, and
+/// two contexts (agents, monitors), each with its ZAP handler over its own allow-list, one socket thread, and
 /// the sockets. Agents and monitors live in separate contexts because a context has exactly one ZAP handler: this
 /// way a monitor key cannot even complete a handshake on the command or heartbeat socket, and an agent key cannot
-/// subscribe to the relay.
+/// subscribe to the relay. The one socket thread serves the sockets of both contexts, so that the heartbeat SUB's
+/// ``HeartbeatRelay`` hands each admitted heartbeat to the monitors' XPUB on the spot (docs/scaling.md#relay).
 final class MasterSockets: Sendable {
     let agentContext: ZMQContext
     let monitorContext: ZMQContext
@@ -16,12 +17,14 @@ final class MasterSockets: Sendable {
     let enrolment: EnrolmentAuthoriser
     let agentsZAP: ZAPHandler
     let monitorsZAP: ZAPHandler
-    let agentThread: SocketThread
-    let monitorThread: SocketThread
+    let socketThread: SocketThread
     let router: SocketHandle
     let sub: SocketHandle
     let xpub: SocketHandle
     let subscriptionGate: SubscriptionGate
+    /// The identity checks for every inbound message, over the allow-lists above.
+    let gate: InboundGate
+    let relay: HeartbeatRelay
     let control: SocketHandle?
     let endpoints: MasterEndpoints
     /// What the command and heartbeat sockets may hold unhandled (``InboundBudget``).
@@ -36,12 +39,13 @@ final class MasterSockets: Sendable {
         enrolment: EnrolmentAuthoriser,
         agentsZAP: ZAPHandler,
         monitorsZAP: ZAPHandler,
-        agentThread: SocketThread,
-        monitorThread: SocketThread,
+        socketThread: SocketThread,
         router: SocketHandle,
         sub: SocketHandle,
         xpub: SocketHandle,
         subscriptionGate: SubscriptionGate,
+        gate: InboundGate,
+        relay: HeartbeatRelay,
         control: SocketHandle?,
         endpoints: MasterEndpoints,
         commandBudget: InboundBudget,
@@ -54,12 +58,13 @@ final class MasterSockets: Sendable {
         self.enrolment = enrolment
         self.agentsZAP = agentsZAP
         self.monitorsZAP = monitorsZAP
-        self.agentThread = agentThread
-        self.monitorThread = monitorThread
+        self.socketThread = socketThread
         self.router = router
         self.sub = sub
         self.xpub = xpub
         self.subscriptionGate = subscriptionGate
+        self.gate = gate
+        self.relay = relay
         self.control = control
         self.endpoints = endpoints
         self.commandBudget = commandBudget
@@ -112,8 +117,7 @@ final class MasterSockets: Sendable {
                 configuration,
                 &cleanup
             )
-            let agentThread = try thread(agentContext, "master-agents", &cleanup)
-            let monitorThread = try thread(monitorContext, "master-monitors", &cleanup)
+            let socketThread = try thread(agentContext, "master-sockets", &cleanup)
             let options = ServerOptions(configuration: configuration, keys: keys)
             let limits = configuration.limits
             let commandBudget = InboundBudget(
@@ -124,34 +128,43 @@ final class MasterSockets: Sendable {
                 perPeerBytes: commandBudget.perPeerBytes,
                 totalBytes: commandBudget.totalBytes
             )
+            let subscriptionGate = SubscriptionGate(
+                perKeyLimit: limits.subscriptionsPerMonitor,
+                maxTopicBytes: limits.maxTopicBytes
+            )
+            let xpub = try await bind(
+                socketThread,
+                .xpub,
+                configuration.endpoint(port: configuration.monitorPort),
+                options,
+                in: monitorContext,
+                subscriptionGate: subscriptionGate
+            )
+            let gate = InboundGate(
+                maxMessageSize: configuration.maxMessageSize,
+                agentIdentity: { agentsAllowList.identity(forUserId: $0) },
+                isMonitor: { monitorsAllowList.identity(forUserId: $0) != nil },
+                tokenEnrolment: enrolment.tokenEnrolment
+            )
+            let relay = HeartbeatRelay(gate: gate, monitors: xpub, clock: configuration.clockMillis)
             let router = try await bind(
-                agentThread,
+                socketThread,
                 .router,
                 configuration.endpoint(port: configuration.commandPort),
                 options,
                 budget: commandBudget
             )
             let sub = try await bind(
-                agentThread,
+                socketThread,
                 .sub,
                 configuration.endpoint(port: configuration.heartbeatPort),
                 options,
-                budget: heartbeatBudget
-            )
-            let subscriptionGate = SubscriptionGate(
-                perKeyLimit: limits.subscriptionsPerMonitor,
-                maxTopicBytes: limits.maxTopicBytes
-            )
-            let xpub = try await bind(
-                monitorThread,
-                .xpub,
-                configuration.endpoint(port: configuration.monitorPort),
-                options,
-                subscriptionGate: subscriptionGate
+                budget: heartbeatBudget,
+                inlineHandler: relay
             )
             var control: SocketHandle?
             if configuration.controlChannel {
-                control = try await openControl(agentThread, directory, linger: configuration.lingerMilliseconds)
+                control = try await openControl(socketThread, directory, linger: configuration.lingerMilliseconds)
             }
             let endpoints = MasterEndpoints(
                 command: try await resolved(router),
@@ -168,12 +181,13 @@ final class MasterSockets: Sendable {
                 enrolment: enrolment,
                 agentsZAP: agentsZAP,
                 monitorsZAP: monitorsZAP,
-                agentThread: agentThread,
-                monitorThread: monitorThread,
+                socketThread: socketThread,
                 router: router,
                 sub: sub,
                 xpub: xpub,
                 subscriptionGate: subscriptionGate,
+                gate: gate,
+                relay: relay,
                 control: control,
                 endpoints: endpoints,
                 commandBudget: commandBudget,
@@ -196,8 +210,8 @@ final class MasterSockets: Sendable {
     /// Closes the sockets (queued sends get their linger), stops the ZAP handlers after the servers are gone,
     /// and terminates the contexts off the cooperative pool.
     func close() async {
-        await agentThread.shutdown()
-        await monitorThread.shutdown()
+        await socketThread.shutdown()
+        relay.finish()
         await agentsZAP.stop()
         await monitorsZAP.stop()
         await agentContext.terminateOffPool()

@@ -129,6 +129,8 @@ enum ReactorCommand: Sendable {
 struct OpenRequest: Sendable {
     let id: Int
     let setup: SocketSetup
+    /// The context to create the socket in, when not the thread's own.
+    let context: ZMQContext?
     let configure: @Sendable (ZMQSocket) throws(ZMQError) -> Void
     let messages: AsyncStream<ZMQMessage>.Continuation
     let events: AsyncStream<SocketEvent>.Continuation

@@ -64,6 +64,22 @@ extension ReactorLoop {
         entry.backlog.append((message, completion))
     }
 
+    /// A send from an ``InlineHandler``: as ``send(_:completion:on:)``, with false when the message was refused.
+    func sendInline(_ message: ZMQMessage, on entry: SocketEntry) -> Bool {
+        guard !entry.isClosed else { return false }
+        if !entry.hasBacklog {
+            do {
+                if try entry.socket.send(message, flags: .dontWait) == .sent { return true }
+            } catch {
+                if error.isTermination { terminated = true }
+                return false
+            }
+        }
+        guard entry.setup.queueWhenBlocked, entry.backlogCount < entry.setup.backlogLimit else { return false }
+        entry.backlog.append((message, nil))
+        return true
+    }
+
     /// One non-blocking send: true when it is done (sent or failed), false when libzmq would block.
     private func attempt(_ message: ZMQMessage, completion: SendCompletion?, on entry: SocketEntry) -> Bool {
         do {
@@ -101,7 +117,12 @@ extension ReactorLoop {
                     continue
                 }
                 if let budget = entry.setup.inboundBudget, !budget.charge(message) { continue }
-                entry.messages.yield(message)
+                if let handler = entry.setup.inlineHandler {
+                    guard let handed = handler.handle(message, sockets: InlineSockets(loop: self)) else { continue }
+                    entry.messages.yield(handed)
+                } else {
+                    entry.messages.yield(message)
+                }
             }
         } catch {
             if error.isTermination {

@@ -123,9 +123,10 @@ final class ReactorLoop {
     /// Creates the socket, sets its linger, attaches the monitor, then lets the caller configure it (options, bind,
     /// connect), so that the monitor sees the very first connection events.
     private func open(_ request: OpenRequest) {
+        let socketContext = request.context ?? context
         let socket: ZMQSocket
         do {
-            socket = try ZMQSocket(context: context, type: request.setup.type)
+            socket = try ZMQSocket(context: socketContext, type: request.setup.type)
         } catch {
             request.finishStreams()
             return request.completion.resume(returning: .failure(error))
@@ -133,7 +134,7 @@ final class ReactorLoop {
         var monitor: ZMQSocket?
         do {
             try socket.setOption(.linger, request.setup.linger)
-            if request.setup.monitored { monitor = try attachMonitor(to: socket) }
+            if request.setup.monitored { monitor = try attachMonitor(to: socket, in: socketContext) }
             if request.setup.subscriptionGate != nil { try socket.setOption(.xpubManual, true) }
             try request.configure(socket)
             precondition(!socket.isClosed, "configure must not close the socket")
@@ -179,7 +180,7 @@ final class ReactorLoop {
 
     /// Starts the monitor on a fresh inproc endpoint and connects a PAIR reader with no receive limit, so that
     /// libzmq's blocking event sends never stall its I/O thread.
-    private func attachMonitor(to socket: ZMQSocket) throws(ZMQError) -> ZMQSocket {
+    private func attachMonitor(to socket: ZMQSocket, in context: ZMQContext) throws(ZMQError) -> ZMQSocket {
         let endpoint = context.makeInprocEndpoint("monitor")
         try socket.startMonitor(endpoint: endpoint)
         let reader: ZMQSocket

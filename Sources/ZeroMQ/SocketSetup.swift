@@ -20,6 +20,8 @@ public struct SocketSetup: Sendable {
     /// On an XPUB: runs it in manual mode and registers only the subscriptions the gate admits
     /// (``SubscriptionGate``); subscription messages are then not delivered to ``SocketHandle/messages``.
     public var subscriptionGate: SubscriptionGate?
+    /// Sees every received message on the socket thread first, and may relay it there (``InlineHandler``).
+    public var inlineHandler: (any InlineHandler)?
 
     /// Setup with a linger of `linger` milliseconds (0 to 2000; anything else is a programmer error).
     public init(
@@ -29,7 +31,8 @@ public struct SocketSetup: Sendable {
         queueWhenBlocked: Bool? = nil,
         backlogLimit: Int = 10_000,
         inboundBudget: InboundBudget? = nil,
-        subscriptionGate: SubscriptionGate? = nil
+        subscriptionGate: SubscriptionGate? = nil,
+        inlineHandler: (any InlineHandler)? = nil
     ) {
         precondition(subscriptionGate == nil || type == .xpub, "a subscription gate belongs on an XPUB")
         precondition((0...2000).contains(linger), "linger must be 0 to 2000 ms, got \(linger)")
@@ -41,5 +44,6 @@ public struct SocketSetup: Sendable {
         self.backlogLimit = backlogLimit
         self.inboundBudget = inboundBudget
         self.subscriptionGate = subscriptionGate
+        self.inlineHandler = inlineHandler
     }
 }

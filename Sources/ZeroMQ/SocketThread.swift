@@ -32,8 +32,13 @@ public final class SocketThread: Sendable {
     /// Creates a socket on the thread as `setup` says, then runs `configure` there (set CURVE keys and other options,
     /// bind or connect; keep it short, other sockets wait). Throws what `configure` threw (the socket is then closed),
     /// or ``ZMQError/Code/reactorStopped``.
+    ///
+    /// The socket belongs to the thread's ``context`` unless `otherContext` names another one: one thread may serve
+    /// sockets of several contexts (each keeps its own ZAP handler and I/O thread), so that an ``InlineHandler`` can
+    /// relay between them. Shut the thread down before terminating any context it serves.
     public func open(
         _ setup: SocketSetup,
+        in otherContext: ZMQContext? = nil,
         configure: @escaping @Sendable (ZMQSocket) throws(ZMQError) -> Void
     ) async throws(ZMQError) -> SocketHandle {
         let id = core.makeSocketId()
@@ -44,6 +49,7 @@ public final class SocketThread: Sendable {
                 OpenRequest(
                     id: id,
                     setup: setup,
+                    context: otherContext,
                     configure: configure,
                     messages: messageContinuation,
                     events: eventContinuation,
@@ -61,9 +67,10 @@ public final class SocketThread: Sendable {
         _ type: SocketType,
         linger: Int32 = 1000,
         monitored: Bool = false,
+        in otherContext: ZMQContext? = nil,
         configure: @escaping @Sendable (ZMQSocket) throws(ZMQError) -> Void
     ) async throws(ZMQError) -> SocketHandle {
-        try await open(SocketSetup(type, linger: linger, monitored: monitored), configure: configure)
+        try await open(SocketSetup(type, linger: linger, monitored: monitored), in: otherContext, configure: configure)
     }
 
     /// Stops the thread: commands already queued still run (sends are handed to libzmq), then every socket is closed

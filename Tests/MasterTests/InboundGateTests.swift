@@ -2,6 +2,7 @@ import AgentProtocol
 import DecnetJSON
 import Master
 import Testing
+import ZeroMQ
 
 /// The identity checks, without sockets.
 @Suite("Inbound gate and fleet view")
@@ -60,6 +61,45 @@ struct InboundGateTests {
         #expect(check("hb.ab", "key-a") == .topicMismatch)
         #expect(check("hb.a", "key-gone") == .revoked)
         #expect(check("xx.a", "key-a") == .unexpectedType)
+    }
+
+    /// What the heartbeat relay does with each message on the socket thread: relay only an admitted heartbeat that
+    /// reads as one, or an event of the three relayed types on the sender's own `ev.` topic.
+    @Test func theRelayJudgesEachPublishedMessage() {
+        func judge(_ topic: String, _ body: String, _ user: String? = "key-a") -> PublishedMessage {
+            let message = ZMQMessage(frames: [bytes(topic), bytes(body)], userId: user, peerAddress: nil)
+            return PublishedMessage(message, gate: gate, receivedAt: 7)
+        }
+        func dropped(_ judged: PublishedMessage) -> DropReason? {
+            if case .dropped(let reason) = judged.verdict { return reason }
+            return nil
+        }
+        let beat = JSONValue.object(Self.heartbeat(boot: "b1", seq: 3)).jsonText
+        let good = judge("hb.a", beat)
+        #expect(good.isRelayed && good.receivedAt == 7)
+        if case .heartbeat(let admitted, let heartbeat) = good.verdict {
+            #expect(admitted.agentID == "a" && admitted.bytes == bytes(beat))
+            #expect(heartbeat.seq == 3 && heartbeat.bootID == "b1")
+        } else {
+            Issue.record("a good heartbeat was not admitted: \(good.verdict)")
+        }
+        // Admitted by the gate but not a heartbeat the fleet view can read: not relayed.
+        #expect(dropped(judge("hb.a", #"{"proto":1,"type":"heartbeat","seq":1}"#)) == .malformed)
+        #expect(dropped(judge("hb.a", #"{"proto":1,"type":"result","id":"x"}"#)) == .unexpectedType)
+        #expect(dropped(judge("ev.a", beat)) == .unexpectedType)
+        #expect(dropped(judge("hb.b", beat)) == .topicMismatch)
+        #expect(dropped(judge("hb.a", beat, "key-gone")) == .revoked)
+        #expect(dropped(judge("hb.a", beat, nil)) == .noUserId)
+        #expect(dropped(judge("hb.a", "{")) == .garbage)
+        for type in ["accepted", "progress", "result"] {
+            let event = judge("ev.a", #"{"proto":1,"type":"\#(type)","id":"r1"}"#)
+            guard case .event(let admitted) = event.verdict else {
+                Issue.record("a \(type) event was not relayed: \(event.verdict)")
+                continue
+            }
+            #expect(admitted.type == type && event.isRelayed)
+        }
+        #expect(!judge("hb.a", beat, "key-ops").isRelayed)
     }
 
     @Test func heartbeatSequencesCountGapsPerBoot() throws {

@@ -36,7 +36,6 @@ struct RequestLookupTests {
             await core.attach(
                 MasterOutlets(
                     toAgent: { _, _ in false },
-                    toMonitors: { _, _ in },
                     toControl: { _, frame in
                         sent.withLock { $0.append((try? JSONParser.parse(frame)) ?? .null) }
                         return true
