@@ -104,8 +104,6 @@ public final class AgentLink: Sendable {
             try s.setOption(.maxMsgSize, Int64(c.maxEnvelopeBytes) * 2 + Int64(ZMQSocket.curveMessageOverhead))
             try s.setOption(.reconnectIvl, c.reconnectMillis)
             try s.setOption(.reconnectIvlMax, c.reconnectMaxMillis)
-            try s.setOption(.heartbeatIvl, c.zmtpHeartbeatIntervalMillis)
-            try s.setOption(.heartbeatTimeout, c.zmtpHeartbeatTimeoutMillis)
             try s.setOption(.heartbeatTtl, c.zmtpHeartbeatTTLMillis)
             try s.setOption(.tcpKeepalive, 1)
             try s.setOption(.tcpKeepaliveIdle, c.tcpKeepaliveIdleSeconds)
@@ -115,6 +113,8 @@ public final class AgentLink: Sendable {
                 SocketSetup(.dealer, linger: c.lingerMillis, monitored: true, queueWhenBlocked: false)
             ) { (s: ZMQSocket) throws(ZMQError) in
                 try common(s)
+                try s.setOption(.heartbeatIvl, c.zmtpHeartbeatIntervalMillis)
+                try s.setOption(.heartbeatTimeout, c.zmtpHeartbeatTimeoutMillis)
                 try s.setOption(.immediate, true)
                 try s.connect(c.commandEndpoint)
             }
@@ -122,6 +122,9 @@ public final class AgentLink: Sendable {
                 SocketSetup(.pub, linger: c.lingerMillis, monitored: true, queueWhenBlocked: false)
             ) { (s: ZMQSocket) throws(ZMQError) in
                 try common(s)
+                try s.setOption(.heartbeatIvl, c.heartbeatSocketZMTPIntervalMillis)
+                try s.setOption(.heartbeatTimeout, c.heartbeatSocketZMTPTimeoutMillis)
+                try s.setOption(.tcpMaxrt, c.heartbeatSocketTCPMaxRetransmitMillis)
                 try s.connect(c.heartbeatEndpoint)
             }
             return AgentLink(

@@ -33,6 +33,24 @@ public struct AgentLinkConfiguration: Sendable {
     public var zmtpHeartbeatTimeoutMillis: Int32
     public var zmtpHeartbeatTTLMillis: Int32
     public var tcpKeepaliveIdleSeconds: Int32
+
+    /// How many times less often the heartbeat socket PINGs than the command socket. Its own heartbeats keep it busy
+    /// and its NAT mapping open, and each PING costs the master a message and an answer: at 10,000 agents, PINGs every
+    /// 10 s on both sockets were twice as many messages as the heartbeats themselves (docs/scaling.md#pings).
+    public static let heartbeatSocketPingFactor: Int64 = 6
+    /// ZMTP PING interval of the heartbeat socket (60 s by default).
+    public var heartbeatSocketZMTPIntervalMillis: Int32 {
+        Int32(clamping: Int64(zmtpHeartbeatIntervalMillis) * Self.heartbeatSocketPingFactor)
+    }
+    /// ZMTP timeout of the heartbeat socket (180 s by default).
+    public var heartbeatSocketZMTPTimeoutMillis: Int32 {
+        Int32(clamping: Int64(zmtpHeartbeatTimeoutMillis) * Self.heartbeatSocketPingFactor)
+    }
+    /// `ZMQ_TCP_MAXRT` (`TCP_USER_TIMEOUT`) of the heartbeat socket: a heartbeat the master's host has not
+    /// acknowledged after the command socket's ZMTP timeout (30 s by default) ends the connection, and libzmq dials
+    /// again. This is how the heartbeat socket notices a master that is gone without answering, long before its PINGs
+    /// would.
+    public var heartbeatSocketTCPMaxRetransmitMillis: Int32 { zmtpHeartbeatTimeoutMillis }
     public var lingerMillis: Int32
 
     /// The range each agent draws its first reconnect delay from, in milliseconds.

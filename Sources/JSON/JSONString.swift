@@ -15,7 +15,14 @@ public struct JSONString: Sendable, CustomStringConvertible, ExpressibleByString
 
 extension JSONString: Hashable {
     public static func == (lhs: JSONString, rhs: JSONString) -> Bool {
-        lhs.value.utf8.elementsEqual(rhs.value.utf8)
+        let left = lhs.value.utf8
+        let right = rhs.value.utf8
+        guard left.count == right.count else { return false }
+        // Native strings compare as two byte buffers; a member lookup does this for every key it passes.
+        let contiguous = left.withContiguousStorageIfAvailable { one in
+            right.withContiguousStorageIfAvailable { other in one.elementsEqual(other) }
+        }
+        return (contiguous ?? nil) ?? left.elementsEqual(right)
     }
 
     public func hash(into hasher: inout Hasher) {

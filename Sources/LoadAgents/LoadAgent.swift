@@ -57,8 +57,6 @@ final class LoadAgent: Sendable {
             try s.makeCurveClient(keys: keys, serverKey: link.masterKey)
             try s.setOption(.reconnectIvl, reconnect)
             try s.setOption(.reconnectIvlMax, link.reconnectMaxMillis)
-            try s.setOption(.heartbeatIvl, link.zmtpHeartbeatMillis.interval)
-            try s.setOption(.heartbeatTimeout, link.zmtpHeartbeatMillis.timeout)
             try s.setOption(.heartbeatTtl, link.zmtpHeartbeatMillis.ttl)
             try s.setOption(.tcpKeepalive, 1)
             try s.setOption(.tcpKeepaliveIdle, 60)
@@ -67,6 +65,8 @@ final class LoadAgent: Sendable {
             SocketSetup(.dealer, linger: 0, monitored: true, queueWhenBlocked: false)
         ) { (s: ZMQSocket) throws(ZMQError) in
             try common(s)
+            try s.setOption(.heartbeatIvl, link.zmtpHeartbeatMillis.interval)
+            try s.setOption(.heartbeatTimeout, link.zmtpHeartbeatMillis.timeout)
             try s.setOption(.routingId, Array(id.utf8))
             try s.setOption(.immediate, true)
             try s.connect(link.commandEndpoint)
@@ -78,6 +78,9 @@ final class LoadAgent: Sendable {
                 try common(s)
                 try s.setOption(.xpubVerbose, true)
                 try s.setOption(.sndhwm, link.sendHighWaterMark)
+                try s.setOption(.heartbeatIvl, link.heartbeatSocketZMTPMillis.interval)
+                try s.setOption(.heartbeatTimeout, link.heartbeatSocketZMTPMillis.timeout)
+                try s.setOption(.tcpMaxrt, link.heartbeatSocketZMTPMillis.maxRetransmit)
                 try s.connect(link.heartbeatEndpoint)
             }
             return LoadAgent(id: id, bootID: UUID().uuidString.lowercased(), dealer: dealer, publisher: publisher)

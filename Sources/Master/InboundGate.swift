@@ -69,11 +69,11 @@ public struct InboundGate: Sendable {
         guard let userId, !userId.isEmpty else { return .failure(.noUserId) }
         // An enrolment-only connection publishes nothing that is relayed.
         guard Self.enrolmentKey(userId: userId) == nil else { return .failure(.enrolmentOnly) }
-        let topic = String(decoding: frames[0], as: UTF8.self)
+        let topic = frames[0]
         let kind: TopicKind
-        if topic.hasPrefix("hb.") {
+        if topic.starts(with: Self.heartbeatPrefix) {
             kind = .heartbeat
-        } else if topic.hasPrefix("ev.") {
+        } else if topic.starts(with: Self.eventPrefix) {
             kind = .event
         } else {
             return .failure(.unexpectedType)
@@ -83,8 +83,25 @@ public struct InboundGate: Sendable {
         case .success(let value): agentID = value
         case .failure(let reason): return .failure(reason)
         }
-        guard topic.utf8.dropFirst(3).elementsEqual(agentID.utf8) else { return .failure(.topicMismatch) }
+        guard Self.sameBytes(topic.dropFirst(3), agentID) else { return .failure(.topicMismatch) }
         return parse(frames[1], agentID: agentID, key: userId).map { (kind, $0) }
+    }
+
+    private static let heartbeatPrefix = Array("hb.".utf8)
+    private static let eventPrefix = Array("ev.".utf8)
+
+    /// Whether `bytes` are exactly the UTF-8 bytes of `text` (no Unicode equivalence: an identity is its bytes).
+    static func sameBytes(_ bytes: ArraySlice<UInt8>, _ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            bytes.count == utf8.count && bytes.withUnsafeBufferPointer { $0.elementsEqual(utf8) }
+        }
+    }
+
+    static func sameBytes(_ first: String, _ second: String) -> Bool {
+        var first = first
+        var second = second
+        return first.withUTF8 { one in second.withUTF8 { other in one.elementsEqual(other) } }
     }
 
     /// The two kinds of topic agents publish.
@@ -110,7 +127,7 @@ public struct InboundGate: Sendable {
         }
         guard case .string(let type)? = envelope["type"] else { return .failure(.garbage) }
         if let claimed = envelope["agent_id"] {
-            guard case .string(let text) = claimed, text.value.utf8.elementsEqual(agentID.utf8) else {
+            guard case .string(let text) = claimed, Self.sameBytes(text.value, agentID) else {
                 return .failure(.agentIdMismatch)
             }
         }

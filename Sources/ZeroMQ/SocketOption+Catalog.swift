@@ -17,6 +17,9 @@ extension SocketOption where Value == Int32 {
     /// `ZMQ_HEARTBEAT_TTL`: milliseconds the peer should wait for traffic before dropping (sent in PINGs; stored
     /// by libzmq in tenths of a second).
     public static var heartbeatTtl: Self { Self(ZMQ_HEARTBEAT_TTL, "heartbeatTtl", .int32) }
+    /// `ZMQ_TCP_MAXRT`: milliseconds sent data may stay unacknowledged before the connection is dropped
+    /// (`TCP_USER_TIMEOUT`; 0 = the system's default).
+    public static var tcpMaxrt: Self { Self(ZMQ_TCP_MAXRT, "tcpMaxrt", .int32) }
     /// `ZMQ_TCP_KEEPALIVE`: `SO_KEEPALIVE` (-1 = system default, 0 = off, 1 = on).
     public static var tcpKeepalive: Self { Self(ZMQ_TCP_KEEPALIVE, "tcpKeepalive", .int32) }
     /// `ZMQ_TCP_KEEPALIVE_IDLE`: seconds idle before the first keepalive probe (`TCP_KEEPIDLE`).

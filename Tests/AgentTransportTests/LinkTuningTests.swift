@@ -1,6 +1,8 @@
-import AgentTransport
+import Logging
 import Testing
 import ZeroMQ
+
+@testable import AgentTransport
 
 /// The advanced `DECNET_*_MS` variables that let the partition test shorten the agent's link timers.
 struct LinkTuningTests {
@@ -22,6 +24,9 @@ struct LinkTuningTests {
         #expect(link.zmtpHeartbeatIntervalMillis == 10_000)
         #expect(link.zmtpHeartbeatTimeoutMillis == 30_000)
         #expect(link.zmtpHeartbeatTTLMillis == 0)
+        #expect(link.heartbeatSocketZMTPIntervalMillis == 60_000)
+        #expect(link.heartbeatSocketZMTPTimeoutMillis == 180_000)
+        #expect(link.heartbeatSocketTCPMaxRetransmitMillis == 30_000)
         #expect((200...1000).contains(link.reconnectMillis) && link.reconnectMillis == reconnect)
         #expect(link.reconnectMaxMillis == 60_000)
     }
@@ -36,8 +41,40 @@ struct LinkTuningTests {
         #expect(link.zmtpHeartbeatIntervalMillis == 500)
         #expect(link.zmtpHeartbeatTimeoutMillis == 2000)
         #expect(link.zmtpHeartbeatTTLMillis == 3000)
+        // The heartbeat socket follows the command socket's timers.
+        #expect(link.heartbeatSocketZMTPIntervalMillis == 3000)
+        #expect(link.heartbeatSocketZMTPTimeoutMillis == 12_000)
+        #expect(link.heartbeatSocketTCPMaxRetransmitMillis == 2000)
         #expect(link.reconnectMillis == 250)
         #expect(link.reconnectMaxMillis == 900)
+    }
+
+    /// The timers reach libzmq: read back from the link's two sockets (dialling a port where nothing listens).
+    @Test func theSocketsCarryTheirOwnTimers() async throws {
+        var configuration = try Self.configuration()
+        configuration.commandEndpoint = "tcp://127.0.0.1:9"
+        configuration.heartbeatEndpoint = "tcp://127.0.0.1:9"
+        configuration.lingerMillis = 0
+        let context = try ZMQContext()
+        let link = try await AgentLink.connect(
+            context: context,
+            configuration: configuration,
+            logger: Logger(label: "test")
+        )
+        func timers(_ handle: SocketHandle) async throws -> [Int32] {
+            try await handle.perform { socket throws(ZMQError) in
+                [
+                    try socket.option(.heartbeatIvl), try socket.option(.heartbeatTimeout),
+                    try socket.option(.heartbeatTtl), try socket.option(.tcpMaxrt),
+                ]
+            }
+        }
+        let dealer = try await timers(link.dealer)
+        let pub = try await timers(link.pub)
+        await link.shutdown()
+        await context.terminateOffPool()
+        #expect(dealer == [10_000, 30_000, 0, 0])
+        #expect(pub == [60_000, 180_000, 0, 30_000])
     }
 
     @Test func aReconnectAboveTheCeilingRaisesTheCeiling() throws {
