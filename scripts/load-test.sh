@@ -194,7 +194,9 @@ touch "$work/storm.stop"
 wait "$storm_pid" 2>/dev/null || true
 read -r restart_cpu restart_hwm restart_rss < <(proc_usage "$master_pid")
 log "$back of $agents agents connected again"
-sleep 5   # let heartbeats resume everywhere before load-agents reports
+# Let every agent send at least one heartbeat after it subscribed again (one interval and a half, at least 5 s)
+# before load-agents reports.
+sleep "$(python3 -c "print(max(5.0, 1.5 * float('$interval')))")"
 for pid in $load_pid; do stop_process "$pid"; done
 load_pid=""
 
