@@ -67,6 +67,7 @@ extension ReactorLoop {
     /// A send from an ``InlineHandler``: as ``send(_:completion:on:)``, with false when the message was refused.
     func sendInline(_ message: ZMQMessage, on entry: SocketEntry) -> Bool {
         guard !entry.isClosed else { return false }
+        defer { touched(entry) }
         if !entry.hasBacklog {
             do {
                 if try entry.socket.send(message, flags: .dontWait) == .sent { return true }
@@ -172,13 +173,15 @@ extension ReactorLoop {
             drainMonitor(entry)
             entry.socket.stopMonitor()
             drainMonitor(entry)
+            unwatch(entry)
             monitor.close()
+        } else {
+            unwatch(entry)
         }
         entry.socket.close()
         entry.messages.finish()
         entry.events.finish()
         entries[entry.id] = nil
         order.removeAll { $0 === entry }
-        itemsStale = true
     }
 }

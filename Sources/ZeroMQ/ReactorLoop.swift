@@ -1,64 +1,75 @@
 import CZeroMQ
 
-/// The body of a ``SocketThread``: owns every socket of that thread and runs `zmq_poll` over them and the wake-up
-/// pipe. Created, used and released on that one thread only, so it needs no locks.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The body of a ``SocketThread``: owns every socket of that thread and waits on them and on the wake-up pipe with
+/// epoll (``EventPoller``). Created, used and released on that one thread only, so it needs no locks.
 ///
 /// ```
-///        submit()                    zmq_poll wakes
+///        submit()                    epoll wakes
 ///  any thread ──► ReactorCore queue ──► pipe readable ──► take commands ──► open / send / perform / close
-///                                       socket readable ──► receive (batch) ──► AsyncStream.yield
-///                                       socket writable ──► flush backlog
-///                                       monitor readable ──► SocketEvent ──► AsyncStream.yield
+///                                       ZMQ_FD readable ──► socket marked dirty
+///  dirty socket: ZMQ_EVENTS ──► readable ──► receive (batch) ──► inline handler or AsyncStream.yield
+///                           ──► writable ──► flush backlog
+///  dirty monitor: ZMQ_EVENTS ──► SocketEvent ──► AsyncStream.yield
 ///  stop requested or ETERM ──► run queued commands ──► close all sockets ──► markStopped
 /// ```
+///
+/// libzmq's `ZMQ_FD` says only that a socket's `ZMQ_EVENTS` may have changed, and says it once: an operation on the
+/// socket (a send, a receive, reading `ZMQ_EVENTS`) takes in whatever was pending without a new signal. So a socket
+/// is *dirty* after its descriptor fired and after every operation on it; the loop reads `ZMQ_EVENTS` of each dirty
+/// socket, acts on it, and keeps it dirty until a reading finds nothing to do. It waits (epoll, no timeout) only when
+/// nothing is dirty. A wake-up costs in proportion to the sockets that are ready, however many the thread serves.
 final class ReactorLoop {
     /// Messages received from one socket before the loop looks at the others and at the queue again.
     static let receiveBatch = 256
+    /// The epoll key of the wake-up pipe; a socket's key is its id times two, plus one for its monitor.
+    static let wakeupKey = UInt64.max
 
     let context: ZMQContext
     let core: ReactorCore
+    let poller: EventPoller
     var entries: [Int: SocketEntry] = [:]
-    /// Poll order: entry `i` owns poll items `targets` maps to.
+    /// Open order, for closing.
     var order: [SocketEntry] = []
-    var items: [zmq_pollitem_t] = []
-    var targets: [(entry: SocketEntry, monitor: Bool)] = []
-    var itemsStale = true
+    /// What each epoll key names: a socket, or its monitor, and the descriptor registered for it.
+    var targets: [UInt64: (entry: SocketEntry, monitor: Bool, descriptor: Int32)] = [:]
+    /// Keys whose `ZMQ_EVENTS` must be read before the loop may wait, in the order they became dirty.
+    var dirty: [UInt64] = []
+    var dirtySet: Set<UInt64> = []
     /// Set when libzmq answered `ETERM`: the context is shutting down.
     var terminated = false
 
-    init(context: ZMQContext, core: ReactorCore) {
+    init(context: ZMQContext, core: ReactorCore, poller: EventPoller) {
         self.context = context
         self.core = core
+        self.poller = poller
     }
 
     func run() {
+        var ready = [UInt64](repeating: 0, count: 64)
+        do {
+            try poller.add(core.wakeup.readDescriptor, key: Self.wakeupKey)
+        } catch {
+            terminated = true
+        }
         while !terminated {
-            if itemsStale { rebuildItems() }
-            for index in targets.indices where !targets[index].monitor {
-                let entry = targets[index].entry
-                items[index + 1].events = Int16(ZMQ_POLLIN) | (entry.hasBacklog ? Int16(ZMQ_POLLOUT) : 0)
-            }
-            let count = zmq_poll(&items, Int32(items.count), -1)
+            serviceDirty()
+            if terminated { break }
+            let count = poller.wait(into: &ready, timeout: dirty.isEmpty ? -1 : 0)
             if count < 0 {
-                let number = zmq_errno()
-                if number == EINTR { continue }
-                // ETERM is the normal way out; any other poll failure leaves no way to go on.
+                if errno == EINTR { continue }
+                // Any other failure of epoll leaves no way to go on.
                 terminated = true
                 break
             }
-            // Sockets first, while the poll items still match the entries; commands may close entries.
-            let ready = targets.indices.filter { items[$0 + 1].revents != 0 }.map {
-                (targets[$0], items[$0 + 1].revents)
+            var woken = false
+            for key in ready[0..<count] {
+                if key == Self.wakeupKey { woken = true } else { markDirty(key) }
             }
-            for (target, revents) in ready where !target.entry.isClosed {
-                if target.monitor {
-                    drainMonitor(target.entry)
-                } else {
-                    if revents & Int16(ZMQ_POLLOUT) != 0 { flushBacklog(target.entry) }
-                    if revents & Int16(ZMQ_POLLIN) != 0 { receive(target.entry) }
-                }
-            }
-            if items[0].revents != 0 {
+            if woken {
                 core.wakeup.drain()
                 let (commands, stopping) = core.takeCommands()
                 for command in commands { handle(command, stopping: stopping) }
@@ -68,6 +79,56 @@ final class ReactorLoop {
         finish()
     }
 
+    /// Reads `ZMQ_EVENTS` of every dirty socket and monitor and acts on what is ready; what it acted on stays dirty
+    /// for the next round.
+    private func serviceDirty() {
+        guard !dirty.isEmpty else { return }
+        let pending = dirty
+        dirty.removeAll(keepingCapacity: true)
+        dirtySet.removeAll(keepingCapacity: true)
+        for key in pending {
+            guard let target = targets[key], !target.entry.isClosed else { continue }
+            let entry = target.entry
+            guard let socket = target.monitor ? entry.monitor : entry.socket, !socket.isClosed else { continue }
+            let events: Int16
+            do {
+                events = try socket.readyEvents()
+            } catch {
+                if error.isTermination {
+                    terminated = true
+                    return
+                }
+                continue
+            }
+            if target.monitor {
+                guard events & Int16(ZMQ_POLLIN) != 0 else { continue }
+                drainMonitor(entry)
+            } else {
+                let writable = events & Int16(ZMQ_POLLOUT) != 0 && entry.hasBacklog
+                let readable = events & Int16(ZMQ_POLLIN) != 0
+                guard writable || readable else { continue }
+                if writable { flushBacklog(entry) }
+                if readable, !entry.isClosed { receive(entry) }
+            }
+            if terminated { return }
+            markDirty(key)
+        }
+    }
+
+    /// Marks a key dirty (once).
+    func markDirty(_ key: UInt64) {
+        if dirtySet.insert(key).inserted { dirty.append(key) }
+    }
+
+    /// Marks a socket dirty after an operation on it.
+    func touched(_ entry: SocketEntry) {
+        if !entry.isClosed { markDirty(Self.key(entry.id, monitor: false)) }
+    }
+
+    static func key(_ id: Int, monitor: Bool) -> UInt64 {
+        UInt64(id) << 1 | (monitor ? 1 : 0)
+    }
+
     /// Closes everything and tells the waiters; runs once, on the way out.
     private func finish() {
         core.beginStopping()
@@ -75,21 +136,8 @@ final class ReactorLoop {
         let (commands, _) = core.takeCommands()
         for command in commands { handle(command, stopping: true) }
         for entry in order { closeEntry(entry) }
+        poller.remove(core.wakeup.readDescriptor)
         core.markStopped()
-    }
-
-    private func rebuildItems() {
-        items = [zmq_pollitem_t(socket: nil, fd: core.wakeup.readDescriptor, events: Int16(ZMQ_POLLIN), revents: 0)]
-        targets = []
-        for entry in order {
-            items.append(zmq_pollitem_t(socket: entry.socket.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0))
-            targets.append((entry, false))
-            if let monitor = entry.monitor {
-                items.append(zmq_pollitem_t(socket: monitor.handle, fd: 0, events: Int16(ZMQ_POLLIN), revents: 0))
-                targets.append((entry, true))
-            }
-        }
-        itemsStale = false
     }
 
     private func handle(_ command: ReactorCommand, stopping: Bool) {
@@ -106,10 +154,12 @@ final class ReactorLoop {
                 return
             }
             send(message, completion: completion, on: entry)
+            touched(entry)
         case .perform(let id, let run, let fail):
             guard let entry = entries[id] else { return fail(closedError("perform")) }
             run(entry.socket)
             precondition(!entry.isClosed, "perform must not close the socket; use SocketHandle.close()")
+            touched(entry)
         case .close(let id, let completion):
             if let entry = entries[id] { closeEntry(entry) }
             completion?.resume()
@@ -158,10 +208,53 @@ final class ReactorLoop {
             messages: request.messages,
             events: request.events
         )
+        do {
+            try watch(entry)
+        } catch {
+            if let monitor {
+                socket.stopMonitor()
+                monitor.close()
+            }
+            socket.close()
+            request.finishStreams()
+            return request.completion.resume(returning: .failure(error))
+        }
         entries[entry.id] = entry
         order.append(entry)
-        itemsStale = true
         request.completion.resume(returning: .success(()))
+    }
+
+    /// Registers the socket's and its monitor's notification descriptors with the poller, and marks both dirty (the
+    /// setup already operated on them). Registers nothing when it fails.
+    private func watch(_ entry: SocketEntry) throws(ZMQError) {
+        let socketKey = Self.key(entry.id, monitor: false)
+        let socketDescriptor = try entry.socket.notificationDescriptor()
+        try poller.add(socketDescriptor, key: socketKey)
+        targets[socketKey] = (entry, false, socketDescriptor)
+        if let monitor = entry.monitor {
+            let monitorKey = Self.key(entry.id, monitor: true)
+            do {
+                let monitorDescriptor = try monitor.notificationDescriptor()
+                try poller.add(monitorDescriptor, key: monitorKey)
+                targets[monitorKey] = (entry, true, monitorDescriptor)
+            } catch {
+                poller.remove(socketDescriptor)
+                targets[socketKey] = nil
+                throw error
+            }
+            markDirty(monitorKey)
+        }
+        markDirty(socketKey)
+    }
+
+    /// Stops watching a socket and its monitor, before they are closed (closing frees their descriptors).
+    func unwatch(_ entry: SocketEntry) {
+        for monitor in [false, true] {
+            let key = Self.key(entry.id, monitor: monitor)
+            guard let target = targets.removeValue(forKey: key) else { continue }
+            poller.remove(target.descriptor)
+            dirtySet.remove(key)
+        }
     }
 
     /// libzmq 4.3 reports a failed bind to the monitor before returning, and sending that event overwrites `errno`

@@ -14,14 +14,16 @@ public final class SocketThread: Sendable {
     public let name: String
     let core: ReactorCore
 
-    /// Starts the thread. Throws only when the wake-up pipe cannot be created (out of descriptors).
+    /// Starts the thread. Throws only when the wake-up pipe or the epoll instance cannot be created (out of
+    /// descriptors).
     public init(context: ZMQContext, name: String = "zmq-sockets") throws(ZMQError) {
         self.context = context
         self.name = name
         let core = ReactorCore(wakeup: try WakeupPipe())
+        let poller = try EventPoller()
         self.core = core
         DedicatedThread.start(name: name) {
-            ReactorLoop(context: context, core: core).run()
+            ReactorLoop(context: context, core: core, poller: poller).run()
         }
     }
 

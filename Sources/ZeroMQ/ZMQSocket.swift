@@ -91,3 +91,31 @@ public final class ZMQSocket {
         if result != 0 { throw ZMQError.last(operation()) }
     }
 }
+
+extension ZMQSocket {
+    /// `ZMQ_EVENTS` as `ZMQ_POLLIN` / `ZMQ_POLLOUT` bits, read without allocating: the socket thread reads it after
+    /// every wake-up and every operation. Reading it also processes libzmq's pending commands for the socket, which
+    /// re-arms its ``notificationDescriptor()``.
+    func readyEvents() throws(ZMQError) -> Int16 {
+        var value: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        let handle = requireHandle("option events")
+        while zmq_getsockopt(handle, ZMQ_EVENTS, &value, &size) != 0 {
+            if zmq_errno() != EINTR { throw ZMQError.last("option events") }
+        }
+        return Int16(truncatingIfNeeded: value)
+    }
+
+    /// `ZMQ_FD`: a descriptor that becomes readable when ``readyEvents()`` may have changed. It does not become
+    /// readable again for a change that an operation on the socket already took in, so read ``readyEvents()``
+    /// after every operation before waiting on it.
+    func notificationDescriptor() throws(ZMQError) -> Int32 {
+        var value: Int32 = -1
+        var size = MemoryLayout<Int32>.size
+        let handle = requireHandle("option fd")
+        while zmq_getsockopt(handle, ZMQ_FD, &value, &size) != 0 {
+            if zmq_errno() != EINTR { throw ZMQError.last("option fd") }
+        }
+        return value
+    }
+}
