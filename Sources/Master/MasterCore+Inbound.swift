@@ -147,17 +147,17 @@ extension MasterCore {
     }
 
     private func published(_ judged: PublishedMessage) {
-        let message = judged.message
+        let origin = judged.origin
         let now = judged.receivedAt
         counters.receivedPublished += 1
         metrics.received(.heartbeat)
-        connections.message(descriptor: message.sourceDescriptor, key: message.userId, now: now)
+        connections.message(descriptor: origin.sourceDescriptor, key: origin.userId, now: now)
         switch judged.verdict {
         case .dropped(let reason):
-            drop(reason, socket: "heartbeat", message: message)
-        case .heartbeat(let admitted, let heartbeat):
-            let missing = heard(admitted.agentID) {
-                $0.heartbeat(agentID: admitted.agentID, heartbeat: heartbeat, now: now)
+            drop(reason, socket: "heartbeat", origin: origin)
+        case .heartbeat(let agentID, let heartbeat):
+            let missing = heard(agentID) {
+                $0.heartbeat(agentID: agentID, heartbeat: heartbeat, now: now)
             }
             if missing > 0 {
                 counters.heartbeatGaps = counters.heartbeatGaps.addingSaturating(missing)
@@ -166,15 +166,15 @@ extension MasterCore {
                     .notice,
                     "heartbeats missing",
                     reason: "heartbeat_gap",
-                    metadata: ["agent": "\(admitted.agentID)", "missing": "\(missing)"]
+                    metadata: ["agent": "\(agentID)", "missing": "\(missing)"]
                 )
             }
             fleetChanged = true
-            reconcileObserved(admitted.agentID, heartbeat: true)
+            reconcileObserved(agentID, heartbeat: true)
             counters.relayedHeartbeats += 1
             metrics.heartbeatRelayed()
-        case .event(let admitted):
-            heard(admitted.agentID) { $0.seen(agentID: admitted.agentID, now: now) }
+        case .event(let agentID):
+            heard(agentID) { $0.seen(agentID: agentID, now: now) }
             counters.relayedEvents += 1
             metrics.eventRelayed()
         }
@@ -194,6 +194,10 @@ extension MasterCore {
     /// Counts and logs (rate-limited) a dropped message; a sender whose key claims another identity, or has none
     /// any more, loses its connection too.
     func drop(_ reason: DropReason, socket: String, message: ZMQMessage) {
+        drop(reason, socket: socket, origin: MessageOrigin(message))
+    }
+
+    func drop(_ reason: DropReason, socket: String, origin message: MessageOrigin) {
         counters.drop(reason)
         metrics.dropped(reason)
         let cutFor: [DropReason: CutReason] = [
@@ -211,9 +215,9 @@ extension MasterCore {
         }
         var metadata: Logger.Metadata = [
             "reason": "\(reason.rawValue)", "socket": "\(socket)", "key": "\(LogText.escaped(message.userId ?? "-"))",
-            "frames": "\(message.frames.count)", "bytes": "\(message.byteCount)",
+            "frames": "\(message.frameCount)", "bytes": "\(message.byteCount)",
         ]
-        if let first = message.frames.first { metadata["first_frame"] = "\(LogText.escaped(bytes: first))" }
+        if let first = message.firstFrame { metadata["first_frame"] = "\(LogText.escaped(bytes: first))" }
         if let peer = message.peerAddress { metadata["peer"] = "\(LogText.escaped(peer))" }
         log(.warning, "message dropped", reason: "drop_\(reason.rawValue)", metadata: metadata)
     }

@@ -216,12 +216,14 @@ public final class MasterServer: Service, Sendable {
                 for await _ in sockets.relay.queued {
                     let batch = sockets.relay.take()
                     await core.published(batch)
-                    for judged in batch { sockets.heartbeatBudget.release(judged.message) }
+                    for judged in batch {
+                        sockets.heartbeatBudget.release(userId: judged.origin.userId, bytes: judged.origin.byteCount)
+                    }
                     try? await Task.sleep(for: Self.relayBookingPause)
                 }
             }
-            // Everything the heartbeat SUB receives goes to its relay; the stream only ends.
-            group.addTask { for await _ in sockets.sub.messages {} }
+            // Messages too large for the relay to judge on the socket thread come out of the SUB's stream.
+            group.addTask { for await message in sockets.sub.messages { sockets.relay.judgeAside(message) } }
             if let control = sockets.control {
                 group.addTask { for await message in control.messages { await core.control(message) } }
             }

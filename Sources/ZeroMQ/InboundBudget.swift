@@ -77,8 +77,12 @@ public final class InboundBudget: Sendable {
 
     /// Gives back what `message` took: call it once for every message the socket delivered.
     public func release(_ message: ZMQMessage) {
-        let bytes = message.byteCount
-        let key = message.userId ?? ""
+        release(userId: message.userId, bytes: message.byteCount)
+    }
+
+    /// ``release(_:)`` for a message already freed: its sender's User-Id and its size.
+    public func release(userId: String?, bytes: Int) {
+        let key = userId ?? ""
         state.withLock { state in
             let left = state.waiting[key, default: 0] - bytes
             state.waiting[key] = left > 0 ? left : nil

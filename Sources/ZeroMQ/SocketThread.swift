@@ -1,4 +1,4 @@
-/// One dedicated OS thread that creates, uses and closes a set of ZeroMQ sockets, running `zmq_poll` over them.
+/// One dedicated OS thread that creates, uses and closes a set of ZeroMQ sockets, waiting on them with epoll.
 ///
 /// libzmq sockets are not thread-safe and a Swift task may hop threads at every `await`, so sockets never leave this
 /// thread. Other code talks to them through ``SocketHandle``: sends go into a queue and wake the thread through a

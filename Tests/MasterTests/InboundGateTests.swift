@@ -77,8 +77,10 @@ struct InboundGateTests {
         let beat = JSONValue.object(Self.heartbeat(boot: "b1", seq: 3)).jsonText
         let good = judge("hb.a", beat)
         #expect(good.isRelayed && good.receivedAt == 7)
-        if case .heartbeat(let admitted, let heartbeat) = good.verdict {
-            #expect(admitted.agentID == "a" && admitted.bytes == bytes(beat))
+        #expect(good.origin.userId == "key-a" && good.origin.byteCount == 4 + beat.utf8.count)
+        #expect(good.origin.frameCount == 2 && good.origin.firstFrame == bytes("hb.a"))
+        if case .heartbeat(let agentID, let heartbeat) = good.verdict {
+            #expect(agentID == "a")
             #expect(heartbeat.seq == 3 && heartbeat.bootID == "b1")
         } else {
             Issue.record("a good heartbeat was not admitted: \(good.verdict)")
@@ -93,11 +95,11 @@ struct InboundGateTests {
         #expect(dropped(judge("hb.a", "{")) == .garbage)
         for type in ["accepted", "progress", "result"] {
             let event = judge("ev.a", #"{"proto":1,"type":"\#(type)","id":"r1"}"#)
-            guard case .event(let admitted) = event.verdict else {
+            guard case .event(let agentID) = event.verdict else {
                 Issue.record("a \(type) event was not relayed: \(event.verdict)")
                 continue
             }
-            #expect(admitted.type == type && event.isRelayed)
+            #expect(agentID == "a" && event.isRelayed)
         }
         #expect(!judge("hb.a", beat, "key-ops").isRelayed)
     }

@@ -59,6 +59,43 @@ struct MasterFleetTests {
         }
     }
 
+    /// A heartbeat larger than the relay judges on the socket thread takes the other way (judged off that thread),
+    /// and is relayed and booked all the same.
+    @Test func aHeartbeatLargerThanTheInlineLimitIsRelayedAndBookedToo() async throws {
+        let harness = try MasterHarness()
+        var configuration = harness.configuration()
+        configuration.maxMessageSize = 4 * 1024 * 1024
+        try await harness.run(configuration) { master, endpoints in
+            let monitor = try await harness.monitor(endpoints: endpoints)
+            let agent = try await harness.agent("agent-b", endpoints: endpoints)
+            try await monitor.waitUntilSubscribed()
+            agent.hello()
+            #expect(await eventually { await master.agent("agent-b")?.connected == true })
+            try await agent.waitUntilPublishing()
+            var state = AgentState.idle
+            state.topologyID = "topo-big"
+            state.appliedVersionHash = String(repeating: "cd", count: 32)
+            state.drift = AgentState.Drift(missingContainers: (0..<30_000).map { "decky-\($0)-base" })
+            let big = state.jsonValue
+            #expect(Messages.frame(big).count > HeartbeatRelay.inlineLimit)
+            agent.heartbeat(state: big)
+            agent.heartbeat(state: big)
+            #expect(await eventually { await master.agent("agent-b")?.heartbeat?.count == 2 })
+            let record = try #require(await master.agent("agent-b"))
+            // Compared by what identifies it: a failed comparison of the whole state would print 30,000 names.
+            #expect(record.state?.topologyID == "topo-big")
+            #expect(record.state?.drift?.missingContainers.count == 30_000)
+            #expect(record.heartbeat?.seq == 2 && record.heartbeat?.gaps == 0)
+            let relayed = await monitor.received.all(count: 2) { $0.string(at: 0) == "hb.agent-b" }
+            #expect(relayed.count == 2)
+            let sent = agent.sentMessages.filter { $0["type"]?.stringValue == "heartbeat" }
+            #expect(Set(relayed.compactMap { try? JSONParser.parse($0.frames[1])["seq"]?.intValue }) == [1, 2])
+            #expect(relayed.map(\.frames[1]) == sent.map { Messages.frame($0) })
+            await agent.close()
+            await monitor.close()
+        }
+    }
+
     @Test func applyReachesTheAgentByItsRoutingIdAndTheResultComesBack() async throws {
         let harness = try MasterHarness()
         try await harness.run { master, endpoints in
