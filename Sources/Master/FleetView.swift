@@ -147,7 +147,7 @@ public struct FleetView: Sendable {
     }
 
     /// Whether requests may be sent to the agent now.
-    public func isConnected(_ agentID: String) -> Bool { records[agentID]?.connected ?? false }
+    public func isConnected(_ agentID: String) -> Bool { withRecord(agentID) { $0.connected } ?? false }
 
     /// The agents in id order.
     public var sortedRecords: [AgentRecord] { records.keys.sorted().map { records[$0]! } }

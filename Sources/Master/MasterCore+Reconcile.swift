@@ -89,17 +89,22 @@ extension MasterCore {
 
     /// What the agent reports now, or `nil` before it was heard since the master started.
     func reportedState(_ agentID: String) -> ReportedState? {
-        guard let record = fleet[agentID], let state = record.state else { return nil }
-        let drifting = state.drift.map {
-            !$0.missingBridges.isEmpty || !$0.missingContainers.isEmpty || !$0.stoppedContainers.isEmpty
-        }
-        return ReportedState(
-            connected: isReachable(agentID),
-            topologyID: state.topologyID,
-            appliedVersionHash: state.appliedVersionHash,
-            drifting: drifting ?? false,
-            busy: !record.running.isNull
-        )
+        let connected = isReachable(agentID)
+        // Read in place: this runs for every heartbeat, and a copy of the record is a copy of its whole state.
+        return fleet.withRecord(agentID) { record -> ReportedState? in
+            guard record.state != nil else { return nil }
+            let drifting =
+                record.state?.drift?.missingBridges.isEmpty == false
+                || record.state?.drift?.missingContainers.isEmpty == false
+                || record.state?.drift?.stoppedContainers.isEmpty == false
+            return ReportedState(
+                connected: connected,
+                topologyID: record.state?.topologyID,
+                appliedVersionHash: record.state?.appliedVersionHash,
+                drifting: drifting,
+                busy: !record.running.isNull
+            )
+        } ?? nil
     }
 
     /// The timer's part: writes changed reports, decides for every managed agent, starts what is due within the cap.
