@@ -32,7 +32,8 @@ struct RunCommand: AsyncParsableCommand {
             \(Key.masterEndpoint.environment), ...), else from the JSON config file (--config or DECNET_CONFIG; keys \
             like "\(Key.agentID.file)"), else from its default. Stops gracefully on SIGTERM or SIGINT. Advanced, for tests only: \
             DECNET_ZMTP_HEARTBEAT_IVL_MS, _TIMEOUT_MS, _TTL_MS and DECNET_RECONNECT_IVL_MS, _IVL_MAX_MS override \
-            the link's timers (10000/30000/0 ms, 200-1000 ms backing off to 60000 ms); \
+            the link's timers (10000/30000/0 ms, 200-1000 ms backing off to 60000 ms; the heartbeat socket PINGs \
+            six times less often and sets ZMQ_TCP_MAXRT to the timeout); \
             DECNET_TEST_FAULT=rotate-before-commit or rotate-mid-commit kills the agent at that point of a key \
             rotation (a crash test; unset: off). Under systemd \
             (Type=notify) it says READY=1 once the store is open, Docker observed (or its error known) and both \
