@@ -14,15 +14,7 @@ final class EventPoller: Sendable {
 
     init() throws(ZMQError) {
         let descriptor = decnet_epoll_create()
-        guard descriptor >= 0 else {
-            let number = errno
-            throw ZMQError(
-                .resourceExhausted,
-                operation: "epoll_create1",
-                message: String(cString: strerror(number)),
-                errno: number
-            )
-        }
+        guard descriptor >= 0 else { throw ZMQError.from(errno: errno, operation: "epoll_create1") }
         self.descriptor = descriptor
     }
 
@@ -33,13 +25,7 @@ final class EventPoller: Sendable {
     /// Reports `fd` readable under `key` (level-triggered).
     func add(_ fd: Int32, key: UInt64) throws(ZMQError) {
         guard decnet_epoll_add(descriptor, fd, key) == 0 else {
-            let number = errno
-            throw ZMQError(
-                .resourceExhausted,
-                operation: "epoll_ctl add",
-                message: String(cString: strerror(number)),
-                errno: number
-            )
+            throw ZMQError.from(errno: errno, operation: "epoll_ctl add")
         }
     }
 
