@@ -45,12 +45,14 @@ final class SocketEntry {
 
 extension ReactorLoop {
     /// Sends now if nothing is waiting and libzmq takes it; otherwise queues it or reports "would block", as the
-    /// socket's setup says.
-    func send(_ message: ZMQMessage, completion: SendCompletion?, on entry: SocketEntry) {
-        if !entry.hasBacklog && attempt(message, completion: completion, on: entry) { return }
+    /// socket's setup says. Returns false when the message was neither sent nor queued (the completion, if any, says
+    /// why).
+    @discardableResult
+    func send(_ message: ZMQMessage, completion: SendCompletion?, on entry: SocketEntry) -> Bool {
+        if !entry.hasBacklog, let sent = attempt(message, completion: completion, on: entry) { return sent }
         guard entry.setup.queueWhenBlocked else {
             completion?.resume(returning: .success(.wouldBlock))
-            return
+            return false
         }
         guard entry.backlogCount < entry.setup.backlogLimit else {
             let error = ZMQError(
@@ -59,42 +61,34 @@ extension ReactorLoop {
                 message: "\(entry.backlogCount) messages already wait for the \(entry.setup.type) socket"
             )
             completion?.resume(returning: .failure(error))
-            return
+            return false
         }
         entry.backlog.append((message, completion))
-    }
-
-    /// A send from an ``InlineHandler``: as ``send(_:completion:on:)``, with false when the message was refused.
-    func sendInline(_ message: ZMQMessage, on entry: SocketEntry) -> Bool {
-        guard !entry.isClosed else { return false }
-        defer { touched(entry) }
-        if !entry.hasBacklog {
-            do {
-                if try entry.socket.send(message, flags: .dontWait) == .sent { return true }
-            } catch {
-                if error.isTermination { terminated = true }
-                return false
-            }
-        }
-        guard entry.setup.queueWhenBlocked, entry.backlogCount < entry.setup.backlogLimit else { return false }
-        entry.backlog.append((message, nil))
         return true
     }
 
-    /// One non-blocking send: true when it is done (sent or failed), false when libzmq would block.
-    private func attempt(_ message: ZMQMessage, completion: SendCompletion?, on entry: SocketEntry) -> Bool {
+    /// A send from an ``InlineHandler``: ``send(_:completion:on:)`` on a socket that may be closed, which then counts
+    /// as used.
+    func sendInline(_ message: ZMQMessage, on entry: SocketEntry) -> Bool {
+        guard !entry.isClosed else { return false }
+        defer { touched(entry) }
+        return send(message, completion: nil, on: entry)
+    }
+
+    /// One non-blocking send: true when sent, false when it failed, `nil` when libzmq would block.
+    private func attempt(_ message: ZMQMessage, completion: SendCompletion?, on entry: SocketEntry) -> Bool? {
         do {
             switch try entry.socket.send(message, flags: .dontWait) {
             case .sent:
                 completion?.resume(returning: .success(.sent))
                 return true
             case .wouldBlock:
-                return false
+                return nil
             }
         } catch {
             if error.isTermination { terminated = true }
             completion?.resume(returning: .failure(error))
-            return true
+            return false
         }
     }
 
@@ -102,7 +96,7 @@ extension ReactorLoop {
     func flushBacklog(_ entry: SocketEntry) {
         while entry.hasBacklog {
             let pending = entry.backlog[entry.backlogHead]
-            guard attempt(pending.message, completion: pending.completion, on: entry) else { return }
+            guard attempt(pending.message, completion: pending.completion, on: entry) != nil else { return }
             entry.popBacklog()
         }
     }
