@@ -136,8 +136,7 @@ public struct FleetView: Sendable {
 
     /// Why the agent is not connected, when it is not (read without copying its record).
     public func disconnectReason(_ agentID: String) -> AgentRecord.DisconnectReason? {
-        guard let index = records.index(forKey: agentID) else { return nil }
-        return records.values[index].disconnectReason
+        withRecord(agentID) { $0.disconnectReason } ?? nil
     }
 
     /// `body` applied to the agent's record, read in place.

@@ -360,8 +360,7 @@ public actor MasterCore {
                 ]
             )
         }
-        let (routes, fleet) = (self.routes, self.fleet)
-        await perform(tracker.tick(now: now) { routes.routes[$0] != nil && fleet.isConnected($0) })
+        await perform(tracker.tick(now: now) { isReachable($0) })
         await reconcileTick()
         await pushToWatchers(now: clock())
     }
