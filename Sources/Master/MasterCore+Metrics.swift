@@ -1,5 +1,6 @@
 import AgentProtocol
 import DecnetJSON
+import SystemFiles
 
 #if canImport(Glibc)
 import Glibc
@@ -50,14 +51,9 @@ extension MasterCore {
 
     /// Entries of /proc/self/fd, less the one the count itself opens (-1 when /proc cannot be read).
     static func openDescriptors() -> Int {
-        guard let directory = opendir("/proc/self/fd") else { return -1 }
-        defer { closedir(directory) }
-        var count = 0
-        while let entry = readdir(directory) {
-            let first = withUnsafeBytes(of: entry.pointee.d_name) { $0.first ?? 0 }
-            if first != UInt8(ascii: ".") { count += 1 }
-        }
-        return max(0, count - 1)
+        let listing = DirectoryListing.names(at: "/proc/self/fd")
+        guard listing.errno == nil else { return -1 }
+        return max(0, listing.names.count - 1)
     }
 
     static func descriptorSoftLimit() -> Int {

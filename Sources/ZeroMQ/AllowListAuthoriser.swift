@@ -1,4 +1,5 @@
 import Synchronization
+import SystemFiles
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -195,7 +196,7 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
     private func load(into state: inout Snapshot) {
         var issues: [String] = []
         let names: [String]
-        let listing = AllowListAuthoriser.list(directory)
+        let listing = DirectoryListing.names(at: directory)
         if let number = listing.errno {
             let text = String(cString: strerror(number))
             guard !AllowListAuthoriser.isTransient(number) else {
@@ -205,7 +206,7 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
             }
             issues.append("cannot list \(directory): \(text)")
         }
-        names = listing.names
+        names = listing.names.sorted()
         var entries: [(name: String, identity: String, key: CurveKey)] = []
         for name in names where name.hasSuffix(ZMQCertificate.publicSuffix) && !name.hasPrefix(".") {
             // `ID+TAG.key` lists a further key of `ID` (an agent key being rotated, docs/security.md#key-rotation):
@@ -254,23 +255,6 @@ public final class AllowListAuthoriser: ZAPAuthoriser {
         state.allowedIdentities = Set(identities.values)
         state.statistics.loads += 1
         state.statistics.issues = issues
-    }
-
-    /// The folder's entry names, or the errno of the failure (and no names).
-    private static func list(_ directory: String) -> (names: [String], errno: Int32?) {
-        guard let stream = opendir(directory) else { return ([], errno) }
-        defer { closedir(stream) }
-        var names: [String] = []
-        while true {
-            errno = 0
-            guard let entry = readdir(stream) else {
-                return errno == 0 ? (names.sorted(), nil) : ([], errno)
-            }
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
     }
 
     /// Failures that say nothing about the folder's content: the process is short of descriptors or memory.
