@@ -196,7 +196,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "Bench",
-            dependencies: ["DecnetJSON", "Topology"],
+            dependencies: [
+                "DecnetJSON", "Topology", "Master", "MasterStore", "ZeroMQ", "AgentProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Bench"
         ),
         // libFuzzer target over the frame decoder, JSON, canonical hash, validator and composer (scripts/fuzz.sh).
