@@ -38,11 +38,24 @@ public struct FleetView: Sendable {
 
     /// A heartbeat already read: how many were missed before it.
     public mutating func heartbeat(agentID: String, heartbeat: Heartbeat, now: Int64) -> Int {
-        // Changed in place: a fleet's records are large, and one heartbeat must not copy one.
-        Self.apply(heartbeat, to: &records[agentID, default: AgentRecord(agentID: agentID)], now: now)
+        self.heartbeat(agentID: agentID, heartbeat: heartbeat, state: try? AgentState(heartbeat.state), now: now)
     }
 
-    private static func apply(_ heartbeat: Heartbeat, to record: inout AgentRecord, now: Int64) -> Int {
+    /// A heartbeat already read, with its `state` member already read (``PublishedMessage`` does both where the
+    /// message is judged): how many were missed before it. `heartbeat.state` is not looked at.
+    public mutating func heartbeat(agentID: String, heartbeat: Heartbeat, state: AgentState?, now: Int64) -> Int {
+        // Changed in place: a fleet's records are large, and one heartbeat must not copy one.
+        Self.apply(heartbeat, state: state, to: &records[agentID, default: AgentRecord(agentID: agentID)], now: now)
+    }
+
+    private static func apply(
+        _ heartbeat: Heartbeat,
+        state: AgentState?,
+        to record: inout AgentRecord,
+        now: Int64
+    )
+        -> Int
+    {
         let seq = heartbeat.seq
         var info = record.heartbeat
         var missing = 0
@@ -76,7 +89,7 @@ public struct FleetView: Sendable {
         info!.sentAt = heartbeat.sentAtMillis.map(Int64.init)
         info!.intervalMillis = heartbeat.intervalMillis.map(WireLimits.clampInterval)
         record.heartbeat = info
-        record.state = try? AgentState(heartbeat.state)
+        record.state = state
         record.running = heartbeat.running?.jsonValue ?? .null
         if record.bootID == nil { record.bootID = heartbeat.bootID }
         if !heartbeat.agentVersion.isEmpty { record.agentVersion = heartbeat.agentVersion }

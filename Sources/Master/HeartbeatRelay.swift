@@ -32,8 +32,10 @@ public struct MessageOrigin: Sendable {
 /// messages were.
 public struct PublishedMessage: Sendable {
     public enum Verdict: Sendable {
-        /// A heartbeat from the agent its key belongs to, well formed: relayed.
-        case heartbeat(agentID: String, Heartbeat)
+        /// A heartbeat from the agent its key belongs to, well formed: relayed. Its `state` member is read as an
+        /// ``AgentState`` here (`nil` when it does not have that shape) and left out of the ``Heartbeat`` (`null`):
+        /// the parsed JSON is read and freed where it was just made, on the judging thread.
+        case heartbeat(agentID: String, Heartbeat, state: AgentState?)
         /// An `accepted`, `progress` or `result` on the sender's event topic: relayed.
         case event(agentID: String)
         /// Not relayed, for this reason.
@@ -52,8 +54,10 @@ public struct PublishedMessage: Sendable {
         case .failure(let reason):
             verdict = .dropped(reason)
         case .success((.heartbeat, let admitted)) where admitted.type == "heartbeat":
-            if let heartbeat = try? Heartbeat(admitted.envelope) {
-                verdict = .heartbeat(agentID: admitted.agentID, heartbeat)
+            if var heartbeat = try? Heartbeat(admitted.envelope) {
+                let state = try? AgentState(heartbeat.state)
+                heartbeat.state = .null
+                verdict = .heartbeat(agentID: admitted.agentID, heartbeat, state: state)
             } else {
                 verdict = .dropped(.malformed)
             }

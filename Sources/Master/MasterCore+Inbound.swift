@@ -155,9 +155,9 @@ extension MasterCore {
         switch judged.verdict {
         case .dropped(let reason):
             drop(reason, socket: "heartbeat", origin: origin)
-        case .heartbeat(let agentID, let heartbeat):
+        case .heartbeat(let agentID, let heartbeat, let state):
             let missing = heard(agentID) {
-                $0.heartbeat(agentID: agentID, heartbeat: heartbeat, now: now)
+                $0.heartbeat(agentID: agentID, heartbeat: heartbeat, state: state, now: now)
             }
             if missing > 0 {
                 counters.heartbeatGaps = counters.heartbeatGaps.addingSaturating(missing)

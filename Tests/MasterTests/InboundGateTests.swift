@@ -79,11 +79,23 @@ struct InboundGateTests {
         #expect(good.isRelayed && good.receivedAt == 7)
         #expect(good.origin.userId == "key-a" && good.origin.byteCount == 4 + beat.utf8.count)
         #expect(good.origin.frameCount == 2 && good.origin.firstFrame == bytes("hb.a"))
-        if case .heartbeat(let agentID, let heartbeat) = good.verdict {
+        if case .heartbeat(let agentID, let heartbeat, let state) = good.verdict {
             #expect(agentID == "a")
             #expect(heartbeat.seq == 3 && heartbeat.bootID == "b1")
+            // Not a whole state object: read as none.
+            #expect(state == nil)
         } else {
             Issue.record("a good heartbeat was not admitted: \(good.verdict)")
+        }
+        // The state is read where the message is judged, and its JSON not kept.
+        var full = Self.heartbeat(boot: "b1", seq: 4)
+        full["state"] = AgentState.idle.jsonValue
+        let fullJudged = judge("hb.a", JSONValue.object(full).jsonText)
+        if case .heartbeat(_, let heartbeat, let state) = fullJudged.verdict {
+            #expect(heartbeat.seq == 4 && state == AgentState.idle && fullJudged.isRelayed)
+            #expect(heartbeat.state == .null)
+        } else {
+            Issue.record("a heartbeat with a state was not admitted: \(fullJudged.verdict)")
         }
         // Admitted by the gate but not a heartbeat the fleet view can read: not relayed.
         #expect(dropped(judge("hb.a", #"{"proto":1,"type":"heartbeat","seq":1}"#)) == .malformed)
