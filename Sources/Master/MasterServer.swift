@@ -27,10 +27,10 @@ public final class MasterServer: Service, Sendable {
     private let state = Mutex(State())
     private let stopSignal: AsyncStream<Void>
     private let stopSink: AsyncStream<Void>.Continuation
-    /// How long the task that books relayed heartbeats waits after a batch before taking the next: at a thousand
-    /// heartbeats a second it then wakes about 50 times a second instead of a thousand, and the fleet view lags the
-    /// relay by at most this much.
-    static let relayBookingPause = Duration.milliseconds(20)
+    /// How long the task that books relayed heartbeats waits after a batch before taking the next: it wakes about 10
+    /// times a second however many heartbeats arrive, and the fleet view lags the relay by at most this much (a
+    /// tenth of the shortest heartbeat interval; the silence limit is three intervals).
+    static let relayBookingPause = Duration.milliseconds(100)
 
     private struct State {
         var started = false
