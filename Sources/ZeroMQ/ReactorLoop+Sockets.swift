@@ -101,12 +101,14 @@ extension ReactorLoop {
         }
     }
 
-    /// Receives up to a batch of messages and hands them to the socket's stream. A failing socket (other than at
-    /// shutdown) is closed, which ends its streams.
-    func receive(_ entry: SocketEntry) {
+    /// Receives up to ``ReactorLoop/receiveBatch`` messages and hands them to the socket's stream, or its inline
+    /// handler; true when a receive found none (the socket is drained). A failing socket (other than at shutdown)
+    /// is closed, which ends its streams.
+    @discardableResult
+    func receive(_ entry: SocketEntry) -> Bool {
         do {
             for _ in 0..<ReactorLoop.receiveBatch {
-                guard let message = try entry.socket.receive(flags: .dontWait) else { return }
+                guard let message = try entry.socket.receive(flags: .dontWait) else { return true }
                 if let gate = entry.setup.subscriptionGate {
                     judge(message, by: gate, on: entry)
                     continue
@@ -127,6 +129,7 @@ extension ReactorLoop {
                 closeEntry(entry)
             }
         }
+        return false
     }
 
     /// A subscription message on a manual XPUB: registered, removed, ignored, or its connection cut, as the gate

@@ -20,8 +20,10 @@ import Glibc
 /// libzmq's `ZMQ_FD` says only that a socket's `ZMQ_EVENTS` may have changed, and says it once: an operation on the
 /// socket (a send, a receive, reading `ZMQ_EVENTS`) takes in whatever was pending without a new signal. So a socket
 /// is *dirty* after its descriptor fired and after every operation on it; the loop reads `ZMQ_EVENTS` of each dirty
-/// socket, acts on it, and keeps it dirty until a reading finds nothing to do. It waits (epoll, no timeout) only when
-/// nothing is dirty. A wake-up costs in proportion to the sockets that are ready, however many the thread serves.
+/// socket, acts on it, and keeps it dirty until a reading finds nothing to do, or a receive found nothing (libzmq
+/// takes in every pending command before it says so, and nothing waits to be sent). It waits (epoll, no timeout)
+/// only when nothing is dirty. A wake-up costs in proportion to the sockets that are ready, however many the thread
+/// serves.
 final class ReactorLoop {
     /// Messages received from one socket before the loop looks at the others and at the queue again.
     static let receiveBatch = 256
@@ -108,7 +110,13 @@ final class ReactorLoop {
                 let readable = events & Int16(ZMQ_POLLIN) != 0
                 guard writable || readable else { continue }
                 if writable { flushBacklog(entry) }
-                if readable, !entry.isClosed { receive(entry) }
+                if readable, !entry.isClosed, receive(entry), !writable, !entry.hasBacklog {
+                    // Drained: the receive that found nothing had libzmq take in every pending command first, so
+                    // the descriptor will fire for whatever comes next, and nothing waits to be sent. Reading
+                    // ZMQ_EVENTS again would only cost a check for a fork and a poll of the mailbox.
+                    if terminated { return }
+                    continue
+                }
             }
             if terminated { return }
             markDirty(key)
