@@ -135,31 +135,50 @@ public struct FleetView: Sendable {
     /// its next hello, heartbeat or answer.
     public mutating func silence(now: Int64, limit: (AgentRecord) -> Int64) -> [String] {
         var silenced: [String] = []
-        // Walked in place on every timer tick: no record of the fleet is copied.
-        for index in records.values.indices where records.values[index].connected {
-            guard let last = records.values[index].lastSeenAt, now - last > limit(records.values[index]) else {
-                continue
+        // Walked in place on every timer tick: no record of the fleet is copied (reading `records.values[index]`
+        // would copy each one, retaining every string and array in it; passing it inout does not). The loop holds a
+        // bare index, not `records.values.indices`, which would keep a second reference to the dictionary's storage
+        // and make the first change copy all of it.
+        var index = records.values.startIndex
+        while index != records.values.endIndex {
+            if Self.silenceIfDue(&records.values[index], now: now, limit: limit) {
+                silenced.append(records.keys[index])
             }
-            records.values[index].connected = false
-            records.values[index].disconnectReason = .silent
-            silenced.append(records.keys[index])
+            records.values.formIndex(after: &index)
         }
         return silenced.sorted()
     }
 
+    private static func silenceIfDue(
+        _ record: inout AgentRecord,
+        now: Int64,
+        limit: (AgentRecord) -> Int64
+    ) -> Bool {
+        guard record.connected, let last = record.lastSeenAt, now - last > limit(record) else { return false }
+        record.connected = false
+        record.disconnectReason = .silent
+        return true
+    }
+
     /// Why the agent is not connected, when it is not (read without copying its record).
-    public func disconnectReason(_ agentID: String) -> AgentRecord.DisconnectReason? {
+    public mutating func disconnectReason(_ agentID: String) -> AgentRecord.DisconnectReason? {
         withRecord(agentID) { $0.disconnectReason } ?? nil
     }
 
-    /// `body` applied to the agent's record, read in place.
-    func withRecord<T>(_ agentID: String, _ body: (borrowing AgentRecord) -> T) -> T? {
+    /// `body` applied to the agent's record, read in place. Mutating only so that the dictionary can lend the
+    /// record: read through `records.values[index]`, a record is copied, every string and array in it retained and
+    /// released again, and the master reads records on every heartbeat.
+    mutating func withRecord<T>(_ agentID: String, _ body: (borrowing AgentRecord) -> T) -> T? {
         guard let index = records.index(forKey: agentID) else { return nil }
-        return body(records.values[index])
+        return Self.lend(&records.values[index], to: body)
+    }
+
+    private static func lend<T>(_ record: inout AgentRecord, to body: (borrowing AgentRecord) -> T) -> T {
+        body(record)
     }
 
     /// Whether requests may be sent to the agent now.
-    public func isConnected(_ agentID: String) -> Bool { withRecord(agentID) { $0.connected } ?? false }
+    public mutating func isConnected(_ agentID: String) -> Bool { withRecord(agentID) { $0.connected } ?? false }
 
     /// The agents in id order.
     public var sortedRecords: [AgentRecord] { records.keys.sorted().map { records[$0]! } }
