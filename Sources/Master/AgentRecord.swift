@@ -73,12 +73,30 @@ public struct AgentRecord: Sendable {
 
     /// The sizes of the drift lists, or `nil` when the state has no drift (nothing known, or Docker unreachable).
     public var driftSummary: [String: Int]? {
-        guard let drift = state?.drift else { return nil }
+        guard let counts = driftCounts else { return nil }
         return [
-            "missing_bridges": drift.missingBridges.count, "missing_containers": drift.missingContainers.count,
-            "stopped_containers": drift.stoppedContainers.count,
-            "unexpected_containers": drift.unexpectedContainers.count,
+            "missing_bridges": counts.missingBridges, "missing_containers": counts.missingContainers,
+            "stopped_containers": counts.stoppedContainers, "unexpected_containers": counts.unexpectedContainers,
         ]
+    }
+
+    /// ``driftSummary`` as four numbers: compared for every heartbeating agent on every tick, without building a
+    /// dictionary.
+    var driftCounts: DriftCounts? {
+        guard let drift = state?.drift else { return nil }
+        return DriftCounts(
+            missingBridges: drift.missingBridges.count,
+            missingContainers: drift.missingContainers.count,
+            stoppedContainers: drift.stoppedContainers.count,
+            unexpectedContainers: drift.unexpectedContainers.count
+        )
+    }
+
+    struct DriftCounts: Equatable {
+        var missingBridges: Int
+        var missingContainers: Int
+        var stoppedContainers: Int
+        var unexpectedContainers: Int
     }
 
     /// The record as `agents --json` and the control channel show it; ages are relative to `now` (monotonic), and

@@ -286,7 +286,7 @@ extension MasterCore {
         let now = clock()
         let wallNow = wallClock()
         var rows: [(agentID: String, seenAt: Int64, state: [UInt8]?)] = []
-        for agentID in dirty.sorted() {
+        for agentID in dirty {
             // Read in place: every heartbeating agent is looked at on every tick, and a record is large.
             guard
                 let signature = fleet.withRecord(
@@ -295,7 +295,7 @@ extension MasterCore {
                         ReconcileKeeper.ReportSignature(
                             topologyID: record.topologyID,
                             appliedVersionHash: record.appliedVersionHash,
-                            drift: record.driftSummary
+                            drift: record.driftCounts
                         )
                     }
                 )
@@ -307,6 +307,8 @@ extension MasterCore {
             let seenAt = wallNow - (now - (record.lastSeenAt ?? now))
             rows.append((agentID, seenAt, record.state?.encoded))
         }
+        // In id order, as the store has always been written; sorted here, since a steady fleet has nothing to write.
+        rows.sort { $0.agentID < $1.agentID }
         do {
             try store.saveReports(rows)
         } catch {

@@ -30,7 +30,7 @@ struct ReconcileKeeper: Sendable {
     struct ReportSignature: Equatable {
         var topologyID: String?
         var appliedVersionHash: String?
-        var drift: [String: Int]?
+        var drift: AgentRecord.DriftCounts?
     }
     /// Store writes that failed (logged; the next change tries again).
     var storeFailures = 0
