@@ -8,8 +8,8 @@ import ZeroMQ
 
 /// The master's own work per heartbeat, without libzmq and without threads: judging each message as the relay does
 /// on the socket thread (identity, topic, envelope, `Heartbeat`), then booking it as the master's actor does, in
-/// batches. `agents` agents send one heartbeat each per round, with a growing `seq`, shaped as load-agents sends
-/// them. What libzmq, CURVE and the wake-ups add is what `scripts/load-test.sh` measures on top of this.
+/// batches. `agents` agents, each connected by a hello, send one heartbeat each per round, with a growing `seq`,
+/// shaped as load-agents sends them. What libzmq, CURVE and the wake-ups add is what `scripts/load-test.sh` measures on top of this.
 enum RelayBench {
     struct Result {
         var judgeMicros: [Double] = []
@@ -43,6 +43,24 @@ enum RelayBench {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try MasterStore(directory: folder, now: 1_765_000_000_000)
         try await core.openDesiredState(store: store, settings: ReconcileSettings())
+        // Every agent says hello first, as load-agents' do: connected, with a route, as in a running fleet.
+        for index in 0..<agents {
+            let hello = Messages.hello(
+                agentID: ids[index],
+                agentVersion: "0.1.0",
+                bootID: "boot-\(index)",
+                capabilities: ["apply", "teardown", "state", "ping"],
+                state: AgentState.idle.jsonValue
+            )
+            await core.command(
+                ZMQMessage(
+                    frames: [Array(ids[index].utf8), Messages.frame(hello)],
+                    userId: keys[index],
+                    peerAddress: "127.0.0.1",
+                    sourceDescriptor: Int32(100 + index)
+                )
+            )
+        }
         let clock = ContinuousClock()
         var result = Result()
         for round in 1...rounds {
