@@ -9,9 +9,11 @@ import ZeroMQ
 /// The master's own work per heartbeat, without libzmq and without threads: judging each message as the relay does
 /// on the socket thread (identity, topic, envelope, `Heartbeat`), then booking it as the master's actor does, in
 /// batches. `agents` agents, each connected by a hello, send one heartbeat each per round, with a growing `seq`,
-/// shaped as load-agents sends them. What libzmq, CURVE and the wake-ups add is what `scripts/load-test.sh` measures on top of this.
+/// shaped as load-agents sends them. What libzmq, CURVE and the wake-ups add is what `scripts/load-test.sh` measures
+/// on top of this (docs/scaling.md#booking).
 enum RelayBench {
-    struct Result {
+    /// Microseconds per heartbeat, one value per round.
+    struct Timings {
         var judgeMicros: [Double] = []
         var bookMicros: [Double] = []
         var tickMicros: [Double] = []
@@ -19,7 +21,7 @@ enum RelayBench {
 
     /// `tickEvery`: heartbeats between two timer ticks (200 at 1,000 a second: the master ticks every 200 ms). The
     /// master's store lives in a temporary folder, as a served master's does in its run folder.
-    static func run(agents: Int, rounds: Int, batch: Int, tickEvery: Int) async throws -> Result {
+    static func run(agents: Int, rounds: Int, batch: Int, tickEvery: Int) async throws -> Timings {
         let keys = (0..<agents).map { index in String(format: "%040d", index) }
         let ids = (0..<agents).map { String(format: "load-%05d", $0) }
         let identities = Dictionary(uniqueKeysWithValues: zip(keys, ids))
@@ -62,7 +64,7 @@ enum RelayBench {
             )
         }
         let clock = ContinuousClock()
-        var result = Result()
+        var result = Timings()
         for round in 1...rounds {
             let messages = (0..<agents).map { index in
                 let envelope = Messages.heartbeat(

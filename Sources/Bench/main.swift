@@ -9,7 +9,8 @@ import Topology
 //   decnet-bench relay [AGENTS] [ROUNDS]           the master's own work per heartbeat (RelayBench)
 //
 // Prints one JSON line: {"bench", "bytes", "rounds", "iterations", "median_us", "min_us", "hash"}; for relay,
-// {"bench", "agents", "rounds", "judge_median_us", "judge_min_us", "book_median_us", "book_min_us"}.
+// {"bench", "agents", "rounds", "judge_median_us", "judge_min_us", "book_median_us", "book_min_us", "tick_median_us",
+// "tick_min_us"}.
 
 func usage() -> Never {
     FileHandle.standardError.write(
@@ -20,9 +21,10 @@ func usage() -> Never {
 
 let args = CommandLine.arguments
 if args.count >= 2, args[1] == "relay" {
-    let agents = args.count > 2 ? Int(args[2]) ?? 1_000 : 1_000
-    let rounds = args.count > 3 ? Int(args[3]) ?? 30 : 30
-    let result: RelayBench.Result
+    // At least one agent, and three rounds: the first two are left out below.
+    let agents = max(1, args.count > 2 ? Int(args[2]) ?? 1_000 : 1_000)
+    let rounds = max(3, args.count > 3 ? Int(args[3]) ?? 30 : 30)
+    let result: RelayBench.Timings
     do { result = try await RelayBench.run(agents: agents, rounds: rounds, batch: 20, tickEvery: 200) } catch {
         FileHandle.standardError.write(Data("decnet-bench: \(error)\n".utf8))
         exit(2)
